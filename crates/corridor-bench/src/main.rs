@@ -1,0 +1,3 @@
+//! Corridor's benchmark runner.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! The transparency log on disk: tiles, integration, checkpoints, verification and witness state.

@@ -1,0 +1,3 @@
+//! The record model: what Corridor records, how each record is validated, and its canonical byte form.
+
+pub mod canonical;
