@@ -1,1 +1,229 @@
-//! A Corridor data directory and the write pipeline: configuration, the writer lock, submission to stored record.
+//! A Corridor data directory and the write pipeline that fills it.
+//!
+//! Layout of a data directory:
+//!
+//! ```text
+//! DATA/corridor.toml   settings (origin, public time precision, demo flag)
+//! DATA/store.db        the SQLite store (records, private parts, indexes, rollups)
+//! DATA/writer.lock     held by the one process that writes
+//! ```
+//!
+//! [`DataDir`] opens a directory for reading (any number of processes) or
+//! writing (one at a time); [`Writer`] turns submitted JSON objects into stored
+//! records: parse and validate, resolve references, canonicalize, commit.
+
+mod config;
+pub mod demo;
+mod lock;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use corridor_store::{SqliteStore, Store, StoreError};
+
+pub use config::{Config, check_origin};
+pub use lock::WriterLock;
+pub use writer::{BATCH_SIZE, Staged, SubmitFailure, SubmitSummary, Writer};
+
+const CONFIG_FILE: &str = "corridor.toml";
+const STORE_FILE: &str = "store.db";
+pub(crate) const LOCK_FILE: &str = "writer.lock";
+
+/// Errors opening or writing a data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not a Corridor data directory (no corridor.toml); create one with `corridor init --origin NAME`"
+    )]
+    NotInitialized { path: String },
+    #[error("{path} already holds a Corridor data directory")]
+    AlreadyInitialized { path: String },
+    #[error("{path} is not empty; choose an empty or new directory")]
+    NotEmpty { path: String },
+    #[error("{path}: {reason}")]
+    BadConfig { path: String, reason: String },
+    #[error(
+        "the data directory is being written by {holder} (lock file {path}); wait for it to finish"
+    )]
+    Locked { path: String, holder: String },
+    #[error("origin {origin:?} {reason}")]
+    BadOrigin { origin: String, reason: String },
+    #[error("{path} holds real records, not the demo; refusing to overwrite it")]
+    NotDemo { path: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the built-in demo data set was rejected, which is a bug: {0}")]
+    DemoRejected(String),
+    #[error("stored leaf {leaf_index} cannot be read: {reason}")]
+    CorruptLeaf { leaf_index: u64, reason: String },
+}
+
+impl EngineError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> EngineError {
+        EngineError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// An opened data directory.
+#[derive(Debug)]
+pub struct DataDir {
+    root: PathBuf,
+    config: Config,
+}
+
+impl DataDir {
+    /// Creates a data directory at `root` (which must not exist or be empty).
+    ///
+    /// # Errors
+    /// A bad origin, a non-empty directory, or an I/O error.
+    pub fn init(root: &Path, config: Config) -> Result<DataDir, EngineError> {
+        check_origin(&config.origin).map_err(|reason| EngineError::BadOrigin {
+            origin: config.origin.clone(),
+            reason,
+        })?;
+        if root.join(CONFIG_FILE).exists() {
+            return Err(EngineError::AlreadyInitialized {
+                path: root.display().to_string(),
+            });
+        }
+        if root.exists() {
+            let mut entries =
+                std::fs::read_dir(root).map_err(|error| EngineError::io(root, error))?;
+            if entries.next().is_some() {
+                return Err(EngineError::NotEmpty {
+                    path: root.display().to_string(),
+                });
+            }
+        }
+        std::fs::create_dir_all(root).map_err(|error| EngineError::io(root, error))?;
+        let data_dir = DataDir {
+            root: root.to_path_buf(),
+            config,
+        };
+        // The store first, the settings last: a directory without
+        // corridor.toml is not yet a data directory, so a crash in between
+        // leaves something `init` can be run on again after emptying it.
+        {
+            let _lock = WriterLock::acquire(&data_dir.root.join(LOCK_FILE), "corridor init")?;
+            let mut store = data_dir.open_store()?;
+            ensure_secret(&mut store)?;
+        }
+        write_atomically(
+            &root.join(CONFIG_FILE),
+            render_config(&data_dir.config).as_bytes(),
+        )?;
+        Ok(data_dir)
+    }
+
+    /// Opens an existing data directory.
+    ///
+    /// # Errors
+    /// No such directory, or unreadable settings.
+    pub fn open(root: &Path) -> Result<DataDir, EngineError> {
+        let config_path = root.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&config_path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(EngineError::NotInitialized {
+                    path: root.display().to_string(),
+                });
+            }
+            Err(error) => return Err(EngineError::io(&config_path, error)),
+        };
+        let config: Config = toml::from_str(&text).map_err(|error| EngineError::BadConfig {
+            path: config_path.display().to_string(),
+            reason: error.to_string(),
+        })?;
+        check_origin(&config.origin).map_err(|reason| EngineError::BadConfig {
+            path: config_path.display().to_string(),
+            reason: format!("origin: {reason}"),
+        })?;
+        Ok(DataDir {
+            root: root.to_path_buf(),
+            config,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Opens the store for reading. Readers need no lock: SQLite's WAL lets
+    /// them see committed data beside the writer.
+    ///
+    /// # Errors
+    /// The store cannot be opened.
+    pub fn open_store(&self) -> Result<SqliteStore, EngineError> {
+        Ok(SqliteStore::open(&self.root.join(STORE_FILE))?)
+    }
+
+    /// Takes the writer lock and returns a [`Writer`].
+    ///
+    /// # Errors
+    /// Another process holds the lock, or the store cannot be opened.
+    pub fn writer(&self, purpose: &str) -> Result<Writer, EngineError> {
+        let lock = WriterLock::acquire(&self.root.join(LOCK_FILE), purpose)?;
+        let mut store = self.open_store()?;
+        let secret = ensure_secret(&mut store)?;
+        Ok(Writer::new(
+            Box::new(store),
+            self.config.clone(),
+            secret,
+            Some(lock),
+        ))
+    }
+}
+
+/// The per-store secret that keys content digests (see `corridor_model::leaf::content_digest`).
+fn ensure_secret(store: &mut dyn Store) -> Result<Vec<u8>, EngineError> {
+    if let Some(secret) = store.meta("digest_secret")? {
+        return Ok(secret);
+    }
+    let mut secret = vec![0_u8; 32];
+    getrandom::fill(&mut secret).map_err(|error| EngineError::Io {
+        path: "operating system random source".into(),
+        source: std::io::Error::other(error.to_string()),
+    })?;
+    store.set_meta("digest_secret", &secret)?;
+    Ok(secret)
+}
+
+fn render_config(config: &Config) -> String {
+    let body = toml::to_string(config).unwrap_or_default();
+    format!(
+        "# Corridor data directory settings.\n\
+         # origin: the log's name (also its signing key's name); never change it once records are published.\n\
+         # public_time_precision: second, minute, hour or day; finer times stay private.\n{body}"
+    )
+}
+
+/// Writes a file so that readers see the old or the new content, never a mix.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
+    use std::io::Write;
+    let temporary = path.with_extension("tmp");
+    let mut file =
+        std::fs::File::create(&temporary).map_err(|error| EngineError::io(&temporary, error))?;
+    file.write_all(bytes)
+        .map_err(|error| EngineError::io(&temporary, error))?;
+    file.sync_all()
+        .map_err(|error| EngineError::io(&temporary, error))?;
+    std::fs::rename(&temporary, path).map_err(|error| EngineError::io(path, error))?;
+    if let Some(parent) = path.parent() {
+        if let Ok(directory) = std::fs::File::open(parent) {
+            let _ = directory.sync_all();
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,220 @@
-//! Storage of records, indexes and rollups behind the `Store` trait; the only crate that speaks SQL.
+//! Storage of records, their indexes and rollups behind the [`Store`] trait.
+//!
+//! This is the only crate that speaks SQL. Callers hand it fully prepared
+//! records ([`NewRecord`]: leaf bytes, digest, private part, index facts) and it
+//! stores each batch atomically: the record, its private part, the current-state
+//! table, the passage index and the rollups, in one transaction. Two backends
+//! implement the same contract, checked by one conformance suite
+//! (`tests/conformance.rs`): [`SqliteStore`], the default, and [`MemoryStore`],
+//! which can inject faults.
+
+mod memory;
+mod rollup;
+mod sqlite;
+
+pub use memory::{Fault, MemoryStore};
+pub use rollup::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQuery, RollupRow};
+pub use sqlite::SqliteStore;
+
+use corridor_model::RecordType;
+
+/// What a new record does to the logical record it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// A new logical record under its own id.
+    Create,
+    /// A correction: the content of `target_id` is replaced from now on.
+    Replace,
+    /// A retraction: `target_id` no longer counts.
+    Retract,
+}
+
+/// A validated record, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRecord {
+    /// The record's own id (a correction has its own).
+    pub id: String,
+    /// The logical record it writes: its own id, or the one it corrects or retracts.
+    pub target_id: String,
+    /// The type of this record (`correction` for a correction).
+    pub record_type: RecordType,
+    /// The type of the logical record's content (`passage` for a correction of one).
+    pub content_type: RecordType,
+    pub effect: Effect,
+    /// The canonical leaf bytes.
+    pub leaf: Vec<u8>,
+    /// Keyed digest of what was submitted, to recognise retries.
+    pub content_digest: [u8; 32],
+    pub private: Option<PrivatePart>,
+    /// Index facts when the content is a passage.
+    pub passage: Option<PassageFacts>,
+}
+
+/// The private part of a record, kept apart and erasable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivatePart {
+    pub salt: [u8; 32],
+    /// Canonical JSON of the private object.
+    pub data: Vec<u8>,
+}
+
+/// What the rollups and the passage index need to know about a passage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassageFacts {
+    pub site: String,
+    /// Calendar day at the site, as days since 1970-01-01.
+    pub day: i32,
+    pub observed_at: String,
+    pub category: String,
+    pub operator: Option<String>,
+    pub direction: String,
+    pub outcome: String,
+    pub vehicle_class: String,
+    pub source_kind: String,
+    pub recorded_by: String,
+    pub mission: Option<String>,
+    pub count: u32,
+    pub passengers: Option<u32>,
+    pub medical_evacuees: Option<u32>,
+    pub kilograms: Option<u64>,
+    /// `(kind, kilograms)` per cargo line.
+    pub cargo: Vec<(String, Option<u64>)>,
+}
+
+/// A stored record, by its own id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub leaf_index: u64,
+    pub id: String,
+    pub target_id: String,
+    pub record_type: RecordType,
+    pub content_digest: [u8; 32],
+    pub leaf: Vec<u8>,
+}
+
+/// Where a logical record stands now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentState {
+    /// The type of its content.
+    pub content_type: RecordType,
+    /// The leaf holding its current content (the original or the latest correction).
+    pub leaf_index: u64,
+    pub retracted: bool,
+}
+
+/// Errors from a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("record id {id:?} is already stored (at leaf {leaf_index})")]
+    DuplicateId { id: String, leaf_index: u64 },
+    #[error("record {target_id:?} does not exist, so it cannot be corrected or retracted")]
+    UnknownTarget { target_id: String },
+    #[error(
+        "the database {path} was written by a newer Corridor (schema {found}, this build knows {supported})"
+    )]
+    NewerSchema {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("storage failed: {0}")]
+    Backend(String),
+    #[error("injected fault: {0}")]
+    Injected(&'static str),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Backend(error.to_string())
+    }
+}
+
+/// The storage contract every backend keeps.
+///
+/// `append` is atomic: after an error nothing of the batch is visible, and
+/// after `Ok` all of it is durable. Leaf indexes are dense and start at 0.
+pub trait Store: Send {
+    /// Stores a batch in one transaction and returns the leaf index of each record.
+    ///
+    /// # Errors
+    /// A duplicate id, a correction of an unknown record, or a storage failure;
+    /// in every case nothing of the batch is stored.
+    fn append(&mut self, batch: &[NewRecord]) -> Result<Vec<u64>, StoreError>;
+
+    /// The record stored under its own id.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError>;
+
+    /// The record stored at a leaf index.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn record_at(&self, leaf_index: u64) -> Result<Option<StoredRecord>, StoreError>;
+
+    /// Where the logical record `target_id` stands.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn current(&self, target_id: &str) -> Result<Option<CurrentState>, StoreError>;
+
+    /// How many leaves (records) are stored.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn leaf_count(&self) -> Result<u64, StoreError>;
+
+    /// Leaf bytes for indexes `start..end` (clamped to what exists).
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+
+    /// The private part of the record stored under `id`, unless erased.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn private_part(&self, id: &str) -> Result<Option<PrivatePart>, StoreError>;
+
+    /// Erases the private parts of `id` and every record that corrects it;
+    /// returns how many were erased. Commitments in the leaves stay.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn erase_private(&mut self, id: &str) -> Result<u64, StoreError>;
+
+    /// Sums passage metrics from the rollups, never from raw records.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn rollup(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError>;
+
+    /// Current logical records whose content has the given type, as
+    /// `(target_id, leaf bytes of the current version)`, in leaf order.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn current_of_type(
+        &self,
+        content_type: RecordType,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// How many stored records (leaves) there are of each type.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn count_by_type(&self) -> Result<Vec<(RecordType, u64)>, StoreError>;
+
+    /// A value from the store's small key-value table (origin, secrets, ...).
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Sets a value in the key-value table, durably.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+}

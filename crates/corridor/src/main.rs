@@ -1,3 +1,40 @@
-//! The `corridor` binary: parses arguments, runs one command, maps errors to exit codes.
+//! The `corridor` binary: parses arguments, runs one command, maps errors to
+//! exit codes. The work is done by the library crates; this is glue.
 
-fn main() {}
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit code when a command ran but some input records were rejected.
+const EXIT_REJECTED: u8 = 3;
+
+fn main() -> ExitCode {
+    let arguments = cli::Arguments::parse();
+    install_logging(arguments.verbose);
+    match commands::run(arguments) {
+        Ok(commands::Completion::Clean) => ExitCode::SUCCESS,
+        Ok(commands::Completion::SomeRejected) => ExitCode::from(EXIT_REJECTED),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn install_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CORRIDOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,64 @@
+//! `corridor.toml`: a data directory's settings, validated once when opened.
+
+use corridor_model::TimePrecision;
+use serde::{Deserialize, Serialize};
+
+/// A data directory's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The log's name, e.g. `monitor.example.org/lachin`; also its key's name.
+    pub origin: String,
+    /// How precisely times are published (`second`, `minute`, `hour`, `day`);
+    /// anything finer stays in the private part.
+    #[serde(default = "default_precision", with = "precision_token")]
+    pub public_time_precision: TimePrecision,
+    /// Whether this directory holds the synthetic demo data set.
+    #[serde(default)]
+    pub demo: bool,
+}
+
+fn default_precision() -> TimePrecision {
+    TimePrecision::Second
+}
+
+mod precision_token {
+    use corridor_model::TimePrecision;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        precision: &TimePrecision,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(precision.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<TimePrecision, D::Error> {
+        let token = String::deserialize(deserializer)?;
+        TimePrecision::parse(&token).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{token:?} is not a time precision ({})",
+                TimePrecision::expected()
+            ))
+        })
+    }
+}
+
+/// Checks a log origin: a non-empty line of printable ASCII without spaces or
+/// `+` (C2SP signed-note key names may not contain them), at most 200 bytes.
+///
+/// # Errors
+/// Why the name is not usable.
+pub fn check_origin(origin: &str) -> Result<(), String> {
+    if origin.is_empty() || origin.len() > 200 {
+        return Err("must be 1 to 200 characters".into());
+    }
+    if let Some(bad) = origin.chars().find(|c| !c.is_ascii_graphic() || *c == '+') {
+        return Err(format!(
+            "contains {bad:?}; use printable ASCII without spaces or '+', e.g. monitor.example.org/lachin"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,502 @@
+//! The write pipeline: submitted JSON objects become stored records.
+//!
+//! Each object is parsed and validated by the model, its references resolved
+//! against the store and the records staged before it in the same batch, then
+//! turned into a [`NewRecord`] (leaf bytes, digest, private part, passage
+//! facts). Staged records are committed in batches of [`BATCH_SIZE`], each in
+//! one store transaction: a record is acknowledged only once its batch commit
+//! returned.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use corridor_model::leaf::{commitment, content_digest, format_logged_at, leaf_bytes};
+use corridor_model::parse::peek_identity;
+use corridor_model::time::day_number;
+use corridor_model::{
+    Body, FieldError, Location, Record, RecordError, RecordType, Resolve, TimePrecision,
+    parse_submission,
+};
+use corridor_store::{Effect, NewRecord, PassageFacts, PrivatePart, Store, StoreError};
+use jiff::tz::TimeZone;
+use serde_json::{Map, Value};
+
+use crate::{Config, EngineError, WriterLock};
+
+/// How many records one store transaction holds. Large enough that the fsync
+/// of a commit is spread over many records, small enough that a failed batch
+/// costs little to resubmit.
+pub const BATCH_SIZE: usize = 10_000;
+
+/// What staging one record did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Staged {
+    /// Validated and queued for the next commit.
+    New,
+    /// The same record (same id, same content) is already stored: nothing to do.
+    AlreadyStored { leaf_index: u64 },
+    /// The same record appeared earlier in this batch: nothing to do.
+    RepeatedInBatch,
+}
+
+/// Counts from submitting a stream of records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubmitSummary {
+    pub stored: u64,
+    pub already_stored: u64,
+    pub rejected: u64,
+}
+
+/// What the batch overlay knows about a logical record staged but not yet committed.
+#[derive(Debug, Clone)]
+struct PendingTarget {
+    content_type: RecordType,
+    retracted: bool,
+    site_zone: Option<TimeZone>,
+}
+
+/// Validates, stages and commits records into one store.
+pub struct Writer {
+    store: Box<dyn Store>,
+    config: Config,
+    secret: Vec<u8>,
+    _lock: Option<WriterLock>,
+    batch: Vec<NewRecord>,
+    /// Own ids staged in this batch, with their digests.
+    pending_ids: HashMap<String, [u8; 32]>,
+    /// Logical records created, corrected or retracted in this batch.
+    pending_targets: HashMap<String, PendingTarget>,
+    /// Zones of stored sites, read once per writer. A site's zone can never
+    /// change (see `check_site_correction`), so the cache cannot go stale;
+    /// retractions are checked against the overlay and the store.
+    site_zones: RefCell<HashMap<String, TimeZone>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Writer")
+            .field("staged", &self.batch.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// A writer over `store`. `lock`, when given, is held for the writer's life.
+    pub fn new(
+        store: Box<dyn Store>,
+        config: Config,
+        secret: Vec<u8>,
+        lock: Option<WriterLock>,
+    ) -> Writer {
+        Writer {
+            store,
+            config,
+            secret,
+            _lock: lock,
+            batch: Vec::new(),
+            pending_ids: HashMap::new(),
+            pending_targets: HashMap::new(),
+            site_zones: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn store_mut(&mut self) -> &mut dyn Store {
+        self.store.as_mut()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// How many records wait for the next commit.
+    pub fn staged(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// Validates one record and queues it for the next commit.
+    ///
+    /// # Errors
+    /// The record's first broken rule, naming location, type, id and field.
+    pub fn stage(
+        &mut self,
+        location: Location,
+        object: &Map<String, Value>,
+    ) -> Result<Staged, RecordError> {
+        let (record_type, id) = peek_identity(object);
+        let fail = |error: FieldError| RecordError {
+            location: location.clone(),
+            record_type: record_type.map(str::to_string),
+            id: id.map(str::to_string),
+            error,
+        };
+        let submission = parse_submission(object, &Lookup { writer: self }).map_err(fail)?;
+        let record = submission.record;
+        self.check_site_correction(&record).map_err(fail)?;
+        let public = record.to_public_json();
+        let digest = content_digest(&self.secret, &public, submission.private.as_ref()).map_err(
+            |error| {
+                fail(FieldError {
+                    field: String::new(),
+                    reason: error.to_string(),
+                })
+            },
+        )?;
+
+        if let Some(staged_digest) = self.pending_ids.get(&record.id) {
+            if *staged_digest == digest {
+                return Ok(Staged::RepeatedInBatch);
+            }
+            return Err(fail(FieldError {
+                field: "id".into(),
+                reason: format!(
+                    "{:?} appears earlier in this batch with different content",
+                    record.id
+                ),
+            }));
+        }
+        match self.store.record(&record.id) {
+            Ok(Some(stored)) if stored.content_digest == digest => {
+                return Ok(Staged::AlreadyStored {
+                    leaf_index: stored.leaf_index,
+                });
+            }
+            Ok(Some(stored)) => {
+                return Err(fail(FieldError {
+                    field: "id".into(),
+                    reason: format!(
+                        "{:?} is already stored (leaf {}, a {}) with different content; a change needs a correction record",
+                        record.id, stored.leaf_index, stored.record_type
+                    ),
+                }));
+            }
+            Ok(None) => {}
+            Err(error) => {
+                return Err(fail(FieldError {
+                    field: String::new(),
+                    reason: format!("storage failed: {error}"),
+                }));
+            }
+        }
+
+        let private = match &submission.private {
+            None => None,
+            Some(part) => {
+                let mut salt = [0_u8; 32];
+                getrandom::fill(&mut salt).map_err(|error| {
+                    fail(FieldError {
+                        field: "private".into(),
+                        reason: format!("no randomness for the salt: {error}"),
+                    })
+                })?;
+                let data =
+                    corridor_model::canonical::to_canonical_vec(&Value::Object(part.clone()))
+                        .map_err(|error| {
+                            fail(FieldError {
+                                field: "private".into(),
+                                reason: error.to_string(),
+                            })
+                        })?;
+                Some((PrivatePart { salt, data }, part))
+            }
+        };
+        let commitment = match &private {
+            None => None,
+            Some((part, object)) => Some(commitment(&part.salt, object).map_err(|error| {
+                fail(FieldError {
+                    field: "private".into(),
+                    reason: error.to_string(),
+                })
+            })?),
+        };
+        let logged_at = format_logged_at(jiff::Timestamp::now());
+        let leaf = leaf_bytes(public, commitment.as_ref(), None, &logged_at).map_err(|error| {
+            fail(FieldError {
+                field: String::new(),
+                reason: error.to_string(),
+            })
+        })?;
+
+        let effective = record.effective();
+        let content_type = effective.record_type();
+        let effect = match record.body {
+            Body::Correction(_) => Effect::Replace,
+            Body::Retraction(_) => Effect::Retract,
+            _ => Effect::Create,
+        };
+        let content_type = if effect == Effect::Retract {
+            self.target_type(record.target_id())
+        } else {
+            content_type
+        };
+        let passage = passage_facts(effective);
+        let target_id = record.target_id().to_string();
+        let site_zone = match &effective.body {
+            Body::Site(site) => TimeZone::get(&site.timezone).ok(),
+            _ => None,
+        };
+        self.pending_ids.insert(record.id.clone(), digest);
+        self.pending_targets.insert(
+            target_id.clone(),
+            PendingTarget {
+                content_type,
+                retracted: effect == Effect::Retract,
+                site_zone,
+            },
+        );
+        self.batch.push(NewRecord {
+            id: record.id.clone(),
+            target_id,
+            record_type: record.record_type(),
+            content_type,
+            effect,
+            leaf,
+            content_digest: digest,
+            private: private.map(|(part, _)| part),
+            passage,
+        });
+        Ok(Staged::New)
+    }
+
+    /// Commits the staged batch in one transaction and returns the leaf
+    /// indexes; on error nothing of the batch is stored and the batch is dropped.
+    ///
+    /// # Errors
+    /// The store's failure.
+    pub fn commit(&mut self) -> Result<Vec<u64>, StoreError> {
+        let batch = std::mem::take(&mut self.batch);
+        self.pending_ids.clear();
+        self.pending_targets.clear();
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store.append(&batch)
+    }
+
+    /// Stages and commits a stream of records, reporting each rejection.
+    ///
+    /// Every good record is stored exactly once (resubmitting is a no-op);
+    /// every bad one is passed to `on_reject` and nothing of it is stored.
+    /// `on_progress` is called after each commit with the running summary.
+    ///
+    /// # Errors
+    /// A storage failure: the records of the failed batch are not stored, and
+    /// the summary of what was committed before it is in the error.
+    pub fn submit_all(
+        &mut self,
+        items: impl Iterator<Item = Result<(Location, Map<String, Value>), RecordError>>,
+        mut on_reject: impl FnMut(&RecordError),
+        mut on_progress: impl FnMut(&SubmitSummary),
+    ) -> Result<SubmitSummary, SubmitFailure> {
+        let mut summary = SubmitSummary::default();
+        let mut staged_new = 0_u64;
+        for item in items {
+            let outcome = item.and_then(|(location, object)| self.stage(location, &object));
+            match outcome {
+                Ok(Staged::New) => staged_new += 1,
+                Ok(Staged::AlreadyStored { .. } | Staged::RepeatedInBatch) => {
+                    summary.already_stored += 1
+                }
+                Err(error) => {
+                    summary.rejected += 1;
+                    on_reject(&error);
+                }
+            }
+            if self.batch.len() >= BATCH_SIZE {
+                self.commit().map_err(|error| SubmitFailure {
+                    committed: summary,
+                    error: error.into(),
+                })?;
+                summary.stored += staged_new;
+                staged_new = 0;
+                on_progress(&summary);
+            }
+        }
+        self.commit().map_err(|error| SubmitFailure {
+            committed: summary,
+            error: error.into(),
+        })?;
+        summary.stored += staged_new;
+        on_progress(&summary);
+        Ok(summary)
+    }
+
+    fn target_type(&self, target_id: &str) -> RecordType {
+        if let Some(pending) = self.pending_targets.get(target_id) {
+            return pending.content_type;
+        }
+        match self.store.current(target_id) {
+            Ok(Some(state)) => state.content_type,
+            _ => RecordType::Retraction,
+        }
+    }
+
+    /// A site's time zone decides the day every one of its records counts on,
+    /// so it cannot be corrected; the site must be retracted and replaced.
+    fn check_site_correction(&self, record: &Record) -> Result<(), FieldError> {
+        let Body::Correction(correction) = &record.body else {
+            return Ok(());
+        };
+        let Body::Site(site) = &correction.record.body else {
+            return Ok(());
+        };
+        let lookup = Lookup { writer: self };
+        let current = lookup
+            .site_zone(&correction.corrects)
+            .map_err(|reason| FieldError {
+                field: "corrects".into(),
+                reason,
+            })?;
+        let corrected = TimeZone::get(&site.timezone).ok();
+        if corrected.as_ref().and_then(TimeZone::iana_name) != current.iana_name() {
+            return Err(FieldError {
+                field: "record.timezone".into(),
+                reason: format!(
+                    "a site's time zone cannot be corrected (its records' days were counted in {}); retract the site and create a new one",
+                    current.iana_name().unwrap_or("its zone")
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why [`Writer::submit_all`] stopped early.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} ({} records were stored before the failure; resubmitting is safe)", committed.stored)]
+pub struct SubmitFailure {
+    pub committed: SubmitSummary,
+    pub error: EngineError,
+}
+
+/// The index facts of a passage (or of a correction whose content is one).
+fn passage_facts(record: &Record) -> Option<PassageFacts> {
+    let Body::Passage(passage) = &record.body else {
+        return None;
+    };
+    Some(PassageFacts {
+        site: passage.site.clone(),
+        day: day_number(passage.observed_at.local_day()),
+        observed_at: passage.observed_at.to_string(),
+        category: passage.category.as_str().to_string(),
+        operator: passage.operator.clone(),
+        direction: passage.direction.as_str().to_string(),
+        outcome: passage.outcome.as_str().to_string(),
+        vehicle_class: passage.vehicle_class.as_str().to_string(),
+        source_kind: record.source.kind.as_str().to_string(),
+        recorded_by: record.recorded_by.clone(),
+        mission: passage.mission.clone(),
+        count: passage.count,
+        passengers: passage.passengers,
+        medical_evacuees: passage.medical_evacuees,
+        kilograms: passage.kilograms(),
+        cargo: passage
+            .cargo
+            .iter()
+            .map(|line| (line.kind.clone(), line.kilograms))
+            .collect(),
+    })
+}
+
+/// The parser's view of the store plus the batch staged so far.
+struct Lookup<'a> {
+    writer: &'a Writer,
+}
+
+impl Lookup<'_> {
+    /// The current state of a logical record: `(content type, retracted)`.
+    fn state(&self, id: &str) -> Result<Option<(RecordType, bool)>, String> {
+        if let Some(pending) = self.writer.pending_targets.get(id) {
+            return Ok(Some((pending.content_type, pending.retracted)));
+        }
+        match self.writer.store.current(id) {
+            Ok(state) => Ok(state.map(|state| (state.content_type, state.retracted))),
+            Err(error) => Err(format!("storage failed: {error}")),
+        }
+    }
+
+    fn stored_site_zone(&self, id: &str) -> Result<TimeZone, String> {
+        let state = self
+            .writer
+            .store
+            .current(id)
+            .map_err(|error| format!("storage failed: {error}"))?;
+        let leaf = state
+            .and_then(|state| self.writer.store.record_at(state.leaf_index).transpose())
+            .transpose()
+            .map_err(|error| format!("storage failed: {error}"))?
+            .ok_or_else(|| format!("site {id:?} does not exist"))?;
+        let leaf: Value = serde_json::from_slice(&leaf.leaf)
+            .map_err(|error| format!("site {id:?} cannot be read: {error}"))?;
+        let record = &leaf["record"];
+        let site = if record["type"] == "correction" {
+            &record["record"]
+        } else {
+            record
+        };
+        let name = site["timezone"]
+            .as_str()
+            .ok_or_else(|| format!("site {id:?} has no time zone"))?;
+        TimeZone::get(name)
+            .map_err(|error| format!("site {id:?} has an unusable time zone {name:?}: {error}"))
+    }
+}
+
+impl Resolve for Lookup<'_> {
+    fn precision(&self) -> TimePrecision {
+        self.writer.config.public_time_precision
+    }
+
+    fn site_zone(&self, site_id: &str) -> Result<TimeZone, String> {
+        match self.state(site_id)? {
+            None => {
+                return Err(format!(
+                    "site {site_id:?} does not exist (add the site record first)"
+                ));
+            }
+            Some((_, true)) => return Err(format!("site {site_id:?} was retracted")),
+            Some((RecordType::Site, false)) => {}
+            Some((other, false)) => return Err(format!("{site_id:?} is a {other}, not a site")),
+        }
+        if let Some(pending) = self.writer.pending_targets.get(site_id) {
+            if let Some(zone) = &pending.site_zone {
+                return Ok(zone.clone());
+            }
+        }
+        if let Some(zone) = self.writer.site_zones.borrow().get(site_id) {
+            return Ok(zone.clone());
+        }
+        let zone = self.stored_site_zone(site_id)?;
+        self.writer
+            .site_zones
+            .borrow_mut()
+            .insert(site_id.to_string(), zone.clone());
+        Ok(zone)
+    }
+
+    fn check_reference(&self, id: &str, expected: RecordType) -> Result<(), String> {
+        match self.state(id)? {
+            None => Err(format!(
+                "{expected} {id:?} does not exist (records must come after what they refer to)"
+            )),
+            Some((_, true)) => Err(format!("{expected} {id:?} was retracted")),
+            Some((found, false)) if found == expected => Ok(()),
+            Some((found, false)) => Err(format!("{id:?} is a {found}, not a {expected}")),
+        }
+    }
+
+    fn correctable(&self, id: &str) -> Result<RecordType, String> {
+        match self.state(id)? {
+            None if self.writer.store.record(id).ok().flatten().is_some() => Err(format!(
+                "{id:?} is itself a correction or retraction; name the record it changes"
+            )),
+            None => Err(format!("record {id:?} does not exist")),
+            Some((_, true)) => Err(format!("record {id:?} was already retracted")),
+            Some((found, false)) => Ok(found),
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! An in-memory backend that keeps the same contract as SQLite and can be told
+//! to fail, so callers' handling of storage faults can be tested.
+
+use std::collections::{BTreeMap, HashMap};
+
+use corridor_model::RecordType;
+
+use crate::rollup::{Metrics, RollupDeltas, RollupKey, RollupQuery, RollupRow, group_rows};
+use crate::{
+    CurrentState, Effect, NewRecord, PassageFacts, PrivatePart, Store, StoreError, StoredRecord,
+};
+
+/// A fault the memory store injects into the next write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The next `append` fails before anything is written.
+    FailWrite,
+    /// The next `append` fails at commit, after applying part of the batch
+    /// internally: it must still leave nothing visible.
+    FailCommit,
+}
+
+/// Records, indexes and rollups held in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: State,
+    faults: Vec<Fault>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct State {
+    records: Vec<StoredRecord>,
+    by_id: HashMap<String, u64>,
+    current: HashMap<String, CurrentState>,
+    private: BTreeMap<u64, PrivatePart>,
+    passages: HashMap<u64, PassageFacts>,
+    passage_rollup: BTreeMap<RollupKey, Metrics>,
+    cargo_rollup: BTreeMap<RollupKey, Metrics>,
+    meta: BTreeMap<String, Vec<u8>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// Queues a fault for a coming write; faults fire in the order given.
+    pub fn inject(&mut self, fault: Fault) {
+        self.faults.push(fault);
+    }
+}
+
+impl State {
+    fn append(&mut self, batch: &[NewRecord]) -> Result<Vec<u64>, StoreError> {
+        let mut deltas = RollupDeltas::default();
+        let mut indexes = Vec::with_capacity(batch.len());
+        for record in batch {
+            if let Some(existing) = self.by_id.get(&record.id) {
+                return Err(StoreError::DuplicateId {
+                    id: record.id.clone(),
+                    leaf_index: *existing,
+                });
+            }
+            let leaf_index = self.records.len() as u64;
+            match record.effect {
+                Effect::Create => {
+                    self.current.insert(
+                        record.target_id.clone(),
+                        CurrentState {
+                            content_type: record.content_type,
+                            leaf_index,
+                            retracted: false,
+                        },
+                    );
+                }
+                Effect::Replace | Effect::Retract => {
+                    let Some(state) = self
+                        .current
+                        .get_mut(&record.target_id)
+                        .filter(|state| !state.retracted)
+                    else {
+                        return Err(StoreError::UnknownTarget {
+                            target_id: record.target_id.clone(),
+                        });
+                    };
+                    if let Some(old) = self.passages.get(&state.leaf_index) {
+                        deltas.apply(old, -1);
+                    }
+                    if record.effect == Effect::Replace {
+                        state.leaf_index = leaf_index;
+                    } else {
+                        state.retracted = true;
+                    }
+                }
+            }
+            if let Some(private) = &record.private {
+                self.private.insert(leaf_index, private.clone());
+            }
+            if let (Some(facts), false) = (&record.passage, record.effect == Effect::Retract) {
+                self.passages.insert(leaf_index, facts.clone());
+                deltas.apply(facts, 1);
+            }
+            self.by_id.insert(record.id.clone(), leaf_index);
+            self.records.push(StoredRecord {
+                leaf_index,
+                id: record.id.clone(),
+                target_id: record.target_id.clone(),
+                record_type: record.record_type,
+                content_digest: record.content_digest,
+                leaf: record.leaf.clone(),
+            });
+            indexes.push(leaf_index);
+        }
+        for (key, metrics) in deltas.passage {
+            self.passage_rollup.entry(key).or_default().add(&metrics);
+        }
+        for (key, metrics) in deltas.cargo {
+            self.cargo_rollup.entry(key).or_default().add(&metrics);
+        }
+        Ok(indexes)
+    }
+}
+
+impl Store for MemoryStore {
+    fn append(&mut self, batch: &[NewRecord]) -> Result<Vec<u64>, StoreError> {
+        let fault = if self.faults.is_empty() {
+            None
+        } else {
+            Some(self.faults.remove(0))
+        };
+        if fault == Some(Fault::FailWrite) {
+            return Err(StoreError::Injected("write failed"));
+        }
+        // Work on a copy and swap it in only on success: all or nothing.
+        let mut next = self.state.clone();
+        let indexes = next.append(batch)?;
+        if fault == Some(Fault::FailCommit) {
+            return Err(StoreError::Injected("commit failed"));
+        }
+        self.state = next;
+        Ok(indexes)
+    }
+
+    fn record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
+        Ok(self
+            .state
+            .by_id
+            .get(id)
+            .map(|index| self.state.records[*index as usize].clone()))
+    }
+
+    fn record_at(&self, leaf_index: u64) -> Result<Option<StoredRecord>, StoreError> {
+        Ok(usize::try_from(leaf_index)
+            .ok()
+            .and_then(|index| self.state.records.get(index))
+            .cloned())
+    }
+
+    fn current(&self, target_id: &str) -> Result<Option<CurrentState>, StoreError> {
+        Ok(self.state.current.get(target_id).cloned())
+    }
+
+    fn leaf_count(&self) -> Result<u64, StoreError> {
+        Ok(self.state.records.len() as u64)
+    }
+
+    fn leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let length = self.state.records.len();
+        let start = usize::try_from(start).unwrap_or(length).min(length);
+        let end = usize::try_from(end)
+            .unwrap_or(length)
+            .min(length)
+            .max(start);
+        Ok(self.state.records[start..end]
+            .iter()
+            .map(|record| record.leaf.clone())
+            .collect())
+    }
+
+    fn private_part(&self, id: &str) -> Result<Option<PrivatePart>, StoreError> {
+        Ok(self
+            .state
+            .by_id
+            .get(id)
+            .and_then(|index| self.state.private.get(index))
+            .cloned())
+    }
+
+    fn erase_private(&mut self, id: &str) -> Result<u64, StoreError> {
+        let doomed: Vec<u64> = self
+            .state
+            .records
+            .iter()
+            .filter(|record| record.id == id || record.target_id == id)
+            .map(|record| record.leaf_index)
+            .collect();
+        Ok(doomed
+            .iter()
+            .filter(|index| self.state.private.remove(index).is_some())
+            .count() as u64)
+    }
+
+    fn rollup(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
+        let table = if query.uses_cargo() {
+            &self.state.cargo_rollup
+        } else {
+            &self.state.passage_rollup
+        };
+        Ok(group_rows(table.iter(), query))
+    }
+
+    fn current_of_type(
+        &self,
+        content_type: RecordType,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut rows: Vec<(u64, String)> = self
+            .state
+            .current
+            .iter()
+            .filter(|(_, state)| state.content_type == content_type && !state.retracted)
+            .map(|(target, state)| (state.leaf_index, target.clone()))
+            .collect();
+        rows.sort();
+        Ok(rows
+            .into_iter()
+            .map(|(index, target)| (target, self.state.records[index as usize].leaf.clone()))
+            .collect())
+    }
+
+    fn count_by_type(&self) -> Result<Vec<(RecordType, u64)>, StoreError> {
+        let mut counts: BTreeMap<&str, (RecordType, u64)> = BTreeMap::new();
+        for record in &self.state.records {
+            counts
+                .entry(record.record_type.as_str())
+                .or_insert((record.record_type, 0))
+                .1 += 1;
+        }
+        Ok(counts.into_values().collect())
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.state.meta.get(key).cloned())
+    }
+
+    fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.state.meta.insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+}

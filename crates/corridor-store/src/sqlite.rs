@@ -1,0 +1,695 @@
+//! The SQLite backend: one database file in WAL mode with durable commits.
+//!
+//! The on-disk layout is drawn in `docs/storage.md`. `SCHEMA` and `PRAGMAS`
+//! are public so the benchmark's raw-insert baseline uses exactly the same
+//! tables, indexes and settings.
+
+use std::path::Path;
+
+use corridor_model::RecordType;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::rollup::{Dimension, DimensionValue, Metrics, RollupDeltas, RollupQuery, RollupRow};
+use crate::{
+    CurrentState, Effect, NewRecord, PassageFacts, PrivatePart, Store, StoreError, StoredRecord,
+};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Connection settings. WAL lets readers run beside the one writer;
+/// `synchronous = FULL` makes every commit durable before `append` returns,
+/// which is what "acknowledged" means. `secure_delete` zeroes erased private
+/// parts on disk instead of leaving them in free pages.
+pub const PRAGMAS: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+PRAGMA secure_delete = ON;
+PRAGMA temp_store = MEMORY;
+PRAGMA cache_size = -65536;
+PRAGMA busy_timeout = 10000;
+";
+
+/// Tables and indexes. Rollup tables are `WITHOUT ROWID`: their primary key is
+/// the whole grouping key, so an upsert touches one B-tree.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (
+    leaf_index INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    target_id TEXT NOT NULL,
+    record_type TEXT NOT NULL,
+    content_digest BLOB NOT NULL,
+    leaf BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS current_records (
+    target_id TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    leaf_index INTEGER NOT NULL,
+    retracted INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS private_parts (
+    leaf_index INTEGER PRIMARY KEY,
+    salt BLOB NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passages (
+    leaf_index INTEGER PRIMARY KEY,
+    target_id TEXT NOT NULL,
+    current INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    observed_at TEXT NOT NULL,
+    category TEXT NOT NULL,
+    operator TEXT,
+    direction TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    vehicle_class TEXT NOT NULL,
+    source_kind TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    mission TEXT,
+    count INTEGER NOT NULL,
+    passengers INTEGER,
+    medical_evacuees INTEGER,
+    kilograms INTEGER
+);
+CREATE INDEX IF NOT EXISTS passages_by_site_day ON passages (site, day);
+CREATE TABLE IF NOT EXISTS passage_cargo (
+    leaf_index INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    kilograms INTEGER,
+    PRIMARY KEY (leaf_index, line)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS passage_rollup (
+    site TEXT NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL, operator TEXT NOT NULL,
+    direction TEXT NOT NULL, outcome TEXT NOT NULL, vehicle_class TEXT NOT NULL,
+    source_kind TEXT NOT NULL, recorded_by TEXT NOT NULL, cargo_kind TEXT NOT NULL,
+    passages INTEGER NOT NULL, vehicles INTEGER NOT NULL,
+    passengers INTEGER NOT NULL, passengers_reported INTEGER NOT NULL,
+    medical_evacuees INTEGER NOT NULL, medical_evacuees_reported INTEGER NOT NULL,
+    kilograms INTEGER NOT NULL, kilograms_reported INTEGER NOT NULL,
+    PRIMARY KEY (site, day, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, cargo_kind)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cargo_rollup (
+    site TEXT NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL, operator TEXT NOT NULL,
+    direction TEXT NOT NULL, outcome TEXT NOT NULL, vehicle_class TEXT NOT NULL,
+    source_kind TEXT NOT NULL, recorded_by TEXT NOT NULL, cargo_kind TEXT NOT NULL,
+    passages INTEGER NOT NULL, vehicles INTEGER NOT NULL,
+    passengers INTEGER NOT NULL, passengers_reported INTEGER NOT NULL,
+    medical_evacuees INTEGER NOT NULL, medical_evacuees_reported INTEGER NOT NULL,
+    kilograms INTEGER NOT NULL, kilograms_reported INTEGER NOT NULL,
+    PRIMARY KEY (site, day, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, cargo_kind)
+) WITHOUT ROWID;
+";
+
+/// The statement that stores one record row (shared with the benchmark baseline).
+pub const INSERT_RECORD: &str = "INSERT INTO records (leaf_index, id, target_id, record_type, content_digest, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// The statement that creates a logical record.
+pub const INSERT_CURRENT: &str = "INSERT INTO current_records (target_id, content_type, leaf_index, retracted) VALUES (?1, ?2, ?3, 0)";
+/// The statement that indexes one passage.
+pub const INSERT_PASSAGE: &str = "INSERT INTO passages (leaf_index, target_id, current, site, day, observed_at, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, mission, count, passengers, medical_evacuees, kilograms) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+
+const METRIC_COLUMNS: &str = "passages, vehicles, passengers, passengers_reported, medical_evacuees, medical_evacuees_reported, kilograms, kilograms_reported";
+
+/// A store in one SQLite database file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    connection: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    ///
+    /// # Errors
+    /// The file cannot be opened, or was written by a newer schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let connection = Connection::open(path)?;
+        Self::prepare(connection, &path.display().to_string())
+    }
+
+    /// A private in-memory database (tests).
+    ///
+    /// # Errors
+    /// SQLite cannot allocate it.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        Self::prepare(Connection::open_in_memory()?, ":memory:")
+    }
+
+    fn prepare(connection: Connection, path: &str) -> Result<SqliteStore, StoreError> {
+        connection.execute_batch(PRAGMAS)?;
+        connection.execute_batch(SCHEMA)?;
+        let version: Option<Vec<u8>> = connection
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match version
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.parse::<i64>().ok())
+        {
+            None => {
+                connection.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string().into_bytes()],
+                )?;
+            }
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema {
+                    path: path.to_string(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(_) => {}
+        }
+        Ok(SqliteStore { connection })
+    }
+
+    fn append_in(
+        transaction: &Transaction<'_>,
+        batch: &[NewRecord],
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut next: u64 = transaction.query_row(
+            "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM records",
+            [],
+            |row| row.get(0),
+        )?;
+        let mut deltas = RollupDeltas::default();
+        let mut indexes = Vec::with_capacity(batch.len());
+        let mut insert_record = transaction.prepare_cached(INSERT_RECORD)?;
+        for record in batch {
+            let leaf_index = next;
+            next += 1;
+            let inserted = insert_record.execute(params![
+                leaf_index as i64,
+                record.id,
+                record.target_id,
+                record.record_type.as_str(),
+                &record.content_digest[..],
+                record.leaf
+            ]);
+            if let Err(error) = inserted {
+                return Err(match existing_leaf(transaction, &record.id)? {
+                    Some(existing) => StoreError::DuplicateId {
+                        id: record.id.clone(),
+                        leaf_index: existing,
+                    },
+                    None => error.into(),
+                });
+            }
+            match record.effect {
+                Effect::Create => {
+                    transaction
+                        .prepare_cached(INSERT_CURRENT)?
+                        .execute(params![
+                            record.target_id,
+                            record.content_type.as_str(),
+                            leaf_index as i64
+                        ])?;
+                }
+                Effect::Replace | Effect::Retract => {
+                    let previous: Option<i64> = transaction
+                        .prepare_cached("SELECT leaf_index FROM current_records WHERE target_id = ?1 AND retracted = 0")?
+                        .query_row([&record.target_id], |row| row.get(0))
+                        .optional()?;
+                    let Some(previous) = previous else {
+                        return Err(StoreError::UnknownTarget {
+                            target_id: record.target_id.clone(),
+                        });
+                    };
+                    if let Some(old) = load_passage(transaction, previous)? {
+                        deltas.apply(&old, -1);
+                        transaction
+                            .prepare_cached(
+                                "UPDATE passages SET current = 0 WHERE leaf_index = ?1",
+                            )?
+                            .execute([previous])?;
+                    }
+                    let retracted = i64::from(record.effect == Effect::Retract);
+                    let current_leaf = if record.effect == Effect::Replace {
+                        leaf_index as i64
+                    } else {
+                        previous
+                    };
+                    transaction
+                        .prepare_cached("UPDATE current_records SET leaf_index = ?2, retracted = ?3 WHERE target_id = ?1")?
+                        .execute(params![record.target_id, current_leaf, retracted])?;
+                }
+            }
+            if let Some(private) = &record.private {
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO private_parts (leaf_index, salt, data) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![leaf_index as i64, &private.salt[..], private.data])?;
+            }
+            if let (Some(facts), false) = (&record.passage, record.effect == Effect::Retract) {
+                insert_passage(transaction, leaf_index, &record.target_id, facts)?;
+                deltas.apply(facts, 1);
+            }
+            indexes.push(leaf_index);
+        }
+        drop(insert_record);
+        flush_deltas(transaction, &deltas)?;
+        Ok(indexes)
+    }
+}
+
+fn existing_leaf(transaction: &Transaction<'_>, id: &str) -> Result<Option<u64>, StoreError> {
+    let found: Option<i64> = transaction
+        .query_row(
+            "SELECT leaf_index FROM records WHERE id = ?1",
+            [id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(found.map(|index| index as u64))
+}
+
+fn insert_passage(
+    transaction: &Transaction<'_>,
+    leaf_index: u64,
+    target_id: &str,
+    facts: &PassageFacts,
+) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(INSERT_PASSAGE)?
+        .execute(params![
+            leaf_index as i64,
+            target_id,
+            facts.site,
+            facts.day,
+            facts.observed_at,
+            facts.category,
+            facts.operator,
+            facts.direction,
+            facts.outcome,
+            facts.vehicle_class,
+            facts.source_kind,
+            facts.recorded_by,
+            facts.mission,
+            facts.count,
+            facts.passengers,
+            facts.medical_evacuees,
+            facts.kilograms.map(|kilograms| kilograms as i64),
+        ])?;
+    if !facts.cargo.is_empty() {
+        let mut insert = transaction.prepare_cached(
+            "INSERT INTO passage_cargo (leaf_index, line, kind, kilograms) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (line, (kind, kilograms)) in facts.cargo.iter().enumerate() {
+            insert.execute(params![
+                leaf_index as i64,
+                line as i64,
+                kind,
+                kilograms.map(|kilograms| kilograms as i64)
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn load_passage(
+    transaction: &Transaction<'_>,
+    leaf_index: i64,
+) -> Result<Option<PassageFacts>, StoreError> {
+    let facts = transaction
+        .prepare_cached("SELECT site, day, observed_at, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, mission, count, passengers, medical_evacuees, kilograms FROM passages WHERE leaf_index = ?1")?
+        .query_row([leaf_index], |row| {
+            Ok(PassageFacts {
+                site: row.get(0)?,
+                day: row.get(1)?,
+                observed_at: row.get(2)?,
+                category: row.get(3)?,
+                operator: row.get(4)?,
+                direction: row.get(5)?,
+                outcome: row.get(6)?,
+                vehicle_class: row.get(7)?,
+                source_kind: row.get(8)?,
+                recorded_by: row.get(9)?,
+                mission: row.get(10)?,
+                count: row.get(11)?,
+                passengers: row.get(12)?,
+                medical_evacuees: row.get(13)?,
+                kilograms: row.get::<_, Option<i64>>(14)?.map(|kilograms| kilograms as u64),
+                cargo: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut facts) = facts else {
+        return Ok(None);
+    };
+    let mut lines = transaction.prepare_cached(
+        "SELECT kind, kilograms FROM passage_cargo WHERE leaf_index = ?1 ORDER BY line",
+    )?;
+    facts.cargo = lines
+        .query_map([leaf_index], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, Option<i64>>(1)?
+                    .map(|kilograms| kilograms as u64),
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(facts))
+}
+
+fn flush_deltas(transaction: &Transaction<'_>, deltas: &RollupDeltas) -> Result<(), StoreError> {
+    for (table, rows) in [
+        ("passage_rollup", &deltas.passage),
+        ("cargo_rollup", &deltas.cargo),
+    ] {
+        let sql = format!(
+            "INSERT INTO {table} (site, day, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, cargo_kind, {METRIC_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+             ON CONFLICT DO UPDATE SET passages = passages + excluded.passages, vehicles = vehicles + excluded.vehicles,
+               passengers = passengers + excluded.passengers, passengers_reported = passengers_reported + excluded.passengers_reported,
+               medical_evacuees = medical_evacuees + excluded.medical_evacuees,
+               medical_evacuees_reported = medical_evacuees_reported + excluded.medical_evacuees_reported,
+               kilograms = kilograms + excluded.kilograms, kilograms_reported = kilograms_reported + excluded.kilograms_reported"
+        );
+        let mut upsert = transaction.prepare_cached(&sql)?;
+        for (key, metrics) in rows {
+            upsert.execute(params![
+                key.site,
+                key.day,
+                key.category,
+                key.operator,
+                key.direction,
+                key.outcome,
+                key.vehicle_class,
+                key.source_kind,
+                key.recorded_by,
+                key.cargo_kind,
+                metrics.passages,
+                metrics.vehicles,
+                metrics.passengers,
+                metrics.passengers_reported,
+                metrics.medical_evacuees,
+                metrics.medical_evacuees_reported,
+                metrics.kilograms,
+                metrics.kilograms_reported
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn record_type(text: &str) -> Result<RecordType, rusqlite::Error> {
+    RecordType::parse(text).ok_or_else(|| {
+        rusqlite::Error::InvalidColumnType(
+            0,
+            format!("record_type {text:?}"),
+            rusqlite::types::Type::Text,
+        )
+    })
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    let mut digest = [0_u8; 32];
+    if bytes.len() == 32 {
+        digest.copy_from_slice(bytes);
+    }
+    digest
+}
+
+fn stored_record(row: &rusqlite::Row<'_>) -> Result<StoredRecord, rusqlite::Error> {
+    Ok(StoredRecord {
+        leaf_index: row.get::<_, i64>(0)? as u64,
+        id: row.get(1)?,
+        target_id: row.get(2)?,
+        record_type: record_type(&row.get::<_, String>(3)?)?,
+        content_digest: digest(&row.get::<_, Vec<u8>>(4)?),
+        leaf: row.get(5)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn append(&mut self, batch: &[NewRecord]) -> Result<Vec<u64>, StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let indexes = Self::append_in(&transaction, batch)?;
+        transaction.commit()?;
+        Ok(indexes)
+    }
+
+    fn record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT leaf_index, id, target_id, record_type, content_digest, leaf FROM records WHERE id = ?1")?;
+        Ok(statement.query_row([id], stored_record).optional()?)
+    }
+
+    fn record_at(&self, leaf_index: u64) -> Result<Option<StoredRecord>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT leaf_index, id, target_id, record_type, content_digest, leaf FROM records WHERE leaf_index = ?1")?;
+        Ok(statement
+            .query_row([leaf_index as i64], stored_record)
+            .optional()?)
+    }
+
+    fn current(&self, target_id: &str) -> Result<Option<CurrentState>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT content_type, leaf_index, retracted FROM current_records WHERE target_id = ?1",
+        )?;
+        let state = statement
+            .query_row([target_id], |row| {
+                Ok(CurrentState {
+                    content_type: record_type(&row.get::<_, String>(0)?)?,
+                    leaf_index: row.get::<_, i64>(1)? as u64,
+                    retracted: row.get::<_, i64>(2)? != 0,
+                })
+            })
+            .optional()?;
+        Ok(state)
+    }
+
+    fn leaf_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = self.connection.query_row(
+            "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM records",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(count as u64)
+    }
+
+    fn leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT leaf FROM records WHERE leaf_index >= ?1 AND leaf_index < ?2 ORDER BY leaf_index")?;
+        let leaves = statement
+            .query_map([start as i64, end as i64], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(leaves)
+    }
+
+    fn private_part(&self, id: &str) -> Result<Option<PrivatePart>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT p.salt, p.data FROM private_parts p JOIN records r ON r.leaf_index = p.leaf_index WHERE r.id = ?1",
+        )?;
+        let part = statement
+            .query_row([id], |row| {
+                Ok(PrivatePart {
+                    salt: digest(&row.get::<_, Vec<u8>>(0)?),
+                    data: row.get(1)?,
+                })
+            })
+            .optional()?;
+        Ok(part)
+    }
+
+    fn erase_private(&mut self, id: &str) -> Result<u64, StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let erased = transaction.execute(
+            "DELETE FROM private_parts WHERE leaf_index IN (SELECT leaf_index FROM records WHERE id = ?1 OR target_id = ?1)",
+            [id],
+        )?;
+        transaction.commit()?;
+        Ok(erased as u64)
+    }
+
+    fn rollup(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
+        let table = if query.uses_cargo() {
+            "cargo_rollup"
+        } else {
+            "passage_rollup"
+        };
+        let group_columns: Vec<&str> = query
+            .group_by
+            .iter()
+            .map(|dimension| dimension.column())
+            .collect();
+        let mut conditions = vec!["day BETWEEN ?1 AND ?2".to_string()];
+        let mut values: Vec<rusqlite::types::Value> =
+            vec![query.from_day.into(), query.to_day.into()];
+        if !query.filter.sites.is_empty() {
+            let placeholders: Vec<String> = query
+                .filter
+                .sites
+                .iter()
+                .map(|site| {
+                    values.push(site.clone().into());
+                    format!("?{}", values.len())
+                })
+                .collect();
+            conditions.push(format!("site IN ({})", placeholders.join(", ")));
+        }
+        let filter = &query.filter;
+        for (column, wanted) in [
+            ("category", &filter.category),
+            ("operator", &filter.operator),
+            ("direction", &filter.direction),
+            ("outcome", &filter.outcome),
+            ("vehicle_class", &filter.vehicle_class),
+            ("cargo_kind", &filter.cargo_kind),
+        ] {
+            if let Some(wanted) = wanted {
+                values.push(wanted.clone().into());
+                conditions.push(format!("{column} = ?{}", values.len()));
+            }
+        }
+        let sums = "SUM(passages), SUM(vehicles), SUM(passengers), SUM(passengers_reported), SUM(medical_evacuees), SUM(medical_evacuees_reported), SUM(kilograms), SUM(kilograms_reported)";
+        let select_keys = if group_columns.is_empty() {
+            String::new()
+        } else {
+            format!("{}, ", group_columns.join(", "))
+        };
+        let group = if group_columns.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "GROUP BY {0} HAVING SUM(passages) > 0 ORDER BY {0}",
+                group_columns.join(", ")
+            )
+        };
+        let sql = format!(
+            "SELECT {select_keys}{sums} FROM {table} WHERE {} {group}",
+            conditions.join(" AND ")
+        );
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let width = group_columns.len();
+        let rows = statement.query_map(rusqlite::params_from_iter(values), |row| {
+            let mut keys = Vec::with_capacity(width);
+            for (position, dimension) in query.group_by.iter().enumerate() {
+                keys.push(if *dimension == Dimension::Day {
+                    DimensionValue::Day(row.get(position)?)
+                } else {
+                    let text: String = row.get(position)?;
+                    if text.is_empty() {
+                        DimensionValue::None
+                    } else {
+                        DimensionValue::Text(text)
+                    }
+                });
+            }
+            let sum = |offset: usize| -> Result<i64, rusqlite::Error> {
+                Ok(row.get::<_, Option<i64>>(width + offset)?.unwrap_or(0))
+            };
+            let metrics = Metrics {
+                passages: sum(0)?,
+                vehicles: sum(1)?,
+                passengers: sum(2)?,
+                passengers_reported: sum(3)?,
+                medical_evacuees: sum(4)?,
+                medical_evacuees_reported: sum(5)?,
+                kilograms: sum(6)?,
+                kilograms_reported: sum(7)?,
+            };
+            Ok(RollupRow { keys, metrics })
+        })?;
+        let rows: Vec<RollupRow> = rows.collect::<Result<_, _>>()?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| row.metrics.passages > 0)
+            .collect())
+    }
+
+    fn current_of_type(
+        &self,
+        content_type: RecordType,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT c.target_id, r.leaf FROM current_records c JOIN records r ON r.leaf_index = c.leaf_index
+             WHERE c.content_type = ?1 AND c.retracted = 0 ORDER BY c.leaf_index",
+        )?;
+        let rows = statement
+            .query_map([content_type.as_str()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn count_by_type(&self) -> Result<Vec<(RecordType, u64)>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT record_type, COUNT(*) FROM records GROUP BY record_type ORDER BY record_type",
+        )?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    record_type(&row.get::<_, String>(0)?)?,
+                    row.get::<_, i64>(1)? as u64,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .connection
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.connection.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let path = directory.path().join("store.db");
+        let mut store = SqliteStore::open(&path).expect("opens");
+        store.set_meta("schema_version", b"99").expect("writes");
+        drop(store);
+        let error = SqliteStore::open(&path).expect_err("refuses");
+        assert!(
+            matches!(error, StoreError::NewerSchema { found: 99, .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rollup_keys_use_the_same_columns_as_the_schema() {
+        for dimension in [
+            Dimension::Site,
+            Dimension::Day,
+            Dimension::CargoKind,
+            Dimension::RecordedBy,
+        ] {
+            assert!(SCHEMA.contains(dimension.column()), "{dimension:?}");
+        }
+    }
+}

@@ -1,0 +1,620 @@
+//! One function per command: validate the arguments once, call the libraries,
+//! print for people (or JSON for machines).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use corridor_engine::{Config, DataDir, SubmitSummary, demo};
+use corridor_model::{FieldError, Location, RecordError, TimePrecision};
+use corridor_stats::{StatsDimension, StatsQuery};
+use corridor_store::Store;
+use serde_json::{Map, Value, json};
+
+use crate::cli::{Arguments, Command, StatsArgs, StatsFormat, SummaryFormat};
+use crate::output::byte_progress;
+
+/// How a command that ran to the end went.
+pub enum Completion {
+    Clean,
+    /// Some input records were rejected (the rest were stored).
+    SomeRejected,
+}
+
+/// The largest JSON Lines line accepted, so one runaway line cannot eat memory.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+pub fn run(arguments: Arguments) -> Result<Completion> {
+    let data = arguments.data.clone();
+    let data_dir = |default: &str| data.clone().unwrap_or_else(|| PathBuf::from(default));
+    match arguments.command {
+        Command::Init {
+            origin,
+            public_time_precision,
+        } => init(&data_dir("corridor-data"), origin, &public_time_precision),
+        Command::Add {
+            file,
+            rejects,
+            format,
+        } => add(&data_dir("corridor-data"), &file, rejects.rejects, format),
+        Command::Import {
+            file,
+            mapping,
+            rejects,
+            format,
+        } => import(
+            &data_dir("corridor-data"),
+            &file,
+            &mapping,
+            rejects.rejects,
+            format,
+        ),
+        Command::Stats(stats_arguments) => stats(&data_dir("corridor-data"), stats_arguments),
+        Command::Demo => run_demo(&data_dir("corridor-demo")),
+        Command::Show { id, private } => show(&data_dir("corridor-data"), &id, private),
+        Command::Erase { id } => erase(&data_dir("corridor-data"), &id),
+        Command::Status { format } => status(&data_dir("corridor-data"), format),
+    }
+}
+
+fn init(root: &Path, origin: String, precision: &str) -> Result<Completion> {
+    let Some(public_time_precision) = TimePrecision::parse(precision) else {
+        bail!(
+            "--public-time-precision: {precision:?} is not one of {}",
+            TimePrecision::expected()
+        );
+    };
+    DataDir::init(
+        root,
+        Config {
+            origin: origin.clone(),
+            public_time_precision,
+            demo: false,
+        },
+    )
+    .with_context(|| format!("creating data directory {}", root.display()))?;
+    println!("created data directory {} for log {origin}", root.display());
+    Ok(Completion::Clean)
+}
+
+/// Collects rejections for the terminal and the reject file.
+struct Rejections {
+    path: Option<PathBuf>,
+    writer: Option<csv_writer::RejectWriter>,
+    shown: u64,
+}
+
+/// At most this many rejections are printed on the terminal; all go to the file.
+const SHOWN_REJECTIONS: u64 = 20;
+
+impl Rejections {
+    fn new(path: Option<PathBuf>, location_column: &str) -> Result<Rejections> {
+        let writer = match &path {
+            Some(path) => Some(csv_writer::RejectWriter::create(path, location_column)?),
+            None => None,
+        };
+        Ok(Rejections {
+            path,
+            writer,
+            shown: 0,
+        })
+    }
+
+    fn record(&mut self, error: &RecordError) {
+        if self.shown < SHOWN_REJECTIONS {
+            eprintln!("rejected: {error}");
+        } else if self.shown == SHOWN_REJECTIONS {
+            eprintln!("(more rejections: see the reject file)");
+        }
+        self.shown += 1;
+        if let Some(writer) = &mut self.writer {
+            writer.write(error);
+        }
+    }
+
+    fn finish(self) -> Result<Option<PathBuf>> {
+        match self.writer {
+            Some(writer) => {
+                let written = writer.finish()?;
+                Ok(if written > 0 { self.path } else { None })
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+mod csv_writer {
+    //! The reject file: one CSV row per rejected record, with where it was,
+    //! its id and the reason. Reasons never carry private values.
+
+    use std::io::Write;
+    use std::path::Path;
+
+    use anyhow::{Context, Result};
+    use corridor_model::{Location, RecordError};
+
+    pub struct RejectWriter {
+        file: std::io::BufWriter<std::fs::File>,
+        path: std::path::PathBuf,
+        written: u64,
+        failed: Option<std::io::Error>,
+    }
+
+    fn quote(text: &str) -> String {
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text.to_string()
+        }
+    }
+
+    impl RejectWriter {
+        pub fn create(path: &Path, location_column: &str) -> Result<RejectWriter> {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating reject file {}", path.display()))?;
+            let mut file = std::io::BufWriter::new(file);
+            writeln!(file, "{location_column},type,id,field,reason")
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(RejectWriter {
+                file,
+                path: path.to_path_buf(),
+                written: 0,
+                failed: None,
+            })
+        }
+
+        pub fn write(&mut self, error: &RecordError) {
+            let location = match error.location {
+                Location::Line(number) | Location::Row(number) | Location::Item(number) => {
+                    number.to_string()
+                }
+            };
+            let line = format!(
+                "{},{},{},{},{}\n",
+                location,
+                quote(error.record_type.as_deref().unwrap_or("")),
+                quote(error.id.as_deref().unwrap_or("")),
+                quote(&error.error.field),
+                quote(&error.error.reason)
+            );
+            if let Err(failure) = self.file.write_all(line.as_bytes()) {
+                self.failed.get_or_insert(failure);
+            }
+            self.written += 1;
+        }
+
+        pub fn finish(mut self) -> Result<u64> {
+            if let Some(failure) = self.failed.take() {
+                return Err(failure)
+                    .with_context(|| format!("writing reject file {}", self.path.display()));
+            }
+            self.file
+                .flush()
+                .with_context(|| format!("writing reject file {}", self.path.display()))?;
+            if self.written == 0 {
+                let _ = std::fs::remove_file(&self.path);
+            }
+            Ok(self.written)
+        }
+    }
+}
+
+fn default_rejects_path(input: &Path) -> Option<PathBuf> {
+    if input == Path::new("-") {
+        return None;
+    }
+    let mut name = input.file_name()?.to_os_string();
+    name.push(".rejects.csv");
+    Some(input.with_file_name(name))
+}
+
+fn report_summary(
+    summary: &SubmitSummary,
+    rejects: Option<PathBuf>,
+    format: SummaryFormat,
+    what: &str,
+) -> Completion {
+    match format {
+        SummaryFormat::Json => {
+            let value = json!({
+                "stored": summary.stored,
+                "already_stored": summary.already_stored,
+                "rejected": summary.rejected,
+                "rejects_file": rejects.as_ref().map(|path| path.display().to_string()),
+            });
+            println!("{value}");
+        }
+        SummaryFormat::Text => {
+            let mut line = format!(
+                "{what}: {} stored, {} already stored, {} rejected",
+                summary.stored, summary.already_stored, summary.rejected
+            );
+            if let Some(path) = &rejects {
+                line.push_str(&format!(" (reasons in {})", path.display()));
+            }
+            println!("{line}");
+        }
+    }
+    if summary.rejected > 0 {
+        Completion::SomeRejected
+    } else {
+        Completion::Clean
+    }
+}
+
+fn open_input(file: &Path) -> Result<(Box<dyn Read>, u64)> {
+    if file == Path::new("-") {
+        return Ok((Box::new(std::io::stdin().lock()), 0));
+    }
+    let handle = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let size = handle
+        .metadata()
+        .map(|metadata| metadata.len())
+        .unwrap_or(0);
+    Ok((Box::new(handle), size))
+}
+
+/// Counts bytes as they are read, for the progress bar.
+struct CountingReader<R> {
+    inner: R,
+    bar: indicatif::ProgressBar,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        self.bar.inc(read as u64);
+        Ok(read)
+    }
+}
+
+fn add(
+    root: &Path,
+    file: &Path,
+    rejects: Option<PathBuf>,
+    format: SummaryFormat,
+) -> Result<Completion> {
+    let data_dir = DataDir::open(root)?;
+    let (input, size) = open_input(file)?;
+    let bar = byte_progress(size);
+    let mut reader = BufReader::with_capacity(
+        1 << 16,
+        CountingReader {
+            inner: input,
+            bar: bar.clone(),
+        },
+    );
+    let mut writer = data_dir.writer("corridor add")?;
+    let mut rejections = Rejections::new(rejects.or_else(|| default_rejects_path(file)), "line")?;
+    let mut read_error: Option<std::io::Error> = None;
+    let mut line_number = 0_u64;
+    let mut buffer = Vec::new();
+    let lines = std::iter::from_fn(|| {
+        loop {
+            buffer.clear();
+            match reader
+                .by_ref()
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut buffer)
+            {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(error) => {
+                    read_error = Some(error);
+                    return None;
+                }
+            }
+            line_number += 1;
+            let location = Location::Line(line_number);
+            if buffer.len() > MAX_LINE_BYTES && !buffer.ends_with(b"\n") {
+                // Skip the rest of the oversized line.
+                let mut rest = Vec::new();
+                let _ = reader.read_until(b'\n', &mut rest);
+                return Some(Err(line_error(
+                    location,
+                    format!("longer than {MAX_LINE_BYTES} bytes"),
+                )));
+            }
+            let text = match std::str::from_utf8(&buffer) {
+                Ok(text) => text.trim_start_matches('\u{feff}').trim(),
+                Err(error) => {
+                    return Some(Err(line_error(
+                        location,
+                        format!("not UTF-8 (byte {})", error.valid_up_to() + 1),
+                    )));
+                }
+            };
+            if text.is_empty() {
+                continue;
+            }
+            return Some(match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(object)) => Ok((location, object)),
+                Ok(_) => Err(line_error(location, "not a JSON object".to_string())),
+                Err(error) => Err(line_error(location, format!("not valid JSON: {error}"))),
+            });
+        }
+    });
+    let outcome = writer.submit_all(lines, |error| rejections.record(error), |_| {});
+    bar.finish_and_clear();
+    let summary = outcome.map_err(anyhow::Error::new)?;
+    if let Some(error) = read_error {
+        return Err(error).with_context(|| {
+            format!(
+                "reading {} stopped at line {line_number}; the {} records before it were stored",
+                file.display(),
+                summary.stored
+            )
+        });
+    }
+    let rejects_path = rejections.finish()?;
+    Ok(report_summary(&summary, rejects_path, format, "add"))
+}
+
+fn line_error(location: Location, reason: String) -> RecordError {
+    RecordError {
+        location,
+        record_type: None,
+        id: None,
+        error: FieldError {
+            field: String::new(),
+            reason,
+        },
+    }
+}
+
+fn import(
+    root: &Path,
+    file: &Path,
+    mapping_path: &Path,
+    rejects: Option<PathBuf>,
+    format: SummaryFormat,
+) -> Result<Completion> {
+    let mapping_text = std::fs::read_to_string(mapping_path)
+        .with_context(|| format!("reading mapping {}", mapping_path.display()))?;
+    let mapping = corridor_import::Mapping::from_toml(&mapping_text)
+        .with_context(|| format!("mapping {} is not usable", mapping_path.display()))?;
+    let data_dir = DataDir::open(root)?;
+    let (input, size) = open_input(file)?;
+    let bar = byte_progress(size);
+    let importer = corridor_import::CsvImporter::new(
+        &mapping,
+        CountingReader {
+            inner: input,
+            bar: bar.clone(),
+        },
+    )
+    .with_context(|| format!("reading {}", file.display()))?;
+    let mut writer = data_dir.writer("corridor import")?;
+    let mut rejections = Rejections::new(rejects.or_else(|| default_rejects_path(file)), "row")?;
+    let mut fatal: Option<corridor_import::ImportError> = None;
+    let items = importer.map_while(|item| match item {
+        Ok(corridor_import::ImportItem::Record(imported)) => Some(Ok((
+            Location::Row(imported.rows.first().copied().unwrap_or(0)),
+            imported.record,
+        ))),
+        Ok(corridor_import::ImportItem::Rejected(rejected)) => {
+            let record_type = mapping_record_type(&mapping_text);
+            Some(Err(RecordError {
+                location: Location::Row(rejected.rows.first().copied().unwrap_or(0)),
+                record_type,
+                id: rejected.id,
+                error: FieldError {
+                    field: String::new(),
+                    reason: rejected.reason,
+                },
+            }))
+        }
+        Err(error) => {
+            fatal = Some(error);
+            None
+        }
+    });
+    let outcome = writer.submit_all(items, |error| rejections.record(error), |_| {});
+    bar.finish_and_clear();
+    let summary = outcome.map_err(anyhow::Error::new)?;
+    let rejects_path = rejections.finish()?;
+    if let Some(error) = fatal {
+        return Err(anyhow::Error::new(error)).with_context(|| {
+            format!(
+                "importing {} stopped; {} records before the problem were stored (importing again after fixing it is safe)",
+                file.display(),
+                summary.stored
+            )
+        });
+    }
+    Ok(report_summary(&summary, rejects_path, format, "import"))
+}
+
+/// The record type a mapping builds, for naming rejected rows.
+fn mapping_record_type(mapping_text: &str) -> Option<String> {
+    let table: toml::Table = mapping_text.parse().ok()?;
+    let record = table.get("record")?.as_table()?;
+    let kind = record.get("type")?;
+    kind.as_str()
+        .map(str::to_string)
+        .or_else(|| kind.get("constant")?.as_str().map(str::to_string))
+}
+
+fn parse_date_argument(flag: &str, text: &str) -> Result<jiff::civil::Date> {
+    corridor_model::time::parse_date(text)
+        .with_context(|| format!("{flag}: {text:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn stats(root: &Path, arguments: StatsArgs) -> Result<Completion> {
+    let mut query = StatsQuery::period(
+        parse_date_argument("--from", &arguments.from)?,
+        parse_date_argument("--to", &arguments.to)?,
+    );
+    query.sites = arguments.sites;
+    query.by = arguments
+        .by
+        .iter()
+        .map(|name| StatsDimension::parse(name.trim()))
+        .collect::<Result<_, _>>()?;
+    query.category = check_token::<corridor_model::Category>("--category", arguments.category)?;
+    query.direction = check_token::<corridor_model::Direction>("--direction", arguments.direction)?;
+    query.outcome = check_token::<corridor_model::Outcome>("--outcome", arguments.outcome)?;
+    query.vehicle_class =
+        check_token::<corridor_model::VehicleClass>("--vehicle-class", arguments.vehicle_class)?;
+    query.operator = arguments.operator;
+    query.cargo = arguments.cargo;
+    let data_dir = DataDir::open(root)?;
+    let store = data_dir.open_store()?;
+    let report = corridor_stats::compute(&store, &query)?;
+    let text = match arguments.format {
+        StatsFormat::Table => corridor_stats::render_table(&report),
+        StatsFormat::Csv => corridor_stats::render_csv(&report),
+        StatsFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+    };
+    write_stdout(&text)?;
+    Ok(Completion::Clean)
+}
+
+fn check_token<T: corridor_model::vocab::Token>(
+    flag: &str,
+    value: Option<String>,
+) -> Result<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(text) if T::parse_token(&text).is_some() => Ok(Some(text)),
+        Some(text) => bail!(
+            "{flag}: {text:?} is not a {} ({})",
+            T::DESCRIPTION,
+            T::expected_tokens()
+        ),
+    }
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // A closed pipe (`corridor stats | head`) is not an error.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
+}
+
+fn run_demo(root: &Path) -> Result<Completion> {
+    eprintln!("loading the demo data set into {} ...", root.display());
+    let (data_dir, summary) = demo::create(root)
+        .with_context(|| format!("creating the demo store in {}", root.display()))?;
+    let store = data_dir.open_store()?;
+    let from = parse_date_argument("demo", demo::DEMO_FROM)?;
+    let to = parse_date_argument("demo", demo::DEMO_TO)?;
+    let mut query = StatsQuery::period(from, to);
+    query.by = vec![StatsDimension::Category, StatsDimension::Direction];
+    let report = corridor_stats::compute(&store, &query)?;
+    println!(
+        "Demo store ready: {} ({} records, log origin {})",
+        root.display(),
+        summary.stored,
+        data_dir.config().origin
+    );
+    println!();
+    println!(
+        "SYNTHETIC DATA. Only the aggregates are public figures, each attributed to the party"
+    );
+    println!(
+        "that published it; the per-vehicle records spread those totals over days and vehicles."
+    );
+    println!();
+    println!(
+        "Passages on {} from {} to {}:",
+        demo::DEMO_SITE,
+        demo::DEMO_FROM,
+        demo::DEMO_TO
+    );
+    print!("{}", corridor_stats::render_table(&report));
+    println!();
+    let data_flag = format!("--data {}", root.display());
+    println!(
+        "Next: corridor {data_flag} stats --from {} --to {} --by week,category",
+        demo::DEMO_FROM,
+        demo::DEMO_TO
+    );
+    Ok(Completion::Clean)
+}
+
+fn show(root: &Path, id: &str, private: bool) -> Result<Completion> {
+    let data_dir = DataDir::open(root)?;
+    let store = data_dir.open_store()?;
+    let Some(record) = store.record(id)? else {
+        match store.current(id)? {
+            Some(_) => bail!("{id:?} is not stored under that id"),
+            None => bail!("no record {id:?}"),
+        }
+    };
+    let leaf: Value = serde_json::from_slice(&record.leaf)
+        .with_context(|| format!("leaf {} is not JSON", record.leaf_index))?;
+    let mut shown = Map::new();
+    shown.insert("leaf_index".into(), json!(record.leaf_index));
+    shown.insert("leaf".into(), leaf);
+    if let Some(state) = store.current(&record.target_id)? {
+        shown.insert("current_leaf_index".into(), json!(state.leaf_index));
+        shown.insert("retracted".into(), json!(state.retracted));
+    }
+    if private {
+        let part = store.private_part(id)?;
+        let value = match part {
+            Some(part) => serde_json::from_slice::<Value>(&part.data).unwrap_or(Value::Null),
+            None => Value::Null,
+        };
+        shown.insert("private".into(), value);
+    }
+    write_stdout(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&Value::Object(shown))?
+    ))?;
+    Ok(Completion::Clean)
+}
+
+fn erase(root: &Path, id: &str) -> Result<Completion> {
+    let data_dir = DataDir::open(root)?;
+    let mut writer = data_dir.writer("corridor erase")?;
+    if writer.store().record(id)?.is_none() {
+        bail!("no record {id:?}");
+    }
+    let erased = writer.store_mut().erase_private(id)?;
+    println!("erased {erased} private part(s) of {id}; the public record and its commitment stay");
+    Ok(Completion::Clean)
+}
+
+fn status(root: &Path, format: SummaryFormat) -> Result<Completion> {
+    let data_dir = DataDir::open(root)?;
+    let store = data_dir.open_store()?;
+    let counts = store.count_by_type()?;
+    let leaves = store.leaf_count()?;
+    match format {
+        SummaryFormat::Json => {
+            let by_type: Map<String, Value> = counts
+                .iter()
+                .map(|(kind, count)| (kind.as_str().to_string(), json!(count)))
+                .collect();
+            println!(
+                "{}",
+                json!({"origin": data_dir.config().origin, "demo": data_dir.config().demo, "records": leaves, "by_type": by_type})
+            );
+        }
+        SummaryFormat::Text => {
+            println!(
+                "{}: log {}{}",
+                root.display(),
+                data_dir.config().origin,
+                if data_dir.config().demo {
+                    " (demo, synthetic records)"
+                } else {
+                    ""
+                }
+            );
+            println!("{leaves} records");
+            for (kind, count) in counts {
+                println!("  {kind:<12} {count}");
+            }
+        }
+    }
+    Ok(Completion::Clean)
+}
