@@ -6,6 +6,8 @@
 //! DATA/corridor.toml   settings (origin, public time precision, demo flag)
 //! DATA/store.db        the SQLite store (records, private parts, indexes, rollups)
 //! DATA/writer.lock     held by the one process that writes
+//! DATA/keys/log.key    the log's signing key (mode 0600); log.vkey is its public key
+//! DATA/log/            the published log: checkpoint, tiles (see corridor-log)
 //! ```
 //!
 //! [`DataDir`] opens a directory for reading (any number of processes) or
@@ -27,6 +29,8 @@ pub use writer::{BATCH_SIZE, Staged, SubmitFailure, SubmitSummary, Writer};
 
 const CONFIG_FILE: &str = "corridor.toml";
 const STORE_FILE: &str = "store.db";
+const KEYS_DIRECTORY: &str = "keys";
+const LOG_DIRECTORY: &str = "log";
 pub(crate) const LOCK_FILE: &str = "writer.lock";
 
 /// Errors opening or writing a data directory.
@@ -61,6 +65,10 @@ pub enum EngineError {
     DemoRejected(String),
     #[error("stored leaf {leaf_index} cannot be read: {reason}")]
     CorruptLeaf { leaf_index: u64, reason: String },
+    #[error("log key: {0}")]
+    LogKey(#[from] corridor_log::KeyError),
+    #[error("publishing the log: {0}")]
+    Integrate(#[from] corridor_log::IntegrateError),
 }
 
 impl EngineError {
@@ -115,6 +123,12 @@ impl DataDir {
             let _lock = WriterLock::acquire(&data_dir.root.join(LOCK_FILE), "corridor init")?;
             let mut store = data_dir.open_store()?;
             ensure_secret(&mut store)?;
+            corridor_log::create_key_files(
+                &data_dir.keys_directory(),
+                "log",
+                &data_dir.config.origin,
+                corridor_tlog::SignatureType::Ed25519,
+            )?;
         }
         write_atomically(
             &root.join(CONFIG_FILE),
@@ -169,6 +183,64 @@ impl DataDir {
         Ok(SqliteStore::open(&self.root.join(STORE_FILE))?)
     }
 
+    /// The directory holding the log's key pair.
+    pub fn keys_directory(&self) -> PathBuf {
+        self.root.join(KEYS_DIRECTORY)
+    }
+
+    /// The published log (checkpoint and tiles).
+    pub fn log_directory(&self) -> corridor_log::LogDirectory {
+        corridor_log::LogDirectory::new(self.root.join(LOG_DIRECTORY))
+    }
+
+    /// The file holding the log's public key.
+    pub fn log_vkey_path(&self) -> PathBuf {
+        self.keys_directory().join(corridor_log::LOG_VKEY_FILE)
+    }
+
+    /// The log's signing key; created if this directory predates the log.
+    ///
+    /// # Errors
+    /// The key cannot be read or created.
+    pub fn log_signer(&self) -> Result<corridor_tlog::SignerKey, EngineError> {
+        let path = self.keys_directory().join(corridor_log::LOG_KEY_FILE);
+        if !path.exists() && !self.log_directory().checkpoint_path().exists() {
+            return Ok(corridor_log::create_key_files(
+                &self.keys_directory(),
+                "log",
+                &self.config.origin,
+                corridor_tlog::SignatureType::Ed25519,
+            )?);
+        }
+        Ok(corridor_log::load_signer(&path)?)
+    }
+
+    /// Publishes every stored record not yet in the log: tiles, then a new
+    /// signed checkpoint. `writer` proves the caller holds the writer lock.
+    ///
+    /// # Errors
+    /// The key cannot be read, or integration fails (the log stays as it was).
+    pub fn integrate_log(&self, writer: &Writer) -> Result<corridor_log::Integration, EngineError> {
+        let signer = self.log_signer()?;
+        Ok(corridor_log::integrate(
+            writer.store(),
+            &self.log_directory(),
+            &signer,
+        )?)
+    }
+
+    /// Takes the writer lock and publishes every stored record not yet in the log.
+    ///
+    /// # Errors
+    /// Another process holds the lock, or integration fails.
+    pub fn integrate_log_locked(
+        &self,
+        purpose: &str,
+    ) -> Result<corridor_log::Integration, EngineError> {
+        let writer = self.writer(purpose)?;
+        self.integrate_log(&writer)
+    }
+
     /// Takes the writer lock and returns a [`Writer`].
     ///
     /// # Errors
@@ -177,7 +249,9 @@ impl DataDir {
         let lock = WriterLock::acquire(&self.root.join(LOCK_FILE), purpose)?;
         let mut store = self.open_store()?;
         let secret = ensure_secret(&mut store)?;
-        Ok(Writer::new(
+        let read_store = self.open_store()?;
+        Ok(Writer::pipelined(
+            Box::new(read_store),
             Box::new(store),
             self.config.clone(),
             secret,
@@ -220,10 +294,10 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineEr
     file.sync_all()
         .map_err(|error| EngineError::io(&temporary, error))?;
     std::fs::rename(&temporary, path).map_err(|error| EngineError::io(path, error))?;
-    if let Some(parent) = path.parent() {
-        if let Ok(directory) = std::fs::File::open(parent) {
-            let _ = directory.sync_all();
-        }
+    if let Some(parent) = path.parent()
+        && let Ok(directory) = std::fs::File::open(parent)
+    {
+        let _ = directory.sync_all();
     }
     Ok(())
 }

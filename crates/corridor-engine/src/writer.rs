@@ -6,9 +6,16 @@
 //! facts). Staged records are committed in batches of [`BATCH_SIZE`], each in
 //! one store transaction: a record is acknowledged only once its batch commit
 //! returned.
+//!
+//! With two store connections ([`Writer::pipelined`]) a background thread
+//! commits batch k while batch k+1 is validated, so parsing and SQLite each
+//! get a core. Records of batch k+1 may refer to records of batch k: the
+//! overlay keeps every staged record until its batch is confirmed, and if a
+//! commit fails everything staged after it is dropped unacknowledged.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc;
 
 use corridor_model::leaf::{commitment, content_digest, format_logged_at, leaf_bytes};
 use corridor_model::parse::peek_identity;
@@ -53,6 +60,47 @@ struct PendingTarget {
     content_type: RecordType,
     retracted: bool,
     site_zone: Option<TimeZone>,
+    /// The batch that staged it; the entry goes when that batch is confirmed.
+    batch: u64,
+}
+
+/// A thread that owns the writing store connection and commits batches in order.
+struct Committer {
+    batches: Option<mpsc::SyncSender<Vec<NewRecord>>>,
+    results: mpsc::Receiver<Result<Vec<u64>, StoreError>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Committer {
+    fn start(mut store: Box<dyn Store>) -> Committer {
+        let (batches, incoming) = mpsc::sync_channel::<Vec<NewRecord>>(1);
+        let (outgoing, results) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("corridor-commit".into())
+            .spawn(move || {
+                for batch in incoming {
+                    if outgoing.send(store.append(&batch)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok();
+        Committer {
+            batches: Some(batches),
+            results,
+            thread,
+        }
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread after the batch it holds, if any.
+        self.batches.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Validates, stages and commits records into one store.
@@ -62,13 +110,18 @@ pub struct Writer {
     secret: Vec<u8>,
     _lock: Option<WriterLock>,
     batch: Vec<NewRecord>,
-    /// Own ids staged in this batch, with their digests.
-    pending_ids: HashMap<String, [u8; 32]>,
-    /// Logical records created, corrected or retracted in this batch.
+    /// The number of the batch being staged.
+    batch_number: u64,
+    /// Batches sent to the committer and not yet confirmed: (number, records).
+    in_flight: VecDeque<(u64, usize)>,
+    committer: Option<Committer>,
+    /// Own ids staged and not yet confirmed, with their digests and batch.
+    pending_ids: HashMap<String, ([u8; 32], u64)>,
+    /// Logical records created, corrected or retracted and not yet confirmed.
     pending_targets: HashMap<String, PendingTarget>,
-    /// Zones of stored sites, read once per writer. A site's zone can never
-    /// change (see `check_site_correction`), so the cache cannot go stale;
-    /// retractions are checked against the overlay and the store.
+    /// Zones of current stored sites, read once per writer. A site's zone
+    /// never changes (see `check_site_correction`); a staged correction or
+    /// retraction of a site evicts its entry.
     site_zones: RefCell<HashMap<String, TimeZone>>,
 }
 
@@ -82,7 +135,8 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// A writer over `store`. `lock`, when given, is held for the writer's life.
+    /// A writer that reads and commits through one `store`, committing on
+    /// the calling thread. `lock`, when given, is held for the writer's life.
     pub fn new(
         store: Box<dyn Store>,
         config: Config,
@@ -95,10 +149,27 @@ impl Writer {
             secret,
             _lock: lock,
             batch: Vec::new(),
+            batch_number: 0,
+            in_flight: VecDeque::new(),
+            committer: None,
             pending_ids: HashMap::new(),
             pending_targets: HashMap::new(),
             site_zones: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// A writer that validates through `read_store` while a background thread
+    /// commits through `write_store` (two connections to the same database).
+    pub fn pipelined(
+        read_store: Box<dyn Store>,
+        write_store: Box<dyn Store>,
+        config: Config,
+        secret: Vec<u8>,
+        lock: Option<WriterLock>,
+    ) -> Writer {
+        let mut writer = Writer::new(read_store, config, secret, lock);
+        writer.committer = Some(Committer::start(write_store));
+        writer
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -147,7 +218,7 @@ impl Writer {
             },
         )?;
 
-        if let Some(staged_digest) = self.pending_ids.get(&record.id) {
+        if let Some((staged_digest, _)) = self.pending_ids.get(&record.id) {
             if *staged_digest == digest {
                 return Ok(Staged::RepeatedInBatch);
             }
@@ -239,13 +310,18 @@ impl Writer {
             Body::Site(site) => TimeZone::get(&site.timezone).ok(),
             _ => None,
         };
-        self.pending_ids.insert(record.id.clone(), digest);
+        if effect != Effect::Create {
+            self.site_zones.borrow_mut().remove(&target_id);
+        }
+        self.pending_ids
+            .insert(record.id.clone(), (digest, self.batch_number));
         self.pending_targets.insert(
             target_id.clone(),
             PendingTarget {
                 content_type,
                 retracted: effect == Effect::Retract,
                 site_zone,
+                batch: self.batch_number,
             },
         );
         self.batch.push(NewRecord {
@@ -262,19 +338,95 @@ impl Writer {
         Ok(Staged::New)
     }
 
-    /// Commits the staged batch in one transaction and returns the leaf
-    /// indexes; on error nothing of the batch is stored and the batch is dropped.
+    /// Commits everything staged, waits until it is durable and returns the
+    /// leaf indexes of the records confirmed by this call.
     ///
     /// # Errors
-    /// The store's failure.
+    /// The store's failure: the failed batch and everything staged after it
+    /// are dropped, none of it stored.
     pub fn commit(&mut self) -> Result<Vec<u64>, StoreError> {
+        let mut indexes = self.send_batch()?;
+        while !self.in_flight.is_empty() {
+            indexes.extend(self.confirm_oldest()?.1);
+        }
+        Ok(indexes)
+    }
+
+    /// Hands the staged batch to the committer (or commits it here), keeping
+    /// at most one batch in flight; returns what was confirmed meanwhile.
+    fn send_batch(&mut self) -> Result<Vec<u64>, StoreError> {
         let batch = std::mem::take(&mut self.batch);
-        self.pending_ids.clear();
-        self.pending_targets.clear();
+        let number = self.batch_number;
+        self.batch_number += 1;
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        self.store.append(&batch)
+        let records = batch.len();
+        let Some(committer) = &self.committer else {
+            let result = self.store.append(&batch);
+            self.forget(number, result.is_ok());
+            return result;
+        };
+        let sent = committer.batches.as_ref().map(|sender| sender.send(batch));
+        if !matches!(sent, Some(Ok(()))) {
+            self.forget_everything();
+            return Err(StoreError::Backend("the commit thread has stopped".into()));
+        }
+        self.in_flight.push_back((number, records));
+        let mut confirmed = Vec::new();
+        while self.in_flight.len() > 1 {
+            confirmed.extend(self.confirm_oldest()?.1);
+        }
+        Ok(confirmed)
+    }
+
+    /// Waits for the oldest batch in flight; returns its record count and indexes.
+    fn confirm_oldest(&mut self) -> Result<(usize, Vec<u64>), StoreError> {
+        let Some((number, records)) = self.in_flight.pop_front() else {
+            return Ok((0, Vec::new()));
+        };
+        let result = match &self.committer {
+            Some(committer) => committer.results.recv().unwrap_or_else(|_| {
+                Err(StoreError::Backend("the commit thread has stopped".into()))
+            }),
+            None => Ok(Vec::new()),
+        };
+        match result {
+            Ok(indexes) => {
+                self.forget(number, true);
+                Ok((records, indexes))
+            }
+            Err(error) => {
+                // Batches after the failed one may depend on it: drop them all.
+                while let Some((_, _)) = self.in_flight.pop_front() {
+                    let _ = self
+                        .committer
+                        .as_ref()
+                        .map(|committer| committer.results.recv());
+                }
+                self.forget_everything();
+                Err(error)
+            }
+        }
+    }
+
+    /// Drops overlay entries of a confirmed (or failed) batch.
+    fn forget(&mut self, number: u64, stored: bool) {
+        if !stored {
+            self.forget_everything();
+            return;
+        }
+        self.pending_ids.retain(|_, (_, batch)| *batch != number);
+        self.pending_targets
+            .retain(|_, pending| pending.batch != number);
+    }
+
+    fn forget_everything(&mut self) {
+        self.batch.clear();
+        self.pending_ids.clear();
+        self.pending_targets.clear();
+        // A failed batch may have evicted or relied on cached zones.
+        self.site_zones.borrow_mut().clear();
     }
 
     /// Stages and commits a stream of records, reporting each rejection.
@@ -293,11 +445,10 @@ impl Writer {
         mut on_progress: impl FnMut(&SubmitSummary),
     ) -> Result<SubmitSummary, SubmitFailure> {
         let mut summary = SubmitSummary::default();
-        let mut staged_new = 0_u64;
         for item in items {
             let outcome = item.and_then(|(location, object)| self.stage(location, &object));
             match outcome {
-                Ok(Staged::New) => staged_new += 1,
+                Ok(Staged::New) => {}
                 Ok(Staged::AlreadyStored { .. } | Staged::RepeatedInBatch) => {
                     summary.already_stored += 1
                 }
@@ -307,20 +458,19 @@ impl Writer {
                 }
             }
             if self.batch.len() >= BATCH_SIZE {
-                self.commit().map_err(|error| SubmitFailure {
+                let confirmed = self.send_batch().map_err(|error| SubmitFailure {
                     committed: summary,
                     error: error.into(),
                 })?;
-                summary.stored += staged_new;
-                staged_new = 0;
+                summary.stored += confirmed.len() as u64;
                 on_progress(&summary);
             }
         }
-        self.commit().map_err(|error| SubmitFailure {
+        let confirmed = self.commit().map_err(|error| SubmitFailure {
             committed: summary,
             error: error.into(),
         })?;
-        summary.stored += staged_new;
+        summary.stored += confirmed.len() as u64;
         on_progress(&summary);
         Ok(summary)
     }
@@ -452,6 +602,13 @@ impl Resolve for Lookup<'_> {
     }
 
     fn site_zone(&self, site_id: &str) -> Result<TimeZone, String> {
+        // Cached zones belong to sites known current: staging a correction or
+        // retraction of a site evicts it, and no other process writes.
+        if !self.writer.pending_targets.contains_key(site_id)
+            && let Some(zone) = self.writer.site_zones.borrow().get(site_id)
+        {
+            return Ok(zone.clone());
+        }
         match self.state(site_id)? {
             None => {
                 return Err(format!(
@@ -462,10 +619,10 @@ impl Resolve for Lookup<'_> {
             Some((RecordType::Site, false)) => {}
             Some((other, false)) => return Err(format!("{site_id:?} is a {other}, not a site")),
         }
-        if let Some(pending) = self.writer.pending_targets.get(site_id) {
-            if let Some(zone) = &pending.site_zone {
-                return Ok(zone.clone());
-            }
+        if let Some(pending) = self.writer.pending_targets.get(site_id)
+            && let Some(zone) = &pending.site_zone
+        {
+            return Ok(zone.clone());
         }
         if let Some(zone) = self.writer.site_zones.borrow().get(site_id) {
             return Ok(zone.clone());

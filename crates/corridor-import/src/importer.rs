@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::hxl::{HxlColumnTag, is_hashtag_row};
 use crate::mapping::{
     Conversion, FieldMapping, FieldSource, KeySource, Mapping, RECORD_TYPES, SkipCondition,
-    TargetKind,
+    TargetKind, field_key,
 };
 use crate::template::{ColumnReference, Template, TemplatePart, id_safe};
 
@@ -315,18 +315,6 @@ struct FieldOutcome {
     from_cells: bool,
 }
 
-fn field_key(field: &FieldMapping) -> String {
-    let target = &field.target.text;
-    if target
-        .chars()
-        .all(|character| character.is_ascii_alphanumeric() || character == '_')
-    {
-        format!("fields.{target}")
-    } else {
-        format!("fields.{target:?}")
-    }
-}
-
 impl ImportPlan {
     fn new(mapping: &Mapping, columns: &FileColumns) -> Result<ImportPlan, ImportError> {
         let group_key = match &mapping.group_by {
@@ -357,7 +345,7 @@ impl ImportPlan {
         let mut lists: Vec<ResolvedList> = Vec::new();
         let mut private_columns: HashMap<usize, String> = HashMap::new();
         for field in &mapping.fields {
-            let key = field_key(field);
+            let key = field_key(&field.target.text);
             let scalar_list = matches!(&field.target.kind, TargetKind::ListElement { element, .. } if element.is_empty());
             let (source, source_label) = match &field.source {
                 FieldSource::Constant(value) => (
@@ -418,18 +406,20 @@ impl ImportPlan {
                 }
             }
         }
-        // Ids are public: one built from a column that holds personal data
-        // would publish it.
-        if let Some(id_field) = scalar_fields
+        // Everything outside `private` is published: a public field (the id
+        // included) that reads a column holding personal data would publish it.
+        let public_fields = scalar_fields
             .iter()
-            .find(|field| field.mapping.target.text == "id")
-        {
-            for index in source_columns(&id_field.source) {
+            .chain(lists.iter().flat_map(|list| list.fields.iter()))
+            .filter(|field| !field.mapping.target.is_private());
+        for field in public_fields {
+            let time_column = field.time_column.as_ref().map(|(index, _)| *index);
+            for index in source_columns(&field.source).into_iter().chain(time_column) {
                 if let Some(private_target) = private_columns.get(&index) {
                     return Err(ImportError::Column {
-                        key: "fields.id".to_owned(),
+                        key: field_key(&field.mapping.target.text),
                         reason: format!(
-                            "uses {}, which is mapped to {private_target}: ids are public and must not contain personal data",
+                            "uses {}, which is mapped to {private_target}: personal data must not go into public fields",
                             columns.label(index)
                         ),
                     });
@@ -1646,13 +1636,21 @@ mod tests {
     }
 
     #[test]
-    fn an_id_built_from_a_private_column_is_refused() {
+    fn public_fields_built_from_a_private_column_are_refused() {
         assert_eq!(
             import(
                 &mapping("", r##""private.plate" = { column = "Plate" }"##, "").replace("id = { column = \"ID\" }", "id = { template = \"p-{Plate}\" }"),
                 "Plate\nx\n".as_bytes()
             ),
-            Err("fields.id: uses column \"Plate\", which is mapped to private.plate: ids are public and must not contain personal data".into())
+            Err("fields.id: uses column \"Plate\", which is mapped to private.plate: personal data must not go into public fields".into())
+        );
+        assert_eq!(
+            import(
+                &mapping("", r##""private.driver" = { column = "Driver" }
+                    notes = { template = "driven by {Driver}" }"##, ""),
+                "ID,Driver\np-1,x\n".as_bytes()
+            ),
+            Err("fields.notes: uses column \"Driver\", which is mapped to private.driver: personal data must not go into public fields".into())
         );
     }
 
@@ -1705,6 +1703,61 @@ mod tests {
                     "type: \"vehicle\" is not a record type (one of: site, passage, mission, incident, appeal, coverage, baseline, claim, correction, retraction)",
                 ),
             ],
+        );
+    }
+
+    #[test]
+    fn the_first_example_in_docs_import_md() {
+        let mapping = r##"
+            [csv]
+            thousands_separator = ","
+
+            [fields]
+            type = { constant = "passage" }
+            id = { template = "lachin-{Date}-{Category}-{Direction}" }
+            "source.kind" = { constant = "direct_observation" }
+            "source.name" = { constant = "Checkpoint observer team" }
+            recorded_by = { constant = "observer-team-1" }
+            site = { constant = "lachin" }
+            observed_at = { column = "Date", format = "%d/%m/%Y" }
+            direction = { column = "Direction", map = { IN = "inbound", OUT = "outbound" } }
+            category = { column = "Category", map = { "RU PK" = "peacekeeping", ICRC = "red_cross" } }
+            count = { column = "Vehicles", as = "integer" }
+        "##;
+        let id = "lachin-14-06-2023-RU-PK-IN";
+        assert_eq!(
+            import(
+                mapping,
+                b"Date,Direction,Category,Vehicles\n14/06/2023,IN,RU PK,\"1,204\"\n"
+            ),
+            Ok(vec![
+                json!({"outcome": "imported", "rows": [2], "id": id, "record": {
+                "type": "passage", "id": id,
+                "source": {"kind": "direct_observation", "name": "Checkpoint observer team"},
+                "recorded_by": "observer-team-1", "site": "lachin", "observed_at": "2023-06-14",
+                "direction": "inbound", "category": "peacekeeping", "count": 1204}})
+            ])
+        );
+    }
+
+    #[test]
+    fn the_strptime_pieces_listed_in_docs_import_md() {
+        check(
+            &mapping(
+                "",
+                r##"
+                observed_at = { column = "A", format = "%d/%m/%y %I:%M %p" }
+                "attributes.b" = { column = "B", format = "%d %B %Y %H:%M:%S%.f" }
+            "##,
+                "",
+            ),
+            "ID,A,B\np-1,4/6/23 8:05 PM,14 June 2023 8:30:15.250\n",
+            vec![imported(
+                &[2],
+                "p-1",
+                json!({"observed_at": "2023-06-04T20:05:00",
+                "attributes": {"b": "2023-06-14T08:30:15.25"}}),
+            )],
         );
     }
 

@@ -22,6 +22,5 @@ mod importer;
 mod mapping;
 mod template;
 
-pub use hxl::{HxlColumnTag, HxlPattern, HxlSyntaxError};
 pub use importer::{CsvImporter, ImportError, ImportItem, ImportedRecord, RejectedRow};
 pub use mapping::{Mapping, MappingError, RECORD_TYPES};

@@ -238,7 +238,7 @@ fn is_attribute_key(key: &str) -> bool {
 }
 
 /// `fields.observed_at` or `fields."cargo[].tonnes"`, as the key would be written in TOML.
-fn field_key(target: &str) -> String {
+pub(crate) fn field_key(target: &str) -> String {
     let bare = !target.is_empty()
         && target.chars().all(|character| {
             character.is_ascii_alphanumeric() || character == '_' || character == '-'
@@ -560,6 +560,18 @@ impl Mapping {
             group_by,
             skip_rules,
             fields,
+        })
+    }
+}
+
+impl Mapping {
+    /// The record type every row becomes, when the mapping gives `type` as a
+    /// constant (the usual case); `None` when it comes from a column. Lets a
+    /// caller name the type of a rejected row, e.g. `row 9 (passage ...)`.
+    pub fn record_type(&self) -> Option<&str> {
+        self.fields.iter().find_map(|field| match &field.source {
+            FieldSource::Constant(value) if field.target.text == "type" => value.as_str(),
+            _ => None,
         })
     }
 }
@@ -972,6 +984,24 @@ mod tests {
         let mapping = Mapping::from_toml(MINIMAL).expect("valid");
         assert_eq!(mapping.fields.len(), 5);
         assert_eq!(mapping.delimiter, b',');
+    }
+
+    #[test]
+    fn the_record_type_is_known_when_it_is_a_constant() {
+        assert_eq!(
+            Mapping::from_toml(MINIMAL).expect("valid").record_type(),
+            Some("passage")
+        );
+        let from_column = MINIMAL.replace(
+            "type = { constant = \"passage\" }",
+            "type = { column = \"Kind\" }",
+        );
+        assert_eq!(
+            Mapping::from_toml(&from_column)
+                .expect("valid")
+                .record_type(),
+            None
+        );
     }
 
     #[test]

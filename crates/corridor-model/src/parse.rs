@@ -97,7 +97,7 @@ pub fn parse_submission(
         };
         reader.record(None)?
     };
-    let mut private = match object.get("private") {
+    let mut private = match object.get("private").filter(|value| !value.is_null()) {
         None => None,
         Some(value) => Some(private_part(value)?),
     };
@@ -131,13 +131,13 @@ fn private_part(value: &Value) -> Result<Map<String, Value>, FieldError> {
                 "not a string, number or boolean (the value is not shown)",
             ));
         }
-        if let Value::String(text) = value {
-            if text.chars().count() > 1_000 {
-                return Err(error(
-                    &field,
-                    "longer than 1000 characters (the value is not shown)",
-                ));
-            }
+        if let Value::String(text) = value
+            && text.chars().count() > 1_000
+        {
+            return Err(error(
+                &field,
+                "longer than 1000 characters (the value is not shown)",
+            ));
         }
     }
     Ok(object.clone())
@@ -255,7 +255,13 @@ impl Reader<'_, '_> {
         for key in self.object.keys() {
             let known =
                 COMMON_FIELDS.contains(&key.as_str()) || body_fields.contains(&key.as_str());
-            if !known || (replaced.is_some() && key == "private") {
+            if replaced.is_some() && key == "private" {
+                return self.fail(
+                    key,
+                    "not allowed in a correction's replacement; give private at the top level of the correction",
+                );
+            }
+            if !known {
                 return self.fail(key, format!("unknown field for a {type_text} record"));
             }
         }
@@ -269,10 +275,15 @@ impl Reader<'_, '_> {
                 id
             }
             Some((replaced_id, ..)) => {
-                if let Some(id) = self.optional_string("id", 1, 128)? {
-                    if id != replaced_id {
-                        return self.fail("id", format!("{id:?} differs from the corrected record {replaced_id:?}; leave it out"));
-                    }
+                if let Some(id) = self.optional_string("id", 1, 128)?
+                    && id != replaced_id
+                {
+                    return self.fail(
+                        "id",
+                        format!(
+                            "{id:?} differs from the corrected record {replaced_id:?}; leave it out"
+                        ),
+                    );
                 }
                 replaced_id.to_string()
             }
@@ -380,7 +391,12 @@ impl Reader<'_, '_> {
                 self.fail(
                     field,
                     format!(
-                        "{text:?} is not a {} ({})",
+                        "{text:?} is not {} {} ({})",
+                        if T::DESCRIPTION.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                            "an"
+                        } else {
+                            "a"
+                        },
                         T::DESCRIPTION,
                         T::expected_tokens()
                     ),
@@ -445,6 +461,16 @@ impl Reader<'_, '_> {
     /// Reads a time and places it in `zone`; any precision cut goes private.
     fn time(&mut self, field: &str, zone: Option<&TimeZone>) -> Result<Time, FieldError> {
         let text = self.string(field, 1, 40)?;
+        // Every accepted form is ASCII, and `SubmittedTime::parse` slices by
+        // byte offsets, which would panic inside a multi-byte character.
+        if !text.is_ascii() {
+            return self.fail(
+                field,
+                format!(
+                    "{text:?} is not a date or time (expected YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] or an RFC 3339 time with offset)"
+                ),
+            );
+        }
         let submitted = SubmittedTime::parse(&text).map_err(|reason| FieldError {
             field: self.path(field),
             reason: reason.0,
@@ -480,8 +506,12 @@ impl Reader<'_, '_> {
         earlier: &Time,
         earlier_field: &str,
     ) -> Result<(), FieldError> {
+        let is_before = |later: &Time| match (later, earlier) {
+            (Time::Day(_), _) | (_, Time::Day(_)) => later.local_day() < earlier.local_day(),
+            _ => later.sort_key() < earlier.sort_key(),
+        };
         match later {
-            Some(later) if later.sort_key() < earlier.sort_key() => self.fail(
+            Some(later) if is_before(later) => self.fail(
                 field,
                 format!("{later} is before {earlier_field} {earlier}"),
             ),
@@ -542,12 +572,11 @@ impl Reader<'_, '_> {
         };
         reader.only(&["kind", "name", "url", "published_on"], "source")?;
         let url = reader.optional_string("url", 1, 2_000)?;
-        if let Some(url) = &url {
-            if !(url.starts_with("https://") || url.starts_with("http://"))
-                || url.contains(char::is_whitespace)
-            {
-                return reader.fail("url", format!("{url:?} is not an http(s) URL"));
-            }
+        if let Some(url) = &url
+            && (!(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace))
+        {
+            return reader.fail("url", format!("{url:?} is not an http(s) URL"));
         }
         Ok(Source {
             kind: reader.token("kind")?,
@@ -678,13 +707,13 @@ impl Reader<'_, '_> {
         let cargo = self.cargo()?;
         let passengers = self.integer("passengers", 0, MAX_PEOPLE)?;
         let medical_evacuees = self.integer("medical_evacuees", 0, MAX_PEOPLE)?;
-        if let (Some(passengers), Some(evacuees)) = (passengers, medical_evacuees) {
-            if evacuees > passengers {
-                return self.fail(
-                    "medical_evacuees",
-                    format!("{evacuees} is more than passengers ({passengers})"),
-                );
-            }
+        if let (Some(passengers), Some(evacuees)) = (passengers, medical_evacuees)
+            && evacuees > passengers
+        {
+            return self.fail(
+                "medical_evacuees",
+                format!("{evacuees} is more than passengers ({passengers})"),
+            );
         }
         let outcome = self.optional_token("outcome")?.unwrap_or(Outcome::Passed);
         let wait_minutes = self.integer("wait_minutes", 0, 100_000)?;
@@ -767,7 +796,10 @@ impl Reader<'_, '_> {
         let tonnes = self.number(field, value, MAX_TONNES as f64)?;
         let kilograms = (tonnes * 1000.0).round();
         // Compare in the decimal domain: 0.001 * 1000 is not exactly 1 in binary.
-        if ((kilograms / 1000.0) - tonnes).abs() > 1e-9 * tonnes.max(1.0) {
+        // Both sides are the double nearest the same decimal when it has at
+        // most three decimals; the slack only absorbs representation error
+        // (a relative 1e-9 would let a fourth decimal through above 1000 t).
+        if ((kilograms / 1000.0) - tonnes).abs() > 1e-12 * tonnes.max(1.0) {
             return self.fail(
                 field,
                 format!(
@@ -901,7 +933,8 @@ impl Reader<'_, '_> {
         // A day-only end covers that whole day, so an equal day is fine.
         let ends_before = match (&start, &end) {
             (Time::Day(first), Time::Day(last)) => last < first,
-            _ => end.sort_key() <= start.sort_key() && !matches!(end, Time::Day(_)),
+            (_, Time::Day(last)) => *last < start.local_day(),
+            _ => end.sort_key() <= start.sort_key(),
         };
         if ends_before {
             return self.fail("end", format!("{end} is not after start {start}"));

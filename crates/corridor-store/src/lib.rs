@@ -10,7 +10,7 @@
 
 mod memory;
 mod rollup;
-mod sqlite;
+pub mod sqlite;
 
 pub use memory::{Fault, MemoryStore};
 pub use rollup::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQuery, RollupRow};

@@ -43,12 +43,16 @@ impl Dimension {
 }
 
 /// One value of a dimension in a result row.
+///
+/// Rows are ordered by these values. `None` is declared first so that it sorts
+/// before any text, as SQLite sorts the empty string that stores it: both
+/// backends must return rows in the same order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DimensionValue {
-    Day(i32),
-    Text(String),
     /// The record did not say (no operator, no cargo).
     None,
+    Day(i32),
+    Text(String),
 }
 
 /// Sums over passages. A `*_reported` count says how many passages gave the

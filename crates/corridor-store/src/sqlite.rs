@@ -175,7 +175,7 @@ impl SqliteStore {
         transaction: &Transaction<'_>,
         batch: &[NewRecord],
     ) -> Result<Vec<u64>, StoreError> {
-        let mut next: u64 = transaction.query_row(
+        let first: u64 = transaction.query_row(
             "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM records",
             [],
             |row| row.get(0),
@@ -183,9 +183,7 @@ impl SqliteStore {
         let mut deltas = RollupDeltas::default();
         let mut indexes = Vec::with_capacity(batch.len());
         let mut insert_record = transaction.prepare_cached(INSERT_RECORD)?;
-        for record in batch {
-            let leaf_index = next;
-            next += 1;
+        for (leaf_index, record) in (first..).zip(batch) {
             let inserted = insert_record.execute(params![
                 leaf_index as i64,
                 record.id,
@@ -485,8 +483,11 @@ impl Store for SqliteStore {
         let mut statement = self
             .connection
             .prepare_cached("SELECT leaf FROM records WHERE leaf_index >= ?1 AND leaf_index < ?2 ORDER BY leaf_index")?;
+        // Clamp rather than cast: `u64::MAX as i64` is -1, which would turn
+        // "everything from start" into an empty range.
+        let clamp = |index: u64| i64::try_from(index).unwrap_or(i64::MAX);
         let leaves = statement
-            .query_map([start as i64, end as i64], |row| row.get(0))?
+            .query_map([clamp(start), clamp(end)], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(leaves)
     }

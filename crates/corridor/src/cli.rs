@@ -78,6 +78,134 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
+    /// The transparency log: public key, receipts, proofs, cosignatures (see docs/log.md).
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Check a published log, or a receipt, from the files alone.
+    Verify(VerifyArgs),
+    /// Run a witness: cosign logs' checkpoints only if they extend what it cosigned before.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Print the log's public (verifier) key, to publish beside the log.
+    Vkey,
+    /// Publish every stored record not yet in the log (add, import and demo do this themselves).
+    Integrate,
+    /// A receipt for one record: its inclusion proof and the signed checkpoint it leads to.
+    Prove {
+        /// The record's id
+        #[arg(long)]
+        record: String,
+        /// Prove against the checkpoint published at this tree size [default: the latest]
+        #[arg(long)]
+        size: Option<u64>,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Json)]
+        format: SummaryFormat,
+    },
+    /// A consistency proof: the log at --to extends the log at --from.
+    Consistency {
+        /// The older tree size
+        #[arg(long)]
+        from: u64,
+        /// The newer tree size [default: the latest]
+        #[arg(long)]
+        to: Option<u64>,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Json)]
+        format: SummaryFormat,
+    },
+    /// Add witness cosignatures (from `corridor witness cosign`) to the published checkpoint.
+    AttachCosignature {
+        /// The cosigned checkpoint a witness returned
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct VerifyArgs {
+    #[command(subcommand)]
+    pub command: Option<VerifyCommand>,
+    /// The log to check: a directory [default: the data directory's log]. URLs are not yet supported.
+    #[arg(long, value_name = "DIR")]
+    pub log: Option<String>,
+    /// The log's public key, as text or a file holding it [default: the data directory's keys/log.vkey]
+    #[arg(long, value_name = "KEY|FILE")]
+    pub vkey: Option<String>,
+    /// Where to remember the last verified checkpoint [default: ~/.corridor/verify-state/ORIGIN.json]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// A witness's public key whose cosignature counts (repeatable)
+    #[arg(long = "witness", value_name = "KEY|FILE")]
+    pub witnesses: Vec<String>,
+    /// How many of the --witness keys must have cosigned the checkpoint
+    #[arg(long, default_value_t = 0)]
+    pub min_witnesses: usize,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Check a receipt from `corridor log prove`: the checkpoint's signature and the inclusion proof.
+    Receipt {
+        /// The receipt (JSON)
+        file: PathBuf,
+        /// The log's public key, as text or a file holding it
+        #[arg(long, value_name = "KEY|FILE")]
+        vkey: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WitnessCommand {
+    /// Create a witness state directory with a new cosigning key.
+    Init {
+        #[command(flatten)]
+        dir: WitnessDir,
+        /// The witness's name, e.g. witness.example.org
+        #[arg(long)]
+        name: String,
+    },
+    /// Print the witness's public key.
+    Vkey {
+        #[command(flatten)]
+        dir: WitnessDir,
+    },
+    /// Follow a log, given its public key (whose name is the log's origin).
+    AddLog {
+        #[command(flatten)]
+        dir: WitnessDir,
+        /// The log's public key, as text or a file holding it
+        #[arg(long, value_name = "KEY|FILE")]
+        vkey: String,
+    },
+    /// Cosign a log's checkpoint if it extends the one cosigned before; refuse and keep evidence otherwise.
+    Cosign {
+        #[command(flatten)]
+        dir: WitnessDir,
+        /// A log directory: its checkpoint, with the consistency proof computed from its tiles
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["checkpoint", "proof"])]
+        log: Option<PathBuf>,
+        /// A signed checkpoint file (with --proof)
+        #[arg(long, value_name = "FILE", requires = "proof")]
+        checkpoint: Option<PathBuf>,
+        /// A consistency proof from `corridor log consistency --format json`, from the size last cosigned
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+        /// Write the cosigned checkpoint here [default: standard output]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct WitnessDir {
+    /// The witness state directory
+    #[arg(long = "dir", env = "CORRIDOR_WITNESS_DIR", value_name = "DIR")]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ use corridor_store::Store;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{Arguments, Command, StatsArgs, StatsFormat, SummaryFormat};
+use crate::log_commands;
 use crate::output::byte_progress;
 
 /// How a command that ran to the end went.
@@ -55,6 +56,11 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         Command::Show { id, private } => show(&data_dir("corridor-data"), &id, private),
         Command::Erase { id } => erase(&data_dir("corridor-data"), &id),
         Command::Status { format } => status(&data_dir("corridor-data"), format),
+        Command::Log(command) => log_commands::log(&data_dir("corridor-data"), command),
+        Command::Verify(verify_arguments) => {
+            log_commands::verify(&data_dir("corridor-data"), verify_arguments)
+        }
+        Command::Witness(command) => log_commands::witness(command),
     }
 }
 
@@ -338,6 +344,7 @@ fn add(
     let outcome = writer.submit_all(lines, |error| rejections.record(error), |_| {});
     bar.finish_and_clear();
     let summary = outcome.map_err(anyhow::Error::new)?;
+    log_commands::publish(&data_dir, &writer)?;
     if let Some(error) = read_error {
         return Err(error).with_context(|| {
             format!(
@@ -394,7 +401,7 @@ fn import(
             imported.record,
         ))),
         Ok(corridor_import::ImportItem::Rejected(rejected)) => {
-            let record_type = mapping_record_type(&mapping_text);
+            let record_type = mapping.record_type().map(str::to_string);
             Some(Err(RecordError {
                 location: Location::Row(rejected.rows.first().copied().unwrap_or(0)),
                 record_type,
@@ -413,6 +420,7 @@ fn import(
     let outcome = writer.submit_all(items, |error| rejections.record(error), |_| {});
     bar.finish_and_clear();
     let summary = outcome.map_err(anyhow::Error::new)?;
+    log_commands::publish(&data_dir, &writer)?;
     let rejects_path = rejections.finish()?;
     if let Some(error) = fatal {
         return Err(anyhow::Error::new(error)).with_context(|| {
@@ -424,16 +432,6 @@ fn import(
         });
     }
     Ok(report_summary(&summary, rejects_path, format, "import"))
-}
-
-/// The record type a mapping builds, for naming rejected rows.
-fn mapping_record_type(mapping_text: &str) -> Option<String> {
-    let table: toml::Table = mapping_text.parse().ok()?;
-    let record = table.get("record")?.as_table()?;
-    let kind = record.get("type")?;
-    kind.as_str()
-        .map(str::to_string)
-        .or_else(|| kind.get("constant")?.as_str().map(str::to_string))
 }
 
 fn parse_date_argument(flag: &str, text: &str) -> Result<jiff::civil::Date> {
@@ -502,6 +500,9 @@ fn run_demo(root: &Path) -> Result<Completion> {
     eprintln!("loading the demo data set into {} ...", root.display());
     let (data_dir, summary) = demo::create(root)
         .with_context(|| format!("creating the demo store in {}", root.display()))?;
+    data_dir
+        .integrate_log_locked("corridor demo")
+        .context("publishing the demo log")?;
     let store = data_dir.open_store()?;
     let from = parse_date_argument("demo", demo::DEMO_FROM)?;
     let to = parse_date_argument("demo", demo::DEMO_TO)?;

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod log_commands;
 mod output;
 
 use std::process::ExitCode;

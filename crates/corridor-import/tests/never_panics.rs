@@ -1,0 +1,146 @@
+//! The importer never panics on untrusted bytes: arbitrary files through a fixed mapping that uses every feature.
+
+use corridor_import::{CsvImporter, ImportItem, Mapping};
+use proptest::prelude::*;
+
+const MAPPING: &str = r##"
+group_by = { column = "uuid" }
+
+[csv]
+decimal_separator = ","
+thousands_separator = " "
+empty_values = ["NA"]
+
+[fields]
+type = { constant = "passage" }
+id = { template = "kobo-{group}-{#date}" }
+"source.kind" = { constant = "direct_observation" }
+"source.name" = { constant = "fuzz" }
+recorded_by = { constant = "fuzz" }
+observed_at = { hxl = "#date", format = ["%d-%b-%Y", "%d/%m/%Y"], time_hxl = "#time", time_format = "%H:%M", timezone = "Europe/Istanbul" }
+category = { column = "cat", map = { "RU PK" = "peacekeeping", ICRC = "red_cross" }, default = "other" }
+count = { column = "n", as = "integer", required = true }
+"cargo[].tonnes" = { column = "t", as = "number" }
+"cargo[].kind" = { column = "k", map = { a = "food" }, ignore_unmapped = true }
+"private.plate" = { column = "plate" }
+notes = { template = "{cat} / {k}" }
+
+[[skip]]
+column = "cat"
+in = ["test", "x"]
+"##;
+
+const HEADER: &str =
+    "uuid,date,time,cat,n,t,k,plate\n#meta+id,#date,#time,#org+type,#num,#num+t,#cargo,#plate\n";
+
+/// Runs the whole import and checks what holds for any input: every item
+/// names at least one row, rows rise within an item, an imported record
+/// carries its own id, and the iteration ends after a fatal error.
+fn import_everything(mapping: &Mapping, bytes: &[u8]) {
+    let Ok(mut importer) = CsvImporter::new(mapping, bytes) else {
+        return;
+    };
+    for item in importer.by_ref() {
+        match item {
+            Ok(ImportItem::Record(record)) => {
+                assert!(!record.rows.is_empty());
+                assert!(record.rows.windows(2).all(|pair| pair[0] < pair[1]));
+                assert_eq!(
+                    record.record.get("id").and_then(|id| id.as_str()),
+                    Some(record.id.as_str())
+                );
+            }
+            Ok(ImportItem::Rejected(rejected)) => {
+                assert!(!rejected.rows.is_empty());
+                assert!(!rejected.reason.is_empty());
+            }
+            Err(_) => break,
+        }
+    }
+    assert!(
+        importer.next().is_none(),
+        "the importer ends after a fatal error"
+    );
+    assert!(importer.bytes_read() <= bytes.len() as u64);
+}
+
+fn mapping() -> Mapping {
+    Mapping::from_toml(MAPPING).expect("the fuzz mapping is valid")
+}
+
+/// Text made of the characters CSV parsing and the mapping care about.
+fn csv_like_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just(",".to_owned()),
+            Just("\"".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r\n".to_owned()),
+            Just(" ".to_owned()),
+            Just("#".to_owned()),
+            Just("NA".to_owned()),
+            Just("RU PK".to_owned()),
+            Just("14-Jun-2023".to_owned()),
+            Just("31/02/2023".to_owned()),
+            Just("23:59".to_owned()),
+            Just("1 204,5".to_owned()),
+            Just("u1".to_owned()),
+            Just("u2".to_owned()),
+            Just("é".to_owned()),
+            "[0-9a-z:/.+-]{0,4}",
+        ],
+        0..120,
+    )
+    .prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        import_everything(&mapping(), &bytes);
+    }
+
+    #[test]
+    fn arbitrary_bytes_after_a_valid_header_never_panic(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let mut bytes = HEADER.as_bytes().to_vec();
+        bytes.extend(body);
+        import_everything(&mapping(), &bytes);
+    }
+
+    #[test]
+    fn csv_like_rows_after_a_valid_header_never_panic(body in csv_like_text()) {
+        import_everything(&mapping(), format!("{HEADER}{body}").as_bytes());
+    }
+}
+
+#[test]
+fn the_fuzz_header_reaches_the_rows() {
+    // Guards the properties above: if the header stopped matching the
+    // mapping, they would only ever test the header check.
+    let mapping = mapping();
+    let file = format!("{HEADER}u1,14-Jun-2023,08:30,RU PK,2,\"1 204,5\",a,35 AB 123\n");
+    let items: Vec<_> = CsvImporter::new(&mapping, file.as_bytes())
+        .expect("the header matches the mapping")
+        .collect::<Result<_, _>>()
+        .expect("no fatal error");
+    assert_eq!(items.len(), 1);
+    let ImportItem::Record(record) = &items[0] else {
+        panic!("expected a record, got {:?}", items[0]);
+    };
+    assert_eq!(record.id, "kobo-u1-14-Jun-2023");
+    assert_eq!(
+        serde_json::Value::Object(record.record.clone()),
+        serde_json::json!({
+            "type": "passage",
+            "id": "kobo-u1-14-Jun-2023",
+            "source": {"kind": "direct_observation", "name": "fuzz"},
+            "recorded_by": "fuzz",
+            "observed_at": "2023-06-14T08:30:00+03:00",
+            "category": "peacekeeping",
+            "count": 2,
+            "cargo": [{"tonnes": 1204.5, "kind": "food"}],
+            "private": {"plate": "35 AB 123"},
+            "notes": "RU PK / a",
+        })
+    );
+}

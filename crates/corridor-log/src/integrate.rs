@@ -1,0 +1,445 @@
+//! Integration: turning the leaves the store holds beyond the published tree
+//! into entry bundles, hash tiles and a new signed checkpoint.
+//!
+//! Crash safety rests on one ordering. Every tile and bundle is written to a
+//! temporary name, flushed and renamed; the directories are flushed; only then
+//! is the new checkpoint written the same way and renamed over `checkpoint`.
+//! A crash before that rename leaves the previous checkpoint published, and
+//! everything it covers untouched (integration only ever writes tiles that
+//! differ between the old and the new tree, under new partial-tile names or
+//! full-tile names no published checkpoint refers to). Running integration
+//! again recomputes the same bytes and finishes the job.
+
+use std::path::Path;
+
+use corridor_store::{Store, StoreError};
+use corridor_tlog::tile::{FULL_TILE_WIDTH, MAX_ENTRY_SIZE, TILE_HEIGHT};
+use corridor_tlog::{
+    Checkpoint, CompactRange, EMPTY_ROOT, EntryBundleAddress, Hash, Note, SignerKey, TileAddress,
+    TileHashReader, encode_tile_data, leaf_hash, parse_tile_data,
+};
+
+use crate::directory::LogDirectory;
+use crate::files::{DirectorySyncs, replace_file, sync_directory};
+use crate::tiles::TileBuffers;
+
+/// How many leaves are read from the source at a time.
+const LEAF_CHUNK: u64 = 4096;
+
+/// Where integration reads leaves from: the record store, or anything holding
+/// leaf bytes by dense index.
+pub trait LeafSource {
+    /// How many leaves exist.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the source reports.
+    fn leaf_count(&self) -> Result<u64, StoreError>;
+
+    /// The leaves `start..end`, all of them, in order.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the source reports.
+    fn leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+}
+
+impl<S: Store + ?Sized> LeafSource for S {
+    fn leaf_count(&self) -> Result<u64, StoreError> {
+        Store::leaf_count(self)
+    }
+
+    fn leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        Store::leaves(self, start, end)
+    }
+}
+
+/// Leaves held in memory, for tests and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryLeaves(pub Vec<Vec<u8>>);
+
+impl LeafSource for MemoryLeaves {
+    fn leaf_count(&self) -> Result<u64, StoreError> {
+        Ok(self.0.len() as u64)
+    }
+
+    fn leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let end = (end as usize).min(self.0.len());
+        let start = (start as usize).min(end);
+        Ok(self.0[start..end].to_vec())
+    }
+}
+
+/// What one integration did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Integration {
+    /// The tree size published before.
+    pub previous_size: u64,
+    /// The tree size published now (equal to `previous_size` if nothing was new).
+    pub tree_size: u64,
+    /// The root of the tree now published.
+    pub root_hash: Hash,
+    /// The signed checkpoint now published.
+    pub checkpoint: String,
+}
+
+/// Why integration failed. Whatever failed, the published checkpoint is the
+/// previous one and running integration again is safe.
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrateError {
+    /// A file could not be read or written.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        error: std::io::Error,
+    },
+    /// The store failed.
+    #[error("reading leaves from the store: {0}")]
+    Store(#[from] StoreError),
+    /// The published checkpoint does not open with the log's own key.
+    #[error("the published checkpoint {path} does not verify with the log key: {reason}")]
+    BadPublishedCheckpoint {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The published checkpoint names another log.
+    #[error("the published checkpoint is for origin {found:?}, but the signing key is {expected:?}")]
+    OriginMismatch {
+        /// The key name.
+        expected: String,
+        /// The checkpoint's origin.
+        found: String,
+    },
+    /// The store holds fewer leaves than the published tree: it was replaced or rolled back.
+    #[error(
+        "the store holds {store_leaves} leaves but the published log already has {published_size}; \
+         the store was rolled back or replaced, and publishing from it would break the log"
+    )]
+    StoreBehindLog {
+        /// Leaves in the store.
+        store_leaves: u64,
+        /// The published tree size.
+        published_size: u64,
+    },
+    /// The source returned a different number of leaves than asked.
+    #[error("the store returned {returned} leaves for indexes {start}..{end}")]
+    MissingLeaves {
+        /// First index asked.
+        start: u64,
+        /// One past the last.
+        end: u64,
+        /// How many came back.
+        returned: usize,
+    },
+    /// A leaf does not fit an entry bundle's 16-bit length prefix.
+    #[error("leaf {leaf_index} is {length} bytes; an entry bundle holds entries up to 65535 bytes")]
+    LeafTooLarge {
+        /// The leaf.
+        leaf_index: u64,
+        /// Its length.
+        length: usize,
+    },
+    /// The published tiles do not reproduce the published root: they were damaged.
+    #[error(
+        "the tiles of the published tree (size {tree_size}) do not reproduce its root: {reason}; \
+         run `corridor verify` to find the damaged file"
+    )]
+    DamagedTiles {
+        /// The published size.
+        tree_size: u64,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The tree cannot grow further.
+    #[error("{0}")]
+    TreeFull(String),
+    /// Signing failed (a key of the wrong type, or an unformattable origin).
+    #[error("signing the checkpoint failed: {0}")]
+    Sign(String),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> IntegrateError + '_ {
+    move |source| IntegrateError::Io {
+        path: path.display().to_string(),
+        error: source,
+    }
+}
+
+/// The published checkpoint, opened with the log's key.
+pub(crate) fn published_checkpoint(
+    directory: &LogDirectory,
+    signer: &SignerKey,
+) -> Result<Option<(Checkpoint, Note)>, IntegrateError> {
+    let path = directory.checkpoint_path();
+    let Some(bytes) = directory.read_checkpoint().map_err(io_error(&path))? else {
+        return Ok(None);
+    };
+    let opened =
+        Checkpoint::open(&bytes, &[signer.verifier_key()]).map_err(|error| {
+            IntegrateError::BadPublishedCheckpoint {
+                path: path.display().to_string(),
+                reason: error.to_string(),
+            }
+        })?;
+    if opened.checkpoint.origin != signer.name().as_str() {
+        return Err(IntegrateError::OriginMismatch {
+            expected: signer.name().to_string(),
+            found: opened.checkpoint.origin,
+        });
+    }
+    Ok(Some((opened.checkpoint, opened.note)))
+}
+
+/// Writes files under the log directory and remembers which directories to flush.
+struct FileWriter<'a> {
+    directory: &'a LogDirectory,
+    syncs: DirectorySyncs,
+}
+
+impl FileWriter<'_> {
+    fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<(), IntegrateError> {
+        replace_file(path, bytes).map_err(io_error(path))?;
+        self.syncs.touched(self.directory.root(), path);
+        Ok(())
+    }
+
+    fn write_tile(&mut self, tile: &TileAddress, hashes: &[Hash]) -> Result<(), IntegrateError> {
+        let path = self.directory.tile_path(tile);
+        self.write(&path, &encode_tile_data(hashes))
+    }
+}
+
+/// Integrates every leaf of `source` beyond the published tree into the log
+/// at `directory`, signing the new checkpoint with `signer` (whose name is the
+/// log's origin). Returns what is published afterwards.
+///
+/// The caller must be the only writer of the log directory (in Corridor: the
+/// holder of the data directory's writer lock).
+///
+/// # Errors
+///
+/// [`IntegrateError`]; the previously published state stays intact.
+pub fn integrate<S: LeafSource + ?Sized>(
+    source: &S,
+    directory: &LogDirectory,
+    signer: &SignerKey,
+) -> Result<Integration, IntegrateError> {
+    let published = published_checkpoint(directory, signer)?;
+    let old_size = published.as_ref().map_or(0, |(checkpoint, _)| checkpoint.tree_size);
+    let new_size = source.leaf_count()?;
+    if new_size < old_size {
+        return Err(IntegrateError::StoreBehindLog {
+            store_leaves: new_size,
+            published_size: old_size,
+        });
+    }
+    if let Some((checkpoint, note)) = &published
+        && new_size == old_size
+    {
+        return Ok(Integration {
+            previous_size: old_size,
+            tree_size: old_size,
+            root_hash: checkpoint.root_hash,
+            checkpoint: note.to_text(),
+        });
+    }
+
+    let mut writer = FileWriter {
+        directory,
+        syncs: DirectorySyncs::default(),
+    };
+    let (mut range, mut buffers) = resume(directory, old_size, published.as_ref())?;
+
+    // The partial entry bundle the published tree ends with, from the store.
+    let bundle_width = u64::from(FULL_TILE_WIDTH);
+    let mut bundle_index = old_size / bundle_width;
+    let mut bundle = Vec::new();
+    let mut bundle_entries: u64 = 0;
+    let bundle_start = bundle_index * bundle_width;
+    if bundle_start < old_size {
+        for leaf in checked_leaves(source, bundle_start, old_size)? {
+            push_entry(&mut bundle, &leaf);
+            bundle_entries += 1;
+        }
+    }
+
+    let mut completed: Vec<(TileAddress, Vec<Hash>)> = Vec::new();
+    let mut next = old_size;
+    while next < new_size {
+        let end = new_size.min(next + LEAF_CHUNK);
+        let leaves = checked_leaves(source, next, end)?;
+        for (offset, leaf) in leaves.iter().enumerate() {
+            let leaf_index = next + offset as u64;
+            if leaf.len() > MAX_ENTRY_SIZE {
+                return Err(IntegrateError::LeafTooLarge {
+                    leaf_index,
+                    length: leaf.len(),
+                });
+            }
+            push_entry(&mut bundle, leaf);
+            bundle_entries += 1;
+            if bundle_entries == bundle_width {
+                let address = EntryBundleAddress {
+                    index: bundle_index,
+                    width: FULL_TILE_WIDTH,
+                };
+                writer.write(&directory.bundle_path(&address), &bundle)?;
+                bundle.clear();
+                bundle_entries = 0;
+                bundle_index += 1;
+            }
+            range
+                .append(leaf_hash(leaf), &mut |address, hash| {
+                    buffers.push(address, hash, &mut completed);
+                })
+                .map_err(|error| IntegrateError::TreeFull(error.to_string()))?;
+            for (tile, hashes) in completed.drain(..) {
+                writer.write_tile(&tile, &hashes)?;
+            }
+        }
+        next = end;
+    }
+    if bundle_entries > 0 {
+        let address = EntryBundleAddress {
+            index: bundle_index,
+            width: bundle_entries as u16,
+        };
+        writer.write(&directory.bundle_path(&address), &bundle)?;
+    }
+    for (tile, hashes) in buffers.grown_partial_tiles() {
+        writer.write_tile(&tile, hashes)?;
+    }
+    writer.syncs.sync_all().map_err(io_error(directory.root()))?;
+
+    let root_hash = if new_size == 0 { EMPTY_ROOT } else { range.root() };
+    let checkpoint = publish(directory, signer, new_size, root_hash)?;
+    tracing::info!(
+        previous_size = old_size,
+        tree_size = new_size,
+        "integrated {} leaves",
+        new_size - old_size
+    );
+    Ok(Integration {
+        previous_size: old_size,
+        tree_size: new_size,
+        root_hash,
+        checkpoint,
+    })
+}
+
+/// Appends one entry with its big-endian uint16 length prefix (C2SP tlog-tiles "Log entries").
+fn push_entry(bundle: &mut Vec<u8>, leaf: &[u8]) {
+    bundle.extend_from_slice(&(leaf.len() as u16).to_be_bytes());
+    bundle.extend_from_slice(leaf);
+}
+
+fn checked_leaves<S: LeafSource + ?Sized>(
+    source: &S,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Vec<u8>>, IntegrateError> {
+    let leaves = source.leaves(start, end)?;
+    if leaves.len() as u64 != end - start {
+        return Err(IntegrateError::MissingLeaves {
+            start,
+            end,
+            returned: leaves.len(),
+        });
+    }
+    Ok(leaves)
+}
+
+/// Loads the right edge and the partial tiles of the published tree, and
+/// checks that they reproduce its signed root before anything is built on them.
+fn resume(
+    directory: &LogDirectory,
+    old_size: u64,
+    published: Option<&(Checkpoint, Note)>,
+) -> Result<(CompactRange, TileBuffers), IntegrateError> {
+    let mut buffers = TileBuffers::default();
+    if old_size == 0 {
+        return Ok((CompactRange::new(), buffers));
+    }
+    let damaged = |reason: String| IntegrateError::DamagedTiles {
+        tree_size: old_size,
+        reason,
+    };
+    let fetcher = directory.exact_tiles();
+    let reader = TileHashReader::new(old_size, fetcher);
+    let range = CompactRange::load(old_size, &reader).map_err(|error| {
+        damaged(format!("{error}: {}", std::error::Error::source(&error).map_or(String::new(), ToString::to_string)))
+    })?;
+    if let Some((checkpoint, _)) = published
+        && range.root() != checkpoint.root_hash
+    {
+        return Err(damaged("the right-edge hashes give a different root".into()));
+    }
+    let mut tile_level: u8 = 0;
+    loop {
+        let shift = u32::from(tile_level) * u32::from(TILE_HEIGHT);
+        let hashes_at_level = old_size.checked_shr(shift).unwrap_or(0);
+        if hashes_at_level == 0 {
+            break;
+        }
+        let in_partial = (hashes_at_level % u64::from(FULL_TILE_WIDTH)) as u16;
+        if in_partial > 0 {
+            let tile = TileAddress {
+                level: tile_level,
+                index: hashes_at_level / u64::from(FULL_TILE_WIDTH),
+                width: in_partial,
+            };
+            let path = directory.tile_path(&tile);
+            let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+            let hashes = parse_tile_data(&tile, &bytes).map_err(|error| damaged(error.to_string()))?;
+            buffers.seed(tile_level, tile.index, hashes);
+        }
+        tile_level += 1;
+    }
+    Ok((range, buffers))
+}
+
+/// Signs and publishes the checkpoint for `tree_size`: first into the
+/// history, then over `checkpoint`, each flushed with its directory.
+fn publish(
+    directory: &LogDirectory,
+    signer: &SignerKey,
+    tree_size: u64,
+    root_hash: Hash,
+) -> Result<String, IntegrateError> {
+    let checkpoint = Checkpoint {
+        origin: signer.name().to_string(),
+        tree_size,
+        root_hash,
+        extension_lines: Vec::new(),
+    };
+    let text = checkpoint
+        .to_text()
+        .map_err(|error| IntegrateError::Sign(error.to_string()))?;
+    let mut note = Note::new(&text).map_err(|error| IntegrateError::Sign(error.to_string()))?;
+    note.sign(signer)
+        .map_err(|error| IntegrateError::Sign(error.to_string()))?;
+    let signed = note.to_text();
+    write_checkpoint(directory, tree_size, &signed)?;
+    Ok(signed)
+}
+
+/// Writes a signed checkpoint into the history and then over `checkpoint`.
+pub(crate) fn write_checkpoint(
+    directory: &LogDirectory,
+    tree_size: u64,
+    signed: &str,
+) -> Result<(), IntegrateError> {
+    let history = directory.history_path(tree_size);
+    replace_file(&history, signed.as_bytes()).map_err(io_error(&history))?;
+    if let Some(parent) = history.parent() {
+        sync_directory(parent).map_err(io_error(parent))?;
+    }
+    let current = directory.checkpoint_path();
+    replace_file(&current, signed.as_bytes()).map_err(io_error(&current))?;
+    sync_directory(directory.root()).map_err(io_error(directory.root()))?;
+    Ok(())
+}

@@ -1,0 +1,395 @@
+//! The operator's handle on a log: integrate new leaves (once, or on a
+//! schedule), attach witness cosignatures, and serve proofs and receipts from
+//! the tiles.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use corridor_tlog::{
+    Checkpoint, Hash, Note, SignerKey, TileHashReader, VerifierKey, consistency_proof,
+    inclusion_proof, leaf_hash, tree_root, verify_inclusion,
+};
+
+use crate::directory::LogDirectory;
+use crate::integrate::{
+    Integration, IntegrateError, LeafSource, integrate, published_checkpoint, write_checkpoint,
+};
+use crate::keys::{KeyError, load_signer};
+use crate::receipt::Receipt;
+
+/// A log the caller writes: its directory and its signing key.
+#[derive(Debug, Clone)]
+pub struct Log {
+    directory: LogDirectory,
+    signer: SignerKey,
+}
+
+/// Why cosignatures could not be attached to the published checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    /// The published checkpoint could not be read.
+    #[error(transparent)]
+    Published(#[from] IntegrateError),
+    /// Nothing is published yet.
+    #[error("the log has no checkpoint yet")]
+    NothingPublished,
+    /// The cosigned note is malformed.
+    #[error("the cosigned checkpoint is not a signed note: {0}")]
+    Malformed(String),
+    /// The cosigned checkpoint is not the published one (the log has moved on, or it is another log's).
+    #[error("the cosigned checkpoint is not the published one (size {cosigned_size:?} vs published {published_size}); cosign the current checkpoint again")]
+    NotCurrent {
+        /// The cosigned checkpoint's size, if it parses.
+        cosigned_size: Option<u64>,
+        /// The published size.
+        published_size: u64,
+    },
+}
+
+impl Log {
+    /// A log at `directory`, signed by `signer` (whose name is the origin).
+    #[must_use]
+    pub fn new(directory: LogDirectory, signer: SignerKey) -> Self {
+        Log { directory, signer }
+    }
+
+    /// The log at `log_directory`, signed with the private key in `key_path`.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError`] if the key cannot be read.
+    pub fn open(log_directory: &Path, key_path: &Path) -> Result<Self, KeyError> {
+        Ok(Log::new(
+            LogDirectory::new(log_directory),
+            load_signer(key_path)?,
+        ))
+    }
+
+    /// The log directory.
+    #[must_use]
+    pub fn directory(&self) -> &LogDirectory {
+        &self.directory
+    }
+
+    /// The public key that verifies the log's checkpoints.
+    #[must_use]
+    pub fn verifier_key(&self) -> VerifierKey {
+        self.signer.verifier_key()
+    }
+
+    /// Integrates every new leaf of `source`; see [`integrate`].
+    ///
+    /// # Errors
+    ///
+    /// [`IntegrateError`]; the published state stays intact.
+    pub fn integrate<S: LeafSource + ?Sized>(
+        &self,
+        source: &S,
+    ) -> Result<Integration, IntegrateError> {
+        integrate(source, &self.directory, &self.signer)
+    }
+
+    /// Integrates every `interval` until `keep_going` returns false, for a
+    /// server that must publish a checkpoint at least once a second under
+    /// load. Each round that finds nothing new costs one leaf count.
+    ///
+    /// # Errors
+    ///
+    /// The first failed integration.
+    pub fn integrate_periodically<S: LeafSource + ?Sized>(
+        &self,
+        source: &S,
+        interval: Duration,
+        mut keep_going: impl FnMut(&Integration) -> bool,
+    ) -> Result<(), IntegrateError> {
+        loop {
+            let started = Instant::now();
+            let integration = self.integrate(source)?;
+            if !keep_going(&integration) {
+                return Ok(());
+            }
+            if let Some(rest) = interval.checked_sub(started.elapsed()) {
+                std::thread::sleep(rest);
+            }
+        }
+    }
+
+    /// Adds to the published checkpoint the signatures of `cosigned` (the
+    /// same checkpoint with witness cosignature lines) that it lacks.
+    /// Returns how many were added. The caller must be the log's only writer.
+    ///
+    /// # Errors
+    ///
+    /// [`AttachError::NotCurrent`] if `cosigned` is not the published checkpoint.
+    pub fn attach_cosignatures(&self, cosigned: &[u8]) -> Result<usize, AttachError> {
+        let Some((checkpoint, mut note)) = published_checkpoint(&self.directory, &self.signer)?
+        else {
+            return Err(AttachError::NothingPublished);
+        };
+        let incoming =
+            Note::parse(cosigned).map_err(|error| AttachError::Malformed(error.to_string()))?;
+        if incoming.text() != note.text() {
+            return Err(AttachError::NotCurrent {
+                cosigned_size: Checkpoint::parse(incoming.text())
+                    .ok()
+                    .map(|checkpoint| checkpoint.tree_size),
+                published_size: checkpoint.tree_size,
+            });
+        }
+        let mut added = 0;
+        for signature in incoming.signatures() {
+            let present = note.signatures().iter().any(|existing| {
+                existing.key_name == signature.key_name && existing.key_id == signature.key_id
+            });
+            if !present {
+                note.add_signature(signature.clone());
+                added += 1;
+            }
+        }
+        if added > 0 {
+            write_checkpoint(&self.directory, checkpoint.tree_size, &note.to_text())?;
+        }
+        Ok(added)
+    }
+}
+
+/// Why a proof, root or receipt could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofError {
+    /// A file could not be read.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        error: std::io::Error,
+    },
+    /// Nothing is published yet.
+    #[error("the log has no checkpoint yet (nothing integrated)")]
+    NothingPublished,
+    /// The published checkpoint is malformed.
+    #[error("the published checkpoint is malformed: {0}")]
+    BadCheckpoint(String),
+    /// A size beyond the published tree.
+    #[error("tree size {tree_size} is beyond the published tree ({published_size} leaves)")]
+    BeyondPublished {
+        /// The size asked for.
+        tree_size: u64,
+        /// The published size.
+        published_size: u64,
+    },
+    /// No checkpoint was published at that size.
+    #[error("no checkpoint was published at tree size {tree_size}; published sizes: {published}")]
+    NoCheckpointAtSize {
+        /// The size asked for.
+        tree_size: u64,
+        /// The sizes there are.
+        published: String,
+    },
+    /// The leaf is not in the tree of that size.
+    #[error("leaf {leaf_index} is not in the tree of {tree_size} leaves (not yet integrated?)")]
+    LeafNotInTree {
+        /// The leaf.
+        leaf_index: u64,
+        /// The tree size.
+        tree_size: u64,
+    },
+    /// The proof could not be computed from the tiles.
+    #[error("computing from the tiles failed: {0}")]
+    Tiles(String),
+    /// The computed proof does not verify: the tiles are damaged.
+    #[error("the proof computed from the tiles does not verify ({0}); run `corridor verify`")]
+    Damaged(String),
+}
+
+/// Read access to a published log: checkpoints, roots and proofs, computed
+/// from the tiles.
+#[derive(Debug, Clone)]
+pub struct LogReader {
+    directory: LogDirectory,
+}
+
+/// The latest published checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The checkpoint.
+    pub checkpoint: Checkpoint,
+    /// The signed note text.
+    pub signed: String,
+}
+
+fn error_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl LogReader {
+    /// A reader over `directory`.
+    #[must_use]
+    pub fn new(directory: LogDirectory) -> Self {
+        LogReader { directory }
+    }
+
+    /// The log directory.
+    #[must_use]
+    pub fn directory(&self) -> &LogDirectory {
+        &self.directory
+    }
+
+    /// The latest published checkpoint (parsed, not verified: the operator's own).
+    ///
+    /// # Errors
+    ///
+    /// [`ProofError::NothingPublished`], or it cannot be read or parsed.
+    pub fn latest(&self) -> Result<Published, ProofError> {
+        let path = self.directory.checkpoint_path();
+        let bytes = self
+            .directory
+            .read_checkpoint()
+            .map_err(|source| ProofError::Io {
+                path: path.display().to_string(),
+                error: source,
+            })?
+            .ok_or(ProofError::NothingPublished)?;
+        parse_published(&bytes)
+    }
+
+    /// The signed checkpoint published at `tree_size`.
+    ///
+    /// # Errors
+    ///
+    /// [`ProofError::NoCheckpointAtSize`] if none was.
+    pub fn checkpoint_at(&self, tree_size: u64) -> Result<Published, ProofError> {
+        let latest = self.latest()?;
+        if latest.checkpoint.tree_size == tree_size {
+            return Ok(latest);
+        }
+        let path = self.directory.history_path(tree_size);
+        match crate::files::read_optional(&path) {
+            Ok(Some(bytes)) => parse_published(&bytes),
+            Ok(None) => {
+                let sizes = self.directory.published_sizes().unwrap_or_default();
+                let published = sizes
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Err(ProofError::NoCheckpointAtSize {
+                    tree_size,
+                    published,
+                })
+            }
+            Err(source) => Err(ProofError::Io {
+                path: path.display().to_string(),
+                error: source,
+            }),
+        }
+    }
+
+    fn check_size(&self, tree_size: u64) -> Result<Published, ProofError> {
+        let latest = self.latest()?;
+        if tree_size > latest.checkpoint.tree_size {
+            return Err(ProofError::BeyondPublished {
+                tree_size,
+                published_size: latest.checkpoint.tree_size,
+            });
+        }
+        Ok(latest)
+    }
+
+    /// The root of the first `tree_size` leaves, from the tiles.
+    ///
+    /// # Errors
+    ///
+    /// A size beyond the published tree, or unreadable tiles.
+    pub fn root_at(&self, tree_size: u64) -> Result<Hash, ProofError> {
+        self.check_size(tree_size)?;
+        let reader = TileHashReader::new(tree_size, self.directory.prefix_tiles());
+        tree_root(tree_size, &reader).map_err(|error| ProofError::Tiles(error_text(&error)))
+    }
+
+    /// The inclusion proof of `leaf_index` in the tree of `tree_size` leaves.
+    ///
+    /// # Errors
+    ///
+    /// A leaf outside the tree, a size beyond the published tree, or unreadable tiles.
+    pub fn inclusion_proof(&self, leaf_index: u64, tree_size: u64) -> Result<Vec<Hash>, ProofError> {
+        self.check_size(tree_size)?;
+        if leaf_index >= tree_size {
+            return Err(ProofError::LeafNotInTree {
+                leaf_index,
+                tree_size,
+            });
+        }
+        let reader = TileHashReader::new(tree_size, self.directory.prefix_tiles());
+        inclusion_proof(leaf_index, tree_size, &reader)
+            .map_err(|error| ProofError::Tiles(error_text(&error)))
+    }
+
+    /// The consistency proof from the tree of `old_size` to that of `new_size`.
+    ///
+    /// # Errors
+    ///
+    /// Sizes out of order or beyond the published tree, or unreadable tiles.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, ProofError> {
+        self.check_size(new_size)?;
+        let reader = TileHashReader::new(new_size, self.directory.prefix_tiles());
+        consistency_proof(old_size, new_size, &reader)
+            .map_err(|error| ProofError::Tiles(error_text(&error)))
+    }
+
+    /// A receipt for the leaf `leaf` at `leaf_index`, against the checkpoint
+    /// published at `tree_size` (the latest if `None`). The proof is checked
+    /// before it is handed out.
+    ///
+    /// # Errors
+    ///
+    /// [`ProofError`]: no checkpoint at that size, the leaf not in it, damaged tiles.
+    pub fn receipt(
+        &self,
+        record_id: Option<String>,
+        leaf_index: u64,
+        leaf: &[u8],
+        tree_size: Option<u64>,
+    ) -> Result<Receipt, ProofError> {
+        let published = match tree_size {
+            Some(size) => self.checkpoint_at(size)?,
+            None => self.latest()?,
+        };
+        let tree_size = published.checkpoint.tree_size;
+        let proof = self.inclusion_proof(leaf_index, tree_size)?;
+        let hash = leaf_hash(leaf);
+        verify_inclusion(
+            &hash,
+            leaf_index,
+            tree_size,
+            &proof,
+            &published.checkpoint.root_hash,
+        )
+        .map_err(|error| ProofError::Damaged(error.to_string()))?;
+        Ok(Receipt::new(
+            record_id,
+            leaf_index,
+            tree_size,
+            &hash,
+            &proof,
+            published.signed,
+        ))
+    }
+}
+
+fn parse_published(bytes: &[u8]) -> Result<Published, ProofError> {
+    let note = Note::parse(bytes).map_err(|error| ProofError::BadCheckpoint(error.to_string()))?;
+    let checkpoint =
+        Checkpoint::parse(note.text()).map_err(|error| ProofError::BadCheckpoint(error.to_string()))?;
+    Ok(Published {
+        checkpoint,
+        signed: note.to_text(),
+    })
+}

@@ -1,0 +1,131 @@
+//! Integration against the in-memory reference tree: every tile written
+//! matches `MemoryTree`, every published size verifies and extends the last,
+//! proofs for published and unpublished sizes check out, and an interrupted
+//! integration is finished by the next one.
+
+use corridor_log::{
+    LogDirectory, LogReader, MemoryLeaves, TrustedHead, VerifyPolicy, integrate, verify_log,
+};
+use corridor_tlog::tile::tiles_for_size;
+use corridor_tlog::{
+    KeyName, MemoryTree, SignatureType, SignerKey, leaf_hash, parse_tile_data, verify_consistency,
+    verify_inclusion,
+};
+
+fn signer() -> SignerKey {
+    let name = KeyName::new("test.example/log").expect("valid name");
+    SignerKey::from_seed(name, SignatureType::Ed25519, &[9u8; 32])
+}
+
+fn leaves(count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|index| format!("{{\"v\":1,\"record\":{{\"id\":\"r-{index}\"}}}}").into_bytes())
+        .collect()
+}
+
+fn check_tiles_match(directory: &LogDirectory, tree: &MemoryTree, tree_size: u64) {
+    for tile in tiles_for_size(tree_size) {
+        let bytes = std::fs::read(directory.tile_path(&tile))
+            .unwrap_or_else(|error| panic!("{} missing: {error}", tile.path()));
+        let hashes = parse_tile_data(&tile, &bytes).expect("tile has its width");
+        for (position, hash) in hashes.iter().enumerate() {
+            let address = tile.hash_address(position as u16).expect("address");
+            assert_eq!(
+                Some(*hash),
+                tree.stored_hash(address),
+                "{} position {position}",
+                tile.path()
+            );
+        }
+    }
+}
+
+#[test]
+fn integration_in_steps_matches_the_reference_tree_and_verifies() {
+    let directory_holder = tempfile::tempdir().expect("temporary directory");
+    let directory = LogDirectory::new(directory_holder.path().join("log"));
+    let signer = signer();
+    let all = leaves(66_000);
+    let hashes: Vec<_> = all.iter().map(|leaf| leaf_hash(leaf)).collect();
+    let mut previous: Option<TrustedHead> = None;
+    for size in [0usize, 1, 5, 255, 256, 257, 600, 65_536, 66_000] {
+        let source = MemoryLeaves(all[..size].to_vec());
+        let integration = integrate(&source, &directory, &signer).expect("integrates");
+        let tree = MemoryTree::from_leaf_hashes(&hashes[..size]);
+        assert_eq!(integration.tree_size, size as u64);
+        assert_eq!(integration.root_hash, tree.root(), "root at {size}");
+        check_tiles_match(&directory, &tree, size as u64);
+        let log_key = signer.verifier_key();
+        let policy = VerifyPolicy {
+            log_key: &log_key,
+            witnesses: &[],
+            min_witnesses: 0,
+            previous,
+        };
+        let verified = verify_log(&directory, &policy).expect("verifies");
+        assert_eq!(verified.checkpoint.tree_size, size as u64);
+        previous = Some(TrustedHead {
+            tree_size: size as u64,
+            root_hash: tree.root(),
+        });
+    }
+
+    // Proofs for published and never-published sizes, from the tiles.
+    let reader = LogReader::new(directory.clone());
+    for tree_size in [1u64, 7, 256, 300, 600, 65_537, 66_000] {
+        let tree = MemoryTree::from_leaf_hashes(&hashes[..tree_size as usize]);
+        assert_eq!(reader.root_at(tree_size).expect("root"), tree.root());
+        for leaf_index in [0, tree_size / 2, tree_size - 1] {
+            let proof = reader
+                .inclusion_proof(leaf_index, tree_size)
+                .expect("inclusion proof");
+            verify_inclusion(
+                &hashes[leaf_index as usize],
+                leaf_index,
+                tree_size,
+                &proof,
+                &tree.root(),
+            )
+            .expect("inclusion verifies");
+        }
+        let newest = MemoryTree::from_leaf_hashes(&hashes);
+        let proof = reader
+            .consistency_proof(tree_size, 66_000)
+            .expect("consistency proof");
+        verify_consistency(tree_size, 66_000, &tree.root(), &newest.root(), &proof)
+            .expect("consistency verifies");
+    }
+}
+
+#[test]
+fn an_interrupted_integration_is_finished_by_the_next() {
+    let directory_holder = tempfile::tempdir().expect("temporary directory");
+    let directory = LogDirectory::new(directory_holder.path().join("log"));
+    let signer = signer();
+    let all = leaves(700);
+    integrate(&MemoryLeaves(all[..300].to_vec()), &directory, &signer).expect("first");
+    integrate(&MemoryLeaves(all.clone()), &directory, &signer).expect("second");
+    // Pretend the second run died after writing its tiles, before its checkpoint.
+    let older = std::fs::read(directory.history_path(300)).expect("history kept");
+    std::fs::write(directory.checkpoint_path(), older).expect("rewind checkpoint");
+    let log_key = signer.verifier_key();
+    let policy = VerifyPolicy {
+        log_key: &log_key,
+        witnesses: &[],
+        min_witnesses: 0,
+        previous: None,
+    };
+    assert_eq!(
+        verify_log(&directory, &policy)
+            .expect("the older checkpoint still verifies")
+            .checkpoint
+            .tree_size,
+        300
+    );
+    let again = integrate(&MemoryLeaves(all.clone()), &directory, &signer).expect("repair");
+    assert_eq!(again.previous_size, 300);
+    assert_eq!(again.tree_size, 700);
+    let tree = MemoryTree::from_leaf_hashes(&all.iter().map(|leaf| leaf_hash(leaf)).collect::<Vec<_>>());
+    assert_eq!(again.root_hash, tree.root());
+    verify_log(&directory, &policy).expect("repaired log verifies");
+}

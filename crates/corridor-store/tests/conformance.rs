@@ -1,0 +1,1771 @@
+//! The store contract, one suite run against every backend: SQLite on disk, SQLite in memory and `MemoryStore`.
+//!
+//! Each `contract_*` function states one part of the contract of
+//! [`corridor_store::Store`] against a `&mut dyn Store`; the `conformance!`
+//! macro runs every one of them on every backend, so a test is named
+//! `backend::contract`. Tests that only one backend can run (durability across
+//! a reopen, fault injection) follow, then a property test that the backends
+//! agree with each other and with a naive recomputation from the current passages.
+
+use std::collections::BTreeMap;
+
+use corridor_model::RecordType;
+use corridor_store::{
+    CurrentState, Dimension, DimensionValue, Effect, Fault, MemoryStore, Metrics, NewRecord,
+    PassageFacts, PrivatePart, RollupFilter, RollupQuery, RollupRow, SqliteStore, Store,
+    StoreError, StoredRecord,
+};
+use proptest::prelude::*;
+
+// ---------------------------------------------------------------------------
+// Building records.
+
+/// A digest that differs per id, so a mixed-up record cannot compare equal.
+fn digest_of(id: &str) -> [u8; 32] {
+    let mut digest = [0_u8; 32];
+    for (position, byte) in id.bytes().cycle().take(32).enumerate() {
+        digest[position] = byte.wrapping_add(position as u8);
+    }
+    digest
+}
+
+fn leaf_of(id: &str) -> Vec<u8> {
+    format!("{{\"record\":{{\"id\":\"{id}\"}}}}").into_bytes()
+}
+
+/// A new logical record of `content_type` under its own id.
+fn create(id: &str, content_type: RecordType) -> NewRecord {
+    NewRecord {
+        id: id.to_string(),
+        target_id: id.to_string(),
+        record_type: content_type,
+        content_type,
+        effect: Effect::Create,
+        leaf: leaf_of(id),
+        content_digest: digest_of(id),
+        private: None,
+        passage: None,
+    }
+}
+
+/// A new passage with its index facts.
+fn passage(id: &str, facts: PassageFacts) -> NewRecord {
+    NewRecord {
+        passage: Some(facts),
+        ..create(id, RecordType::Passage)
+    }
+}
+
+/// A correction `id` replacing the content of `target_id`.
+fn correction(id: &str, target_id: &str, content_type: RecordType) -> NewRecord {
+    NewRecord {
+        target_id: target_id.to_string(),
+        record_type: RecordType::Correction,
+        effect: Effect::Replace,
+        ..create(id, content_type)
+    }
+}
+
+/// A correction `id` replacing passage `target_id` with `facts`.
+fn passage_correction(id: &str, target_id: &str, facts: PassageFacts) -> NewRecord {
+    NewRecord {
+        passage: Some(facts),
+        ..correction(id, target_id, RecordType::Passage)
+    }
+}
+
+/// A retraction `id` withdrawing `target_id`.
+fn retraction(id: &str, target_id: &str, content_type: RecordType) -> NewRecord {
+    NewRecord {
+        target_id: target_id.to_string(),
+        record_type: RecordType::Retraction,
+        effect: Effect::Retract,
+        ..create(id, content_type)
+    }
+}
+
+fn private_part(salt: u8, data: &str) -> PrivatePart {
+    PrivatePart {
+        salt: [salt; 32],
+        data: data.as_bytes().to_vec(),
+    }
+}
+
+/// One vehicle at `site` on `day`, everything else plain: inbound, passed,
+/// a truck, observed directly by team-a, no people or cargo reported.
+fn facts(site: &str, day: i32, category: &str) -> PassageFacts {
+    PassageFacts {
+        site: site.to_string(),
+        day,
+        observed_at: format!("day {day}"),
+        category: category.to_string(),
+        operator: None,
+        direction: "inbound".to_string(),
+        outcome: "passed".to_string(),
+        vehicle_class: "truck".to_string(),
+        source_kind: "direct_observation".to_string(),
+        recorded_by: "team-a".to_string(),
+        mission: None,
+        count: 1,
+        passengers: None,
+        medical_evacuees: None,
+        kilograms: None,
+        cargo: Vec::new(),
+    }
+}
+
+/// `facts` carrying `cargo` lines of `(kind, kilograms)`; the total is the sum
+/// of the weighed lines, or unknown when no line is weighed.
+fn loaded(facts: PassageFacts, cargo: &[(&str, Option<u64>)]) -> PassageFacts {
+    PassageFacts {
+        kilograms: cargo
+            .iter()
+            .filter_map(|(_, kilograms)| *kilograms)
+            .reduce(|sum, kilograms| sum + kilograms),
+        cargo: cargo
+            .iter()
+            .map(|(kind, kilograms)| (kind.to_string(), *kilograms))
+            .collect(),
+        ..facts
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading rollups.
+
+/// Metrics written positionally: passages, vehicles, then each optional
+/// figure as `(sum, how many passages reported it)`.
+fn sums(
+    passages: i64,
+    vehicles: i64,
+    passengers: (i64, i64),
+    medical_evacuees: (i64, i64),
+    kilograms: (i64, i64),
+) -> Metrics {
+    Metrics {
+        passages,
+        vehicles,
+        passengers: passengers.0,
+        passengers_reported: passengers.1,
+        medical_evacuees: medical_evacuees.0,
+        medical_evacuees_reported: medical_evacuees.1,
+        kilograms: kilograms.0,
+        kilograms_reported: kilograms.1,
+    }
+}
+
+fn text(value: &str) -> DimensionValue {
+    DimensionValue::Text(value.to_string())
+}
+
+fn day(number: i32) -> DimensionValue {
+    DimensionValue::Day(number)
+}
+
+fn query(from_day: i32, to_day: i32, group_by: &[Dimension]) -> RollupQuery {
+    RollupQuery {
+        from_day,
+        to_day,
+        filter: RollupFilter::default(),
+        group_by: group_by.to_vec(),
+    }
+}
+
+fn filtered(
+    from_day: i32,
+    to_day: i32,
+    filter: RollupFilter,
+    group_by: &[Dimension],
+) -> RollupQuery {
+    RollupQuery {
+        filter,
+        ..query(from_day, to_day, group_by)
+    }
+}
+
+/// Runs `query` on `store` and compares every row, keys and metrics, in order.
+#[track_caller]
+fn check(store: &dyn Store, query: &RollupQuery, expected: &[(Vec<DimensionValue>, Metrics)]) {
+    let rows = store.rollup(query).expect("rollup reads");
+    let expected: Vec<RollupRow> = expected
+        .iter()
+        .map(|(keys, metrics)| RollupRow {
+            keys: keys.clone(),
+            metrics: *metrics,
+        })
+        .collect();
+    assert_eq!(rows, expected, "query: {query:?}");
+}
+
+fn all_leaves(store: &dyn Store) -> Vec<Vec<u8>> {
+    let count = store.leaf_count().expect("leaf count reads");
+    store.leaves(0, count).expect("leaves read")
+}
+
+// ---------------------------------------------------------------------------
+// The contract.
+
+fn contract_leaf_indexes_are_dense_from_zero(store: &mut dyn Store) {
+    assert_eq!(store.leaf_count().expect("count"), 0);
+    assert_eq!(
+        store.append(&[]).expect("an empty batch is fine"),
+        Vec::<u64>::new()
+    );
+    let first = [
+        create("lachin", RecordType::Site),
+        passage("p-1", facts("lachin", 100, "red_cross")),
+        create("m-1", RecordType::Mission),
+    ];
+    assert_eq!(store.append(&first).expect("appends"), vec![0, 1, 2]);
+    let second = [
+        correction("c-1", "p-1", RecordType::Passage),
+        retraction("r-1", "m-1", RecordType::Mission),
+    ];
+    assert_eq!(store.append(&second).expect("appends"), vec![3, 4]);
+    assert_eq!(
+        store
+            .append(&[create("port", RecordType::Site)])
+            .expect("appends"),
+        vec![5]
+    );
+    assert_eq!(store.leaf_count().expect("count"), 6);
+    for (leaf_index, id) in ["lachin", "p-1", "m-1", "c-1", "r-1", "port"]
+        .iter()
+        .enumerate()
+    {
+        let stored = store
+            .record_at(leaf_index as u64)
+            .expect("reads")
+            .expect("stored");
+        assert_eq!(
+            (stored.leaf_index, stored.id.as_str()),
+            (leaf_index as u64, *id)
+        );
+    }
+}
+
+fn contract_records_are_read_back_by_id_and_leaf_index(store: &mut dyn Store) {
+    store
+        .append(&[
+            create("lachin", RecordType::Site),
+            passage("p-1", facts("lachin", 100, "red_cross")),
+            correction("c-1", "p-1", RecordType::Passage),
+            retraction("r-1", "lachin", RecordType::Site),
+        ])
+        .expect("appends");
+    let expected =
+        |leaf_index: u64, id: &str, target_id: &str, record_type: RecordType| StoredRecord {
+            leaf_index,
+            id: id.to_string(),
+            target_id: target_id.to_string(),
+            record_type,
+            content_digest: digest_of(id),
+            leaf: leaf_of(id),
+        };
+    let cases = [
+        expected(0, "lachin", "lachin", RecordType::Site),
+        expected(1, "p-1", "p-1", RecordType::Passage),
+        expected(2, "c-1", "p-1", RecordType::Correction),
+        expected(3, "r-1", "lachin", RecordType::Retraction),
+    ];
+    for stored in cases {
+        assert_eq!(
+            store.record(&stored.id).expect("reads"),
+            Some(stored.clone())
+        );
+        assert_eq!(
+            store.record_at(stored.leaf_index).expect("reads"),
+            Some(stored)
+        );
+    }
+    assert_eq!(store.record("p-2").expect("reads"), None);
+    assert_eq!(store.record("").expect("reads"), None);
+    assert_eq!(store.record_at(4).expect("reads"), None);
+    assert_eq!(store.record_at(u64::MAX).expect("reads"), None);
+    assert_eq!(store.record_at(1 << 63).expect("reads"), None);
+}
+
+fn contract_leaves_ranges_are_clamped(store: &mut dyn Store) {
+    let ids = ["l-0", "l-1", "l-2", "l-3", "l-4"];
+    let batch: Vec<NewRecord> = ids.iter().map(|id| create(id, RecordType::Site)).collect();
+    store.append(&batch).expect("appends");
+    let leaves = |ids: &[&str]| ids.iter().map(|id| leaf_of(id)).collect::<Vec<_>>();
+    for (start, end, expected) in [
+        (0, 5, leaves(&ids)),
+        (1, 3, leaves(&ids[1..3])),
+        (4, 5, leaves(&ids[4..])),
+        (3, 100, leaves(&ids[3..])),
+        (0, u64::MAX, leaves(&ids)),
+        (2, 1 << 63, leaves(&ids[2..])),
+        (5, 6, Vec::new()),
+        (2, 2, Vec::new()),
+        (4, 2, Vec::new()),
+        (100, 200, Vec::new()),
+        (u64::MAX, u64::MAX, Vec::new()),
+        (u64::MAX, 3, Vec::new()),
+    ] {
+        assert_eq!(
+            store.leaves(start, end).expect("reads"),
+            expected,
+            "leaves({start}, {end})"
+        );
+    }
+}
+
+fn contract_a_duplicate_id_stores_nothing_of_its_batch(store: &mut dyn Store) {
+    store
+        .append(&[
+            create("lachin", RecordType::Site),
+            passage("p-1", facts("lachin", 100, "un")),
+        ])
+        .expect("appends");
+    let before = all_leaves(store);
+    let totals = query(0, 1_000, &[]);
+    let totals_before = store.rollup(&totals).expect("reads");
+
+    // The duplicate sits in the middle: the record before it must not survive.
+    let error = store
+        .append(&[
+            passage("p-2", facts("lachin", 100, "un")),
+            create("lachin", RecordType::Site),
+            passage("p-3", facts("lachin", 100, "un")),
+        ])
+        .expect_err("lachin is already stored");
+    assert!(
+        matches!(&error, StoreError::DuplicateId { id, leaf_index: 0 } if id == "lachin"),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "record id \"lachin\" is already stored (at leaf 0)"
+    );
+    assert_eq!(all_leaves(store), before);
+    assert_eq!(store.record("p-2").expect("reads"), None);
+    assert_eq!(store.current("p-2").expect("reads"), None);
+    assert_eq!(store.rollup(&totals).expect("reads"), totals_before);
+
+    // A duplicate inside one batch names the leaf its first copy would have had.
+    let error = store
+        .append(&[
+            create("s-2", RecordType::Site),
+            create("s-2", RecordType::Site),
+        ])
+        .expect_err("s-2 twice");
+    assert!(
+        matches!(&error, StoreError::DuplicateId { id, leaf_index: 2 } if id == "s-2"),
+        "{error:?}"
+    );
+    assert_eq!(store.record("s-2").expect("reads"), None);
+
+    // A correction's own id collides like any other.
+    let error = store
+        .append(&[correction("p-1", "p-1", RecordType::Passage)])
+        .expect_err("p-1 is taken");
+    assert!(
+        matches!(&error, StoreError::DuplicateId { id, leaf_index: 1 } if id == "p-1"),
+        "{error:?}"
+    );
+    assert_eq!(
+        store
+            .current("p-1")
+            .expect("reads")
+            .map(|state| state.leaf_index),
+        Some(1)
+    );
+
+    // The failed batches left no gap.
+    assert_eq!(
+        store
+            .append(&[
+                passage("p-2", facts("lachin", 100, "un")),
+                create("s-2", RecordType::Site)
+            ])
+            .expect("appends"),
+        vec![2, 3]
+    );
+    check(
+        store,
+        &totals,
+        &[(vec![], sums(2, 2, (0, 0), (0, 0), (0, 0)))],
+    );
+}
+
+fn contract_changing_an_unknown_or_retracted_record_stores_nothing(store: &mut dyn Store) {
+    store
+        .append(&[passage("p-1", facts("lachin", 100, "un"))])
+        .expect("appends");
+    let totals = query(0, 1_000, &[]);
+    for batch in [
+        vec![
+            passage("p-2", facts("lachin", 100, "un")),
+            correction("c-1", "p-404", RecordType::Passage),
+        ],
+        vec![
+            passage("p-2", facts("lachin", 100, "un")),
+            retraction("r-1", "p-404", RecordType::Passage),
+        ],
+        // A correction names a logical record, never another correction.
+        vec![
+            passage_correction("c-1", "p-1", facts("lachin", 101, "un")),
+            correction("c-2", "c-1", RecordType::Passage),
+        ],
+    ] {
+        let error = store.append(&batch).expect_err("unknown target");
+        let StoreError::UnknownTarget { target_id } = &error else {
+            panic!("expected UnknownTarget, got {error:?}");
+        };
+        assert_eq!(
+            error.to_string(),
+            format!("record {target_id:?} does not exist, so it cannot be corrected or retracted")
+        );
+        assert_eq!(store.leaf_count().expect("count"), 1);
+        assert_eq!(store.record("p-2").expect("reads"), None);
+        assert_eq!(store.record("c-1").expect("reads"), None);
+        check(
+            store,
+            &totals,
+            &[(vec![], sums(1, 1, (0, 0), (0, 0), (0, 0)))],
+        );
+        assert_eq!(
+            store.current("p-1").expect("reads"),
+            Some(CurrentState {
+                content_type: RecordType::Passage,
+                leaf_index: 0,
+                retracted: false
+            })
+        );
+    }
+    // Once retracted, a record can be neither corrected nor retracted again.
+    store
+        .append(&[retraction("r-1", "p-1", RecordType::Passage)])
+        .expect("retracts");
+    for change in [
+        passage_correction("c-9", "p-1", facts("lachin", 100, "un")),
+        retraction("r-9", "p-1", RecordType::Passage),
+    ] {
+        let error = store.append(&[change]).expect_err("p-1 was retracted");
+        assert!(
+            matches!(&error, StoreError::UnknownTarget { target_id } if target_id == "p-1"),
+            "{error:?}"
+        );
+    }
+    assert_eq!(store.leaf_count().expect("count"), 2);
+    check(store, &totals, &[]);
+}
+
+fn contract_current_follows_create_replace_retract(store: &mut dyn Store) {
+    let state = |leaf_index: u64, retracted: bool| {
+        Some(CurrentState {
+            content_type: RecordType::Passage,
+            leaf_index,
+            retracted,
+        })
+    };
+    assert_eq!(store.current("p-1").expect("reads"), None);
+    store
+        .append(&[passage("p-1", facts("lachin", 100, "un"))])
+        .expect("appends");
+    assert_eq!(store.current("p-1").expect("reads"), state(0, false));
+    store
+        .append(&[
+            create("lachin", RecordType::Site),
+            passage_correction("c-1", "p-1", facts("lachin", 101, "un")),
+        ])
+        .expect("appends");
+    assert_eq!(store.current("p-1").expect("reads"), state(2, false));
+    // Two corrections in one batch: the later one wins.
+    store
+        .append(&[
+            passage_correction("c-2", "p-1", facts("lachin", 102, "un")),
+            passage_correction("c-3", "p-1", facts("lachin", 103, "un")),
+        ])
+        .expect("appends");
+    assert_eq!(store.current("p-1").expect("reads"), state(4, false));
+    // A retraction keeps the last content's leaf and marks it withdrawn.
+    store
+        .append(&[retraction("r-1", "p-1", RecordType::Passage)])
+        .expect("appends");
+    assert_eq!(store.current("p-1").expect("reads"), state(4, true));
+    // Corrections and retractions are records, not logical records of their own.
+    for id in ["c-1", "c-3", "r-1", "p-404"] {
+        assert_eq!(store.current(id).expect("reads"), None, "{id}");
+    }
+    assert_eq!(
+        store.current("lachin").expect("reads"),
+        Some(CurrentState {
+            content_type: RecordType::Site,
+            leaf_index: 1,
+            retracted: false
+        })
+    );
+}
+
+/// Five passages over three days, two sites and three categories, and one
+/// the day range leaves out. Per passage (passages, vehicles, passengers,
+/// evacuees, kilograms, with reported counts):
+///
+/// | id | site   | day | category     | operator | dir | outcome     | class     | count | people | evac | cargo (kg)            |
+/// |----|--------|-----|--------------|----------|-----|-------------|-----------|-------|--------|------|-----------------------|
+/// | a  | lachin | 100 | red_cross    | ICRC     | in  | passed      | truck     | 3     | 5      | 2    | food 2000, medicine 500 |
+/// | b  | lachin | 100 | commercial   | -        | out | turned_back | truck     | 1     | -      | -    | fuel (unweighed)      |
+/// | c  | lachin | 101 | red_cross    | ICRC     | in  | passed      | ambulance | 1     | 0      | 0    | -                     |
+/// | d  | port   | 101 | commercial   | Maersk   | in  | delayed     | vessel    | 1     | -      | -    | grain 30000, food 1000 |
+/// | e  | port   | 102 | peacekeeping | -        | out | passed      | truck     | 2     | 4      | -    | -                     |
+/// | f  | lachin | 99  | red_cross    | ICRC     | in  | passed      | truck     | 7     | 10     | -    | -                     |
+fn seed_passages(store: &mut dyn Store) {
+    let icrc = |facts: PassageFacts| PassageFacts {
+        operator: Some("ICRC".into()),
+        ..facts
+    };
+    let outbound = |facts: PassageFacts| PassageFacts {
+        direction: "outbound".into(),
+        ..facts
+    };
+    let batch = [
+        passage(
+            "a",
+            loaded(
+                PassageFacts {
+                    count: 3,
+                    passengers: Some(5),
+                    medical_evacuees: Some(2),
+                    ..icrc(facts("lachin", 100, "red_cross"))
+                },
+                &[("food", Some(2_000)), ("medicine", Some(500))],
+            ),
+        ),
+        passage(
+            "b",
+            loaded(
+                PassageFacts {
+                    outcome: "turned_back".into(),
+                    ..outbound(facts("lachin", 100, "commercial"))
+                },
+                &[("fuel", None)],
+            ),
+        ),
+        passage(
+            "c",
+            PassageFacts {
+                vehicle_class: "ambulance".into(),
+                passengers: Some(0),
+                medical_evacuees: Some(0),
+                ..icrc(facts("lachin", 101, "red_cross"))
+            },
+        ),
+        passage(
+            "d",
+            loaded(
+                PassageFacts {
+                    operator: Some("Maersk".into()),
+                    outcome: "delayed".into(),
+                    vehicle_class: "vessel".into(),
+                    source_kind: "register".into(),
+                    recorded_by: "team-b".into(),
+                    ..facts("port", 101, "commercial")
+                },
+                &[("grain", Some(30_000)), ("food", Some(1_000))],
+            ),
+        ),
+        passage(
+            "e",
+            PassageFacts {
+                count: 2,
+                passengers: Some(4),
+                source_kind: "official_statement".into(),
+                recorded_by: "team-b".into(),
+                ..outbound(facts("port", 102, "peacekeeping"))
+            },
+        ),
+    ];
+    // Two batches, so rollup rows are updated as well as inserted.
+    store.append(&batch[..2]).expect("appends");
+    store.append(&batch[2..]).expect("appends");
+    store
+        .append(&[passage(
+            "f",
+            PassageFacts {
+                count: 7,
+                passengers: Some(10),
+                ..icrc(facts("lachin", 99, "red_cross"))
+            },
+        )])
+        .expect("appends");
+}
+
+fn contract_rollup_sums_group_by_every_dimension(store: &mut dyn Store) {
+    seed_passages(store);
+    let a = sums(1, 3, (5, 1), (2, 1), (2_500, 1));
+    let b = sums(1, 1, (0, 0), (0, 0), (0, 0));
+    let c = sums(1, 1, (0, 1), (0, 1), (0, 0));
+    let d = sums(1, 1, (0, 0), (0, 0), (31_000, 1));
+    let e = sums(1, 2, (4, 1), (0, 0), (0, 0));
+    let total = |parts: &[Metrics]| {
+        let mut sum = Metrics::default();
+        for part in parts {
+            sum.add(part);
+        }
+        sum
+    };
+    // Spelled out once, so that `total` itself is checked.
+    assert_eq!(
+        total(&[a, b, c, d, e]),
+        sums(5, 8, (9, 3), (2, 2), (33_500, 2))
+    );
+
+    check(
+        store,
+        &query(100, 102, &[]),
+        &[(vec![], total(&[a, b, c, d, e]))],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::Site]),
+        &[
+            (vec![text("lachin")], total(&[a, b, c])),
+            (vec![text("port")], total(&[d, e])),
+        ],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::Day]),
+        &[
+            (vec![day(100)], sums(2, 4, (5, 1), (2, 1), (2_500, 1))),
+            (vec![day(101)], sums(2, 2, (0, 1), (0, 1), (31_000, 1))),
+            (vec![day(102)], e),
+        ],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::Category]),
+        &[
+            (vec![text("commercial")], total(&[b, d])),
+            (vec![text("peacekeeping")], e),
+            (vec![text("red_cross")], total(&[a, c])),
+        ],
+    );
+    // "No operator" is a group of its own, and sorts first.
+    check(
+        store,
+        &query(100, 102, &[Dimension::Operator]),
+        &[
+            (vec![DimensionValue::None], total(&[b, e])),
+            (vec![text("ICRC")], total(&[a, c])),
+            (vec![text("Maersk")], d),
+        ],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::Direction]),
+        &[
+            (vec![text("inbound")], total(&[a, c, d])),
+            (vec![text("outbound")], total(&[b, e])),
+        ],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::Outcome]),
+        &[
+            (vec![text("delayed")], d),
+            (vec![text("passed")], total(&[a, c, e])),
+            (vec![text("turned_back")], b),
+        ],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::VehicleClass]),
+        &[
+            (vec![text("ambulance")], c),
+            (vec![text("truck")], total(&[a, b, e])),
+            (vec![text("vessel")], d),
+        ],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::SourceKind]),
+        &[
+            (vec![text("direct_observation")], total(&[a, b, c])),
+            (vec![text("official_statement")], e),
+            (vec![text("register")], d),
+        ],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::RecordedBy]),
+        &[
+            (vec![text("team-a")], total(&[a, b, c])),
+            (vec![text("team-b")], total(&[d, e])),
+        ],
+    );
+    // Keys come in the order of group_by, rows in key order.
+    check(
+        store,
+        &query(100, 102, &[Dimension::Site, Dimension::Day]),
+        &[
+            (vec![text("lachin"), day(100)], total(&[a, b])),
+            (vec![text("lachin"), day(101)], c),
+            (vec![text("port"), day(101)], d),
+            (vec![text("port"), day(102)], e),
+        ],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::Day, Dimension::Site]),
+        &[
+            (vec![day(100), text("lachin")], total(&[a, b])),
+            (vec![day(101), text("lachin")], c),
+            (vec![day(101), text("port")], d),
+            (vec![day(102), text("port")], e),
+        ],
+    );
+    // The day range is inclusive at both ends.
+    check(
+        store,
+        &query(99, 99, &[Dimension::Day]),
+        &[(vec![day(99)], sums(1, 7, (10, 1), (0, 0), (0, 0)))],
+    );
+    check(
+        store,
+        &query(99, 100, &[]),
+        &[(vec![], sums(3, 11, (15, 2), (2, 1), (2_500, 1)))],
+    );
+    check(store, &query(102, 200, &[]), &[(vec![], e)]);
+    // Nothing in range, or a backwards range: no rows, not a row of zeros.
+    check(store, &query(200, 300, &[]), &[]);
+    check(store, &query(102, 100, &[Dimension::Site]), &[]);
+}
+
+fn contract_rollup_filters(store: &mut dyn Store) {
+    seed_passages(store);
+    let a = sums(1, 3, (5, 1), (2, 1), (2_500, 1));
+    let b = sums(1, 1, (0, 0), (0, 0), (0, 0));
+    let c = sums(1, 1, (0, 1), (0, 1), (0, 0));
+    let e = sums(1, 2, (4, 1), (0, 0), (0, 0));
+    let total = |parts: &[Metrics]| {
+        let mut sum = Metrics::default();
+        for part in parts {
+            sum.add(part);
+        }
+        sum
+    };
+    let some = |value: &str| Some(value.to_string());
+    let cases = [
+        (
+            RollupFilter {
+                sites: vec!["lachin".into()],
+                ..Default::default()
+            },
+            total(&[a, b, c]),
+        ),
+        (
+            RollupFilter {
+                sites: vec!["lachin".into(), "port".into()],
+                ..Default::default()
+            },
+            sums(5, 8, (9, 3), (2, 2), (33_500, 2)),
+        ),
+        (
+            RollupFilter {
+                category: some("red_cross"),
+                ..Default::default()
+            },
+            total(&[a, c]),
+        ),
+        (
+            RollupFilter {
+                operator: some("ICRC"),
+                ..Default::default()
+            },
+            total(&[a, c]),
+        ),
+        (
+            RollupFilter {
+                direction: some("outbound"),
+                ..Default::default()
+            },
+            total(&[b, e]),
+        ),
+        (
+            RollupFilter {
+                outcome: some("passed"),
+                ..Default::default()
+            },
+            total(&[a, c, e]),
+        ),
+        (
+            RollupFilter {
+                vehicle_class: some("truck"),
+                ..Default::default()
+            },
+            total(&[a, b, e]),
+        ),
+        (
+            RollupFilter {
+                sites: vec!["lachin".into()],
+                category: some("red_cross"),
+                direction: some("inbound"),
+                ..Default::default()
+            },
+            total(&[a, c]),
+        ),
+    ];
+    for (filter, expected) in cases {
+        check(
+            store,
+            &filtered(100, 102, filter, &[]),
+            &[(vec![], expected)],
+        );
+    }
+    for filter in [
+        RollupFilter {
+            sites: vec!["nowhere".into()],
+            ..Default::default()
+        },
+        RollupFilter {
+            category: some("media"),
+            ..Default::default()
+        },
+        RollupFilter {
+            operator: some("icrc"),
+            ..Default::default()
+        },
+        RollupFilter {
+            sites: vec!["port".into()],
+            category: some("red_cross"),
+            ..Default::default()
+        },
+    ] {
+        check(store, &filtered(100, 102, filter, &[]), &[]);
+    }
+    check(
+        store,
+        &filtered(
+            100,
+            102,
+            RollupFilter {
+                category: some("red_cross"),
+                ..Default::default()
+            },
+            &[Dimension::Day],
+        ),
+        &[(vec![day(100)], a), (vec![day(101)], c)],
+    );
+}
+
+fn contract_rollup_keeps_unknown_apart_from_zero(store: &mut dyn Store) {
+    let reported = PassageFacts {
+        passengers: Some(0),
+        medical_evacuees: Some(0),
+        ..facts("lachin", 100, "un")
+    };
+    let unreported = facts("lachin", 100, "ngo");
+    let weighed_empty = loaded(facts("lachin", 100, "media"), &[("food", Some(0))]);
+    store
+        .append(&[
+            passage("zero", reported),
+            passage("unknown", unreported),
+            passage("empty", weighed_empty),
+        ])
+        .expect("appends");
+    check(
+        store,
+        &query(100, 100, &[Dimension::Category]),
+        &[
+            (vec![text("media")], sums(1, 1, (0, 0), (0, 0), (0, 1))),
+            (vec![text("ngo")], sums(1, 1, (0, 0), (0, 0), (0, 0))),
+            (vec![text("un")], sums(1, 1, (0, 1), (0, 1), (0, 0))),
+        ],
+    );
+}
+
+fn contract_cargo_rollup_counts_a_vehicle_under_each_kind(store: &mut dyn Store) {
+    seed_passages(store);
+    // A kind listed twice on one vehicle counts the vehicle once, with both weights.
+    store
+        .append(&[passage(
+            "g",
+            loaded(
+                facts("port", 102, "un"),
+                &[("food", Some(700)), ("food", Some(300)), ("fuel", None)],
+            ),
+        )])
+        .expect("appends");
+    let by_kind = query(100, 102, &[Dimension::CargoKind]);
+    check(
+        store,
+        &by_kind,
+        &[
+            // c and e carried nothing.
+            (
+                vec![DimensionValue::None],
+                sums(2, 3, (4, 2), (0, 1), (0, 0)),
+            ),
+            // a (2000 kg), d (1000 kg) and g (700 + 300 kg): each vehicle counted once.
+            (vec![text("food")], sums(3, 5, (5, 1), (2, 1), (4_000, 3))),
+            // b and g: neither weighed its fuel.
+            (vec![text("fuel")], sums(2, 2, (0, 0), (0, 0), (0, 0))),
+            (vec![text("grain")], sums(1, 1, (0, 0), (0, 0), (30_000, 1))),
+            (vec![text("medicine")], sums(1, 3, (5, 1), (2, 1), (500, 1))),
+        ],
+    );
+    // Rows add up to more vehicles than passed: a and d carry two kinds, g two.
+    let rows = store.rollup(&by_kind).expect("reads");
+    let vehicles_over_kinds: i64 = rows.iter().map(|row| row.metrics.vehicles).sum();
+    let vehicles = store.rollup(&query(100, 102, &[])).expect("reads")[0]
+        .metrics
+        .vehicles;
+    assert_eq!((vehicles_over_kinds, vehicles), (14, 9));
+    // Filtering by a kind counts the vehicles that carried it and that kind's tonnes only.
+    let food = RollupFilter {
+        cargo_kind: Some("food".into()),
+        ..Default::default()
+    };
+    check(
+        store,
+        &filtered(100, 102, food.clone(), &[]),
+        &[(vec![], sums(3, 5, (5, 1), (2, 1), (4_000, 3)))],
+    );
+    check(
+        store,
+        &filtered(100, 102, food, &[Dimension::Site]),
+        &[
+            (vec![text("lachin")], sums(1, 3, (5, 1), (2, 1), (2_000, 1))),
+            (vec![text("port")], sums(2, 2, (0, 0), (0, 0), (2_000, 2))),
+        ],
+    );
+    check(
+        store,
+        &query(100, 102, &[Dimension::Site, Dimension::CargoKind]),
+        &[
+            (
+                vec![text("lachin"), DimensionValue::None],
+                sums(1, 1, (0, 1), (0, 1), (0, 0)),
+            ),
+            (
+                vec![text("lachin"), text("food")],
+                sums(1, 3, (5, 1), (2, 1), (2_000, 1)),
+            ),
+            (
+                vec![text("lachin"), text("fuel")],
+                sums(1, 1, (0, 0), (0, 0), (0, 0)),
+            ),
+            (
+                vec![text("lachin"), text("medicine")],
+                sums(1, 3, (5, 1), (2, 1), (500, 1)),
+            ),
+            (
+                vec![text("port"), DimensionValue::None],
+                sums(1, 2, (4, 1), (0, 0), (0, 0)),
+            ),
+            (
+                vec![text("port"), text("food")],
+                sums(2, 2, (0, 0), (0, 0), (2_000, 2)),
+            ),
+            (
+                vec![text("port"), text("fuel")],
+                sums(1, 1, (0, 0), (0, 0), (0, 0)),
+            ),
+            (
+                vec![text("port"), text("grain")],
+                sums(1, 1, (0, 0), (0, 0), (30_000, 1)),
+            ),
+        ],
+    );
+}
+
+fn contract_corrections_and_retractions_move_rollups(store: &mut dyn Store) {
+    let original = loaded(
+        PassageFacts {
+            count: 3,
+            passengers: Some(5),
+            ..facts("lachin", 100, "red_cross")
+        },
+        &[("food", Some(2_000))],
+    );
+    store
+        .append(&[
+            passage("p-1", original),
+            passage("p-2", facts("lachin", 100, "red_cross")),
+        ])
+        .expect("appends");
+    let by_day = query(0, 1_000, &[Dimension::Day]);
+    let by_category = query(0, 1_000, &[Dimension::Category]);
+    let by_kind = query(0, 1_000, &[Dimension::CargoKind]);
+    check(
+        store,
+        &by_day,
+        &[(vec![day(100)], sums(2, 4, (5, 1), (0, 0), (2_000, 1)))],
+    );
+
+    // The correction moves p-1 to another day and category with other cargo:
+    // the old contribution leaves every row it was in.
+    let moved = loaded(
+        PassageFacts {
+            count: 2,
+            ..facts("lachin", 101, "commercial")
+        },
+        &[("fuel", Some(1_000))],
+    );
+    store
+        .append(&[passage_correction("c-1", "p-1", moved)])
+        .expect("corrects");
+    check(
+        store,
+        &by_day,
+        &[
+            (vec![day(100)], sums(1, 1, (0, 0), (0, 0), (0, 0))),
+            (vec![day(101)], sums(1, 2, (0, 0), (0, 0), (1_000, 1))),
+        ],
+    );
+    check(
+        store,
+        &by_category,
+        &[
+            (
+                vec![text("commercial")],
+                sums(1, 2, (0, 0), (0, 0), (1_000, 1)),
+            ),
+            (vec![text("red_cross")], sums(1, 1, (0, 0), (0, 0), (0, 0))),
+        ],
+    );
+    check(
+        store,
+        &by_kind,
+        &[
+            (
+                vec![DimensionValue::None],
+                sums(1, 1, (0, 0), (0, 0), (0, 0)),
+            ),
+            (vec![text("fuel")], sums(1, 2, (0, 0), (0, 0), (1_000, 1))),
+        ],
+    );
+    // Correcting again subtracts the first correction, not the original.
+    store
+        .append(&[passage_correction(
+            "c-2",
+            "p-1",
+            PassageFacts {
+                count: 5,
+                medical_evacuees: Some(1),
+                ..facts("lachin", 100, "red_cross")
+            },
+        )])
+        .expect("corrects");
+    check(
+        store,
+        &by_day,
+        &[(vec![day(100)], sums(2, 6, (0, 0), (1, 1), (0, 0)))],
+    );
+    check(
+        store,
+        &by_kind,
+        &[(
+            vec![DimensionValue::None],
+            sums(2, 6, (0, 0), (1, 1), (0, 0)),
+        )],
+    );
+    // A retraction subtracts; a correction of a site leaves passages alone.
+    store
+        .append(&[
+            create("lachin", RecordType::Site),
+            retraction("r-2", "p-2", RecordType::Passage),
+            correction("c-3", "lachin", RecordType::Site),
+        ])
+        .expect("appends");
+    check(
+        store,
+        &by_day,
+        &[(vec![day(100)], sums(1, 5, (0, 0), (1, 1), (0, 0)))],
+    );
+    store
+        .append(&[retraction("r-1", "p-1", RecordType::Passage)])
+        .expect("retracts");
+    for query in [&by_day, &by_category, &by_kind, &query(0, 1_000, &[])] {
+        check(store, query, &[]);
+    }
+}
+
+fn contract_private_parts_are_erased_with_their_corrections(store: &mut dyn Store) {
+    let with_private = |record: NewRecord, salt: u8, data: &str| NewRecord {
+        private: Some(private_part(salt, data)),
+        ..record
+    };
+    store
+        .append(&[
+            with_private(
+                passage("p-1", facts("lachin", 100, "un")),
+                1,
+                r#"{"plate":"AB 123"}"#,
+            ),
+            with_private(
+                passage("p-2", facts("lachin", 100, "un")),
+                2,
+                r#"{"plate":"CD 456"}"#,
+            ),
+            passage("p-3", facts("lachin", 100, "un")),
+        ])
+        .expect("appends");
+    store
+        .append(&[
+            with_private(
+                passage_correction("c-1", "p-1", facts("lachin", 101, "un")),
+                3,
+                r#"{"plate":"AB 128"}"#,
+            ),
+            passage_correction("c-2", "p-1", facts("lachin", 102, "un")),
+            with_private(
+                retraction("r-1", "p-1", RecordType::Passage),
+                4,
+                r#"{"driver":"A. P."}"#,
+            ),
+        ])
+        .expect("appends");
+    for (id, expected) in [
+        ("p-1", Some(private_part(1, r#"{"plate":"AB 123"}"#))),
+        ("p-2", Some(private_part(2, r#"{"plate":"CD 456"}"#))),
+        ("p-3", None),
+        ("c-1", Some(private_part(3, r#"{"plate":"AB 128"}"#))),
+        ("c-2", None),
+        ("r-1", Some(private_part(4, r#"{"driver":"A. P."}"#))),
+        ("p-404", None),
+    ] {
+        assert_eq!(store.private_part(id).expect("reads"), expected, "{id}");
+    }
+    let leaves_before = all_leaves(store);
+    let records_before: Vec<Option<StoredRecord>> = ["p-1", "c-1", "r-1"]
+        .iter()
+        .map(|id| store.record(id).expect("reads"))
+        .collect();
+
+    assert_eq!(store.erase_private("p-1").expect("erases"), 3);
+    for id in ["p-1", "c-1", "c-2", "r-1"] {
+        assert_eq!(store.private_part(id).expect("reads"), None, "{id}");
+    }
+    assert_eq!(
+        store.private_part("p-2").expect("reads"),
+        Some(private_part(2, r#"{"plate":"CD 456"}"#))
+    );
+    // The log does not change: leaves keep their commitments byte for byte.
+    assert_eq!(all_leaves(store), leaves_before);
+    let records_after: Vec<Option<StoredRecord>> = ["p-1", "c-1", "r-1"]
+        .iter()
+        .map(|id| store.record(id).expect("reads"))
+        .collect();
+    assert_eq!(records_after, records_before);
+    // Erasing again, or what has no private part, erases nothing.
+    assert_eq!(store.erase_private("p-1").expect("erases"), 0);
+    assert_eq!(store.erase_private("p-3").expect("erases"), 0);
+    assert_eq!(store.erase_private("p-404").expect("erases"), 0);
+    assert_eq!(store.erase_private("p-2").expect("erases"), 1);
+    assert_eq!(store.private_part("p-2").expect("reads"), None);
+}
+
+fn contract_current_of_type_in_leaf_order_without_retracted(store: &mut dyn Store) {
+    assert_eq!(
+        store.current_of_type(RecordType::Site).expect("reads"),
+        Vec::new()
+    );
+    store
+        .append(&[
+            create("s-1", RecordType::Site),
+            create("s-2", RecordType::Site),
+            passage("p-1", facts("s-1", 100, "un")),
+            create("s-3", RecordType::Site),
+            create("s-4", RecordType::Site),
+        ])
+        .expect("appends");
+    store
+        .append(&[
+            correction("c-1", "s-1", RecordType::Site),
+            retraction("r-1", "s-2", RecordType::Site),
+            create("m-1", RecordType::Mission),
+            retraction("r-2", "m-1", RecordType::Mission),
+        ])
+        .expect("appends");
+    let pair = |target: &str, leaf_id: &str| (target.to_string(), leaf_of(leaf_id));
+    // s-1's current content is the correction, at leaf 5: after s-3 and s-4.
+    assert_eq!(
+        store.current_of_type(RecordType::Site).expect("reads"),
+        vec![pair("s-3", "s-3"), pair("s-4", "s-4"), pair("s-1", "c-1")]
+    );
+    assert_eq!(
+        store.current_of_type(RecordType::Passage).expect("reads"),
+        vec![pair("p-1", "p-1")]
+    );
+    assert_eq!(
+        store.current_of_type(RecordType::Mission).expect("reads"),
+        Vec::new()
+    );
+    assert_eq!(
+        store
+            .current_of_type(RecordType::Correction)
+            .expect("reads"),
+        Vec::new()
+    );
+}
+
+fn contract_count_by_type_counts_leaves(store: &mut dyn Store) {
+    assert_eq!(store.count_by_type().expect("reads"), Vec::new());
+    store
+        .append(&[
+            create("lachin", RecordType::Site),
+            passage("p-1", facts("lachin", 100, "un")),
+            passage("p-2", facts("lachin", 100, "un")),
+            passage_correction("c-1", "p-1", facts("lachin", 100, "un")),
+            retraction("r-1", "p-2", RecordType::Passage),
+            create("cl-1", RecordType::Claim),
+        ])
+        .expect("appends");
+    // Retracted and corrected records still count: these are leaves. Sorted by type name.
+    assert_eq!(
+        store.count_by_type().expect("reads"),
+        vec![
+            (RecordType::Claim, 1),
+            (RecordType::Correction, 1),
+            (RecordType::Passage, 2),
+            (RecordType::Retraction, 1),
+            (RecordType::Site, 1),
+        ]
+    );
+}
+
+fn contract_meta_is_a_durable_key_value_table(store: &mut dyn Store) {
+    assert_eq!(store.meta("origin").expect("reads"), None);
+    store
+        .set_meta("origin", b"corridor.example/log")
+        .expect("writes");
+    assert_eq!(
+        store.meta("origin").expect("reads"),
+        Some(b"corridor.example/log".to_vec())
+    );
+    store
+        .set_meta("origin", b"corridor.example/log2")
+        .expect("overwrites");
+    assert_eq!(
+        store.meta("origin").expect("reads"),
+        Some(b"corridor.example/log2".to_vec())
+    );
+    store.set_meta("empty", b"").expect("writes");
+    assert_eq!(store.meta("empty").expect("reads"), Some(Vec::new()));
+    let binary = [0_u8, 255, 0, 10, 13];
+    store.set_meta("secret", &binary).expect("writes");
+    assert_eq!(store.meta("secret").expect("reads"), Some(binary.to_vec()));
+    assert_eq!(store.meta("Origin").expect("reads"), None);
+    // Meta is not a record.
+    assert_eq!(store.leaf_count().expect("count"), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Every contract on every backend.
+
+fn sqlite_file() -> (tempfile::TempDir, SqliteStore) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&directory.path().join("store.db")).expect("opens");
+    (directory, store)
+}
+
+macro_rules! conformance {
+    ($($contract:ident),+ $(,)?) => {
+        mod sqlite_file {
+            $(
+                #[test]
+                fn $contract() {
+                    let (_directory, mut store) = super::sqlite_file();
+                    super::$contract(&mut store);
+                }
+            )+
+        }
+        mod sqlite_in_memory {
+            $(
+                #[test]
+                fn $contract() {
+                    let mut store = corridor_store::SqliteStore::open_in_memory().expect("opens");
+                    super::$contract(&mut store);
+                }
+            )+
+        }
+        mod memory {
+            $(
+                #[test]
+                fn $contract() {
+                    super::$contract(&mut corridor_store::MemoryStore::new());
+                }
+            )+
+        }
+    };
+}
+
+conformance!(
+    contract_leaf_indexes_are_dense_from_zero,
+    contract_records_are_read_back_by_id_and_leaf_index,
+    contract_leaves_ranges_are_clamped,
+    contract_a_duplicate_id_stores_nothing_of_its_batch,
+    contract_changing_an_unknown_or_retracted_record_stores_nothing,
+    contract_current_follows_create_replace_retract,
+    contract_rollup_sums_group_by_every_dimension,
+    contract_rollup_filters,
+    contract_rollup_keeps_unknown_apart_from_zero,
+    contract_cargo_rollup_counts_a_vehicle_under_each_kind,
+    contract_corrections_and_retractions_move_rollups,
+    contract_private_parts_are_erased_with_their_corrections,
+    contract_current_of_type_in_leaf_order_without_retracted,
+    contract_count_by_type_counts_leaves,
+    contract_meta_is_a_durable_key_value_table,
+);
+
+// ---------------------------------------------------------------------------
+// SQLite only: what was acknowledged survives closing the database.
+
+/// Everything a reader can see of a store, for before/after comparisons.
+fn snapshot(store: &dyn Store) -> String {
+    let leaf_count = store.leaf_count().expect("count");
+    let records: Vec<Option<StoredRecord>> = (0..leaf_count)
+        .map(|index| store.record_at(index).expect("reads"))
+        .collect();
+    let states: Vec<Option<CurrentState>> = ["a", "b", "c", "d", "e", "f", "g"]
+        .iter()
+        .map(|id| store.current(id).expect("reads"))
+        .collect();
+    let rollups: Vec<Vec<RollupRow>> = [Dimension::Day, Dimension::Category, Dimension::CargoKind]
+        .iter()
+        .map(|dimension| {
+            store
+                .rollup(&query(0, 1_000, &[*dimension]))
+                .expect("reads")
+        })
+        .collect();
+    let private: Vec<Option<PrivatePart>> = ["a", "c-a"]
+        .iter()
+        .map(|id| store.private_part(id).expect("reads"))
+        .collect();
+    format!(
+        "{records:?}\n{states:?}\n{rollups:?}\n{private:?}\n{:?}\n{:?}\n{:?}",
+        store.count_by_type().expect("reads"),
+        store.current_of_type(RecordType::Passage).expect("reads"),
+        store.meta("origin").expect("reads"),
+    )
+}
+
+#[test]
+fn sqlite_data_survives_close_and_reopen() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("store.db");
+    let before = {
+        let mut store = SqliteStore::open(&path).expect("opens");
+        seed_passages(&mut store);
+        store
+            .append(&[
+                NewRecord {
+                    private: Some(private_part(9, r#"{"plate":"AB 123"}"#)),
+                    ..passage_correction("c-a", "a", facts("lachin", 103, "un"))
+                },
+                retraction("r-b", "b", RecordType::Passage),
+            ])
+            .expect("appends");
+        store
+            .set_meta("origin", b"corridor.example/log")
+            .expect("writes");
+        snapshot(&store)
+    };
+    let mut reopened = SqliteStore::open(&path).expect("reopens");
+    assert_eq!(snapshot(&reopened), before);
+    assert_eq!(
+        reopened.private_part("c-a").expect("reads"),
+        Some(private_part(9, r#"{"plate":"AB 123"}"#))
+    );
+    // Appending continues the leaf numbering where it stopped.
+    assert_eq!(
+        reopened
+            .append(&[passage("g", facts("lachin", 104, "un"))])
+            .expect("appends"),
+        vec![8]
+    );
+    assert_eq!(
+        reopened
+            .append(&[create("a", RecordType::Site)])
+            .map_err(|error| error.to_string()),
+        Err("record id \"a\" is already stored (at leaf 0)".to_string())
+    );
+}
+
+// ---------------------------------------------------------------------------
+// MemoryStore only: injected faults leave nothing visible.
+
+#[test]
+fn memory_store_faults_leave_nothing_visible() {
+    let mut store = MemoryStore::new();
+    seed_passages(&mut store);
+    store
+        .append(&[NewRecord {
+            private: Some(private_part(1, r#"{"plate":"AB 123"}"#)),
+            ..passage("g", facts("lachin", 104, "un"))
+        }])
+        .expect("appends");
+    let batch = [
+        passage_correction("c-a", "a", facts("lachin", 104, "un")),
+        retraction("r-b", "b", RecordType::Passage),
+        NewRecord {
+            private: Some(private_part(2, r#"{"plate":"CD 456"}"#)),
+            ..passage("h", facts("port", 104, "un"))
+        },
+    ];
+    let before = snapshot(&store);
+    for fault in [Fault::FailWrite, Fault::FailCommit] {
+        store.inject(fault);
+        let error = store.append(&batch).expect_err("the fault fires");
+        let expected = match fault {
+            Fault::FailWrite => "injected fault: write failed",
+            Fault::FailCommit => "injected fault: commit failed",
+        };
+        assert_eq!(error.to_string(), expected);
+        assert_eq!(snapshot(&store), before, "{fault:?}");
+        assert_eq!(store.record("h").expect("reads"), None);
+        assert_eq!(store.private_part("h").expect("reads"), None);
+    }
+    // Faults fire once each, in the order queued; then writes work again.
+    store.inject(Fault::FailCommit);
+    store.inject(Fault::FailWrite);
+    assert!(matches!(
+        store.append(&batch),
+        Err(StoreError::Injected("commit failed"))
+    ));
+    assert!(matches!(
+        store.append(&batch),
+        Err(StoreError::Injected("write failed"))
+    ));
+    assert_eq!(store.append(&batch).expect("appends"), vec![7, 8, 9]);
+    assert_eq!(
+        store.private_part("h").expect("reads"),
+        Some(private_part(2, r#"{"plate":"CD 456"}"#))
+    );
+    check(
+        &store,
+        &query(104, 104, &[]),
+        &[(vec![], sums(3, 3, (0, 0), (0, 0), (0, 0)))],
+    );
+    check(&store, &query(100, 100, &[]), &[]);
+}
+
+// ---------------------------------------------------------------------------
+// Property: the backends agree with each other and with a naive recomputation.
+
+const SITES: [&str; 2] = ["lachin", "port"];
+const CATEGORIES: [&str; 2] = ["red_cross", "commercial"];
+const OPERATORS: [Option<&str>; 3] = [None, Some("ICRC"), Some("Maersk")];
+const DIRECTIONS: [&str; 2] = ["inbound", "outbound"];
+const OUTCOMES: [&str; 2] = ["passed", "turned_back"];
+const CLASSES: [&str; 2] = ["truck", "car"];
+const CARGO_KINDS: [&str; 2] = ["food", "fuel"];
+const RECORDERS: [&str; 2] = ["team-a", "team-b"];
+const DIMENSIONS: [Dimension; 10] = [
+    Dimension::Site,
+    Dimension::Day,
+    Dimension::Category,
+    Dimension::Operator,
+    Dimension::Direction,
+    Dimension::Outcome,
+    Dimension::VehicleClass,
+    Dimension::SourceKind,
+    Dimension::RecordedBy,
+    Dimension::CargoKind,
+];
+
+fn arbitrary_facts() -> impl Strategy<Value = PassageFacts> {
+    (
+        (
+            0..2_usize,
+            0..5_i32,
+            0..2_usize,
+            0..3_usize,
+            0..2_usize,
+            0..2_usize,
+            0..2_usize,
+            0..2_usize,
+        ),
+        (
+            1..5_u32,
+            proptest::option::of(0..10_u32),
+            proptest::option::of(0..3_u32),
+        ),
+        proptest::collection::vec((0..2_usize, proptest::option::of(0..5_000_u64)), 0..3),
+    )
+        .prop_map(
+            |(
+                (site, day, category, operator, direction, outcome, class, recorder),
+                (count, passengers, evacuees),
+                cargo,
+            )| {
+                let lines: Vec<(&str, Option<u64>)> = cargo
+                    .iter()
+                    .map(|(kind, kilograms)| (CARGO_KINDS[*kind], *kilograms))
+                    .collect();
+                loaded(
+                    PassageFacts {
+                        operator: OPERATORS[operator].map(str::to_string),
+                        direction: DIRECTIONS[direction].to_string(),
+                        outcome: OUTCOMES[outcome].to_string(),
+                        vehicle_class: CLASSES[class].to_string(),
+                        source_kind: if recorder == 0 {
+                            "direct_observation"
+                        } else {
+                            "register"
+                        }
+                        .to_string(),
+                        recorded_by: RECORDERS[recorder].to_string(),
+                        count,
+                        passengers,
+                        medical_evacuees: evacuees,
+                        ..facts(SITES[site], day, CATEGORIES[category])
+                    },
+                    &lines,
+                )
+            },
+        )
+}
+
+/// One write; targets are picked by position among the passages created so
+/// far, so some name retracted passages and must fail.
+#[derive(Debug, Clone)]
+enum Operation {
+    Create(PassageFacts),
+    Correct(usize, PassageFacts),
+    Retract(usize),
+    /// Reuses the id of an earlier passage: must fail.
+    Duplicate(usize),
+}
+
+fn arbitrary_operation() -> impl Strategy<Value = Operation> {
+    prop_oneof![
+        4 => arbitrary_facts().prop_map(Operation::Create),
+        3 => (any::<usize>(), arbitrary_facts()).prop_map(|(target, facts)| Operation::Correct(target, facts)),
+        1 => any::<usize>().prop_map(Operation::Retract),
+        1 => any::<usize>().prop_map(Operation::Duplicate),
+    ]
+}
+
+fn arbitrary_query() -> impl Strategy<Value = RollupQuery> {
+    let optional =
+        |choices: &'static [&'static str]| proptest::option::of(proptest::sample::select(choices));
+    (
+        (0..6_i32, 0..6_i32),
+        proptest::sample::subsequence(SITES.to_vec(), 0..=2),
+        (
+            optional(&CATEGORIES),
+            proptest::option::of(proptest::sample::select(vec!["ICRC", "Maersk", ""])),
+        ),
+        (
+            optional(&DIRECTIONS),
+            optional(&OUTCOMES),
+            optional(&CLASSES),
+            optional(&CARGO_KINDS),
+        ),
+        proptest::sample::subsequence(DIMENSIONS.to_vec(), 0..=2),
+    )
+        .prop_map(
+            |(
+                (from_day, to_day),
+                sites,
+                (category, operator),
+                (direction, outcome, class, cargo_kind),
+                group_by,
+            )| {
+                RollupQuery {
+                    from_day,
+                    to_day,
+                    filter: RollupFilter {
+                        sites: sites.into_iter().map(str::to_string).collect(),
+                        category: category.map(str::to_string),
+                        operator: operator.map(str::to_string),
+                        direction: direction.map(str::to_string),
+                        outcome: outcome.map(str::to_string),
+                        vehicle_class: class.map(str::to_string),
+                        cargo_kind: cargo_kind.map(str::to_string),
+                    },
+                    group_by,
+                }
+            },
+        )
+}
+
+/// The logical passages as they stand, in creation order: `None` once retracted.
+#[derive(Debug, Clone, Default)]
+struct NaiveModel {
+    passages: Vec<(String, Option<PassageFacts>)>,
+    next_id: usize,
+}
+
+impl NaiveModel {
+    /// Turns `operations` into one batch, applying them to the model, and
+    /// says whether a store must accept it (if not, the caller drops this
+    /// model: the store must refuse the whole batch).
+    fn batch(&mut self, operations: &[Operation]) -> (Vec<NewRecord>, bool) {
+        let mut batch = Vec::new();
+        let mut valid = true;
+        for operation in operations {
+            self.next_id += 1;
+            let own_id = format!("record-{}", self.next_id);
+            let target = |position: usize| position % self.passages.len().max(1);
+            match operation {
+                Operation::Create(facts) => {
+                    self.passages.push((own_id.clone(), Some(facts.clone())));
+                    batch.push(passage(&own_id, facts.clone()));
+                }
+                _ if self.passages.is_empty() => {
+                    valid = false;
+                    batch.push(retraction(&own_id, "nothing-yet", RecordType::Passage));
+                }
+                Operation::Correct(position, facts) => {
+                    let index = target(*position);
+                    let (target_id, current) = &mut self.passages[index];
+                    valid &= current.is_some();
+                    *current = Some(facts.clone());
+                    batch.push(passage_correction(&own_id, target_id, facts.clone()));
+                }
+                Operation::Retract(position) => {
+                    let index = target(*position);
+                    let (target_id, current) = &mut self.passages[index];
+                    valid &= current.is_some();
+                    *current = None;
+                    batch.push(retraction(&own_id, target_id, RecordType::Passage));
+                }
+                Operation::Duplicate(position) => {
+                    valid = false;
+                    let index = target(*position);
+                    batch.push(passage(
+                        &self.passages[index].0.clone(),
+                        facts("lachin", 0, "un"),
+                    ));
+                }
+            }
+        }
+        (batch, valid)
+    }
+
+    /// The rollup computed straight from the current passages.
+    fn rollup(&self, query: &RollupQuery) -> Vec<RollupRow> {
+        let uses_cargo =
+            query.group_by.contains(&Dimension::CargoKind) || query.filter.cargo_kind.is_some();
+        let mut groups: BTreeMap<Vec<DimensionValue>, Metrics> = BTreeMap::new();
+        for facts in self
+            .passages
+            .iter()
+            .filter_map(|(_, current)| current.as_ref())
+        {
+            let filter = &query.filter;
+            let wanted = |wanted: &Option<String>, value: &str| {
+                wanted.as_deref().is_none_or(|wanted| wanted == value)
+            };
+            let operator = facts.operator.as_deref().unwrap_or("");
+            if !(query.from_day..=query.to_day).contains(&facts.day)
+                || !(filter.sites.is_empty() || filter.sites.contains(&facts.site))
+                || !wanted(&filter.category, &facts.category)
+                || !wanted(&filter.operator, operator)
+                || !wanted(&filter.direction, &facts.direction)
+                || !wanted(&filter.outcome, &facts.outcome)
+                || !wanted(&filter.vehicle_class, &facts.vehicle_class)
+            {
+                continue;
+            }
+            // Without cargo in the query a passage is one contribution; with
+            // it, one per distinct kind carried (or one of no kind).
+            let mut contributions: Vec<(String, Option<u64>)> = Vec::new();
+            if !uses_cargo {
+                contributions.push((String::new(), facts.kilograms));
+            } else if facts.cargo.is_empty() {
+                contributions.push((String::new(), None));
+            } else {
+                for (kind, kilograms) in &facts.cargo {
+                    match contributions.iter_mut().find(|(seen, _)| seen == kind) {
+                        Some((_, total)) => {
+                            if let Some(kilograms) = kilograms {
+                                *total = Some(total.unwrap_or(0) + kilograms);
+                            }
+                        }
+                        None => contributions.push((kind.clone(), *kilograms)),
+                    }
+                }
+            }
+            for (kind, kilograms) in contributions {
+                if !wanted(&filter.cargo_kind, &kind) {
+                    continue;
+                }
+                let value = |text: &str| {
+                    if text.is_empty() {
+                        DimensionValue::None
+                    } else {
+                        DimensionValue::Text(text.to_string())
+                    }
+                };
+                let keys = query
+                    .group_by
+                    .iter()
+                    .map(|dimension| match dimension {
+                        Dimension::Site => value(&facts.site),
+                        Dimension::Day => DimensionValue::Day(facts.day),
+                        Dimension::Category => value(&facts.category),
+                        Dimension::Operator => value(operator),
+                        Dimension::Direction => value(&facts.direction),
+                        Dimension::Outcome => value(&facts.outcome),
+                        Dimension::VehicleClass => value(&facts.vehicle_class),
+                        Dimension::SourceKind => value(&facts.source_kind),
+                        Dimension::RecordedBy => value(&facts.recorded_by),
+                        Dimension::CargoKind => value(&kind),
+                    })
+                    .collect();
+                let reported = |present: bool| i64::from(present);
+                groups.entry(keys).or_default().add(&Metrics {
+                    passages: 1,
+                    vehicles: i64::from(facts.count),
+                    passengers: i64::from(facts.passengers.unwrap_or(0)),
+                    passengers_reported: reported(facts.passengers.is_some()),
+                    medical_evacuees: i64::from(facts.medical_evacuees.unwrap_or(0)),
+                    medical_evacuees_reported: reported(facts.medical_evacuees.is_some()),
+                    kilograms: kilograms.map_or(0, |kilograms| kilograms as i64),
+                    kilograms_reported: reported(kilograms.is_some()),
+                });
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(keys, metrics)| RollupRow { keys, metrics })
+            .collect()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn backends_agree_with_each_other_and_with_a_naive_recomputation(
+        batches in proptest::collection::vec(proptest::collection::vec(arbitrary_operation(), 1..4), 1..12),
+        queries in proptest::collection::vec(arbitrary_query(), 1..8),
+    ) {
+        let mut sqlite = SqliteStore::open_in_memory().expect("opens");
+        let mut memory = MemoryStore::new();
+        let mut model = NaiveModel::default();
+        for operations in &batches {
+            let mut next = model.clone();
+            let (records, valid) = next.batch(operations);
+            let from_sqlite = sqlite.append(&records);
+            let from_memory = memory.append(&records);
+            prop_assert_eq!(from_sqlite.is_ok(), valid, "sqlite: {:?}", from_sqlite);
+            prop_assert_eq!(from_memory.is_ok(), valid, "memory: {:?}", from_memory);
+            if let (Ok(sqlite_indexes), Ok(memory_indexes)) = (&from_sqlite, &from_memory) {
+                prop_assert_eq!(sqlite_indexes, memory_indexes);
+            }
+            if valid {
+                model = next;
+            }
+            prop_assert_eq!(sqlite.leaf_count().expect("count"), memory.leaf_count().expect("count"));
+        }
+        for query in &queries {
+            let expected = model.rollup(query);
+            prop_assert_eq!(&sqlite.rollup(query).expect("reads"), &expected, "sqlite, {:?}", query);
+            prop_assert_eq!(&memory.rollup(query).expect("reads"), &expected, "memory, {:?}", query);
+        }
+        prop_assert_eq!(
+            sqlite.current_of_type(RecordType::Passage).expect("reads"),
+            memory.current_of_type(RecordType::Passage).expect("reads")
+        );
+    }
+}

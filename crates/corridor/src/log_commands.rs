@@ -1,0 +1,376 @@
+//! The log commands: `corridor log ...`, `corridor verify`, `corridor witness ...`,
+//! and publishing the log after a write. Glue over `corridor-log`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use corridor_engine::{DataDir, Writer};
+use corridor_log::{
+    LogDirectory, LogReader, Receipt, TrustedHead, VerifyPolicy, VerifyState, Witness,
+    file_name_for_origin, verifier_key_from_argument, verify_log,
+};
+use corridor_store::Store;
+use corridor_tlog::{SignatureType, VerifierKey};
+use serde_json::{Value, json};
+
+use crate::cli::{LogCommand, SummaryFormat, VerifyArgs, VerifyCommand, WitnessCommand};
+use crate::commands::Completion;
+
+fn base64(hash: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(hash)
+}
+
+/// Publishes what `writer` stored: called after add and import, in the writer lock.
+pub fn publish(data_dir: &DataDir, writer: &Writer) -> Result<()> {
+    let integration = data_dir.integrate_log(writer).context(
+        "the records are stored, but publishing them in the log failed; `corridor log integrate` retries",
+    )?;
+    tracing::info!(
+        tree_size = integration.tree_size,
+        "log published at {} leaves",
+        integration.tree_size
+    );
+    Ok(())
+}
+
+fn print_json(value: &Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
+    let data_dir = DataDir::open(root)?;
+    match command {
+        LogCommand::Vkey => {
+            let path = data_dir.log_vkey_path();
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the log's public key {}", path.display()))?;
+            println!("{}", text.trim());
+        }
+        LogCommand::Integrate => {
+            let integration = data_dir.integrate_log_locked("corridor log integrate")?;
+            println!(
+                "log {} published at {} leaves ({} new)",
+                data_dir.config().origin,
+                integration.tree_size,
+                integration.tree_size - integration.previous_size
+            );
+        }
+        LogCommand::Prove {
+            record,
+            size,
+            format,
+        } => {
+            let store = data_dir.open_store()?;
+            let Some(stored) = store.record(&record)? else {
+                bail!("no record {record:?}");
+            };
+            let reader = LogReader::new(data_dir.log_directory());
+            let receipt = reader
+                .receipt(Some(record.clone()), stored.leaf_index, &stored.leaf, size)
+                .with_context(|| format!("proving record {record:?} (leaf {})", stored.leaf_index))?;
+            match format {
+                SummaryFormat::Json => print_json(&serde_json::to_value(&receipt)?)?,
+                SummaryFormat::Text => println!(
+                    "record {record} is leaf {} of the log at {} leaves; proof of {} hashes (use --format json for the receipt)",
+                    receipt.leaf_index,
+                    receipt.tree_size,
+                    receipt.proof.len()
+                ),
+            }
+        }
+        LogCommand::Consistency { from, to, format } => {
+            let reader = LogReader::new(data_dir.log_directory());
+            let to = match to {
+                Some(size) => size,
+                None => reader.latest()?.checkpoint.tree_size,
+            };
+            if from > to {
+                bail!("--from {from} is larger than --to {to}");
+            }
+            let proof = reader.consistency_proof(from, to)?;
+            let old_root = reader.root_at(from)?;
+            let new_root = reader.root_at(to)?;
+            match format {
+                SummaryFormat::Json => print_json(&json!({
+                    "old_size": from,
+                    "new_size": to,
+                    "old_root": base64(&old_root),
+                    "new_root": base64(&new_root),
+                    "proof": proof.iter().map(|hash| base64(hash)).collect::<Vec<_>>(),
+                }))?,
+                SummaryFormat::Text => println!(
+                    "the log at {to} leaves (root {}) extends the log at {from} leaves (root {}); proof of {} hashes",
+                    base64(&new_root),
+                    base64(&old_root),
+                    proof.len()
+                ),
+            }
+        }
+        LogCommand::AttachCosignature { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let _writer = data_dir.writer("corridor log attach-cosignature")?;
+            let log = corridor_log::Log::new(data_dir.log_directory(), data_dir.log_signer()?);
+            let added = log.attach_cosignatures(&bytes)?;
+            println!("{added} cosignature(s) added to the published checkpoint");
+        }
+    }
+    Ok(Completion::Clean)
+}
+
+fn default_state_path(origin: &str) -> Result<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .context("HOME is not set; pass --state FILE to say where to keep the verify state")?;
+    Ok(PathBuf::from(home)
+        .join(".corridor")
+        .join("verify-state")
+        .join(format!("{}.json", file_name_for_origin(origin))))
+}
+
+fn witness_keys(arguments: &[String]) -> Result<Vec<VerifierKey>> {
+    arguments
+        .iter()
+        .map(|argument| {
+            let key = verifier_key_from_argument(argument)?;
+            corridor_log::keys::require_type(&key, SignatureType::CosignatureV1)?;
+            Ok(key)
+        })
+        .collect()
+}
+
+pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
+    if let Some(VerifyCommand::Receipt { file, vkey }) = arguments.command {
+        return verify_receipt(&file, &vkey);
+    }
+    let (directory, vkey_argument) = match &arguments.log {
+        Some(location) => {
+            if location.starts_with("http://") || location.starts_with("https://") {
+                bail!(
+                    "--log {location}: verifying a log over HTTP is not yet supported; download its directory (checkpoint and tile/) and pass the local copy"
+                );
+            }
+            let vkey = arguments.vkey.clone().context(
+                "--vkey is required with --log: the log's public key, as published by its operator",
+            )?;
+            (LogDirectory::new(location), vkey)
+        }
+        None => {
+            let data_dir = DataDir::open(root)?;
+            let vkey = match &arguments.vkey {
+                Some(vkey) => vkey.clone(),
+                None => data_dir.log_vkey_path().display().to_string(),
+            };
+            (data_dir.log_directory(), vkey)
+        }
+    };
+    let log_key = verifier_key_from_argument(&vkey_argument)?;
+    corridor_log::keys::require_type(&log_key, SignatureType::Ed25519)?;
+    let witnesses = witness_keys(&arguments.witnesses)?;
+    if arguments.min_witnesses > witnesses.len() {
+        bail!(
+            "--min-witnesses {} but only {} --witness key(s) given",
+            arguments.min_witnesses,
+            witnesses.len()
+        );
+    }
+    let origin = log_key.name().to_string();
+    let state_path = match &arguments.state {
+        Some(path) => path.clone(),
+        None => default_state_path(&origin)?,
+    };
+    let state = VerifyState::load(&state_path)?;
+    let previous = match &state {
+        Some(state) => {
+            if state.origin != origin {
+                bail!(
+                    "the state file {} is for log {:?}, not {origin:?}",
+                    state_path.display(),
+                    state.origin
+                );
+            }
+            Some(state.trusted_head(&state_path)?)
+        }
+        None => None,
+    };
+    let policy = VerifyPolicy {
+        log_key: &log_key,
+        witnesses: &witnesses,
+        min_witnesses: arguments.min_witnesses,
+        previous,
+    };
+    let verified = verify_log(&directory, &policy).with_context(|| {
+        format!(
+            "the log in {} FAILED verification",
+            directory.root().display()
+        )
+    })?;
+    let checkpoint = &verified.checkpoint;
+    VerifyState {
+        origin: origin.clone(),
+        log_key: log_key.to_string(),
+        tree_size: checkpoint.tree_size,
+        root_hash: base64(&checkpoint.root_hash),
+        checkpoint: verified.signed_checkpoint.clone(),
+    }
+    .save(&state_path)?;
+    match arguments.format {
+        SummaryFormat::Json => print_json(&json!({
+            "origin": origin,
+            "tree_size": checkpoint.tree_size,
+            "root_hash": base64(&checkpoint.root_hash),
+            "previous_size": previous.map(|head: TrustedHead| head.tree_size),
+            "bundles_checked": verified.bundles_checked,
+            "tiles_checked": verified.tiles_checked,
+            "cosigned_by": verified.cosigned_by,
+            "state_file": state_path.display().to_string(),
+        }))?,
+        SummaryFormat::Text => {
+            println!(
+                "OK: log {origin} at {} leaves, root {}",
+                checkpoint.tree_size,
+                base64(&checkpoint.root_hash)
+            );
+            println!(
+                "  signature checked; {} entry bundles and {} tiles recomputed from the entries",
+                verified.bundles_checked, verified.tiles_checked
+            );
+            match previous {
+                Some(head) => println!(
+                    "  extends the {} leaves verified before (recorded in {})",
+                    head.tree_size,
+                    state_path.display()
+                ),
+                None => println!(
+                    "  first verification of this log; remembered in {}",
+                    state_path.display()
+                ),
+            }
+            if !witnesses.is_empty() {
+                println!(
+                    "  cosigned by {} of {} given witness(es): {}",
+                    verified.cosigned_by.len(),
+                    witnesses.len(),
+                    if verified.cosigned_by.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        verified.cosigned_by.join(", ")
+                    }
+                );
+            }
+        }
+    }
+    Ok(Completion::Clean)
+}
+
+fn verify_receipt(file: &Path, vkey: &str) -> Result<Completion> {
+    let log_key = verifier_key_from_argument(vkey)?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let receipt: Receipt = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a receipt", file.display()))?;
+    let checkpoint = receipt
+        .verify(&log_key)
+        .with_context(|| format!("the receipt {} FAILED verification", file.display()))?;
+    println!(
+        "OK: {}leaf {} (hash {}) is in log {} at {} leaves, root {}",
+        receipt
+            .record_id
+            .as_ref()
+            .map(|id| format!("record {id}, "))
+            .unwrap_or_default(),
+        receipt.leaf_index,
+        receipt.leaf_hash,
+        checkpoint.origin,
+        checkpoint.tree_size,
+        base64(&checkpoint.root_hash)
+    );
+    Ok(Completion::Clean)
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0)
+}
+
+pub fn witness(command: WitnessCommand) -> Result<Completion> {
+    match command {
+        WitnessCommand::Init { dir, name } => {
+            let witness = Witness::init(&dir.path, &name)?;
+            println!("{}", witness.verifier_key());
+            eprintln!(
+                "created witness {name} in {}; publish the key above",
+                dir.path.display()
+            );
+        }
+        WitnessCommand::Vkey { dir } => {
+            println!("{}", Witness::open(&dir.path)?.verifier_key());
+        }
+        WitnessCommand::AddLog { dir, vkey } => {
+            let witness = Witness::open(&dir.path)?;
+            let log_key = verifier_key_from_argument(&vkey)?;
+            corridor_log::keys::require_type(&log_key, SignatureType::Ed25519)?;
+            witness.add_log(&log_key)?;
+            println!("witness now follows log {}", log_key.name());
+        }
+        WitnessCommand::Cosign {
+            dir,
+            log,
+            checkpoint,
+            proof,
+            out,
+        } => {
+            let witness = Witness::open(&dir.path)?;
+            let cosigned = match (log, checkpoint, proof) {
+                (Some(log), _, _) => {
+                    witness.cosign_directory(&LogDirectory::new(log), now_seconds())?
+                }
+                (None, Some(checkpoint), Some(proof)) => {
+                    let signed = std::fs::read(&checkpoint)
+                        .with_context(|| format!("reading {}", checkpoint.display()))?;
+                    let (old_size, hashes) = read_proof_file(&proof)?;
+                    witness.cosign(&signed, old_size, &hashes, now_seconds())?
+                }
+                _ => bail!("give --log DIR, or --checkpoint FILE with --proof FILE"),
+            };
+            match out {
+                Some(path) => std::fs::write(&path, &cosigned.cosigned_checkpoint)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{}", cosigned.cosigned_checkpoint),
+            }
+            eprintln!(
+                "cosigned at {} leaves (previously {})",
+                cosigned.tree_size, cosigned.previous_size
+            );
+        }
+    }
+    Ok(Completion::Clean)
+}
+
+/// Reads a consistency proof as `corridor log consistency --format json` prints it.
+fn read_proof_file(path: &Path) -> Result<(u64, Vec<corridor_tlog::Hash>)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let old_size = value
+        .get("old_size")
+        .and_then(Value::as_u64)
+        .with_context(|| format!("{}: no old_size", path.display()))?;
+    let hashes = value
+        .get("proof")
+        .and_then(Value::as_array)
+        .with_context(|| format!("{}: no proof array", path.display()))?
+        .iter()
+        .enumerate()
+        .map(|(position, hash)| {
+            hash.as_str()
+                .and_then(corridor_log::verify::decode_hash)
+                .with_context(|| format!("{}: proof[{position}] is not a base64 hash", path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((old_size, hashes))
+}

@@ -1,0 +1,213 @@
+//! Crash safety through the real binary: `corridor add` is killed (SIGKILL)
+//! at random points, round after round. After every kill the published log
+//! must verify and extend what was verified before; re-running the same add
+//! must store every record exactly once; and every checkpoint seen along the
+//! way must be consistent with the final one.
+//!
+//! The seed is printed; set `CORRIDOR_CRASH_SEED` to replay a run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use corridor_tlog::{Checkpoint, Note, verify_consistency};
+use serde_json::Value;
+
+/// Records per round's file.
+const RECORDS_PER_ROUND: usize = 1500;
+const ROUNDS: usize = 20;
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_corridor"));
+    command.env_remove("CORRIDOR_DATA");
+    command
+}
+
+fn run(home: &Path, arguments: &[&str]) -> Output {
+    binary()
+        .args(arguments)
+        .env("HOME", home)
+        .output()
+        .expect("the corridor binary runs")
+}
+
+fn succeed(home: &Path, arguments: &[&str]) -> String {
+    let output = run(home, arguments);
+    assert!(
+        output.status.success(),
+        "corridor {arguments:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A small xorshift generator: reproducible from the printed seed.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound.max(1)
+    }
+}
+
+const SITE: &str = r#"{"type":"site","id":"cp-1","name":"Checkpoint 1","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"team A"},"recorded_by":"observer-1"}"#;
+
+fn write_round_file(path: &Path, round: usize) {
+    let mut text = format!("{SITE}\n");
+    for offset in 0..RECORDS_PER_ROUND {
+        let index = round * RECORDS_PER_ROUND + offset;
+        text.push_str(&format!(
+            r#"{{"type":"passage","id":"p-{index}","site":"cp-1","observed_at":"2022-12-{day:02}T{hour:02}:{minute:02}","direction":"outbound","vehicle_class":"bus","category":"civilian","outcome":"passed","passengers":{passengers},"source":{{"kind":"direct_observation","name":"team A"}},"recorded_by":"observer-1","notes":"A note long enough to make the leaf about three hundred bytes, like a real one."}}"#,
+            day = 1 + index % 28,
+            hour = index % 24,
+            minute = index % 60,
+            passengers = index % 50
+        ));
+        text.push('\n');
+    }
+    std::fs::write(path, text).expect("write the round's records");
+}
+
+fn checkpoint_of(text: &str) -> Checkpoint {
+    let note = Note::parse(text.as_bytes()).expect("a signed note");
+    Checkpoint::parse(note.text()).expect("a checkpoint")
+}
+
+fn decode(value: &Value) -> [u8; 32] {
+    corridor_log::verify::decode_hash(value.as_str().expect("a string")).expect("a base64 hash")
+}
+
+#[test]
+fn killing_add_at_random_points_never_breaks_the_log() {
+    let seed = std::env::var("CORRIDOR_CRASH_SEED")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_nanos() as u64)
+                .unwrap_or(1)
+                | 1
+        });
+    println!("crash test seed: {seed} (set CORRIDOR_CRASH_SEED={seed} to replay)");
+    let mut random = Random(seed);
+    let holder = tempfile::tempdir().expect("temporary directory");
+    let home = holder.path();
+    let data_path: PathBuf = home.join("data");
+    let data = data_path.display().to_string();
+    let log = format!("{data}/log");
+    let state = home.join("verify-state.json").display().to_string();
+    succeed(home, &["--data", &data, "init", "--origin", "crash.example/log"]);
+    let vkey = succeed(home, &["--data", &data, "log", "vkey"]).trim().to_owned();
+
+    // Calibrate: how long one uninterrupted round takes on this machine.
+    let calibration = home.join("round-0.jsonl");
+    write_round_file(&calibration, 0);
+    let started = Instant::now();
+    succeed(home, &["--data", &data, "add", &calibration.display().to_string()]);
+    let round_time = started.elapsed();
+    println!("one round of {RECORDS_PER_ROUND} records takes {round_time:?}");
+
+    let mut observed: Vec<String> = Vec::new();
+    let mut killed_mid_write = 0;
+    let mut killed_before_publishing = 0;
+    for round in 1..=ROUNDS {
+        let file = home.join(format!("round-{round}.jsonl"));
+        write_round_file(&file, round);
+        // Kill anywhere in the run, and half the time late in it, where
+        // integration writes tiles and the checkpoint.
+        let span = round_time.as_micros() as u64;
+        let delay = if round % 2 == 0 {
+            random.below(span)
+        } else {
+            span * 6 / 10 + random.below(span * 35 / 100)
+        };
+        let mut child = binary()
+            .args(["--data", &data, "add", &file.display().to_string()])
+            .env("HOME", home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn corridor add");
+        std::thread::sleep(Duration::from_micros(delay));
+        let finished = child.try_wait().expect("poll the child").is_some();
+        if !finished {
+            killed_mid_write += 1;
+        }
+        child.kill().expect("SIGKILL the child");
+        child.wait().expect("reap the child");
+
+        // Whatever was published survives the kill intact and extends what was verified.
+        if std::fs::metadata(format!("{log}/checkpoint")).is_ok() {
+            let verified = run(home, &["verify", "--log", &log, "--vkey", &vkey, "--state", &state]);
+            assert!(
+                verified.status.success(),
+                "round {round} (seed {seed}, kill after {delay} µs): the log does not verify after the kill:\n{}",
+                String::from_utf8_lossy(&verified.stderr)
+            );
+            let published = std::fs::read_to_string(format!("{log}/checkpoint")).expect("checkpoint");
+            let status: Value = serde_json::from_str(&succeed(home, &["--data", &data, "status", "--format", "json"]))
+                .expect("status is JSON");
+            if status["records"].as_u64() > Some(checkpoint_of(&published).tree_size) {
+                // Records were committed but the kill came before their checkpoint.
+                killed_before_publishing += 1;
+            }
+            observed.push(published);
+        }
+
+        // Re-running the same add finishes the job, idempotently.
+        succeed(home, &["--data", &data, "add", &file.display().to_string()]);
+        observed.push(std::fs::read_to_string(format!("{log}/checkpoint")).expect("checkpoint"));
+    }
+
+    // Every record is there exactly once: ids are unique, so the count says it.
+    let expected_leaves = 1 + (ROUNDS + 1) * RECORDS_PER_ROUND;
+    let status: Value = serde_json::from_str(&succeed(home, &["--data", &data, "status", "--format", "json"]))
+        .expect("status is JSON");
+    assert_eq!(status["records"], expected_leaves as u64, "seed {seed}");
+    for index in [0, RECORDS_PER_ROUND, ROUNDS * RECORDS_PER_ROUND + RECORDS_PER_ROUND - 1] {
+        succeed(home, &["--data", &data, "show", &format!("p-{index}")]);
+    }
+    let final_text = std::fs::read_to_string(format!("{log}/checkpoint")).expect("checkpoint");
+    let final_checkpoint = checkpoint_of(&final_text);
+    assert_eq!(final_checkpoint.tree_size, expected_leaves as u64, "everything is published");
+    succeed(home, &["verify", "--log", &log, "--vkey", &vkey, "--state", &state]);
+
+    // Every checkpoint seen along the way is a prefix of the final tree.
+    for text in &observed {
+        let old = checkpoint_of(text);
+        let proof: Value = serde_json::from_str(&succeed(
+            home,
+            &["--data", &data, "log", "consistency", "--from", &old.tree_size.to_string(), "--format", "json"],
+        ))
+        .expect("proof is JSON");
+        let hashes: Vec<[u8; 32]> = proof["proof"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(decode)
+            .collect();
+        verify_consistency(
+            old.tree_size,
+            final_checkpoint.tree_size,
+            &old.root_hash,
+            &final_checkpoint.root_hash,
+            &hashes,
+        )
+        .unwrap_or_else(|error| panic!("seed {seed}: checkpoint at {} is not consistent with the final one: {error}", old.tree_size));
+    }
+    println!(
+        "{killed_mid_write} of {ROUNDS} kills landed mid-write, {killed_before_publishing} after storing records but before publishing them"
+    );
+    assert!(
+        killed_mid_write * 2 > ROUNDS,
+        "only {killed_mid_write} of {ROUNDS} kills landed before the child finished (seed {seed})"
+    );
+}
