@@ -107,7 +107,9 @@ pub enum IntegrateError {
         reason: String,
     },
     /// The published checkpoint names another log.
-    #[error("the published checkpoint is for origin {found:?}, but the signing key is {expected:?}")]
+    #[error(
+        "the published checkpoint is for origin {found:?}, but the signing key is {expected:?}"
+    )]
     OriginMismatch {
         /// The key name.
         expected: String,
@@ -178,13 +180,12 @@ pub(crate) fn published_checkpoint(
     let Some(bytes) = directory.read_checkpoint().map_err(io_error(&path))? else {
         return Ok(None);
     };
-    let opened =
-        Checkpoint::open(&bytes, &[signer.verifier_key()]).map_err(|error| {
-            IntegrateError::BadPublishedCheckpoint {
-                path: path.display().to_string(),
-                reason: error.to_string(),
-            }
-        })?;
+    let opened = Checkpoint::open(&bytes, &[signer.verifier_key()]).map_err(|error| {
+        IntegrateError::BadPublishedCheckpoint {
+            path: path.display().to_string(),
+            reason: error.to_string(),
+        }
+    })?;
     if opened.checkpoint.origin != signer.name().as_str() {
         return Err(IntegrateError::OriginMismatch {
             expected: signer.name().to_string(),
@@ -229,7 +230,9 @@ pub fn integrate<S: LeafSource + ?Sized>(
     signer: &SignerKey,
 ) -> Result<Integration, IntegrateError> {
     let published = published_checkpoint(directory, signer)?;
-    let old_size = published.as_ref().map_or(0, |(checkpoint, _)| checkpoint.tree_size);
+    let old_size = published
+        .as_ref()
+        .map_or(0, |(checkpoint, _)| checkpoint.tree_size);
     let new_size = source.leaf_count()?;
     if new_size < old_size {
         return Err(IntegrateError::StoreBehindLog {
@@ -313,9 +316,16 @@ pub fn integrate<S: LeafSource + ?Sized>(
     for (tile, hashes) in buffers.grown_partial_tiles() {
         writer.write_tile(&tile, hashes)?;
     }
-    writer.syncs.sync_all().map_err(io_error(directory.root()))?;
+    writer
+        .syncs
+        .sync_all()
+        .map_err(io_error(directory.root()))?;
 
-    let root_hash = if new_size == 0 { EMPTY_ROOT } else { range.root() };
+    let root_hash = if new_size == 0 {
+        EMPTY_ROOT
+    } else {
+        range.root()
+    };
     let checkpoint = publish(directory, signer, new_size, root_hash)?;
     tracing::info!(
         previous_size = old_size,
@@ -371,12 +381,17 @@ fn resume(
     let fetcher = directory.exact_tiles();
     let reader = TileHashReader::new(old_size, fetcher);
     let range = CompactRange::load(old_size, &reader).map_err(|error| {
-        damaged(format!("{error}: {}", std::error::Error::source(&error).map_or(String::new(), ToString::to_string)))
+        damaged(format!(
+            "{error}: {}",
+            std::error::Error::source(&error).map_or(String::new(), ToString::to_string)
+        ))
     })?;
     if let Some((checkpoint, _)) = published
         && range.root() != checkpoint.root_hash
     {
-        return Err(damaged("the right-edge hashes give a different root".into()));
+        return Err(damaged(
+            "the right-edge hashes give a different root".into(),
+        ));
     }
     let mut tile_level: u8 = 0;
     loop {
@@ -394,7 +409,8 @@ fn resume(
             };
             let path = directory.tile_path(&tile);
             let bytes = std::fs::read(&path).map_err(io_error(&path))?;
-            let hashes = parse_tile_data(&tile, &bytes).map_err(|error| damaged(error.to_string()))?;
+            let hashes =
+                parse_tile_data(&tile, &bytes).map_err(|error| damaged(error.to_string()))?;
             buffers.seed(tile_level, tile.index, hashes);
         }
         tile_level += 1;

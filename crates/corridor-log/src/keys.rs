@@ -197,9 +197,7 @@ pub fn verifier_key_from_argument(text_or_path: &str) -> Result<VerifierKey, Key
         }
         Err(read_error) => {
             let reason = match VerifierKey::parse(trimmed) {
-                Err(parse_error) => format!(
-                    "as key text: {parse_error}; as a file: {read_error}"
-                ),
+                Err(parse_error) => format!("as key text: {parse_error}; as a file: {read_error}"),
                 Ok(_) => read_error.to_string(),
             };
             Err(KeyError::BadVerifierKey {
@@ -215,10 +213,7 @@ pub fn verifier_key_from_argument(text_or_path: &str) -> Result<VerifierKey, Key
 /// # Errors
 ///
 /// [`KeyError::WrongType`] if it differs.
-pub fn require_type(
-    key: &VerifierKey,
-    expected: SignatureType,
-) -> Result<(), KeyError> {
+pub fn require_type(key: &VerifierKey, expected: SignatureType) -> Result<(), KeyError> {
     if key.signature_type() == expected {
         Ok(())
     } else {
@@ -263,7 +258,12 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(matches!(
-            create_key_files(directory.path(), "log", "example.org/log", SignatureType::Ed25519),
+            create_key_files(
+                directory.path(),
+                "log",
+                "example.org/log",
+                SignatureType::Ed25519
+            ),
             Err(KeyError::Exists { .. })
         ));
     }

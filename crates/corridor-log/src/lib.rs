@@ -28,9 +28,12 @@ mod tiles;
 pub mod verify;
 pub mod witness;
 
-pub use directory::{LogDirectory, PrefixTiles, ExactTiles};
-pub use integrate::{Integration, IntegrateError, LeafSource, MemoryLeaves, integrate};
-pub use keys::{KeyError, LOG_KEY_FILE, LOG_VKEY_FILE, create_key_files, load_signer, verifier_key_from_argument};
+pub use directory::{ExactTiles, LogDirectory, PrefixTiles};
+pub use integrate::{IntegrateError, Integration, LeafSource, MemoryLeaves, integrate};
+pub use keys::{
+    KeyError, LOG_KEY_FILE, LOG_VKEY_FILE, create_key_files, load_signer,
+    verifier_key_from_argument,
+};
 pub use log::{AttachError, Log, LogReader, ProofError, Published};
 pub use receipt::{Receipt, ReceiptError};
 pub use verify::{

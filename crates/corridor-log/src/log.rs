@@ -12,7 +12,7 @@ use corridor_tlog::{
 
 use crate::directory::LogDirectory;
 use crate::integrate::{
-    Integration, IntegrateError, LeafSource, integrate, published_checkpoint, write_checkpoint,
+    IntegrateError, Integration, LeafSource, integrate, published_checkpoint, write_checkpoint,
 };
 use crate::keys::{KeyError, load_signer};
 use crate::receipt::Receipt;
@@ -37,7 +37,9 @@ pub enum AttachError {
     #[error("the cosigned checkpoint is not a signed note: {0}")]
     Malformed(String),
     /// The cosigned checkpoint is not the published one (the log has moved on, or it is another log's).
-    #[error("the cosigned checkpoint is not the published one (size {cosigned_size:?} vs published {published_size}); cosign the current checkpoint again")]
+    #[error(
+        "the cosigned checkpoint is not the published one (size {cosigned_size:?} vs published {published_size}); cosign the current checkpoint again"
+    )]
     NotCurrent {
         /// The cosigned checkpoint's size, if it parses.
         cosigned_size: Option<u64>,
@@ -319,7 +321,11 @@ impl LogReader {
     /// # Errors
     ///
     /// A leaf outside the tree, a size beyond the published tree, or unreadable tiles.
-    pub fn inclusion_proof(&self, leaf_index: u64, tree_size: u64) -> Result<Vec<Hash>, ProofError> {
+    pub fn inclusion_proof(
+        &self,
+        leaf_index: u64,
+        tree_size: u64,
+    ) -> Result<Vec<Hash>, ProofError> {
         self.check_size(tree_size)?;
         if leaf_index >= tree_size {
             return Err(ProofError::LeafNotInTree {
@@ -386,8 +392,8 @@ impl LogReader {
 
 fn parse_published(bytes: &[u8]) -> Result<Published, ProofError> {
     let note = Note::parse(bytes).map_err(|error| ProofError::BadCheckpoint(error.to_string()))?;
-    let checkpoint =
-        Checkpoint::parse(note.text()).map_err(|error| ProofError::BadCheckpoint(error.to_string()))?;
+    let checkpoint = Checkpoint::parse(note.text())
+        .map_err(|error| ProofError::BadCheckpoint(error.to_string()))?;
     Ok(Published {
         checkpoint,
         signed: note.to_text(),

@@ -26,7 +26,8 @@ impl TileBuffers {
     fn level_mut(&mut self, tile_level: u8) -> &mut LevelBuffer {
         let tile_level = usize::from(tile_level);
         if self.levels.len() <= tile_level {
-            self.levels.resize_with(tile_level + 1, LevelBuffer::default);
+            self.levels
+                .resize_with(tile_level + 1, LevelBuffer::default);
         }
         &mut self.levels[tile_level]
     }

@@ -156,7 +156,9 @@ pub enum VerifyError {
     #[error("checkpoint: {0}")]
     Checkpoint(String),
     /// The key's name is not the checkpoint's origin.
-    #[error("the key is named {key_name:?} but the checkpoint is for origin {origin:?}: this key is not this log's")]
+    #[error(
+        "the key is named {key_name:?} but the checkpoint is for origin {origin:?}: this key is not this log's"
+    )]
     KeyNameMismatch {
         /// The key's name.
         key_name: String,
@@ -204,7 +206,9 @@ pub enum VerifyError {
         found_root: String,
     },
     /// The consistency proof computed from the tiles does not verify.
-    #[error("the consistency proof from size {previous_size} to {tree_size} does not verify: {reason}")]
+    #[error(
+        "the consistency proof from size {previous_size} to {tree_size} does not verify: {reason}"
+    )]
     Inconsistent {
         /// Old size.
         previous_size: u64,
@@ -247,7 +251,9 @@ pub enum VerifyError {
         entries_reproduce_root: bool,
     },
     /// The entries give another root than the checkpoint's.
-    #[error("the entries and tiles agree but give root {recomputed}, not the signed {signed}: the log content differs from what was signed")]
+    #[error(
+        "the entries and tiles agree but give root {recomputed}, not the signed {signed}: the log content differs from what was signed"
+    )]
     RootMismatch {
         /// The signed root, base64.
         signed: String,
@@ -283,7 +289,10 @@ impl TileFetcher for SourceTiles<'_> {
 
     fn fetch_tile(&self, tile: &TileAddress) -> Result<Vec<u8>, io::Error> {
         self.source.read(&tile.path())?.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, format!("{} is missing", tile.path()))
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} is missing", tile.path()),
+            )
         })
     }
 }
@@ -431,7 +440,11 @@ pub fn verify_log(
         tiles_checked += 1;
     }
 
-    let recomputed = if tree_size == 0 { EMPTY_ROOT } else { range.root() };
+    let recomputed = if tree_size == 0 {
+        EMPTY_ROOT
+    } else {
+        range.root()
+    };
     let entries_reproduce_root = recomputed == checkpoint.root_hash;
     if !mismatches.is_empty() {
         return Err(VerifyError::Tampered {
@@ -525,10 +538,9 @@ fn compare_tile(
             mismatches.push(TileHashMismatch {
                 path: path.clone(),
                 position,
-                address: tile.hash_address(position).unwrap_or(SubtreeAddress {
-                    level: 0,
-                    index: 0,
-                }),
+                address: tile
+                    .hash_address(position)
+                    .unwrap_or(SubtreeAddress { level: 0, index: 0 }),
                 expected: *expected_hash,
                 found: *found_hash,
             });
@@ -582,7 +594,10 @@ impl VerifyState {
     pub fn trusted_head(&self, path: &Path) -> Result<TrustedHead, StateError> {
         let root_hash = decode_hash(&self.root_hash).ok_or_else(|| StateError::Malformed {
             path: path.display().to_string(),
-            reason: format!("root_hash {:?} is not the base64 of 32 bytes", self.root_hash),
+            reason: format!(
+                "root_hash {:?} is not the base64 of 32 bytes",
+                self.root_hash
+            ),
         })?;
         Ok(TrustedHead {
             tree_size: self.tree_size,

@@ -84,7 +84,9 @@ pub enum WitnessError {
     #[error("the checkpoint is not validly signed by the log: {0}")]
     BadCheckpoint(String),
     /// The proof starts from another size than the latest cosigned (409).
-    #[error("the witness last cosigned size {latest_size}; send a consistency proof from {latest_size}, not from {old_size}")]
+    #[error(
+        "the witness last cosigned size {latest_size}; send a consistency proof from {latest_size}, not from {old_size}"
+    )]
     Stale {
         /// The witness's latest size.
         latest_size: u64,
@@ -262,16 +264,17 @@ impl Witness {
             .map_err(|error| WitnessError::BadCheckpoint(error.to_string()))?;
         let unverified = Checkpoint::parse(note.text())
             .map_err(|error| WitnessError::BadCheckpoint(error.to_string()))?;
-        let state = self
-            .log_state(&unverified.origin)?
-            .ok_or_else(|| WitnessError::UnknownLog {
-                origin: unverified.origin.clone(),
-            })?;
+        let state =
+            self.log_state(&unverified.origin)?
+                .ok_or_else(|| WitnessError::UnknownLog {
+                    origin: unverified.origin.clone(),
+                })?;
         let state_path = self.state_path(&state.origin);
-        let log_key = VerifierKey::parse(&state.log_key).map_err(|error| WitnessError::BadState {
-            path: state_path.display().to_string(),
-            reason: format!("log_key: {error}"),
-        })?;
+        let log_key =
+            VerifierKey::parse(&state.log_key).map_err(|error| WitnessError::BadState {
+                path: state_path.display().to_string(),
+                reason: format!("log_key: {error}"),
+            })?;
         let opened = Checkpoint::open(signed_checkpoint, std::slice::from_ref(&log_key))
             .map_err(|error| WitnessError::BadCheckpoint(error.to_string()))?;
         let checkpoint = opened.checkpoint;
@@ -361,11 +364,11 @@ impl Witness {
             .map_err(|error| WitnessError::BadCheckpoint(error.to_string()))?;
         let checkpoint = Checkpoint::parse(note.text())
             .map_err(|error| WitnessError::BadCheckpoint(error.to_string()))?;
-        let state = self
-            .log_state(&checkpoint.origin)?
-            .ok_or_else(|| WitnessError::UnknownLog {
-                origin: checkpoint.origin.clone(),
-            })?;
+        let state =
+            self.log_state(&checkpoint.origin)?
+                .ok_or_else(|| WitnessError::UnknownLog {
+                    origin: checkpoint.origin.clone(),
+                })?;
         let old_size = state.tree_size;
         // A proof the tiles cannot produce (a rollback, missing tiles) is sent
         // empty; the decision then refuses it with the reason.

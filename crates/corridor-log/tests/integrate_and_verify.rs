@@ -125,7 +125,8 @@ fn an_interrupted_integration_is_finished_by_the_next() {
     let again = integrate(&MemoryLeaves(all.clone()), &directory, &signer).expect("repair");
     assert_eq!(again.previous_size, 300);
     assert_eq!(again.tree_size, 700);
-    let tree = MemoryTree::from_leaf_hashes(&all.iter().map(|leaf| leaf_hash(leaf)).collect::<Vec<_>>());
+    let tree =
+        MemoryTree::from_leaf_hashes(&all.iter().map(|leaf| leaf_hash(leaf)).collect::<Vec<_>>());
     assert_eq!(again.root_hash, tree.root());
     verify_log(&directory, &policy).expect("repaired log verifies");
 }

@@ -13,6 +13,8 @@ use crate::{
 /// A fault the memory store injects into the next write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    /// The next `append` succeeds (to place a later fault).
+    Pass,
     /// The next `append` fails before anything is written.
     FailWrite,
     /// The next `append` fails at commit, after applying part of the batch

@@ -477,7 +477,12 @@ fn check_token<T: corridor_model::vocab::Token>(
         None => Ok(None),
         Some(text) if T::parse_token(&text).is_some() => Ok(Some(text)),
         Some(text) => bail!(
-            "{flag}: {text:?} is not a {} ({})",
+            "{flag}: {text:?} is not {} {} ({})",
+            if T::DESCRIPTION.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            },
             T::DESCRIPTION,
             T::expected_tokens()
         ),

@@ -69,7 +69,9 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
             let reader = LogReader::new(data_dir.log_directory());
             let receipt = reader
                 .receipt(Some(record.clone()), stored.leaf_index, &stored.leaf, size)
-                .with_context(|| format!("proving record {record:?} (leaf {})", stored.leaf_index))?;
+                .with_context(|| {
+                    format!("proving record {record:?} (leaf {})", stored.leaf_index)
+                })?;
             match format {
                 SummaryFormat::Json => print_json(&serde_json::to_value(&receipt)?)?,
                 SummaryFormat::Text => println!(
@@ -354,8 +356,8 @@ pub fn witness(command: WitnessCommand) -> Result<Completion> {
 fn read_proof_file(path: &Path) -> Result<(u64, Vec<corridor_tlog::Hash>)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let value: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let old_size = value
         .get("old_size")
         .and_then(Value::as_u64)
@@ -369,7 +371,9 @@ fn read_proof_file(path: &Path) -> Result<(u64, Vec<corridor_tlog::Hash>)> {
         .map(|(position, hash)| {
             hash.as_str()
                 .and_then(corridor_log::verify::decode_hash)
-                .with_context(|| format!("{}: proof[{position}] is not a base64 hash", path.display()))
+                .with_context(|| {
+                    format!("{}: proof[{position}] is not a base64 hash", path.display())
+                })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((old_size, hashes))

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use corridor_tlog::{Checkpoint, Note, verify_consistency};
+use corridor_tlog::{Checkpoint, EntryBundleAddress, Note, verify_consistency};
 use serde_json::Value;
 
 /// Records per round's file.
@@ -104,14 +104,22 @@ fn killing_add_at_random_points_never_breaks_the_log() {
     let data = data_path.display().to_string();
     let log = format!("{data}/log");
     let state = home.join("verify-state.json").display().to_string();
-    succeed(home, &["--data", &data, "init", "--origin", "crash.example/log"]);
-    let vkey = succeed(home, &["--data", &data, "log", "vkey"]).trim().to_owned();
+    succeed(
+        home,
+        &["--data", &data, "init", "--origin", "crash.example/log"],
+    );
+    let vkey = succeed(home, &["--data", &data, "log", "vkey"])
+        .trim()
+        .to_owned();
 
     // Calibrate: how long one uninterrupted round takes on this machine.
     let calibration = home.join("round-0.jsonl");
     write_round_file(&calibration, 0);
     let started = Instant::now();
-    succeed(home, &["--data", &data, "add", &calibration.display().to_string()]);
+    succeed(
+        home,
+        &["--data", &data, "add", &calibration.display().to_string()],
+    );
     let round_time = started.elapsed();
     println!("one round of {RECORDS_PER_ROUND} records takes {round_time:?}");
 
@@ -121,14 +129,16 @@ fn killing_add_at_random_points_never_breaks_the_log() {
     for round in 1..=ROUNDS {
         let file = home.join(format!("round-{round}.jsonl"));
         write_round_file(&file, round);
-        // Kill anywhere in the run, and half the time late in it, where
-        // integration writes tiles and the checkpoint.
-        let span = round_time.as_micros() as u64;
-        let delay = if round % 2 == 0 {
-            random.below(span)
-        } else {
-            span * 6 / 10 + random.below(span * 35 / 100)
+        // Even rounds: kill anywhere in the run. Odd rounds: wait until
+        // integration has started writing this round's first full entry
+        // bundle, then kill within the next few milliseconds, while it
+        // writes tiles and the checkpoint.
+        let previous_size = (1 + round * RECORDS_PER_ROUND) as u64;
+        let first_new_bundle = EntryBundleAddress {
+            index: previous_size / 256,
+            width: 256,
         };
+        let watched = Path::new(&log).join(first_new_bundle.path());
         let mut child = binary()
             .args(["--data", &data, "add", &file.display().to_string()])
             .env("HOME", home)
@@ -136,6 +146,15 @@ fn killing_add_at_random_points_never_breaks_the_log() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn corridor add");
+        let delay = if round % 2 == 0 {
+            random.below(round_time.as_micros() as u64)
+        } else {
+            let waiting = Instant::now();
+            while !watched.exists() && waiting.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            random.below(8_000)
+        };
         std::thread::sleep(Duration::from_micros(delay));
         let finished = child.try_wait().expect("poll the child").is_some();
         if !finished {
@@ -146,15 +165,22 @@ fn killing_add_at_random_points_never_breaks_the_log() {
 
         // Whatever was published survives the kill intact and extends what was verified.
         if std::fs::metadata(format!("{log}/checkpoint")).is_ok() {
-            let verified = run(home, &["verify", "--log", &log, "--vkey", &vkey, "--state", &state]);
+            let verified = run(
+                home,
+                &["verify", "--log", &log, "--vkey", &vkey, "--state", &state],
+            );
             assert!(
                 verified.status.success(),
                 "round {round} (seed {seed}, kill after {delay} µs): the log does not verify after the kill:\n{}",
                 String::from_utf8_lossy(&verified.stderr)
             );
-            let published = std::fs::read_to_string(format!("{log}/checkpoint")).expect("checkpoint");
-            let status: Value = serde_json::from_str(&succeed(home, &["--data", &data, "status", "--format", "json"]))
-                .expect("status is JSON");
+            let published =
+                std::fs::read_to_string(format!("{log}/checkpoint")).expect("checkpoint");
+            let status: Value = serde_json::from_str(&succeed(
+                home,
+                &["--data", &data, "status", "--format", "json"],
+            ))
+            .expect("status is JSON");
             if status["records"].as_u64() > Some(checkpoint_of(&published).tree_size) {
                 // Records were committed but the kill came before their checkpoint.
                 killed_before_publishing += 1;
@@ -169,23 +195,45 @@ fn killing_add_at_random_points_never_breaks_the_log() {
 
     // Every record is there exactly once: ids are unique, so the count says it.
     let expected_leaves = 1 + (ROUNDS + 1) * RECORDS_PER_ROUND;
-    let status: Value = serde_json::from_str(&succeed(home, &["--data", &data, "status", "--format", "json"]))
-        .expect("status is JSON");
+    let status: Value = serde_json::from_str(&succeed(
+        home,
+        &["--data", &data, "status", "--format", "json"],
+    ))
+    .expect("status is JSON");
     assert_eq!(status["records"], expected_leaves as u64, "seed {seed}");
-    for index in [0, RECORDS_PER_ROUND, ROUNDS * RECORDS_PER_ROUND + RECORDS_PER_ROUND - 1] {
+    for index in [
+        0,
+        RECORDS_PER_ROUND,
+        ROUNDS * RECORDS_PER_ROUND + RECORDS_PER_ROUND - 1,
+    ] {
         succeed(home, &["--data", &data, "show", &format!("p-{index}")]);
     }
     let final_text = std::fs::read_to_string(format!("{log}/checkpoint")).expect("checkpoint");
     let final_checkpoint = checkpoint_of(&final_text);
-    assert_eq!(final_checkpoint.tree_size, expected_leaves as u64, "everything is published");
-    succeed(home, &["verify", "--log", &log, "--vkey", &vkey, "--state", &state]);
+    assert_eq!(
+        final_checkpoint.tree_size, expected_leaves as u64,
+        "everything is published"
+    );
+    succeed(
+        home,
+        &["verify", "--log", &log, "--vkey", &vkey, "--state", &state],
+    );
 
     // Every checkpoint seen along the way is a prefix of the final tree.
     for text in &observed {
         let old = checkpoint_of(text);
         let proof: Value = serde_json::from_str(&succeed(
             home,
-            &["--data", &data, "log", "consistency", "--from", &old.tree_size.to_string(), "--format", "json"],
+            &[
+                "--data",
+                &data,
+                "log",
+                "consistency",
+                "--from",
+                &old.tree_size.to_string(),
+                "--format",
+                "json",
+            ],
         ))
         .expect("proof is JSON");
         let hashes: Vec<[u8; 32]> = proof["proof"]
@@ -201,7 +249,12 @@ fn killing_add_at_random_points_never_breaks_the_log() {
             &final_checkpoint.root_hash,
             &hashes,
         )
-        .unwrap_or_else(|error| panic!("seed {seed}: checkpoint at {} is not consistent with the final one: {error}", old.tree_size));
+        .unwrap_or_else(|error| {
+            panic!(
+                "seed {seed}: checkpoint at {} is not consistent with the final one: {error}",
+                old.tree_size
+            )
+        });
     }
     println!(
         "{killed_mid_write} of {ROUNDS} kills landed mid-write, {killed_before_publishing} after storing records but before publishing them"

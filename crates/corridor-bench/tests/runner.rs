@@ -1,0 +1,77 @@
+//! The benchmark runner works at a tiny scale and writes well-formed results.
+//! Benchmarks never decide whether the test suite passes: this checks the
+//! runner and the shape of `results.json`, not the figures.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn the_runner_writes_every_named_result_with_its_baseline() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_corridor-bench"))
+        .args(["--scale", "tiny", "--out"])
+        .arg(directory.path().join("out"))
+        .arg("--scratch")
+        .arg(directory.path().join("scratch"))
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text =
+        std::fs::read_to_string(directory.path().join("out/results.json")).expect("results.json");
+    let results: Vec<Value> = serde_json::from_str(&text).expect("a JSON list");
+    for name in [
+        "import_records_per_s",
+        "import_vs_sqlite_ratio",
+        "stats_query_ms",
+        "stats_vs_scan_speedup",
+        "bytes_per_passage",
+    ] {
+        let result = results
+            .iter()
+            .find(|result| result["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from {text}"));
+        for key in [
+            "name",
+            "value",
+            "unit",
+            "baseline",
+            "baseline_value",
+            "ratio",
+            "target",
+            "met",
+        ] {
+            assert!(result.get(key).is_some(), "{name} lacks {key}");
+        }
+        assert!(
+            result["value"]
+                .as_f64()
+                .is_some_and(|value| value.is_finite() && value > 0.0),
+            "{name}: {}",
+            result["value"]
+        );
+        assert!(
+            !result["baseline"].as_str().unwrap_or_default().is_empty(),
+            "{name} names no baseline"
+        );
+    }
+    let ratio = results
+        .iter()
+        .find(|result| result["name"] == "import_vs_sqlite_ratio")
+        .expect("ratio");
+    assert!(
+        ratio["baseline"]
+            .as_str()
+            .is_some_and(|baseline| baseline.contains("INSERT INTO records")),
+        "the baseline's SQL is written into the results"
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("import_vs_sqlite_ratio") && table.contains("target"),
+        "{table}"
+    );
+}

@@ -1,0 +1,190 @@
+//! The write pipeline across batch boundaries and storage failures: records may
+//! refer to records of a batch still being committed, and a failed commit
+//! leaves nothing of it, or of anything staged after it, stored.
+
+use corridor_engine::{BATCH_SIZE, Config, DataDir, Writer};
+use corridor_model::{Location, RecordError, TimePrecision};
+use corridor_stats::StatsQuery;
+use corridor_store::{Fault, MemoryStore, Store};
+use serde_json::{Map, Value, json};
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+fn site(id: &str) -> Map<String, Value> {
+    object(
+        json!({"type": "site", "id": id, "name": id, "kind": "checkpoint", "timezone": "Asia/Baku",
+                  "source": {"kind": "document", "name": "test"}, "recorded_by": "test"}),
+    )
+}
+
+fn passage(id: &str, site: &str, category: &str) -> Map<String, Value> {
+    object(
+        json!({"type": "passage", "id": id, "site": site, "observed_at": "2023-01-17T10:00", "category": category,
+                  "source": {"kind": "direct_observation", "name": "test"}, "recorded_by": "test"}),
+    )
+}
+
+fn items(
+    records: Vec<Map<String, Value>>,
+) -> impl Iterator<Item = Result<(Location, Map<String, Value>), RecordError>> {
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(index, record)| Ok((Location::Line(index as u64 + 1), record)))
+}
+
+fn config() -> Config {
+    Config {
+        origin: "test.invalid/writer".into(),
+        public_time_precision: TimePrecision::Second,
+        demo: false,
+    }
+}
+
+fn vehicles(store: &dyn Store, category: Option<&str>) -> Value {
+    let day = corridor_model::time::parse_date("2023-01-17").expect("date");
+    let mut query = StatsQuery::period(day, day);
+    query.category = category.map(str::to_string);
+    corridor_stats::compute(store, &query)
+        .expect("stats")
+        .totals["vehicles"]
+        .clone()
+}
+
+#[test]
+fn records_may_refer_to_records_of_a_batch_still_being_committed() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let data_dir = DataDir::init(&directory.path().join("data"), config()).expect("init");
+    let mut writer = data_dir.writer("test").expect("writer");
+    let total = BATCH_SIZE * 2 + 500;
+    let mut records = vec![site("north")];
+    records.extend((1..total).map(|index| passage(&format!("p-{index}"), "north", "civilian")));
+    // The second and third batches refer to the site of the first, and correct
+    // and retract passages of the first while it may still be in flight.
+    records.push(object(json!({"type": "site", "id": "south", "name": "south", "kind": "checkpoint", "timezone": "Asia/Baku",
+                               "source": {"kind": "document", "name": "test"}, "recorded_by": "test"})));
+    records.push(object(json!({"type": "correction", "id": "c-1", "corrects": "p-1", "reason": "was an ICRC truck",
+                               "record": {"type": "passage", "site": "south", "observed_at": "2023-01-17T10:00", "category": "red_cross"},
+                               "source": {"kind": "direct_observation", "name": "test"}, "recorded_by": "test"})));
+    records.push(object(json!({"type": "retraction", "id": "r-2", "retracts": "p-2", "reason": "counted twice",
+                               "source": {"kind": "direct_observation", "name": "test"}, "recorded_by": "test"})));
+    let mut rejected = Vec::new();
+    let summary = writer
+        .submit_all(
+            items(records),
+            |error| rejected.push(error.to_string()),
+            |_| {},
+        )
+        .expect("stored");
+    assert_eq!(rejected, Vec::<String>::new());
+    assert_eq!(summary.stored, total as u64 + 3);
+    drop(writer);
+
+    let store = data_dir.open_store().expect("store");
+    assert_eq!(store.leaf_count().expect("count"), total as u64 + 3);
+    // total - 1 passages, one retracted, one moved to red_cross.
+    assert_eq!(vehicles(&store, None), json!(total - 2));
+    assert_eq!(vehicles(&store, Some("red_cross")), json!(1));
+}
+
+#[test]
+fn a_failed_commit_stores_nothing_of_its_batch_and_reports_what_came_before() {
+    let mut store = MemoryStore::new();
+    store.inject(Fault::Pass);
+    store.inject(Fault::FailCommit);
+    let mut writer = Writer::new(Box::new(store), config(), b"secret".to_vec(), None);
+    let mut records = vec![site("north")];
+    records.extend(
+        (1..BATCH_SIZE * 2).map(|index| passage(&format!("p-{index}"), "north", "civilian")),
+    );
+    let failure = writer
+        .submit_all(items(records.clone()), |_| {}, |_| {})
+        .expect_err("second batch fails");
+    assert_eq!(failure.committed.stored, BATCH_SIZE as u64);
+    assert!(
+        failure.to_string().contains(&format!(
+            "{BATCH_SIZE} records were stored before the failure"
+        )),
+        "{failure}"
+    );
+    assert_eq!(
+        writer.store().leaf_count().expect("count"),
+        BATCH_SIZE as u64
+    );
+
+    // Resubmitting everything is safe: the first batch is recognised, the rest stored.
+    let summary = writer
+        .submit_all(items(records), |_| {}, |_| {})
+        .expect("second attempt");
+    assert_eq!(
+        (summary.stored, summary.already_stored),
+        (BATCH_SIZE as u64, BATCH_SIZE as u64)
+    );
+    assert_eq!(
+        writer.store().leaf_count().expect("count"),
+        2 * BATCH_SIZE as u64
+    );
+}
+
+#[test]
+fn a_failed_pipelined_commit_drops_the_batches_staged_after_it() {
+    let mut write_store = MemoryStore::new();
+    write_store.inject(Fault::FailWrite);
+    let mut writer = Writer::pipelined(
+        Box::new(MemoryStore::new()),
+        Box::new(write_store),
+        config(),
+        b"secret".to_vec(),
+        None,
+    );
+    let mut records = vec![site("north")];
+    // Batch 2 refers to batch 1's site; when batch 1 fails, batch 2 must not be stored.
+    records.extend(
+        (1..BATCH_SIZE + 10).map(|index| passage(&format!("p-{index}"), "north", "civilian")),
+    );
+    let failure = writer
+        .submit_all(items(records), |_| {}, |_| {})
+        .expect_err("first batch fails");
+    assert_eq!(failure.committed.stored, 0);
+    assert_eq!(
+        writer.staged(),
+        0,
+        "nothing staged after the failure survives"
+    );
+}
+
+#[test]
+fn a_repeated_record_in_one_batch_is_stored_once_and_a_changed_one_is_refused() {
+    let mut writer = Writer::new(
+        Box::new(MemoryStore::new()),
+        config(),
+        b"secret".to_vec(),
+        None,
+    );
+    let mut changed = passage("p-1", "north", "military");
+    changed.insert("count".into(), json!(2));
+    let records = vec![
+        site("north"),
+        passage("p-1", "north", "civilian"),
+        passage("p-1", "north", "civilian"),
+        changed,
+    ];
+    let mut rejected = Vec::new();
+    let summary = writer
+        .submit_all(
+            items(records),
+            |error| rejected.push(error.to_string()),
+            |_| {},
+        )
+        .expect("stored");
+    assert_eq!(
+        (summary.stored, summary.already_stored, summary.rejected),
+        (2, 1, 1)
+    );
+    assert_eq!(rejected, vec!["line 4 (passage p-1): id: \"p-1\" appears earlier in this batch with different content".to_string()]);
+}
