@@ -136,6 +136,7 @@ fn fill(store: &mut SqliteStore, passages: u64) -> Result<()> {
                 outcome: "passed".into(),
                 vehicle_class: "truck".into(),
                 source_kind: "direct_observation".into(),
+                source_name: "bench observers".into(),
                 recorded_by: "bench".into(),
                 mission: None,
                 count: 1,
@@ -143,6 +144,7 @@ fn fill(store: &mut SqliteStore, passages: u64) -> Result<()> {
                 medical_evacuees: None,
                 kilograms: None,
                 cargo: Vec::new(),
+                attributes: Vec::new(),
             }),
         });
         if batch.len() == corridor_engine::BATCH_SIZE {

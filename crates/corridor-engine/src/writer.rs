@@ -538,6 +538,7 @@ fn passage_facts(record: &Record) -> Option<PassageFacts> {
         outcome: passage.outcome.as_str().to_string(),
         vehicle_class: passage.vehicle_class.as_str().to_string(),
         source_kind: record.source.kind.as_str().to_string(),
+        source_name: record.source.name.clone(),
         recorded_by: record.recorded_by.clone(),
         mission: passage.mission.clone(),
         count: passage.count,
@@ -548,6 +549,11 @@ fn passage_facts(record: &Record) -> Option<PassageFacts> {
             .cargo
             .iter()
             .map(|line| (line.kind.clone(), line.kilograms))
+            .collect(),
+        attributes: record
+            .attributes
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
             .collect(),
     })
 }

@@ -20,7 +20,7 @@ use corridor_tlog::{
 };
 
 use crate::directory::LogDirectory;
-use crate::files::{DirectorySyncs, replace_file, sync_directory};
+use crate::files::{DirectorySyncs, replace_file, sync_directory, write_temporary};
 use crate::tiles::TileBuffers;
 
 /// How many leaves are read from the source at a time.
@@ -195,22 +195,94 @@ pub(crate) fn published_checkpoint(
     Ok(Some((opened.checkpoint, opened.note)))
 }
 
-/// Writes files under the log directory and remembers which directories to flush.
+/// Writes files under the log directory: each to a temporary name first;
+/// then, a batch at a time, all flushed in parallel (concurrent `fsync`s share
+/// journal commits) and renamed into place; finally their directories are
+/// flushed. A file is renamed only once its bytes are durable.
 struct FileWriter<'a> {
     directory: &'a LogDirectory,
     syncs: DirectorySyncs,
+    pending: Vec<PendingFile>,
 }
+
+/// A file written under its temporary name, not yet flushed and renamed.
+struct PendingFile {
+    file: std::fs::File,
+    temporary: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+/// Files written before their batch is flushed and renamed.
+const PENDING_FILES: usize = 512;
+/// Threads flushing a batch.
+const FLUSH_THREADS: usize = 16;
 
 impl FileWriter<'_> {
     fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<(), IntegrateError> {
-        replace_file(path, bytes).map_err(io_error(path))?;
-        self.syncs.touched(self.directory.root(), path);
+        let (file, temporary) = write_temporary(path, bytes).map_err(io_error(path))?;
+        self.pending.push(PendingFile {
+            file,
+            temporary,
+            path: path.to_path_buf(),
+        });
+        if self.pending.len() >= PENDING_FILES {
+            self.flush()?;
+        }
         Ok(())
     }
 
     fn write_tile(&mut self, tile: &TileAddress, hashes: &[Hash]) -> Result<(), IntegrateError> {
         let path = self.directory.tile_path(tile);
         self.write(&path, &encode_tile_data(hashes))
+    }
+
+    /// Flushes every pending file, renames each into place, and flushes the directories.
+    fn flush(&mut self) -> Result<(), IntegrateError> {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let chunk = pending.len().div_ceil(FLUSH_THREADS);
+        let failure = std::thread::scope(|scope| {
+            let workers: Vec<_> = pending
+                .chunks(chunk)
+                .map(|files| {
+                    scope.spawn(move || {
+                        for pending_file in files {
+                            pending_file
+                                .file
+                                .sync_data()
+                                .map_err(|error| (pending_file.temporary.clone(), error))?;
+                        }
+                        Ok::<(), (std::path::PathBuf, std::io::Error)>(())
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join())
+                .find_map(|outcome| match outcome {
+                    Ok(Ok(())) => None,
+                    Ok(Err(failure)) => Some(failure),
+                    Err(_) => Some((
+                        self.directory.root().to_path_buf(),
+                        std::io::Error::other("a flushing thread panicked"),
+                    )),
+                })
+        });
+        if let Some((path, error)) = failure {
+            return Err(IntegrateError::Io {
+                path: path.display().to_string(),
+                error,
+            });
+        }
+        for pending_file in pending {
+            drop(pending_file.file);
+            std::fs::rename(&pending_file.temporary, &pending_file.path)
+                .map_err(io_error(&pending_file.path))?;
+            self.syncs.touched(self.directory.root(), &pending_file.path);
+        }
+        self.syncs.sync_all().map_err(io_error(self.directory.root()))
     }
 }
 
@@ -254,6 +326,7 @@ pub fn integrate<S: LeafSource + ?Sized>(
     let mut writer = FileWriter {
         directory,
         syncs: DirectorySyncs::default(),
+        pending: Vec::new(),
     };
     let (mut range, mut buffers) = resume(directory, old_size, published.as_ref())?;
 
@@ -316,10 +389,7 @@ pub fn integrate<S: LeafSource + ?Sized>(
     for (tile, hashes) in buffers.grown_partial_tiles() {
         writer.write_tile(&tile, hashes)?;
     }
-    writer
-        .syncs
-        .sync_all()
-        .map_err(io_error(directory.root()))?;
+    writer.flush()?;
 
     let root_hash = if new_size == 0 {
         EMPTY_ROOT

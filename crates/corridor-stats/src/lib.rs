@@ -39,6 +39,7 @@ pub enum StatsDimension {
     VehicleClass,
     Cargo,
     Source,
+    SourceKind,
     RecordedBy,
 }
 
@@ -55,6 +56,7 @@ impl StatsDimension {
         StatsDimension::VehicleClass,
         StatsDimension::Cargo,
         StatsDimension::Source,
+        StatsDimension::SourceKind,
         StatsDimension::RecordedBy,
     ];
 
@@ -71,6 +73,7 @@ impl StatsDimension {
             StatsDimension::VehicleClass => "vehicle_class",
             StatsDimension::Cargo => "cargo",
             StatsDimension::Source => "source",
+            StatsDimension::SourceKind => "source_kind",
             StatsDimension::RecordedBy => "recorded_by",
         }
     }
@@ -107,7 +110,8 @@ impl StatsDimension {
             StatsDimension::Outcome => Dimension::Outcome,
             StatsDimension::VehicleClass => Dimension::VehicleClass,
             StatsDimension::Cargo => Dimension::CargoKind,
-            StatsDimension::Source => Dimension::SourceKind,
+            StatsDimension::Source => Dimension::SourceName,
+            StatsDimension::SourceKind => Dimension::SourceKind,
             StatsDimension::RecordedBy => Dimension::RecordedBy,
         }
     }

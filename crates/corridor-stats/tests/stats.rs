@@ -52,12 +52,14 @@ fn store(passages: &[Passage]) -> MemoryStore {
                     outcome: "passed".into(),
                     vehicle_class: "truck".into(),
                     source_kind: "direct_observation".into(),
+                    source_name: "team a".into(),
                     recorded_by: "team".into(),
                     mission: None,
                     count: passage.count,
                     passengers: passage.passengers,
                     medical_evacuees: None,
                     kilograms,
+                    attributes: Vec::new(),
                     cargo: passage
                         .cargo
                         .iter()
@@ -203,7 +205,7 @@ fn bad_queries_are_refused_with_the_reason() {
         StatsDimension::parse("weekday")
             .expect_err("unknown")
             .to_string(),
-        "\"weekday\" is not a dimension (day, week, month, site, category, operator, direction, outcome, vehicle_class, cargo, source, recorded_by)"
+        "\"weekday\" is not a dimension (day, week, month, site, category, operator, direction, outcome, vehicle_class, cargo, source, source_kind, recorded_by)"
     );
 }
 

@@ -71,6 +71,8 @@ pub struct PassageFacts {
     pub outcome: String,
     pub vehicle_class: String,
     pub source_kind: String,
+    /// The source's name (`source.name`), so figures can say where they come from.
+    pub source_name: String,
     pub recorded_by: String,
     pub mission: Option<String>,
     pub count: u32,
@@ -79,6 +81,8 @@ pub struct PassageFacts {
     pub kilograms: Option<u64>,
     /// `(kind, kilograms)` per cargo line.
     pub cargo: Vec<(String, Option<u64>)>,
+    /// The record's free attributes, indexed for claim filters.
+    pub attributes: Vec<(String, String)>,
 }
 
 /// A stored record, by its own id.
@@ -189,6 +193,19 @@ pub trait Store: Send {
     /// # Errors
     /// A storage failure.
     fn rollup(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError>;
+
+    /// Sums metrics over current passages matching `query`'s period and
+    /// filters and carrying every one of `attributes`, for filters the rollups
+    /// do not cover. Reads the passage index (by site and day, and by
+    /// attribute), never the whole table; `query.group_by` is ignored.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn passage_sums(
+        &self,
+        query: &RollupQuery,
+        attributes: &[(String, String)],
+    ) -> Result<Metrics, StoreError>;
 
     /// Current logical records whose content has the given type, as
     /// `(target_id, leaf bytes of the current version)`, in leaf order.

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use corridor_model::RecordType;
 
-use crate::rollup::{Metrics, RollupDeltas, RollupKey, RollupQuery, RollupRow, group_rows};
+use crate::rollup::{
+    Metrics, RollupDeltas, RollupKey, RollupQuery, RollupRow, group_rows, matching_metrics,
+};
 use crate::{
     CurrentState, Effect, NewRecord, PassageFacts, PrivatePart, Store, StoreError, StoredRecord,
 };
@@ -209,6 +211,28 @@ impl Store for MemoryStore {
             &self.state.passage_rollup
         };
         Ok(group_rows(table.iter(), query))
+    }
+
+    fn passage_sums(
+        &self,
+        query: &RollupQuery,
+        attributes: &[(String, String)],
+    ) -> Result<Metrics, StoreError> {
+        let mut total = Metrics::default();
+        for state in self.state.current.values().filter(|state| !state.retracted) {
+            let Some(facts) = self.state.passages.get(&state.leaf_index) else {
+                continue;
+            };
+            if attributes
+                .iter()
+                .all(|wanted| facts.attributes.contains(wanted))
+            {
+                if let Some(metrics) = matching_metrics(facts, query) {
+                    total.add(&metrics);
+                }
+            }
+        }
+        Ok(total)
     }
 
     fn current_of_type(

@@ -18,6 +18,7 @@ pub enum Dimension {
     Outcome,
     VehicleClass,
     SourceKind,
+    SourceName,
     RecordedBy,
     /// Grouping by cargo kind reads the cargo rollup: a vehicle carrying two
     /// kinds counts under both, so rows may add up to more than the total.
@@ -36,6 +37,7 @@ impl Dimension {
             Dimension::Outcome => "outcome",
             Dimension::VehicleClass => "vehicle_class",
             Dimension::SourceKind => "source_kind",
+            Dimension::SourceName => "source_name",
             Dimension::RecordedBy => "recorded_by",
             Dimension::CargoKind => "cargo_kind",
         }
@@ -147,6 +149,7 @@ pub(crate) struct RollupKey {
     pub outcome: String,
     pub vehicle_class: String,
     pub source_kind: String,
+    pub source_name: String,
     pub recorded_by: String,
     /// Empty in the passage rollup; the cargo kind (or empty for no cargo) in the cargo rollup.
     pub cargo_kind: String,
@@ -163,6 +166,7 @@ impl RollupKey {
             outcome: facts.outcome.clone(),
             vehicle_class: facts.vehicle_class.clone(),
             source_kind: facts.source_kind.clone(),
+            source_name: facts.source_name.clone(),
             recorded_by: facts.recorded_by.clone(),
             cargo_kind: cargo_kind.to_string(),
         }
@@ -185,6 +189,7 @@ impl RollupKey {
             Dimension::Outcome => text(&self.outcome),
             Dimension::VehicleClass => text(&self.vehicle_class),
             Dimension::SourceKind => text(&self.source_kind),
+            Dimension::SourceName => text(&self.source_name),
             Dimension::RecordedBy => text(&self.recorded_by),
             Dimension::CargoKind => text(&self.cargo_kind),
         }
@@ -248,6 +253,23 @@ impl RollupDeltas {
                 .add(&line);
         }
     }
+}
+
+/// What one passage contributes to a query's sums, if it matches: the same
+/// rule the rollups apply (with a cargo filter, only that kind's tonnes).
+pub(crate) fn matching_metrics(facts: &PassageFacts, query: &RollupQuery) -> Option<Metrics> {
+    let mut deltas = RollupDeltas::default();
+    deltas.apply(facts, 1);
+    let table = if query.uses_cargo() {
+        &deltas.cargo
+    } else {
+        &deltas.passage
+    };
+    let mut total: Option<Metrics> = None;
+    for (_, metrics) in table.iter().filter(|(key, _)| key.matches(query)) {
+        total.get_or_insert_with(Metrics::default).add(metrics);
+    }
+    total
 }
 
 /// Groups matching rollup rows by the query's dimensions (shared by backends

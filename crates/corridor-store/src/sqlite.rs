@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS passages (
     outcome TEXT NOT NULL,
     vehicle_class TEXT NOT NULL,
     source_kind TEXT NOT NULL,
+    source_name TEXT NOT NULL,
     recorded_by TEXT NOT NULL,
     mission TEXT,
     count INTEGER NOT NULL,
@@ -84,25 +85,31 @@ CREATE TABLE IF NOT EXISTS passage_cargo (
     kilograms INTEGER,
     PRIMARY KEY (leaf_index, line)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS passage_attributes (
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    leaf_index INTEGER NOT NULL,
+    PRIMARY KEY (key, value, leaf_index)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS passage_rollup (
     site TEXT NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL, operator TEXT NOT NULL,
     direction TEXT NOT NULL, outcome TEXT NOT NULL, vehicle_class TEXT NOT NULL,
-    source_kind TEXT NOT NULL, recorded_by TEXT NOT NULL, cargo_kind TEXT NOT NULL,
+    source_kind TEXT NOT NULL, source_name TEXT NOT NULL, recorded_by TEXT NOT NULL, cargo_kind TEXT NOT NULL,
     passages INTEGER NOT NULL, vehicles INTEGER NOT NULL,
     passengers INTEGER NOT NULL, passengers_reported INTEGER NOT NULL,
     medical_evacuees INTEGER NOT NULL, medical_evacuees_reported INTEGER NOT NULL,
     kilograms INTEGER NOT NULL, kilograms_reported INTEGER NOT NULL,
-    PRIMARY KEY (site, day, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, cargo_kind)
+    PRIMARY KEY (site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cargo_rollup (
     site TEXT NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL, operator TEXT NOT NULL,
     direction TEXT NOT NULL, outcome TEXT NOT NULL, vehicle_class TEXT NOT NULL,
-    source_kind TEXT NOT NULL, recorded_by TEXT NOT NULL, cargo_kind TEXT NOT NULL,
+    source_kind TEXT NOT NULL, source_name TEXT NOT NULL, recorded_by TEXT NOT NULL, cargo_kind TEXT NOT NULL,
     passages INTEGER NOT NULL, vehicles INTEGER NOT NULL,
     passengers INTEGER NOT NULL, passengers_reported INTEGER NOT NULL,
     medical_evacuees INTEGER NOT NULL, medical_evacuees_reported INTEGER NOT NULL,
     kilograms INTEGER NOT NULL, kilograms_reported INTEGER NOT NULL,
-    PRIMARY KEY (site, day, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, cargo_kind)
+    PRIMARY KEY (site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind)
 ) WITHOUT ROWID;
 ";
 
@@ -111,7 +118,7 @@ pub const INSERT_RECORD: &str = "INSERT INTO records (leaf_index, id, target_id,
 /// The statement that creates a logical record.
 pub const INSERT_CURRENT: &str = "INSERT INTO current_records (target_id, content_type, leaf_index, retracted) VALUES (?1, ?2, ?3, 0)";
 /// The statement that indexes one passage.
-pub const INSERT_PASSAGE: &str = "INSERT INTO passages (leaf_index, target_id, current, site, day, observed_at, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, mission, count, passengers, medical_evacuees, kilograms) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+pub const INSERT_PASSAGE: &str = "INSERT INTO passages (leaf_index, target_id, current, site, day, observed_at, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, mission, count, passengers, medical_evacuees, kilograms) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 const METRIC_COLUMNS: &str = "passages, vehicles, passengers, passengers_reported, medical_evacuees, medical_evacuees_reported, kilograms, kilograms_reported";
 
@@ -290,6 +297,7 @@ fn insert_passage(
             facts.outcome,
             facts.vehicle_class,
             facts.source_kind,
+            facts.source_name,
             facts.recorded_by,
             facts.mission,
             facts.count,
@@ -310,6 +318,14 @@ fn insert_passage(
             ])?;
         }
     }
+    if !facts.attributes.is_empty() {
+        let mut insert = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO passage_attributes (key, value, leaf_index) VALUES (?1, ?2, ?3)",
+        )?;
+        for (key, value) in &facts.attributes {
+            insert.execute(params![key, value, leaf_index as i64])?;
+        }
+    }
     Ok(())
 }
 
@@ -318,7 +334,7 @@ fn load_passage(
     leaf_index: i64,
 ) -> Result<Option<PassageFacts>, StoreError> {
     let facts = transaction
-        .prepare_cached("SELECT site, day, observed_at, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, mission, count, passengers, medical_evacuees, kilograms FROM passages WHERE leaf_index = ?1")?
+        .prepare_cached("SELECT site, day, observed_at, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, mission, count, passengers, medical_evacuees, kilograms FROM passages WHERE leaf_index = ?1")?
         .query_row([leaf_index], |row| {
             Ok(PassageFacts {
                 site: row.get(0)?,
@@ -330,13 +346,15 @@ fn load_passage(
                 outcome: row.get(6)?,
                 vehicle_class: row.get(7)?,
                 source_kind: row.get(8)?,
-                recorded_by: row.get(9)?,
-                mission: row.get(10)?,
-                count: row.get(11)?,
-                passengers: row.get(12)?,
-                medical_evacuees: row.get(13)?,
-                kilograms: row.get::<_, Option<i64>>(14)?.map(|kilograms| kilograms as u64),
+                source_name: row.get(9)?,
+                recorded_by: row.get(10)?,
+                mission: row.get(11)?,
+                count: row.get(12)?,
+                passengers: row.get(13)?,
+                medical_evacuees: row.get(14)?,
+                kilograms: row.get::<_, Option<i64>>(15)?.map(|kilograms| kilograms as u64),
                 cargo: Vec::new(),
+                attributes: Vec::new(),
             })
         })
         .optional()?;
@@ -355,6 +373,14 @@ fn load_passage(
             ))
         })?
         .collect::<Result<_, _>>()?;
+    let mut attributes = transaction.prepare_cached(
+        "SELECT key, value FROM passage_attributes WHERE leaf_index = ?1 ORDER BY key, value",
+    )?;
+    facts.attributes = attributes
+        .query_map([leaf_index], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
     Ok(Some(facts))
 }
 
@@ -364,8 +390,8 @@ fn flush_deltas(transaction: &Transaction<'_>, deltas: &RollupDeltas) -> Result<
         ("cargo_rollup", &deltas.cargo),
     ] {
         let sql = format!(
-            "INSERT INTO {table} (site, day, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, cargo_kind, {METRIC_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+            "INSERT INTO {table} (site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind, {METRIC_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
              ON CONFLICT DO UPDATE SET passages = passages + excluded.passages, vehicles = vehicles + excluded.vehicles,
                passengers = passengers + excluded.passengers, passengers_reported = passengers_reported + excluded.passengers_reported,
                medical_evacuees = medical_evacuees + excluded.medical_evacuees,
@@ -383,6 +409,7 @@ fn flush_deltas(transaction: &Transaction<'_>, deltas: &RollupDeltas) -> Result<
                 key.outcome,
                 key.vehicle_class,
                 key.source_kind,
+                key.source_name,
                 key.recorded_by,
                 key.cargo_kind,
                 metrics.passages,
@@ -613,6 +640,86 @@ impl Store for SqliteStore {
             .into_iter()
             .filter(|row| row.metrics.passages > 0)
             .collect())
+    }
+
+    fn passage_sums(
+        &self,
+        query: &RollupQuery,
+        attributes: &[(String, String)],
+    ) -> Result<Metrics, StoreError> {
+        let mut conditions = vec![
+            "p.current = 1".to_string(),
+            "p.day BETWEEN ?1 AND ?2".to_string(),
+        ];
+        let mut values: Vec<rusqlite::types::Value> =
+            vec![query.from_day.into(), query.to_day.into()];
+        let bind = |value: String, values: &mut Vec<rusqlite::types::Value>| {
+            values.push(value.into());
+            format!("?{}", values.len())
+        };
+        let filter = &query.filter;
+        if !filter.sites.is_empty() {
+            let placeholders: Vec<String> = filter
+                .sites
+                .iter()
+                .map(|site| bind(site.clone(), &mut values))
+                .collect();
+            conditions.push(format!("p.site IN ({})", placeholders.join(", ")));
+        }
+        for (column, wanted) in [
+            ("p.category", &filter.category),
+            ("COALESCE(p.operator, '')", &filter.operator),
+            ("p.direction", &filter.direction),
+            ("p.outcome", &filter.outcome),
+            ("p.vehicle_class", &filter.vehicle_class),
+        ] {
+            if let Some(wanted) = wanted {
+                let placeholder = bind(wanted.clone(), &mut values);
+                conditions.push(format!("{column} = {placeholder}"));
+            }
+        }
+        for (key, value) in attributes {
+            let key = bind(key.clone(), &mut values);
+            let value = bind(value.clone(), &mut values);
+            conditions.push(format!(
+                "p.leaf_index IN (SELECT leaf_index FROM passage_attributes WHERE key = {key} AND value = {value})"
+            ));
+        }
+        // With a cargo filter only vehicles carrying that kind count, and
+        // their tonnes are that kind's tonnes, as in the cargo rollup.
+        let kilograms = match &filter.cargo_kind {
+            Some(kind) => {
+                let kind = bind(kind.clone(), &mut values);
+                conditions.push(format!(
+                    "p.leaf_index IN (SELECT leaf_index FROM passage_cargo WHERE kind = {kind})"
+                ));
+                format!(
+                    "(SELECT SUM(c.kilograms) FROM passage_cargo c WHERE c.leaf_index = p.leaf_index AND c.kind = {kind})"
+                )
+            }
+            None => "p.kilograms".to_string(),
+        };
+        let sql = format!(
+            "SELECT COUNT(*), SUM(p.count), SUM(p.passengers), COUNT(p.passengers), SUM(p.medical_evacuees), COUNT(p.medical_evacuees), SUM({kilograms}), COUNT({kilograms}) FROM passages p WHERE {}",
+            conditions.join(" AND ")
+        );
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let metrics = statement.query_row(rusqlite::params_from_iter(values), |row| {
+            let sum = |index: usize| -> Result<i64, rusqlite::Error> {
+                Ok(row.get::<_, Option<i64>>(index)?.unwrap_or(0))
+            };
+            Ok(Metrics {
+                passages: sum(0)?,
+                vehicles: sum(1)?,
+                passengers: sum(2)?,
+                passengers_reported: sum(3)?,
+                medical_evacuees: sum(4)?,
+                medical_evacuees_reported: sum(5)?,
+                kilograms: sum(6)?,
+                kilograms_reported: sum(7)?,
+            })
+        })?;
+        Ok(metrics)
     }
 
     fn current_of_type(

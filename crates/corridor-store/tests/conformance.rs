@@ -104,6 +104,7 @@ fn facts(site: &str, day: i32, category: &str) -> PassageFacts {
         outcome: "passed".to_string(),
         vehicle_class: "truck".to_string(),
         source_kind: "direct_observation".to_string(),
+        source_name: "Team A observers".to_string(),
         recorded_by: "team-a".to_string(),
         mission: None,
         count: 1,
@@ -111,6 +112,7 @@ fn facts(site: &str, day: i32, category: &str) -> PassageFacts {
         medical_evacuees: None,
         kilograms: None,
         cargo: Vec::new(),
+        attributes: Vec::new(),
     }
 }
 
@@ -204,6 +206,94 @@ fn all_leaves(store: &dyn Store) -> Vec<Vec<u8>> {
 
 // ---------------------------------------------------------------------------
 // The contract.
+
+/// `passage_sums` answers filters the rollups cannot (attributes) from the
+/// passage index, with the same semantics as the rollups for the rest.
+fn contract_passage_sums_filter_by_attributes_and_agree_with_rollups(store: &mut dyn Store) {
+    let flagged = |flag: &str| {
+        vec![
+            ("flag".to_string(), flag.to_string()),
+            ("route".to_string(), "north".to_string()),
+        ]
+    };
+    store
+        .append(&[
+            passage(
+                "p-1",
+                PassageFacts {
+                    attributes: flagged("TR"),
+                    count: 2,
+                    ..facts("port", 100, "commercial")
+                },
+            ),
+            passage(
+                "p-2",
+                loaded(
+                    PassageFacts {
+                        attributes: flagged("PA"),
+                        ..facts("port", 101, "commercial")
+                    },
+                    &[("grain", Some(30_000))],
+                ),
+            ),
+            passage("p-3", facts("port", 101, "commercial")),
+        ])
+        .expect("appends");
+    let period = query(0, 1_000, &[]);
+    let with = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    };
+    let sums_of = |store: &dyn Store, query: &RollupQuery, attributes: &[(String, String)]| {
+        store.passage_sums(query, attributes).expect("sums read")
+    };
+    assert_eq!(
+        sums_of(store, &period, &with(&[("flag", "TR")])),
+        sums(1, 2, (0, 0), (0, 0), (0, 0))
+    );
+    assert_eq!(
+        sums_of(store, &period, &with(&[("route", "north")])),
+        sums(2, 3, (0, 0), (0, 0), (30_000, 1))
+    );
+    assert_eq!(
+        sums_of(store, &period, &with(&[("route", "north"), ("flag", "PA")])),
+        sums(1, 1, (0, 0), (0, 0), (30_000, 1))
+    );
+    assert_eq!(
+        sums_of(store, &period, &with(&[("flag", "XX")])),
+        Metrics::default()
+    );
+    // Without attributes it equals the rollup total, filters and all.
+    let total = store.rollup(&period).expect("rollup")[0].metrics;
+    assert_eq!(sums_of(store, &period, &[]), total);
+    let grain = filtered(
+        0,
+        1_000,
+        RollupFilter {
+            cargo_kind: Some("grain".into()),
+            ..RollupFilter::default()
+        },
+        &[],
+    );
+    assert_eq!(
+        sums_of(store, &grain, &[]),
+        store.rollup(&grain).expect("rollup")[0].metrics
+    );
+    // A correction drops the old version's attributes.
+    store
+        .append(&[passage_correction(
+            "c-1",
+            "p-1",
+            facts("port", 100, "commercial"),
+        )])
+        .expect("appends");
+    assert_eq!(
+        sums_of(store, &period, &with(&[("flag", "TR")])),
+        Metrics::default()
+    );
+}
 
 fn contract_leaf_indexes_are_dense_from_zero(store: &mut dyn Store) {
     assert_eq!(store.leaf_count().expect("count"), 0);
@@ -1311,6 +1401,7 @@ conformance!(
     contract_current_of_type_in_leaf_order_without_retracted,
     contract_count_by_type_counts_leaves,
     contract_meta_is_a_durable_key_value_table,
+    contract_passage_sums_filter_by_attributes_and_agree_with_rollups,
 );
 
 // ---------------------------------------------------------------------------
@@ -1410,13 +1501,12 @@ fn memory_store_faults_leave_nothing_visible() {
         },
     ];
     let before = snapshot(&store);
-    for fault in [Fault::FailWrite, Fault::FailCommit] {
+    for (fault, expected) in [
+        (Fault::FailWrite, "injected fault: write failed"),
+        (Fault::FailCommit, "injected fault: commit failed"),
+    ] {
         store.inject(fault);
         let error = store.append(&batch).expect_err("the fault fires");
-        let expected = match fault {
-            Fault::FailWrite => "injected fault: write failed",
-            Fault::FailCommit => "injected fault: commit failed",
-        };
         assert_eq!(error.to_string(), expected);
         assert_eq!(snapshot(&store), before, "{fault:?}");
         assert_eq!(store.record("h").expect("reads"), None);
@@ -1434,6 +1524,16 @@ fn memory_store_faults_leave_nothing_visible() {
         Err(StoreError::Injected("write failed"))
     ));
     assert_eq!(store.append(&batch).expect("appends"), vec![7, 8, 9]);
+    // A queued `Pass` lets one write through before the next fault.
+    store.inject(Fault::Pass);
+    store.inject(Fault::FailWrite);
+    store
+        .append(&[passage("i", facts("port", 105, "un"))])
+        .expect("passes");
+    assert!(matches!(
+        store.append(&[passage("j", facts("port", 105, "un"))]),
+        Err(StoreError::Injected("write failed"))
+    ));
     assert_eq!(
         store.private_part("h").expect("reads"),
         Some(private_part(2, r#"{"plate":"CD 456"}"#))
@@ -1708,6 +1808,7 @@ impl NaiveModel {
                         Dimension::Outcome => value(&facts.outcome),
                         Dimension::VehicleClass => value(&facts.vehicle_class),
                         Dimension::SourceKind => value(&facts.source_kind),
+                        Dimension::SourceName => value(&facts.source_name),
                         Dimension::RecordedBy => value(&facts.recorded_by),
                         Dimension::CargoKind => value(&kind),
                     })

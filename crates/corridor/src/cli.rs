@@ -226,7 +226,7 @@ pub struct StatsArgs {
     /// Only this site (repeatable)
     #[arg(long = "site", value_name = "SITE")]
     pub sites: Vec<String>,
-    /// Group by: day, week, month, site, category, operator, direction, outcome, vehicle_class, cargo, source, recorded_by
+    /// Group by: day, week, month, site, category, operator, direction, outcome, vehicle_class, cargo, source (name), source_kind, recorded_by
     #[arg(long, value_delimiter = ',', value_name = "DIM[,DIM...]")]
     pub by: Vec<String>,
     /// Only this operator category

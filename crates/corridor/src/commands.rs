@@ -314,9 +314,8 @@ fn add(
             line_number += 1;
             let location = Location::Line(line_number);
             if buffer.len() > MAX_LINE_BYTES && !buffer.ends_with(b"\n") {
-                // Skip the rest of the oversized line.
-                let mut rest = Vec::new();
-                let _ = reader.read_until(b'\n', &mut rest);
+                // Skip the rest of the oversized line without holding it in memory.
+                let _ = reader.skip_until(b'\n');
                 return Some(Err(line_error(
                     location,
                     format!("longer than {MAX_LINE_BYTES} bytes"),
