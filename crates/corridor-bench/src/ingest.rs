@@ -22,11 +22,7 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
     let _ = std::fs::remove_dir_all(&root);
     let data_dir = DataDir::init(
         &root,
-        Config {
-            origin: "bench.invalid/import".into(),
-            public_time_precision: TimePrecision::Second,
-            demo: false,
-        },
+        Config::new("bench.invalid/import"),
     )?;
 
     // Measured: reading, parsing, validating, canonicalizing and committing, as `corridor add` does.

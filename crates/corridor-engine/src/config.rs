@@ -1,6 +1,7 @@
 //! `corridor.toml`: a data directory's settings, validated once when opened.
 
 use corridor_model::TimePrecision;
+use corridor_stats::access::Thresholds;
 use serde::{Deserialize, Serialize};
 
 /// A data directory's settings.
@@ -16,6 +17,21 @@ pub struct Config {
     /// Whether this directory holds the synthetic demo data set.
     #[serde(default)]
     pub demo: bool,
+    /// Thresholds of the access index (`[access] open = 0.75, restricted = 0.25`).
+    #[serde(default)]
+    pub access: Thresholds,
+}
+
+impl Config {
+    /// Settings for a log named `origin`, everything else at its default.
+    pub fn new(origin: impl Into<String>) -> Config {
+        Config {
+            origin: origin.into(),
+            public_time_precision: default_precision(),
+            demo: false,
+            access: Thresholds::default(),
+        }
+    }
 }
 
 fn default_precision() -> TimePrecision {

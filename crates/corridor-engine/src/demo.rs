@@ -37,11 +37,7 @@ pub fn create(root: &Path) -> Result<(DataDir, SubmitSummary), EngineError> {
         Err(EngineError::NotInitialized { .. }) => {}
         Err(error) => return Err(error),
     }
-    let config = Config {
-        origin: DEMO_ORIGIN.to_string(),
-        public_time_precision: corridor_model::TimePrecision::Second,
-        demo: true,
-    };
+    let config = Config { demo: true, ..Config::new(DEMO_ORIGIN) };
     let data_dir = DataDir::init(root, config)?;
     let mut writer = data_dir.writer("corridor demo")?;
     let mut rejected: Vec<RecordError> = Vec::new();
@@ -130,9 +126,9 @@ pub fn records() -> Vec<Map<String, Value>> {
         })),
         object(json!({
             "type": "coverage", "id": "coverage-register", "site": DEMO_SITE, "start": DEMO_FROM, "end": DEMO_TO,
-            "mode": "register", "metrics": ["vehicles", "passages"],
+            "mode": "register", "metrics": ["vehicles", "passages", "passengers", "medical_evacuees"],
             "source": source(STATEMENT_A), "recorded_by": RECORDED_BY,
-            "notes": "The published figures come from a register kept by the party that published them; it covers vehicle counts, not tonnes."
+            "notes": "The published figures come from a register kept by the party that published them. The demo takes it to cover what that party published from it (vehicles, passengers, medical evacuees), not tonnes."
         })),
         object(json!({
             "type": "baseline", "id": "baseline-vehicles", "site": DEMO_SITE, "metric": "vehicles", "direction": "both",

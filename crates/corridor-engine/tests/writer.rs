@@ -39,11 +39,7 @@ fn items(
 }
 
 fn config() -> Config {
-    Config {
-        origin: "test.invalid/writer".into(),
-        public_time_precision: TimePrecision::Second,
-        demo: false,
-    }
+    Config::new("test.invalid/writer")
 }
 
 fn vehicles(store: &dyn Store, category: Option<&str>) -> Value {

@@ -127,6 +127,15 @@ pub enum IntegrateError {
         /// The published tree size.
         published_size: u64,
     },
+    /// The store's leaf differs from the published one at the same index.
+    #[error(
+        "stored leaf {leaf_index} is not the leaf the log published at that index; \
+         the store was replaced, and publishing from it would break the log"
+    )]
+    StoreDiffersFromLog {
+        /// The leaf index.
+        leaf_index: u64,
+    },
     /// The source returned a different number of leaves than asked.
     #[error("the store returned {returned} leaves for indexes {start}..{end}")]
     MissingLeaves {
@@ -280,9 +289,12 @@ impl FileWriter<'_> {
             drop(pending_file.file);
             std::fs::rename(&pending_file.temporary, &pending_file.path)
                 .map_err(io_error(&pending_file.path))?;
-            self.syncs.touched(self.directory.root(), &pending_file.path);
+            self.syncs
+                .touched(self.directory.root(), &pending_file.path);
         }
-        self.syncs.sync_all().map_err(io_error(self.directory.root()))
+        self.syncs
+            .sync_all()
+            .map_err(io_error(self.directory.root()))
     }
 }
 
@@ -337,8 +349,19 @@ pub fn integrate<S: LeafSource + ?Sized>(
     let mut bundle_entries: u64 = 0;
     let bundle_start = bundle_index * bundle_width;
     if bundle_start < old_size {
-        for leaf in checked_leaves(source, bundle_start, old_size)? {
-            push_entry(&mut bundle, &leaf);
+        let published_hashes = buffers.level_zero_hashes();
+        for (offset, leaf) in checked_leaves(source, bundle_start, old_size)?
+            .iter()
+            .enumerate()
+        {
+            // The store must still hold what was published, or the rewritten
+            // bundle would contradict the published tiles.
+            if published_hashes.get(offset) != Some(&leaf_hash(leaf)) {
+                return Err(IntegrateError::StoreDiffersFromLog {
+                    leaf_index: bundle_start + offset as u64,
+                });
+            }
+            push_entry(&mut bundle, leaf);
             bundle_entries += 1;
         }
     }

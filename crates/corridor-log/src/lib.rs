@@ -18,6 +18,7 @@
 //! Invariant: a checkpoint file is only ever written after every tile and
 //! bundle it covers is durable, so any crash leaves a verifiable log.
 
+mod cache;
 pub mod directory;
 mod files;
 pub mod integrate;

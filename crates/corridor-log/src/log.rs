@@ -3,13 +3,15 @@
 //! the tiles.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corridor_tlog::{
-    Checkpoint, Hash, Note, SignerKey, TileHashReader, VerifierKey, consistency_proof,
-    inclusion_proof, leaf_hash, tree_root, verify_inclusion,
+    Checkpoint, Hash, Note, SignerKey, VerifierKey, consistency_proof, inclusion_proof, leaf_hash,
+    tree_root, verify_inclusion,
 };
 
+use crate::cache::{CachedTileReader, TileCache};
 use crate::directory::LogDirectory;
 use crate::integrate::{
     IntegrateError, Integration, LeafSource, integrate, published_checkpoint, write_checkpoint,
@@ -205,11 +207,15 @@ pub enum ProofError {
 }
 
 /// Read access to a published log: checkpoints, roots and proofs, computed
-/// from the tiles.
+/// from the tiles (kept in memory once read: clones share the cache).
 #[derive(Debug, Clone)]
 pub struct LogReader {
     directory: LogDirectory,
+    cache: Arc<TileCache>,
 }
+
+/// Tiles a [`LogReader`] keeps in memory (about 16 KiB each).
+const CACHED_TILES: usize = 2048;
 
 /// The latest published checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,7 +241,18 @@ impl LogReader {
     /// A reader over `directory`.
     #[must_use]
     pub fn new(directory: LogDirectory) -> Self {
-        LogReader { directory }
+        LogReader {
+            directory,
+            cache: Arc::new(TileCache::new(CACHED_TILES)),
+        }
+    }
+
+    fn hash_reader(&self, tree_size: u64) -> CachedTileReader<'_> {
+        CachedTileReader {
+            directory: &self.directory,
+            cache: &self.cache,
+            tree_size,
+        }
     }
 
     /// The log directory.
@@ -312,7 +329,7 @@ impl LogReader {
     /// A size beyond the published tree, or unreadable tiles.
     pub fn root_at(&self, tree_size: u64) -> Result<Hash, ProofError> {
         self.check_size(tree_size)?;
-        let reader = TileHashReader::new(tree_size, self.directory.prefix_tiles());
+        let reader = self.hash_reader(tree_size);
         tree_root(tree_size, &reader).map_err(|error| ProofError::Tiles(error_text(&error)))
     }
 
@@ -333,7 +350,7 @@ impl LogReader {
                 tree_size,
             });
         }
-        let reader = TileHashReader::new(tree_size, self.directory.prefix_tiles());
+        let reader = self.hash_reader(tree_size);
         inclusion_proof(leaf_index, tree_size, &reader)
             .map_err(|error| ProofError::Tiles(error_text(&error)))
     }
@@ -345,7 +362,7 @@ impl LogReader {
     /// Sizes out of order or beyond the published tree, or unreadable tiles.
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, ProofError> {
         self.check_size(new_size)?;
-        let reader = TileHashReader::new(new_size, self.directory.prefix_tiles());
+        let reader = self.hash_reader(new_size);
         consistency_proof(old_size, new_size, &reader)
             .map_err(|error| ProofError::Tiles(error_text(&error)))
     }

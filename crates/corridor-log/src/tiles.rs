@@ -40,6 +40,13 @@ impl TileBuffers {
         level.grown = false;
     }
 
+    /// The hashes of the level-0 tile being filled (the leaf hashes since the last full tile).
+    pub(crate) fn level_zero_hashes(&self) -> &[Hash] {
+        self.levels
+            .first()
+            .map_or(&[], |level| level.hashes.as_slice())
+    }
+
     /// Takes one stored hash (in the order a `CompactRange` reports them) and
     /// appends to `completed` the full tile it completes, if any. Hashes at tree
     /// levels that are not multiples of 8 are not stored in tiles and are ignored.

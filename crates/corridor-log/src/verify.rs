@@ -144,6 +144,14 @@ pub enum VerifyError {
         /// What the system said.
         error: io::Error,
     },
+    /// There is no checkpoint at all.
+    #[error(
+        "{log} has no checkpoint file: it is not a published log (or nothing was published yet)"
+    )]
+    NoCheckpoint {
+        /// The log's directory or URL.
+        log: String,
+    },
     /// A resource the checkpoint needs is missing.
     #[error("{path} is missing (the checkpoint's tree of {tree_size} leaves needs it)")]
     Missing {
@@ -363,7 +371,20 @@ pub fn verify_log(
     source: &dyn LogSource,
     policy: &VerifyPolicy<'_>,
 ) -> Result<VerifiedLog, VerifyError> {
-    let signed = read_required(source, "checkpoint", 0)?;
+    let signed = match source.read("checkpoint") {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(VerifyError::NoCheckpoint {
+                log: source.describe(),
+            });
+        }
+        Err(error) => {
+            return Err(VerifyError::Io {
+                path: "checkpoint".into(),
+                error,
+            });
+        }
+    };
     let (checkpoint, cosigned_by) = open_checkpoint(&signed, policy)?;
     let tree_size = checkpoint.tree_size;
     if let Some(previous) = &policy.previous {

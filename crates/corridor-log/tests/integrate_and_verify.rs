@@ -130,3 +130,62 @@ fn an_interrupted_integration_is_finished_by_the_next() {
     assert_eq!(again.root_hash, tree.root());
     verify_log(&directory, &policy).expect("repaired log verifies");
 }
+
+#[test]
+fn a_store_that_no_longer_holds_the_published_leaves_is_refused() {
+    let directory_holder = tempfile::tempdir().expect("temporary directory");
+    let directory = LogDirectory::new(directory_holder.path().join("log"));
+    let signer = signer();
+    let mut all = leaves(300);
+    integrate(&MemoryLeaves(all[..270].to_vec()), &directory, &signer).expect("first");
+    all[260] = b"a different leaf 260".to_vec();
+    let error = integrate(&MemoryLeaves(all.clone()), &directory, &signer)
+        .expect_err("a replaced store must not be published");
+    assert!(
+        matches!(
+            error,
+            corridor_log::IntegrateError::StoreDiffersFromLog { leaf_index: 260 }
+        ),
+        "{error}"
+    );
+    let error = integrate(&MemoryLeaves(all[..100].to_vec()), &directory, &signer)
+        .expect_err("a shrunk store must not be published");
+    assert!(error.to_string().contains("holds 100 leaves"), "{error}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Whatever the sizes of the integration steps, the tiles are those of
+    /// the reference tree and every proof from them verifies.
+    #[test]
+    fn any_sequence_of_steps_gives_the_reference_tree(
+        steps in proptest::collection::vec(1usize..400, 1..4),
+        probe in 0usize..10_000,
+    ) {
+        let directory_holder = tempfile::tempdir().expect("temporary directory");
+        let directory = LogDirectory::new(directory_holder.path().join("log"));
+        let signer = signer();
+        let total: usize = steps.iter().sum();
+        let all = leaves(total);
+        let hashes: Vec<_> = all.iter().map(|leaf| leaf_hash(leaf)).collect();
+        let mut size = 0;
+        for step in steps {
+            size += step;
+            let integration = integrate(&MemoryLeaves(all[..size].to_vec()), &directory, &signer)
+                .expect("integrates");
+            let tree = MemoryTree::from_leaf_hashes(&hashes[..size]);
+            proptest::prop_assert_eq!(integration.root_hash, tree.root());
+            check_tiles_match(&directory, &tree, size as u64);
+        }
+        let reader = LogReader::new(directory.clone());
+        let tree = MemoryTree::from_leaf_hashes(&hashes);
+        let tree_size = 1 + (probe % total) as u64;
+        let leaf_index = (probe as u64 * 7) % tree_size;
+        let partial = MemoryTree::from_leaf_hashes(&hashes[..tree_size as usize]);
+        let proof = reader.inclusion_proof(leaf_index, tree_size).expect("proof");
+        proptest::prop_assert!(verify_inclusion(&hashes[leaf_index as usize], leaf_index, tree_size, &proof, &partial.root()).is_ok());
+        let consistency = reader.consistency_proof(tree_size, total as u64).expect("consistency");
+        proptest::prop_assert!(verify_consistency(tree_size, total as u64, &partial.root(), &tree.root(), &consistency).is_ok());
+    }
+}

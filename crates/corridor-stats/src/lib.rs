@@ -5,7 +5,11 @@
 //! A metric with no data is `null`, never `0`: "no passenger counts were
 //! reported" and "no passengers" are different statements.
 
+pub mod access;
+pub mod claims;
+pub mod coverage;
 mod render;
+pub mod snapshot;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -230,6 +234,8 @@ pub enum StatsError {
     BadQuery(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("stored record {id} cannot be read back: {reason}")]
+    CorruptRecord { id: String, reason: String },
 }
 
 /// The result of a statistics query.

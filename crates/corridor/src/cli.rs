@@ -86,6 +86,28 @@ pub enum Command {
     /// Run a witness: cosign logs' checkpoints only if they extend what it cosigned before.
     #[command(subcommand)]
     Witness(WitnessCommand),
+    /// Check public claims against the records.
+    #[command(subcommand)]
+    Claims(ClaimsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClaimsCommand {
+    /// Compute every assertion of the claims and give each a verdict:
+    /// consistent, inconsistent or not verifiable, with the figures and coverage.
+    Check {
+        /// A claim id, or a JSON Lines file of claim records to check without
+        /// storing them [default: every stored claim]
+        target: Option<String>,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

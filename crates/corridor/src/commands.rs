@@ -13,7 +13,7 @@ use corridor_store::Store;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{Arguments, Command, StatsArgs, StatsFormat, SummaryFormat};
-use crate::log_commands;
+use crate::{analysis_commands, log_commands};
 use crate::output::byte_progress;
 
 /// How a command that ran to the end went.
@@ -61,6 +61,7 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
             log_commands::verify(&data_dir("corridor-data"), verify_arguments)
         }
         Command::Witness(command) => log_commands::witness(command),
+        Command::Claims(command) => analysis_commands::claims(&data_dir("corridor-data"), command),
     }
 }
 
@@ -74,9 +75,8 @@ fn init(root: &Path, origin: String, precision: &str) -> Result<Completion> {
     DataDir::init(
         root,
         Config {
-            origin: origin.clone(),
             public_time_precision,
-            demo: false,
+            ..Config::new(origin.clone())
         },
     )
     .with_context(|| format!("creating data directory {}", root.display()))?;
@@ -147,11 +147,19 @@ mod csv_writer {
         failed: Option<std::io::Error>,
     }
 
+    /// Quotes a field when it needs it (RFC 4180), and defuses text a
+    /// spreadsheet would run as a formula: ids and field names come from the
+    /// rejected input, and reject files are opened in spreadsheets.
     fn quote(text: &str) -> String {
-        if text.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
+        let defused = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
+            format!("'{text}")
         } else {
             text.to_string()
+        };
+        if defused.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", defused.replace('"', "\"\""))
+        } else {
+            defused
         }
     }
 

@@ -2,6 +2,7 @@
 //! exit codes. The work is done by the library crates; this is glue.
 
 mod cli;
+mod analysis_commands;
 mod commands;
 mod log_commands;
 mod output;
