@@ -23,6 +23,7 @@ pub mod directory;
 mod files;
 pub mod integrate;
 pub mod keys;
+pub mod leaves;
 pub mod log;
 pub mod receipt;
 mod tiles;
@@ -35,6 +36,7 @@ pub use keys::{
     KeyError, LOG_KEY_FILE, LOG_VKEY_FILE, create_key_files, load_signer,
     verifier_key_from_argument,
 };
+pub use leaves::{ReadLeavesError, read_leaves};
 pub use log::{AttachError, Log, LogReader, ProofError, Published};
 pub use receipt::{Receipt, ReceiptError};
 pub use verify::{

@@ -9,6 +9,8 @@ pub mod access;
 pub mod claims;
 pub mod coverage;
 mod render;
+pub mod report;
+pub mod report_html;
 pub mod snapshot;
 
 use std::collections::BTreeMap;

@@ -13,7 +13,8 @@ use corridor_store::Store;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{ClaimsCommand, ReportFormat};
+use crate::cli::{ClaimsCommand, ReportFileFormat, ReportFormat};
+use corridor_stats::report::{ReportCheckpoint, ReportQuery, compute_report};
 use crate::commands::Completion;
 
 /// The log state a computation refers to.
@@ -186,4 +187,150 @@ fn describe_assertion(assertion: &Value) -> String {
         filters.push(format!("sites {}", names.join(", ")));
     }
     format!("{} {} ({})", field("metric"), field("op"), filters.join(", "))
+}
+
+/// `corridor report`: compute a period report, or verify one (`report verify`).
+pub fn report(root: &Path, arguments: crate::cli::ReportArgs) -> Result<Completion> {
+    if let Some(crate::cli::ReportCommand::Verify { report, log, vkey }) = arguments.command {
+        return verify_report(&report, &log, &vkey);
+    }
+    let (Some(from), Some(to)) = (arguments.from, arguments.to) else {
+        bail!("give the period with --from and --to (YYYY-MM-DD), or use `corridor report verify`");
+    };
+    let data_dir = DataDir::open(root)?;
+    let checkpoint = checkpoint_covering_store(&data_dir)?;
+    let store = data_dir.open_store()?;
+    let query = ReportQuery { from, to, sites: arguments.sites };
+    let report = compute_report(&store, &query, data_dir.config().access, Some(checkpoint), Vec::new())?;
+    let text = match arguments.format {
+        ReportFileFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+        ReportFileFormat::Csv => corridor_stats::report_html::render_csv(&report),
+        ReportFileFormat::Html => corridor_stats::report_html::render_html(&report),
+    };
+    match &arguments.output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("report written to {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(Completion::Clean)
+}
+
+/// The latest signed checkpoint, which must cover every stored record: a
+/// report counts exactly the records below its checkpoint. Records stored
+/// but not yet published are published first, when no other process is
+/// writing.
+fn checkpoint_covering_store(data_dir: &DataDir) -> Result<ReportCheckpoint> {
+    let stored = data_dir.open_store()?.leaf_count()?;
+    let reader = corridor_log::LogReader::new(data_dir.log_directory());
+    let published = reader.latest().ok();
+    let up_to_date = published.as_ref().is_some_and(|published| published.checkpoint.tree_size == stored);
+    let published = if up_to_date {
+        published
+    } else {
+        let writer = data_dir
+            .writer("corridor report")
+            .context("records are stored that the log has not published yet, and publishing them needs the writer lock")?;
+        data_dir.integrate_log(&writer)?;
+        drop(writer);
+        Some(reader.latest().context("reading the checkpoint just published")?)
+    };
+    let Some(published) = published else { bail!("the log has no checkpoint") };
+    let checkpoint = published.checkpoint;
+    if checkpoint.tree_size != stored {
+        bail!("the log's checkpoint covers {} records but {stored} are stored; try again", checkpoint.tree_size);
+    }
+    Ok(ReportCheckpoint {
+        origin: checkpoint.origin.clone(),
+        tree_size: checkpoint.tree_size,
+        root_hash: checkpoint.to_text().ok().and_then(|text| text.lines().nth(2).map(str::to_string)).unwrap_or_default(),
+        signed_note: published.signed,
+    })
+}
+
+/// Reads a report from its JSON or from the JSON its HTML page carries.
+fn read_report(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let json_text = if text.trim_start().starts_with('{') {
+        text
+    } else {
+        corridor_stats::report_html::extract_embedded_json(&text)
+            .with_context(|| format!("{} carries no report JSON (expected a script element with id corridor-report)", path.display()))?
+    };
+    serde_json::from_str(&json_text).with_context(|| format!("{} is not a report's JSON", path.display()))
+}
+
+fn verify_report(report_path: &Path, log: &str, vkey: &str) -> Result<Completion> {
+    let published = read_report(report_path)?;
+    let key = corridor_log::verifier_key_from_argument(vkey).context("--vkey")?;
+    let checkpoint_value = published.get("checkpoint").cloned().unwrap_or(Value::Null);
+    let embedded: ReportCheckpoint = serde_json::from_value(checkpoint_value)
+        .context("the report embeds no checkpoint, so it cannot be tied to a log")?;
+    let opened = corridor_tlog::Checkpoint::open(embedded.signed_note.as_bytes(), std::slice::from_ref(&key))
+        .context("the report's checkpoint is not signed by this key")?;
+    let checkpoint = opened.checkpoint;
+    if checkpoint.origin != key.name().as_str() {
+        bail!("the report's checkpoint is for log {:?}, but the key is {:?}'s", checkpoint.origin, key.name().as_str());
+    }
+    if checkpoint.tree_size != embedded.tree_size || checkpoint.origin != embedded.origin {
+        bail!("the report's checkpoint fields do not match its signed note");
+    }
+    if log.starts_with("http://") || log.starts_with("https://") {
+        bail!("--log {log}: reading a log over HTTP is not supported yet; download its directory and give the path");
+    }
+    let leaves = corridor_log::read_leaves(Path::new(log), checkpoint.tree_size, &checkpoint.root_hash)
+        .with_context(|| format!("reading the first {} leaves of the log in {log}", checkpoint.tree_size))?;
+    eprintln!("checkpoint signature verified; {} leaves read and their root matches; recomputing ...", leaves.len());
+
+    // Rebuild the records from the leaves alone and compute the same report.
+    let mut writer = corridor_engine::Writer::new(
+        Box::new(corridor_store::MemoryStore::new()),
+        corridor_engine::Config::new(checkpoint.origin.clone()),
+        Vec::new(),
+        None,
+    );
+    let mut replay_errors = Vec::new();
+    let items = leaves.iter().enumerate().map(|(index, leaf)| {
+        let location = corridor_model::Location::Item(index as u64);
+        let record = serde_json::from_slice::<Value>(leaf)
+            .ok()
+            .and_then(|leaf| leaf.get("record").cloned())
+            .and_then(|record| match record {
+                Value::Object(object) => Some(object),
+                _ => None,
+            });
+        record.map(|object| (location.clone(), object)).ok_or_else(|| corridor_model::RecordError {
+            location,
+            record_type: None,
+            id: None,
+            error: corridor_model::FieldError { field: "record".into(), reason: "the leaf holds no record object".into() },
+        })
+    });
+    writer
+        .submit_all(items, |error| replay_errors.push(error.to_string()), |_| {})
+        .map_err(|failure| anyhow::anyhow!("{failure}"))?;
+    if let Some(first) = replay_errors.first() {
+        bail!("{} leaves could not be replayed; first: {first}", replay_errors.len());
+    }
+    let query: ReportQuery =
+        serde_json::from_value(published.get("query").cloned().unwrap_or(Value::Null)).context("the report has no query")?;
+    let thresholds: corridor_stats::access::Thresholds =
+        serde_json::from_value(published.get("thresholds").cloned().unwrap_or(Value::Null)).context("the report has no thresholds")?;
+    let recomputed = compute_report(writer.store(), &query, thresholds, Some(embedded), Vec::new())?;
+    let recomputed = Value::Object(corridor_stats::report::report_json(&recomputed));
+    let differences = corridor_stats::report::differing_figures(&recomputed, &published);
+    if differences.is_empty() {
+        println!(
+            "report verified: every figure matches the log {} at tree size {} ({} records replayed)",
+            checkpoint.origin,
+            checkpoint.tree_size,
+            leaves.len()
+        );
+        return Ok(Completion::Clean);
+    }
+    for difference in &differences {
+        eprintln!("mismatch: {difference}");
+    }
+    bail!("{} figures of the report do not match the log", differences.len())
 }

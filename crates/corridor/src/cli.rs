@@ -89,6 +89,53 @@ pub enum Command {
     /// Check public claims against the records.
     #[command(subcommand)]
     Claims(ClaimsCommand),
+    /// Write a period report (JSON, CSV or a self-contained HTML page), or
+    /// re-derive a published report from the log alone (`report verify`).
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: Option<ReportCommand>,
+    /// First day of the period (YYYY-MM-DD, site-local, inclusive)
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day of the period (YYYY-MM-DD, site-local, inclusive)
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only this site (repeatable) [default: every site]
+    #[arg(long = "site", value_name = "SITE")]
+    pub sites: Vec<String>,
+    #[arg(long, value_enum, default_value_t = ReportFileFormat::Json)]
+    pub format: ReportFileFormat,
+    /// Write the report here instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Recompute every figure of a report from the log's tiles alone, after
+    /// checking the checkpoint's signature, and say which figures match.
+    Verify {
+        /// The report: its JSON, or the HTML page (which carries its JSON)
+        report: std::path::PathBuf,
+        /// The log: a directory holding `checkpoint` and `tile/`
+        #[arg(long, value_name = "DIR")]
+        log: String,
+        /// The log's verifier key, or a file holding it
+        #[arg(long, value_name = "KEY_OR_FILE")]
+        vkey: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFileFormat {
+    Json,
+    Csv,
+    Html,
 }
 
 #[derive(Debug, Subcommand)]

@@ -62,6 +62,7 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         }
         Command::Witness(command) => log_commands::witness(command),
         Command::Claims(command) => analysis_commands::claims(&data_dir("corridor-data"), command),
+        Command::Report(arguments) => analysis_commands::report(&data_dir("corridor-data"), arguments),
     }
 }
 

@@ -1,0 +1,96 @@
+//! Report renderings: CSV of the daily series and a single self-contained
+//! HTML page that carries the report's JSON inside it, so the page itself can
+//! be verified with `corridor report verify`.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::report::Report;
+
+/// The id of the script element that carries the report JSON in the HTML page.
+pub const EMBEDDED_JSON_ID: &str = "corridor-report";
+
+/// The daily series, one row per site and day: flow, coverage, baseline, index, status.
+pub fn render_csv(report: &Report) -> String {
+    let mut out = String::from("site,day,vehicles_passed,covered_share,baseline_per_day,index,status\n");
+    for site in &report.sites {
+        let baseline = site.access.baseline.as_ref().map(|baseline| baseline.per_day);
+        for day in &site.access.days {
+            let _ = writeln!(
+                out,
+                "{},{},{},{:.4},{},{},{}",
+                csv_field(&site.id),
+                day.day,
+                day.observed,
+                day.covered_share,
+                baseline.map(|value| value.to_string()).unwrap_or_default(),
+                day.index.map(|index| format!("{index:.4}")).unwrap_or_default(),
+                day.status.map(|status| status.as_str()).unwrap_or("")
+            );
+        }
+    }
+    out
+}
+
+fn csv_field(text: &str) -> String {
+    let defused = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
+    if defused.contains([',', '"', '\n', '\r']) { format!("\"{}\"", defused.replace('"', "\"\"")) } else { defused }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// JSON made safe inside a `<script>` element: `<`, `>` and `&` are escaped
+/// as JSON unicode escapes, so no text in the report can close the element.
+fn script_safe_json(value: &Value) -> String {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+    text.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+/// Finds the report JSON inside an HTML page written by [`render_html`].
+pub fn extract_embedded_json(html: &str) -> Option<String> {
+    let marker = format!("id=\"{EMBEDDED_JSON_ID}\"");
+    let start = html.find(&marker)?;
+    let open_end = start + html[start..].find('>')? + 1;
+    let close = open_end + html[open_end..].find("</script>")?;
+    Some(html[open_end..close].to_string())
+}
+
+/// The report as one self-contained HTML page.
+pub fn render_html(report: &Report) -> String {
+    let json = Value::Object(crate::report::report_json(report));
+    let mut body = String::new();
+    let _ = writeln!(body, "<h1>{}</h1>", escape(&report.title));
+    for notice in &report.notices {
+        let _ = writeln!(body, "<p class=\"notice\">{}</p>", escape(notice));
+    }
+    if let Some(checkpoint) = &report.checkpoint {
+        let _ = writeln!(
+            body,
+            "<p class=\"checkpoint\">Computed at log <code>{}</code>, tree size {}, root <code>{}</code>.</p>",
+            escape(&checkpoint.origin),
+            checkpoint.tree_size,
+            escape(&checkpoint.root_hash)
+        );
+    }
+    let _ = writeln!(body, "<p>Access status rule: {}.</p>", escape(&report.rule));
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n</head>\n<body>\n{body}<script type=\"application/json\" id=\"{EMBEDDED_JSON_ID}\">{}</script>\n</body>\n</html>\n",
+        escape(&report.title),
+        script_safe_json(&json)
+    )
+}
