@@ -11,13 +11,26 @@ use corridor_tlog::{
 #[derive(Debug, thiserror::Error)]
 pub enum ReadLeavesError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {reason}")]
     Malformed { path: String, reason: String },
     #[error("{path} holds {found} entries where {expected} were expected")]
-    TooFewEntries { path: String, expected: usize, found: usize },
-    #[error("the first {tree_size} leaves hash to {found}, not to the checkpoint's root {expected}: the log was altered (`corridor verify` names the file)")]
-    RootMismatch { tree_size: u64, expected: String, found: String },
+    TooFewEntries {
+        path: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error(
+        "the first {tree_size} leaves hash to {found}, not to the checkpoint's root {expected}: the log was altered (`corridor verify` names the file)"
+    )]
+    RootMismatch {
+        tree_size: u64,
+        expected: String,
+        found: String,
+    },
 }
 
 /// Reads leaves `0..tree_size` from the entry bundles under `log_directory`
@@ -27,27 +40,44 @@ pub enum ReadLeavesError {
 ///
 /// # Errors
 /// A missing or malformed bundle, or leaves that do not hash to `root`.
-pub fn read_leaves(log_directory: &Path, tree_size: u64, root: &Hash) -> Result<Vec<Vec<u8>>, ReadLeavesError> {
+pub fn read_leaves(
+    log_directory: &Path,
+    tree_size: u64,
+    root: &Hash,
+) -> Result<Vec<Vec<u8>>, ReadLeavesError> {
     let mut leaves = Vec::with_capacity(usize::try_from(tree_size).unwrap_or(0).min(1 << 24));
     let mut range = CompactRange::new();
     for bundle in entry_bundles_between(0, tree_size) {
         let (path, bytes) = read_bundle(log_directory, bundle)?;
-        let entries = parse_entry_bundle(&bytes)
-            .map_err(|error| ReadLeavesError::Malformed { path: path.clone(), reason: error.to_string() })?;
+        let entries = parse_entry_bundle(&bytes).map_err(|error| ReadLeavesError::Malformed {
+            path: path.clone(),
+            reason: error.to_string(),
+        })?;
         let wanted = usize::from(bundle.width);
         if entries.len() < wanted {
-            return Err(ReadLeavesError::TooFewEntries { path, expected: wanted, found: entries.len() });
+            return Err(ReadLeavesError::TooFewEntries {
+                path,
+                expected: wanted,
+                found: entries.len(),
+            });
         }
         for entry in &entries[..wanted] {
             range
                 .append(leaf_hash(entry), &mut |_, _| {})
-                .map_err(|error| ReadLeavesError::Malformed { path: path.clone(), reason: error.to_string() })?;
+                .map_err(|error| ReadLeavesError::Malformed {
+                    path: path.clone(),
+                    reason: error.to_string(),
+                })?;
             leaves.push(entry.to_vec());
         }
     }
     let found = range.root();
     if &found != root {
-        return Err(ReadLeavesError::RootMismatch { tree_size, expected: hex(root), found: hex(&found) });
+        return Err(ReadLeavesError::RootMismatch {
+            tree_size,
+            expected: hex(root),
+            found: hex(&found),
+        });
     }
     Ok(leaves)
 }
@@ -57,18 +87,31 @@ fn hex(hash: &Hash) -> String {
 }
 
 /// Reads a bundle, falling back from a partial one to the full one that replaced it.
-fn read_bundle(log_directory: &Path, bundle: EntryBundleAddress) -> Result<(String, Vec<u8>), ReadLeavesError> {
+fn read_bundle(
+    log_directory: &Path,
+    bundle: EntryBundleAddress,
+) -> Result<(String, Vec<u8>), ReadLeavesError> {
     let relative = bundle.to_string();
     let path = log_directory.join(&relative);
     match std::fs::read(&path) {
         Ok(bytes) => return Ok((relative, bytes)),
         Err(error) if error.kind() != std::io::ErrorKind::NotFound || bundle.width == 256 => {
-            return Err(ReadLeavesError::Io { path: relative, source: error });
+            return Err(ReadLeavesError::Io {
+                path: relative,
+                source: error,
+            });
         }
         Err(_) => {}
     }
-    let full = EntryBundleAddress { index: bundle.index, width: 256 }.to_string();
+    let full = EntryBundleAddress {
+        index: bundle.index,
+        width: 256,
+    }
+    .to_string();
     std::fs::read(log_directory.join(&full))
         .map(|bytes| (full.clone(), bytes))
-        .map_err(|source| ReadLeavesError::Io { path: relative, source })
+        .map_err(|source| ReadLeavesError::Io {
+            path: relative,
+            source,
+        })
 }

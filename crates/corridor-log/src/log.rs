@@ -38,6 +38,9 @@ pub enum AttachError {
     /// The cosigned note is malformed.
     #[error("the cosigned checkpoint is not a signed note: {0}")]
     Malformed(String),
+    /// No cosignature from the given witnesses verifies.
+    #[error("the cosignatures do not verify against the given witness keys: {0}")]
+    Unverified(String),
     /// The cosigned checkpoint is not the published one (the log has moved on, or it is another log's).
     #[error(
         "the cosigned checkpoint is not the published one (size {cosigned_size:?} vs published {published_size}); cosign the current checkpoint again"
@@ -118,14 +121,22 @@ impl Log {
         }
     }
 
-    /// Adds to the published checkpoint the signatures of `cosigned` (the
-    /// same checkpoint with witness cosignature lines) that it lacks.
-    /// Returns how many were added. The caller must be the log's only writer.
+    /// Adds to the published checkpoint the cosignatures in `cosigned` (the
+    /// same checkpoint with witness cosignature lines) that verify against
+    /// one of `witnesses` and that it lacks. Returns how many were added.
+    /// Signatures from other keys are ignored: an invalid line claiming a
+    /// trusted witness's key would make verifiers reject the whole checkpoint.
+    /// The caller must be the log's only writer.
     ///
     /// # Errors
     ///
-    /// [`AttachError::NotCurrent`] if `cosigned` is not the published checkpoint.
-    pub fn attach_cosignatures(&self, cosigned: &[u8]) -> Result<usize, AttachError> {
+    /// [`AttachError::NotCurrent`] if `cosigned` is not the published
+    /// checkpoint, [`AttachError::Unverified`] if no cosignature verifies.
+    pub fn attach_cosignatures(
+        &self,
+        cosigned: &[u8],
+        witnesses: &[VerifierKey],
+    ) -> Result<usize, AttachError> {
         let Some((checkpoint, mut note)) = published_checkpoint(&self.directory, &self.signer)?
         else {
             return Err(AttachError::NothingPublished);
@@ -140,8 +151,19 @@ impl Log {
                 published_size: checkpoint.tree_size,
             });
         }
+        let verified = incoming
+            .verify(witnesses)
+            .map_err(|error| AttachError::Unverified(error.to_string()))?;
         let mut added = 0;
         for signature in incoming.signatures() {
+            let from_witness = verified.iter().any(|witness| {
+                witness.key_name == signature.key_name
+                    && witness.key_id == signature.key_id
+                    && witness.signature_type == corridor_tlog::SignatureType::CosignatureV1
+            });
+            if !from_witness {
+                continue;
+            }
             let present = note.signatures().iter().any(|existing| {
                 existing.key_name == signature.key_name && existing.key_id == signature.key_id
             });

@@ -370,11 +370,15 @@ impl Witness {
                     origin: checkpoint.origin.clone(),
                 })?;
         let old_size = state.tree_size;
-        // A proof the tiles cannot produce (a rollback, missing tiles) is sent
-        // empty; the decision then refuses it with the reason.
+        // A smaller tree has no proof; the decision refuses it as a rollback.
         let proof = if old_size <= checkpoint.tree_size {
             let reader = TileHashReader::new(checkpoint.tree_size, log.exact_tiles());
-            consistency_proof(old_size, checkpoint.tree_size, &reader).unwrap_or_default()
+            consistency_proof(old_size, checkpoint.tree_size, &reader).map_err(|error| {
+                WitnessError::BadCheckpoint(format!(
+                    "the log's tiles cannot give a consistency proof from size {old_size} to {}: {error}",
+                    checkpoint.tree_size
+                ))
+            })?
         } else {
             Vec::new()
         };

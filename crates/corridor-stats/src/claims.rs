@@ -41,6 +41,9 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// The outcomes that count as flow when a claim names none.
+pub const FLOW_OUTCOMES: [&str; 2] = ["passed", "delayed"];
+
 /// The default tolerance of `approx` when the claim gives none, in percent.
 pub const DEFAULT_APPROX_PERCENT: f64 = 5.0;
 
@@ -193,28 +196,38 @@ fn check_flow(
 ) -> Result<AssertionVerdict, StatsError> {
     let query = rollup_query(assertion, sites, from, to, Vec::new());
     let attributes: Vec<(String, String)> = assertion.attributes.iter().map(|(key, value)| (key.clone(), value.clone())).collect();
-    let metrics = if attributes.is_empty() {
-        let mut total = Metrics::default();
-        for row in store.rollup(&query)? {
-            total.add(&row.metrics);
+    // Without an outcome filter a claim counts what went through (passed or
+    // delayed): a vehicle turned back did not "use the road".
+    let outcomes: Vec<Option<String>> = match &query.filter.outcome {
+        Some(outcome) => vec![Some(outcome.clone())],
+        None => FLOW_OUTCOMES.iter().map(|outcome| Some(outcome.to_string())).collect(),
+    };
+    let mut metrics = Metrics::default();
+    for outcome in &outcomes {
+        let mut query = query.clone();
+        query.filter.outcome = outcome.clone();
+        if attributes.is_empty() {
+            for row in store.rollup(&query)? {
+                metrics.add(&row.metrics);
+            }
+        } else {
+            metrics.add(&store.passage_sums(&query, &attributes)?);
         }
-        total
-    } else {
-        store.passage_sums(&query, &attributes)?
-    };
-    let sources = if attributes.is_empty() {
-        let by_source = rollup_query(assertion, sites, from, to, vec![Dimension::SourceName]);
-        store
-            .rollup(&by_source)?
-            .into_iter()
-            .filter_map(|row| match row.keys.into_iter().next() {
-                Some(DimensionValue::Text(name)) => Some(name),
-                _ => None,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    }
+    let mut sources: Vec<String> = Vec::new();
+    if attributes.is_empty() {
+        for outcome in &outcomes {
+            let mut by_source = rollup_query(assertion, sites, from, to, vec![Dimension::SourceName]);
+            by_source.filter.outcome = outcome.clone();
+            for row in store.rollup(&by_source)? {
+                if let Some(DimensionValue::Text(name)) = row.keys.into_iter().next() {
+                    if !sources.contains(&name) {
+                        sources.push(name);
+                    }
+                }
+            }
+        }
+    }
     let coverage: Vec<CoverageUsed> = sites
         .iter()
         .map(|site| {

@@ -189,6 +189,9 @@ pub enum LogCommand {
     AttachCosignature {
         /// The cosigned checkpoint a witness returned
         file: PathBuf,
+        /// The public key of a witness whose cosignature to accept (repeatable)
+        #[arg(long = "witness", value_name = "KEY|FILE", required = true)]
+        witnesses: Vec<String>,
     },
 }
 

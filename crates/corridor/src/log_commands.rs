@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use corridor_engine::{DataDir, Writer};
 use corridor_log::{
-    LogDirectory, LogReader, Receipt, TrustedHead, VerifyPolicy, VerifyState, Witness,
+    LogDirectory, LogReader, LogSource, Receipt, TrustedHead, VerifyPolicy, VerifyState, Witness,
     file_name_for_origin, verifier_key_from_argument, verify_log,
 };
 use corridor_store::Store;
@@ -110,12 +110,13 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
                 ),
             }
         }
-        LogCommand::AttachCosignature { file } => {
+        LogCommand::AttachCosignature { file, witnesses } => {
+            let witnesses = witness_keys(&witnesses)?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let _writer = data_dir.writer("corridor log attach-cosignature")?;
             let log = corridor_log::Log::new(data_dir.log_directory(), data_dir.log_signer()?);
-            let added = log.attach_cosignatures(&bytes)?;
+            let added = log.attach_cosignatures(&bytes, &witnesses)?;
             println!("{added} cosignature(s) added to the published checkpoint");
         }
     }
@@ -146,17 +147,16 @@ pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
     if let Some(VerifyCommand::Receipt { file, vkey }) = arguments.command {
         return verify_receipt(&file, &vkey);
     }
-    let (directory, vkey_argument) = match &arguments.log {
+    let (source, vkey_argument): (Box<dyn LogSource>, String) = match &arguments.log {
         Some(location) => {
-            if location.starts_with("http://") || location.starts_with("https://") {
-                bail!(
-                    "--log {location}: verifying a log over HTTP is not yet supported; download its directory (checkpoint and tile/) and pass the local copy"
-                );
-            }
             let vkey = arguments.vkey.clone().context(
                 "--vkey is required with --log: the log's public key, as published by its operator",
             )?;
-            (LogDirectory::new(location), vkey)
+            if location.starts_with("http://") || location.starts_with("https://") {
+                (Box::new(HttpLog::new(location)), vkey)
+            } else {
+                (Box::new(LogDirectory::new(location)), vkey)
+            }
         }
         None => {
             let data_dir = DataDir::open(root)?;
@@ -164,7 +164,7 @@ pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
                 Some(vkey) => vkey.clone(),
                 None => data_dir.log_vkey_path().display().to_string(),
             };
-            (data_dir.log_directory(), vkey)
+            (Box::new(data_dir.log_directory()), vkey)
         }
     };
     let log_key = verifier_key_from_argument(&vkey_argument)?;
@@ -202,12 +202,8 @@ pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
         min_witnesses: arguments.min_witnesses,
         previous,
     };
-    let verified = verify_log(&directory, &policy).with_context(|| {
-        format!(
-            "the log in {} FAILED verification",
-            directory.root().display()
-        )
-    })?;
+    let verified = verify_log(source.as_ref(), &policy)
+        .with_context(|| format!("the log at {} FAILED verification", source.describe()))?;
     let checkpoint = &verified.checkpoint;
     VerifyState {
         origin: origin.clone(),
@@ -264,6 +260,50 @@ pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
         }
     }
     Ok(Completion::Clean)
+}
+
+/// A log published over HTTP(S): each C2SP path fetched below the base URL.
+struct HttpLog {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// The largest resource fetched: a full entry bundle of maximal entries.
+const MAX_RESOURCE_BYTES: u64 = 256 * (2 + 65_535);
+
+impl HttpLog {
+    fn new(base: &str) -> HttpLog {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(60)))
+            .user_agent(concat!("corridor-verify/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        HttpLog {
+            base: base.trim_end_matches('/').to_owned(),
+            agent,
+        }
+    }
+}
+
+impl LogSource for HttpLog {
+    fn describe(&self) -> String {
+        self.base.clone()
+    }
+
+    fn read(&self, path: &str) -> std::io::Result<Option<Vec<u8>>> {
+        let url = format!("{}/{path}", self.base);
+        match self.agent.get(&url).call() {
+            Ok(mut response) => response
+                .body_mut()
+                .with_config()
+                .limit(MAX_RESOURCE_BYTES)
+                .read_to_vec()
+                .map(Some)
+                .map_err(|error| std::io::Error::other(format!("{url}: {error}"))),
+            Err(ureq::Error::StatusCode(404)) => Ok(None),
+            Err(error) => Err(std::io::Error::other(format!("{url}: {error}"))),
+        }
+    }
 }
 
 fn verify_receipt(file: &Path, vkey: &str) -> Result<Completion> {

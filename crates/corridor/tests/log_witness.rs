@@ -111,7 +111,16 @@ impl Fixture {
             "--out",
             &out,
         ]);
-        self.run(&["--data", data, "log", "attach-cosignature", &out]);
+        let witness_key = format!("{witness}/witness.vkey");
+        self.run(&[
+            "--data",
+            data,
+            "log",
+            "attach-cosignature",
+            &out,
+            "--witness",
+            &witness_key,
+        ]);
     }
 }
 
@@ -292,7 +301,29 @@ fn a_two_of_three_policy_rejects_one_cosignature_and_accepts_two() {
         "--out",
         &cosigned,
     ]);
-    fixture.run(&["--data", &data, "log", "attach-cosignature", &cosigned]);
+    // Only cosignatures from the witnesses named are attached.
+    let error = fixture.run_failing(&[
+        "--data",
+        &data,
+        "log",
+        "attach-cosignature",
+        &cosigned,
+        "--witness",
+        &third_key,
+    ]);
+    assert!(
+        error.contains("do not verify against the given witness keys"),
+        "{error}"
+    );
+    fixture.run(&[
+        "--data",
+        &data,
+        "log",
+        "attach-cosignature",
+        &cosigned,
+        "--witness",
+        &second_key,
+    ]);
     let output = verify(&fixture.text("state-2.json"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
