@@ -133,8 +133,8 @@ fn flow_by_day(store: &dyn Store, query: &RollupQuery) -> Result<Vec<(i32, Metri
 }
 
 /// The baseline for `site`, `metric` and `category`: a baseline of exactly
-/// that category, or for all traffic when the question is about all traffic.
-/// Of several, the one counting both directions is preferred.
+/// that category, or for all traffic when the question is about all traffic;
+/// of exactly `direction` when given, else preferably counting both directions.
 ///
 /// # Errors
 /// A storage failure while averaging a reference period.
@@ -144,12 +144,18 @@ pub fn baseline_for(
     site: &str,
     metric: FlowMetric,
     category: Option<Category>,
+    direction: Option<BaselineDirection>,
 ) -> Result<Option<BaselineFigure>, StatsError> {
     let mut candidates: Vec<_> = snapshot
         .baselines
         .iter()
         .filter_map(|record| match &record.body {
-            Body::Baseline(baseline) if baseline.site == site && baseline.metric == metric && baseline.category == category => {
+            Body::Baseline(baseline)
+                if baseline.site == site
+                    && baseline.metric == metric
+                    && baseline.category == category
+                    && direction.is_none_or(|wanted| wanted == baseline.direction) =>
+            {
                 Some((record, baseline))
             }
             _ => None,
@@ -234,7 +240,7 @@ pub fn access_index(
     category: Option<Category>,
     thresholds: Thresholds,
 ) -> Result<AccessSummary, StatsError> {
-    let baseline = baseline_for(store, snapshot, site, metric, category)?;
+    let baseline = baseline_for(store, snapshot, site, metric, category, None)?;
     let direction = baseline.as_ref().map_or(BaselineDirection::Both, |baseline| baseline.direction);
     let query = flow_query(site, from, to, category, direction, vec![Dimension::Day]);
     let flow: std::collections::BTreeMap<i32, f64> =

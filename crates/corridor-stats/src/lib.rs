@@ -6,6 +6,7 @@
 //! reported" and "no passengers" are different statements.
 
 pub mod access;
+mod baselines;
 pub mod claims;
 pub mod coverage;
 mod render;
@@ -161,6 +162,9 @@ pub struct StatsQuery {
     pub vehicle_class: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cargo: Option<String>,
+    /// Put the baseline beside every figure (`baseline_vehicles`, `baseline_tonnes`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
 }
 
 fn serialize_date<S: serde::Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
@@ -181,6 +185,7 @@ impl StatsQuery {
             outcome: None,
             vehicle_class: None,
             cargo: None,
+            baseline: false,
         }
     }
 
@@ -246,6 +251,9 @@ pub struct StatsReport {
     pub query: StatsQuery,
     pub totals: Map<String, Value>,
     pub rows: Vec<Map<String, Value>>,
+    /// The baselines put beside the figures, with their sources (`--baseline`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub baselines: Vec<access::BaselineFigure>,
 }
 
 /// Computes a statistics report from the rollups.
@@ -305,11 +313,11 @@ pub fn compute(store: &dyn Store, query: &StatsQuery) -> Result<StatsReport, Sta
             rows.push(row);
         }
     }
-    Ok(StatsReport {
-        query: query.clone(),
-        totals,
-        rows,
-    })
+    let mut report = StatsReport { query: query.clone(), totals, rows, baselines: Vec::new() };
+    if query.baseline {
+        baselines::annotate(store, &mut report)?;
+    }
+    Ok(report)
 }
 
 /// A dimension's value as it appears in a row; `None` where the record did

@@ -13,7 +13,16 @@ fn columns(report: &StatsReport) -> Vec<String> {
         .iter()
         .map(|dimension| dimension.as_str().to_string())
         .collect();
-    columns.extend(METRICS.iter().map(|metric| metric.to_string()));
+    columns.extend(metric_columns(report));
+    columns
+}
+
+/// The figure columns: the metrics, then the baseline beside them when asked.
+fn metric_columns(report: &StatsReport) -> Vec<String> {
+    let mut columns: Vec<String> = METRICS.iter().map(|metric| metric.to_string()).collect();
+    if report.query.baseline {
+        columns.extend(["baseline_vehicles".to_string(), "baseline_tonnes".to_string()]);
+    }
     columns
 }
 
@@ -42,11 +51,7 @@ pub fn render_table(report: &StatsReport) -> String {
             }
         })
         .collect();
-    total.extend(
-        METRICS
-            .iter()
-            .map(|metric| cell(report.totals.get(*metric))),
-    );
+    total.extend(metric_columns(report).iter().map(|metric| cell(report.totals.get(metric))));
     if dimensions == 0 {
         // Without dimensions the table is just the totals.
         lines.push(total);

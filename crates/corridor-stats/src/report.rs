@@ -185,6 +185,21 @@ pub fn compute_report(
     }
 
     let mut notices = notices;
+    // Synthetic records say so in an attribute; the reader must be told.
+    let period_query = corridor_store::RollupQuery {
+        from_day: corridor_model::time::day_number(from),
+        to_day: corridor_model::time::day_number(to),
+        filter: corridor_store::RollupFilter { sites: query.sites.clone(), ..corridor_store::RollupFilter::default() },
+        group_by: Vec::new(),
+    };
+    let synthetic = store.passage_sums(&period_query, &[("synthetic".to_string(), "true".to_string())])?;
+    if synthetic.passages > 0 {
+        let all = store.passage_sums(&period_query, &[])?;
+        notices.push(format!(
+            "{} of the {} passage records in this period are synthetic: they spread published totals over days and vehicles, and only those totals are public figures. Each record names who published the figure it comes from.",
+            synthetic.passages, all.passages
+        ));
+    }
     for section in &sections {
         if section.coverage.share < 1.0 {
             notices.push(format!(

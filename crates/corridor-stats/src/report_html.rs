@@ -1,6 +1,16 @@
 //! Report renderings: CSV of the daily series and a single self-contained
 //! HTML page that carries the report's JSON inside it, so the page itself can
 //! be verified with `corridor report verify`.
+//!
+//! The page needs nothing but itself: inline CSS (with a print stylesheet),
+//! charts as inline SVG, no script to run and no resource to fetch. Every
+//! string that comes from the report is untrusted text and is escaped; the
+//! output depends on the report alone, so the same report gives the same
+//! bytes.
+
+mod charts;
+mod figures;
+mod sections;
 
 use std::fmt::Write as _;
 
@@ -10,6 +20,14 @@ use crate::report::Report;
 
 /// The id of the script element that carries the report JSON in the HTML page.
 pub const EMBEDDED_JSON_ID: &str = "corridor-report";
+
+/// The page's stylesheet: screen first, then phones, then print.
+const STYLESHEET: &str = include_str!("report_html/report.css");
+
+/// The page may load nothing and run nothing: its only style is inline and
+/// its JSON is data. Should escaping ever fail, the browser still refuses to
+/// run a script or fetch anything from a report.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 /// The daily series, one row per site and day: flow, coverage, baseline, index, status.
 pub fn render_csv(report: &Report) -> String {
@@ -70,27 +88,20 @@ pub fn extract_embedded_json(html: &str) -> Option<String> {
     Some(html[open_end..close].to_string())
 }
 
-/// The report as one self-contained HTML page.
+/// The report as one self-contained HTML page: readable without JavaScript,
+/// printable, and carrying its own JSON for `corridor report verify`.
 pub fn render_html(report: &Report) -> String {
     let json = Value::Object(crate::report::report_json(report));
-    let mut body = String::new();
-    let _ = writeln!(body, "<h1>{}</h1>", escape(&report.title));
-    for notice in &report.notices {
-        let _ = writeln!(body, "<p class=\"notice\">{}</p>", escape(notice));
-    }
-    if let Some(checkpoint) = &report.checkpoint {
-        let _ = writeln!(
-            body,
-            "<p class=\"checkpoint\">Computed at log <code>{}</code>, tree size {}, root <code>{}</code>.</p>",
-            escape(&checkpoint.origin),
-            checkpoint.tree_size,
-            escape(&checkpoint.root_hash)
-        );
-    }
-    let _ = writeln!(body, "<p>Access status rule: {}.</p>", escape(&report.rule));
+    let body = sections::page_body(report);
     format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n</head>\n<body>\n{body}<script type=\"application/json\" id=\"{EMBEDDED_JSON_ID}\">{}</script>\n</body>\n</html>\n",
-        escape(&report.title),
-        script_safe_json(&json)
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n\
+         <meta name=\"generator\" content=\"Corridor ({format})\">\n\
+         <title>{title}</title>\n<style>\n{STYLESHEET}</style>\n</head>\n<body>\n{body}\
+         <script type=\"application/json\" id=\"{EMBEDDED_JSON_ID}\">{json}</script>\n</body>\n</html>\n",
+        format = escape(&report.format),
+        title = escape(&report.title),
+        json = script_safe_json(&json)
     )
 }

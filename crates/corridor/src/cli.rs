@@ -200,8 +200,8 @@ pub enum LogCommand {
 pub struct VerifyArgs {
     #[command(subcommand)]
     pub command: Option<VerifyCommand>,
-    /// The log to check: a directory [default: the data directory's log]. URLs are not yet supported.
-    #[arg(long, value_name = "DIR")]
+    /// The log to check: a directory or an http(s):// URL [default: the data directory's log]
+    #[arg(long, value_name = "DIR|URL")]
     pub log: Option<String>,
     /// The log's public key, as text or a file holding it [default: the data directory's keys/log.vkey]
     #[arg(long, value_name = "KEY|FILE")]
@@ -319,6 +319,9 @@ pub struct StatsArgs {
     /// Only vehicles carrying this cargo kind
     #[arg(long)]
     pub cargo: Option<String>,
+    /// Put the baseline beside every figure: what it expects over the days each row spans
+    #[arg(long)]
+    pub baseline: bool,
     #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
     pub format: StatsFormat,
 }

@@ -465,6 +465,7 @@ fn stats(root: &Path, arguments: StatsArgs) -> Result<Completion> {
         check_token::<corridor_model::VehicleClass>("--vehicle-class", arguments.vehicle_class)?;
     query.operator = arguments.operator;
     query.cargo = arguments.cargo;
+    query.baseline = arguments.baseline;
     let data_dir = DataDir::open(root)?;
     let store = data_dir.open_store()?;
     let report = corridor_stats::compute(&store, &query)?;

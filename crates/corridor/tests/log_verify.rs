@@ -255,14 +255,6 @@ fn receipts_consistency_and_verify_across_two_adds() {
         &fixture.text("other-state.json"),
     ]);
     assert!(error.contains("known key"), "{error}");
-    let error = fixture.run_failing(&[
-        "verify",
-        "--log",
-        "https://example.org/log",
-        "--vkey",
-        &vkey,
-    ]);
-    assert!(error.contains("not yet supported"), "{error}");
 }
 
 /// A log of 300 leaves (a full bundle 000 and a partial 001.p/45), verified once.
@@ -358,4 +350,76 @@ fn a_rollback_to_an_older_signed_checkpoint_is_reported() {
         "{error}"
     );
     assert!(error.contains("but 321 leaves"), "{error}");
+}
+
+/// Serves files below `root` over plain HTTP/1.1, one request per connection,
+/// until the test process ends.
+fn serve_directory(root: PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+    let address = listener.local_addr().expect("local address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request_line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            // Skip the headers.
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|read| read > 2) {
+                header.clear();
+            }
+            let path = request_line
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let response = match (path.contains(".."), std::fs::read(root.join(path))) {
+                (false, Ok(body)) => {
+                    let mut response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    response.extend_from_slice(&body);
+                    response
+                }
+                _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn a_log_served_over_http_verifies_and_tampering_is_reported() {
+    let (fixture, log, _) = tamper_fixture();
+    let base = serve_directory(fixture.root.clone());
+    let url = format!("{base}/data/log");
+    let state = fixture.text("http-state.json");
+    let ok = fixture
+        .verify(&url, &state)
+        .expect("the served log verifies");
+    assert!(ok.contains("300 leaves"), "{ok}");
+    let tile = format!("{log}/tile/1/000.p/1");
+    let mut bytes = std::fs::read(&tile).expect("tile");
+    bytes[0] ^= 0x80;
+    std::fs::write(&tile, bytes).expect("write");
+    let error = fixture.verify(&url, &state).expect_err("must fail");
+    assert!(
+        error.contains(&format!("the log at {url} FAILED verification")),
+        "{error}"
+    );
+    assert!(
+        error.contains("tile/1/000.p/1: hash 0 (tree level 8 index 0)"),
+        "{error}"
+    );
+    let error = fixture
+        .verify(&format!("{base}/nowhere"), &fixture.text("nowhere.json"))
+        .expect_err("no log there");
+    assert!(error.contains("has no checkpoint file"), "{error}");
 }

@@ -1,0 +1,270 @@
+//! How figures, days, vocabulary tokens and statuses read on the page: one
+//! place that decides "39,560", "2.5%", "12 Dec 2022" and "severely
+//! restricted", so every section says them the same way.
+
+use corridor_model::AccessStatus;
+use serde_json::Value;
+
+use super::escape;
+use crate::access::DayAccess;
+use crate::claims::Verdict;
+
+/// A count or amount with thousands separators; one decimal when not whole.
+pub(super) fn number(value: f64) -> String {
+    if !value.is_finite() {
+        return "—".to_string();
+    }
+    // `-0` would read as a negative count.
+    let value = if value == 0.0 { 0.0 } else { value };
+    let text = if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value:.1}") };
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.as_str()),
+    };
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (position, digit) in whole.chars().enumerate() {
+        if position > 0 && (whole.len() - position) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    match fraction {
+        Some(fraction) => format!("{sign}{grouped}.{fraction}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// A share (0 to 1) as a percentage: whole percents from 10% up, one decimal
+/// below, so 2.5% of a baseline does not round to 3% or to 0%.
+pub(super) fn percent(share: f64) -> String {
+    if !share.is_finite() {
+        return "—".to_string();
+    }
+    let percent = share * 100.0;
+    if percent == 0.0 {
+        "0%".to_string()
+    } else if percent > 0.0 && percent < 0.1 {
+        "under 0.1%".to_string()
+    } else if percent.abs() >= 10.0 {
+        format!("{percent:.0}%")
+    } else {
+        format!("{percent:.1}%")
+    }
+}
+
+/// A figure from the report's JSON, escaped; `—` where nothing was reported.
+pub(super) fn json_figure(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "—".to_string(),
+        Some(Value::Number(number)) => number.as_f64().map_or_else(|| escape(&number.to_string()), self::number),
+        Some(Value::String(text)) => escape(&token(text)),
+        Some(Value::Bool(true)) => "yes".to_string(),
+        Some(Value::Bool(false)) => "no".to_string(),
+        Some(other) => escape(&other.to_string()),
+    }
+}
+
+/// A JSON value as plain (unescaped) text: strings bare, arrays joined.
+pub(super) fn plain(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// A string field of a record's public JSON, plain.
+pub(super) fn field(record: &Value, name: &str) -> String {
+    record.get(name).map(plain).unwrap_or_default()
+}
+
+/// A vocabulary token as words: `severely_restricted` → `severely restricted`.
+pub(super) fn token(text: &str) -> String {
+    text.replace('_', " ")
+}
+
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// `2022-12-12` → `12 Dec 2022`; anything else is returned as it is.
+pub(super) fn day_label(day: &str) -> String {
+    match split_day(day) {
+        Some((year, month, day_of_month)) => format!("{day_of_month} {} {year}", MONTHS[month - 1]),
+        None => day.to_string(),
+    }
+}
+
+/// `2022-12-12` → `12 Dec`, the short label of a chart axis.
+pub(super) fn day_label_short(day: &str) -> String {
+    match split_day(day) {
+        Some((_, month, day_of_month)) => format!("{day_of_month} {}", MONTHS[month - 1]),
+        None => day.to_string(),
+    }
+}
+
+/// The year of a `YYYY-MM-DD` day, if it is one.
+pub(super) fn day_year(day: &str) -> Option<i32> {
+    split_day(day).map(|(year, _, _)| year)
+}
+
+fn split_day(day: &str) -> Option<(i32, usize, u32)> {
+    let mut parts = day.get(..10)?.split('-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: usize = parts.next()?.parse().ok()?;
+    let day_of_month: u32 = parts.next()?.parse().ok()?;
+    ((1..=12).contains(&month) && (1..=31).contains(&day_of_month)).then_some((year, month, day_of_month))
+}
+
+/// A time from a record (`2022-12-12`, `2022-12-12T08:30:00+04:00`) as
+/// readable text: the day in words, then the time of day when there is one.
+pub(super) fn time_label(time: &str) -> String {
+    let day = day_label(time);
+    match time.get(11..16) {
+        Some(clock) if time.as_bytes().get(10) == Some(&b'T') => format!("{day}, {clock}"),
+        _ => day,
+    }
+}
+
+/// What a day of the access index shows in the status band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DayState {
+    Status(AccessStatus),
+    /// Nobody watched: the absence of records says nothing.
+    NotCovered,
+    /// Watched, something passed, but there is no baseline to compare with.
+    NoBaseline,
+}
+
+impl DayState {
+    pub(super) fn of(day: &DayAccess) -> DayState {
+        match day.status {
+            Some(status) => DayState::Status(status),
+            None if day.covered_share <= 0.0 => DayState::NotCovered,
+            None => DayState::NoBaseline,
+        }
+    }
+
+    /// Every state, in the order of the legend.
+    pub(super) const ALL: [DayState; 6] = [
+        DayState::Status(AccessStatus::Open),
+        DayState::Status(AccessStatus::Restricted),
+        DayState::Status(AccessStatus::SeverelyRestricted),
+        DayState::Status(AccessStatus::Closed),
+        DayState::NotCovered,
+        DayState::NoBaseline,
+    ];
+
+    /// The CSS class, also the hook for tests: `status-severely-restricted`.
+    pub(super) fn class(self) -> &'static str {
+        match self {
+            DayState::Status(AccessStatus::Open) => "status-open",
+            DayState::Status(AccessStatus::Restricted) => "status-restricted",
+            DayState::Status(AccessStatus::SeverelyRestricted) => "status-severely-restricted",
+            DayState::Status(AccessStatus::Closed) => "status-closed",
+            DayState::NotCovered => "status-not-covered",
+            DayState::NoBaseline => "status-no-baseline",
+        }
+    }
+
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            DayState::Status(AccessStatus::Open) => "open",
+            DayState::Status(AccessStatus::Restricted) => "restricted",
+            DayState::Status(AccessStatus::SeverelyRestricted) => "severely restricted",
+            DayState::Status(AccessStatus::Closed) => "closed",
+            DayState::NotCovered => "not covered",
+            DayState::NoBaseline => "no baseline",
+        }
+    }
+
+    /// The fill, written on the element as well as in CSS so the chart keeps
+    /// its colours where the stylesheet is stripped (feed readers, some printers).
+    pub(super) fn colour(self) -> &'static str {
+        match self {
+            DayState::Status(AccessStatus::Open) => "#1a7f37",
+            DayState::Status(AccessStatus::Restricted) => "#d4a72c",
+            DayState::Status(AccessStatus::SeverelyRestricted) => "#d1591b",
+            DayState::Status(AccessStatus::Closed) => "#8e1519",
+            DayState::NotCovered => "#d0d7de",
+            DayState::NoBaseline => "#8c959f",
+        }
+    }
+}
+
+/// A status badge for a period status; `None` reads "no status".
+pub(super) fn status_badge(status: Option<AccessStatus>, covered: bool) -> String {
+    let state = match status {
+        Some(status) => DayState::Status(status),
+        None if covered => DayState::NoBaseline,
+        None => DayState::NotCovered,
+    };
+    let text = match state {
+        DayState::Status(_) => state.label().to_uppercase(),
+        DayState::NotCovered => "NO STATUS: NOT COVERED".to_string(),
+        DayState::NoBaseline => "NO STATUS: NO BASELINE".to_string(),
+    };
+    format!("<span class=\"status-badge {}\">{text}</span>", state.class())
+}
+
+/// A verdict badge: `CONSISTENT`, `INCONSISTENT` or `NOT VERIFIABLE`.
+pub(super) fn verdict_badge(verdict: Verdict) -> String {
+    let class = match verdict {
+        Verdict::Consistent => "verdict-consistent",
+        Verdict::Inconsistent => "verdict-inconsistent",
+        Verdict::NotVerifiable => "verdict-not-verifiable",
+    };
+    format!("<span class=\"verdict-badge {class}\">{}</span>", verdict.to_string().to_uppercase())
+}
+
+/// Text reduced to what is safe in a CSS class or an element id.
+pub(super) fn slug(text: &str) -> String {
+    let slug: String = text
+        .chars()
+        .map(|character| if character.is_ascii_alphanumeric() || character == '-' || character == '_' { character.to_ascii_lowercase() } else { '-' })
+        .collect();
+    if slug.is_empty() { "unnamed".to_string() } else { slug }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_group_thousands_and_never_show_negative_zero() {
+        assert_eq!(number(39_560.0), "39,560");
+        assert_eq!(number(980.0), "980");
+        assert_eq!(number(1_234_567.25), "1,234,567.2");
+        assert_eq!(number(-0.0), "0");
+        assert_eq!(number(-1500.0), "-1,500");
+        assert_eq!(number(f64::NAN), "—");
+    }
+
+    #[test]
+    fn percentages_keep_small_shares_visible() {
+        assert_eq!(percent(0.024_772), "2.5%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.286_666), "29%");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(0.000_1), "under 0.1%");
+    }
+
+    #[test]
+    fn days_read_as_words_and_bad_days_pass_through() {
+        assert_eq!(day_label("2022-12-12"), "12 Dec 2022");
+        assert_eq!(day_label_short("2023-01-05"), "5 Jan");
+        assert_eq!(time_label("2023-01-17T08:30:00+04:00"), "17 Jan 2023, 08:30");
+        assert_eq!(day_label("2022-13-01"), "2022-13-01");
+        assert_eq!(day_label("soon"), "soon");
+    }
+
+    #[test]
+    fn slugs_keep_only_safe_characters() {
+        assert_eq!(slug("lachin-road"), "lachin-road");
+        assert_eq!(slug("a\"b <c>"), "a-b--c-");
+        assert_eq!(slug(""), "unnamed");
+    }
+}

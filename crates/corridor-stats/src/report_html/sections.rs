@@ -1,0 +1,603 @@
+//! The sections of the report page, top to bottom: what the reader must know
+//! first (notices, the figures at a glance, how to verify), then each site's
+//! flow, status and coverage, then outcomes, claims, missions, incidents,
+//! appeals and the rule that turns figures into a status.
+//!
+//! Every string taken from the report goes through [`escape`]; class names
+//! and ids built from report text go through [`slug`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use super::charts;
+use super::escape;
+use super::figures::{
+    DayState, day_label, field, json_figure, number, percent, plain, slug, status_badge, time_label, token, verdict_badge,
+};
+use crate::METRICS;
+use crate::claims::{AssertionVerdict, ClaimVerdict, Verdict};
+use crate::report::{Report, SiteSection};
+
+/// Everything between `<body>` and the embedded JSON.
+pub(super) fn page_body(report: &Report) -> String {
+    let site_ids = site_anchors(report);
+    let mut body = String::new();
+    body.push_str("<main>\n");
+    header(&mut body, report);
+    contents(&mut body, report, &site_ids);
+    notices(&mut body, report);
+    at_a_glance(&mut body, report, &site_ids);
+    checkpoint(&mut body, report);
+    totals(&mut body, report);
+    for (site, anchor) in report.sites.iter().zip(&site_ids) {
+        site_section(&mut body, report, site, anchor);
+    }
+    outcomes(&mut body, report);
+    claims(&mut body, report);
+    missions(&mut body, report);
+    incidents(&mut body, report);
+    appeals(&mut body, report);
+    method(&mut body, report);
+    footer(&mut body, report);
+    body.push_str("</main>\n");
+    body
+}
+
+/// A unique element id per site, made only of safe characters.
+fn site_anchors(report: &Report) -> Vec<String> {
+    let mut used = BTreeSet::new();
+    report
+        .sites
+        .iter()
+        .map(|site| {
+            let base = format!("site-{}", slug(&site.id));
+            let mut anchor = base.clone();
+            let mut suffix = 2;
+            while !used.insert(anchor.clone()) {
+                anchor = format!("{base}-{suffix}");
+                suffix += 1;
+            }
+            anchor
+        })
+        .collect()
+}
+
+fn header(body: &mut String, report: &Report) {
+    let sites = if report.query.sites.is_empty() {
+        format!("all sites ({})", report.sites.len())
+    } else {
+        report.query.sites.iter().map(|site| escape(site)).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(
+        body,
+        "<header class=\"report-header\">\n<p class=\"eyebrow\">Corridor access report</p>\n<h1>{}</h1>\n<p class=\"period\">Period <strong>{}</strong> to <strong>{}</strong> (site-local days, inclusive) · {} days · {sites}</p>\n</header>",
+        escape(&report.title),
+        escape(&day_label(&report.query.from)),
+        escape(&day_label(&report.query.to)),
+        period_days(report).map_or_else(|| "?".to_string(), |days| days.to_string()),
+    );
+}
+
+/// The number of days in the report's period, if its dates read.
+fn period_days(report: &Report) -> Option<i32> {
+    let from = corridor_model::time::parse_date(&report.query.from)?;
+    let to = corridor_model::time::parse_date(&report.query.to)?;
+    Some(corridor_model::time::day_number(to) - corridor_model::time::day_number(from) + 1)
+}
+
+fn contents(body: &mut String, report: &Report, site_ids: &[String]) {
+    body.push_str("<nav class=\"contents\" aria-label=\"Contents\">\n<ul>\n");
+    if !report.notices.is_empty() {
+        body.push_str("<li><a href=\"#notices\">Notices</a></li>\n");
+    }
+    body.push_str("<li><a href=\"#summary\">At a glance</a></li>\n<li><a href=\"#verify\">Verify</a></li>\n<li><a href=\"#totals\">Totals</a></li>\n");
+    for (site, anchor) in report.sites.iter().zip(site_ids) {
+        let _ = writeln!(body, "<li><a href=\"#{anchor}\">{}</a></li>", escape(&site.name));
+    }
+    body.push_str(
+        "<li><a href=\"#outcomes\">Turned back, held, delayed</a></li>\n<li><a href=\"#claims\">Claims</a></li>\n<li><a href=\"#missions\">Missions</a></li>\n<li><a href=\"#incidents\">Incidents</a></li>\n<li><a href=\"#appeals\">Appeals</a></li>\n<li><a href=\"#method\">Method</a></li>\n</ul>\n</nav>\n",
+    );
+}
+
+fn notices(body: &mut String, report: &Report) {
+    if report.notices.is_empty() {
+        return;
+    }
+    body.push_str("<section class=\"notices\" id=\"notices\" role=\"note\" aria-labelledby=\"notices-title\">\n<h2 id=\"notices-title\">Read this first</h2>\n<ul>\n");
+    for notice in &report.notices {
+        let _ = writeln!(body, "<li class=\"notice\">{}</li>", escape(notice));
+    }
+    body.push_str("</ul>\n</section>\n");
+}
+
+/// A figure tile: a big number and what it is.
+fn tile(body: &mut String, class: &str, value: &str, label: &str) {
+    let _ = writeln!(body, "<div class=\"tile {class}\"><div class=\"value\">{value}</div><div class=\"label\">{label}</div></div>");
+}
+
+/// Vehicles per outcome (`passed`, `turned_back`, …) over every site.
+fn vehicles_by_outcome(report: &Report) -> BTreeMap<String, f64> {
+    let mut by_outcome = BTreeMap::new();
+    for row in &report.outcomes.rows {
+        let outcome = row.get("outcome").map(plain).unwrap_or_default();
+        let vehicles = row.get("vehicles").and_then(Value::as_f64).unwrap_or(0.0);
+        *by_outcome.entry(outcome).or_insert(0.0) += vehicles;
+    }
+    by_outcome
+}
+
+fn at_a_glance(body: &mut String, report: &Report, site_ids: &[String]) {
+    body.push_str("<section class=\"summary\" id=\"summary\">\n<h2>At a glance</h2>\n<div class=\"tiles\">\n");
+    let vehicles = report.totals.totals.get("vehicles").and_then(Value::as_f64);
+    tile(
+        body,
+        "tile-vehicles",
+        &json_figure(report.totals.totals.get("vehicles")),
+        &format!("vehicles recorded, every outcome ({} passages)", json_figure(report.totals.totals.get("passages"))),
+    );
+    if let (Some(vehicles), Some(days)) = (vehicles, period_days(report))
+        && days > 0
+    {
+        tile(body, "tile-per-day", &number((vehicles / f64::from(days) * 10.0).round() / 10.0), "vehicles a day on average");
+    }
+    let by_outcome = vehicles_by_outcome(report);
+    let stopped: Vec<String> = ["turned_back", "held", "delayed"]
+        .iter()
+        .map(|outcome| number(by_outcome.get(*outcome).copied().unwrap_or(0.0)))
+        .collect();
+    tile(body, "tile-outcomes", &stopped.join(" / "), "turned back / held / delayed");
+    let counts = |verdict: Verdict| report.claims.iter().filter(|claim| claim.verdict == verdict).count();
+    tile(
+        body,
+        "tile-claims",
+        &report.claims.len().to_string(),
+        &format!(
+            "claims checked: {} consistent, {} inconsistent, {} not verifiable",
+            counts(Verdict::Consistent),
+            counts(Verdict::Inconsistent),
+            counts(Verdict::NotVerifiable)
+        ),
+    );
+    body.push_str("</div>\n<table class=\"site-summary\">\n<thead><tr><th scope=\"col\">Site</th><th scope=\"col\">Access status</th><th scope=\"col\" class=\"num\">Share of baseline</th><th scope=\"col\" class=\"num\">Watched</th></tr></thead>\n<tbody>\n");
+    for (site, anchor) in report.sites.iter().zip(site_ids) {
+        let _ = writeln!(
+            body,
+            "<tr><th scope=\"row\"><a href=\"#{anchor}\">{}</a></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&site.name),
+            status_badge(site.access.status, site.access.covered_days > 0.0),
+            site.access.index.map_or_else(|| "—".to_string(), percent),
+            percent(site.coverage.share)
+        );
+    }
+    body.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+fn checkpoint(body: &mut String, report: &Report) {
+    body.push_str("<section class=\"checkpoint\" id=\"verify\">\n<h2>Verify this report</h2>\n");
+    match &report.checkpoint {
+        Some(checkpoint) => {
+            let _ = writeln!(
+                body,
+                "<p>Every figure on this page was computed from the first {} records of a public, append-only log, at this signed checkpoint:</p>\n<dl class=\"facts\">\n<dt>Log</dt><dd><code>{}</code></dd>\n<dt>Tree size</dt><dd>{}</dd>\n<dt>Root hash</dt><dd><code class=\"hash\">{}</code></dd>\n</dl>\n<details class=\"signed-note\"><summary>Signed checkpoint note</summary><pre>{}</pre></details>",
+                number(checkpoint.tree_size as f64),
+                escape(&checkpoint.origin),
+                number(checkpoint.tree_size as f64),
+                escape(&checkpoint.root_hash),
+                escape(&checkpoint.signed_note)
+            );
+        }
+        None => body.push_str("<p class=\"warning\">This report names no signed checkpoint, so it cannot be checked against a log.</p>\n"),
+    }
+    body.push_str(
+        "<p>Anyone can recompute it on their own machine from the log alone, without trusting whoever published it:</p>\n<pre class=\"command\"><code>corridor report verify REPORT.html --log DIR --vkey KEY</code></pre>\n<p class=\"small\"><code>REPORT.html</code> is this file (it carries its figures as JSON), <code>DIR</code> a copy of the log (its <code>checkpoint</code> and <code>tile/</code> directory) and <code>KEY</code> the log's verifier key as its operator publishes it. The command checks the checkpoint's signature, rebuilds the records from the log and names every figure that differs.</p>\n</section>\n",
+    );
+}
+
+fn metric_heading(metric: &str) -> String {
+    match metric {
+        "medical_evacuees" => "Medical evacuees".to_string(),
+        other => {
+            let mut characters = other.chars();
+            characters.next().map_or_else(String::new, |first| first.to_uppercase().chain(characters).collect())
+        }
+    }
+}
+
+/// A stats table: the given dimensions, then every metric, with a total row.
+fn stats_table(body: &mut String, class: &str, caption: &str, dimensions: &[&str], rows: &[Map<String, Value>], totals: &Map<String, Value>) {
+    let _ = write!(body, "<div class=\"table-scroll\">\n<table class=\"{class}\">\n<caption>{caption}</caption>\n<thead><tr>");
+    for dimension in dimensions {
+        let _ = write!(body, "<th scope=\"col\">{}</th>", metric_heading(dimension));
+    }
+    for metric in METRICS {
+        let _ = write!(body, "<th scope=\"col\" class=\"num\">{}</th>", metric_heading(metric));
+    }
+    body.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows {
+        body.push_str("<tr>");
+        for dimension in dimensions {
+            let _ = write!(body, "<td>{}</td>", json_figure(row.get(*dimension)));
+        }
+        for metric in METRICS {
+            let _ = write!(body, "<td class=\"num\">{}</td>", json_figure(row.get(*metric)));
+        }
+        body.push_str("</tr>\n");
+    }
+    let _ = write!(body, "</tbody>\n<tfoot><tr><th scope=\"row\" colspan=\"{}\">Total</th>", dimensions.len().max(1));
+    for metric in METRICS {
+        let _ = write!(body, "<td class=\"num\">{}</td>", json_figure(totals.get(*metric)));
+    }
+    body.push_str("</tr></tfoot>\n</table>\n</div>\n");
+}
+
+fn totals(body: &mut String, report: &Report) {
+    body.push_str("<section class=\"totals\" id=\"totals\">\n<h2>Totals by category and direction</h2>\n");
+    stats_table(
+        body,
+        "totals-table",
+        "Every passage recorded in the period at the reported sites, whatever its outcome. A dash means no record gave the figure, which is not the same as zero.",
+        &["category", "direction"],
+        &report.totals.rows,
+        &report.totals.totals,
+    );
+    let mut by_category: BTreeMap<String, f64> = BTreeMap::new();
+    for row in &report.totals.rows {
+        let category = row.get("category").map(plain).filter(|category| !category.is_empty()).unwrap_or_else(|| "not given".into());
+        *by_category.entry(category).or_insert(0.0) += row.get("vehicles").and_then(Value::as_f64).unwrap_or(0.0);
+    }
+    let mut categories: Vec<(String, f64)> = by_category.into_iter().collect();
+    categories.sort_by(|left, right| right.1.total_cmp(&left.1).then_with(|| left.0.cmp(&right.0)));
+    let _ = writeln!(body, "<h3>Vehicles by operator category</h3>\n<figure class=\"chart\">\n{}\n</figure>", charts::categories(&categories));
+    body.push_str("</section>\n");
+}
+
+fn site_section(body: &mut String, report: &Report, site: &SiteSection, anchor: &str) {
+    let access = &site.access;
+    let _ = writeln!(
+        body,
+        "<section class=\"site\" id=\"{anchor}\" data-site=\"{}\">\n<h2>{} <span class=\"muted\">({}, {})</span></h2>",
+        escape(&site.id),
+        escape(&site.name),
+        escape(&site.id),
+        escape(&site.timezone)
+    );
+    let _ = writeln!(
+        body,
+        "<div class=\"period-status\">\n<p><span class=\"muted\">Access in the period:</span> {}</p>\n<p class=\"explanation\">{}.</p>\n</div>",
+        status_badge(access.status, access.covered_days > 0.0),
+        escape(access.explanation.trim_end_matches('.'))
+    );
+    body.push_str("<div class=\"tiles\">\n");
+    tile(body, "tile-observed", &number(access.observed), "vehicles passed (passed or delayed)");
+    tile(body, "tile-expected", &access.expected.map_or_else(|| "—".to_string(), number), "expected from the baseline over the watched time");
+    tile(body, "tile-index", &access.index.map_or_else(|| "—".to_string(), percent), "of the baseline");
+    tile(body, "tile-covered", &number((access.covered_days * 10.0).round() / 10.0), "days watched");
+    tile(
+        body,
+        "tile-stopped",
+        &format!("{} / {} / {}", number(access.turned_back as f64), number(access.held as f64), number(access.delayed as f64)),
+        "turned back / held / delayed",
+    );
+    body.push_str("</div>\n");
+
+    let chart = charts::daily_flow(site);
+    let _ = writeln!(body, "<h3>Daily flow against the baseline</h3>\n<figure class=\"chart\">\n{}\n<figcaption>", chart.svg);
+    let used: BTreeSet<&'static str> = access.days.iter().map(|day| DayState::of(day).class()).collect();
+    body.push_str("<ul class=\"legend\">\n<li><span class=\"swatch swatch-bar\"></span>vehicles that passed that day</li>\n");
+    if access.baseline.is_some() {
+        let _ = writeln!(
+            body,
+            "<li><span class=\"swatch swatch-baseline\"></span>baseline, scaled to the share of the day watched</li>\n<li><span class=\"swatch swatch-threshold\"></span>{} and {} of the baseline</li>",
+            percent(access.thresholds.open),
+            percent(access.thresholds.restricted)
+        );
+    }
+    for state in DayState::ALL {
+        if state == DayState::NoBaseline && !used.contains(state.class()) {
+            continue;
+        }
+        let _ = writeln!(body, "<li><span class=\"swatch {}\"></span>{}</li>", state.class(), state.label());
+    }
+    body.push_str("</ul>\n");
+    if chart.logarithmic {
+        body.push_str("<p class=\"scale-note\"><strong>Logarithmic scale:</strong> each gridline is ten times the one below, so the observed flow and a baseline many times larger fit in one chart. Bar heights are not proportional to the figures: read them on the axis, or hover a bar for its figure.</p>\n");
+    }
+    match &access.baseline {
+        Some(baseline) => {
+            let _ = writeln!(
+                body,
+                "<p class=\"baseline-source\">Baseline: {} {} a day, {} ({}), from <cite>{}</cite>.</p>",
+                number(baseline.per_day),
+                escape(&baseline.metric.to_string()),
+                match baseline.direction {
+                    corridor_model::BaselineDirection::Both => "both directions".to_string(),
+                    direction => format!("{direction} only"),
+                },
+                if baseline.basis == "figure" { "a sourced figure".to_string() } else { escape(&token(&baseline.basis)) },
+                escape(&baseline.source)
+            );
+        }
+        None => body.push_str("<p class=\"baseline-source\">There is no baseline for this site: the chart shows the flow, and a status only where nothing passed in watched time (closed).</p>\n"),
+    }
+    body.push_str("</figcaption>\n</figure>\n");
+
+    coverage(body, report, site);
+    access_by_category(body, site);
+    let _ = writeln!(body, "<p class=\"rule small\">Status rule: {}.</p>\n</section>", escape(&access.rule));
+}
+
+fn coverage(body: &mut String, report: &Report, site: &SiteSection) {
+    let coverage = &site.coverage;
+    let _ = writeln!(
+        body,
+        "<h3>Coverage</h3>\n<figure class=\"chart\">\n{}\n<figcaption><ul class=\"legend\"><li><span class=\"swatch swatch-covered\"></span>somebody recorded watching</li><li><span class=\"swatch status-not-covered\"></span>gap: nobody recorded watching, so no record there says nothing</li></ul></figcaption>\n</figure>",
+        charts::coverage_strip(site, &report.query.from, &report.query.to)
+    );
+    let _ = write!(
+        body,
+        "<p>Watched {} of the period ({} of {} hours)",
+        percent(coverage.share),
+        number(coverage.covered_hours.round()),
+        number(coverage.period_hours.round())
+    );
+    if coverage.sources.is_empty() {
+        body.push_str(".</p>\n");
+    } else {
+        let sources: Vec<String> = coverage.sources.iter().map(|source| format!("<cite>{}</cite>", escape(source))).collect();
+        let _ = writeln!(body, ", according to {}.</p>", sources.join("; "));
+    }
+    if !coverage.gaps.is_empty() {
+        const SHOWN: usize = 12;
+        let _ = writeln!(body, "<details class=\"gaps\"><summary>{} gap{} in coverage</summary>\n<ul>", coverage.gaps.len(), if coverage.gaps.len() == 1 { "" } else { "s" });
+        for gap in coverage.gaps.iter().take(SHOWN) {
+            let _ = writeln!(body, "<li>{} → {}</li>", escape(&time_label(&gap.start)), escape(&time_label(&gap.end)));
+        }
+        if coverage.gaps.len() > SHOWN {
+            let _ = writeln!(body, "<li>… and {} more, listed in the embedded JSON</li>", coverage.gaps.len() - SHOWN);
+        }
+        body.push_str("</ul>\n</details>\n");
+    }
+}
+
+fn access_by_category(body: &mut String, site: &SiteSection) {
+    if site.access_by_category.is_empty() {
+        return;
+    }
+    body.push_str("<h3>Access by category</h3>\n<div class=\"table-scroll\">\n<table class=\"access-by-category\">\n<thead><tr><th scope=\"col\">Category</th><th scope=\"col\" class=\"num\">Baseline a day</th><th scope=\"col\" class=\"num\">Observed</th><th scope=\"col\" class=\"num\">Expected</th><th scope=\"col\" class=\"num\">Share</th><th scope=\"col\">Status</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n");
+    for summary in &site.access_by_category {
+        let _ = writeln!(
+            body,
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            summary.category.map_or_else(|| "all".to_string(), |category| escape(&token(category.as_str()))),
+            summary.baseline.as_ref().map_or_else(|| "—".to_string(), |baseline| number(baseline.per_day)),
+            number(summary.observed),
+            summary.expected.map_or_else(|| "—".to_string(), number),
+            summary.index.map_or_else(|| "—".to_string(), percent),
+            status_badge(summary.status, summary.covered_days > 0.0),
+            escape(&summary.explanation)
+        );
+    }
+    body.push_str("</tbody>\n</table>\n</div>\n");
+}
+
+fn outcomes(body: &mut String, report: &Report) {
+    body.push_str("<section class=\"outcomes\" id=\"outcomes\">\n<h2>Turned back, held, delayed</h2>\n<div class=\"tiles\">\n");
+    let by_outcome = vehicles_by_outcome(report);
+    for (outcome, label) in [("passed", "passed"), ("turned_back", "turned back"), ("held", "held"), ("delayed", "delayed")] {
+        tile(body, &format!("tile-outcome outcome-{}", slug(outcome)), &number(by_outcome.get(outcome).copied().unwrap_or(0.0)), &format!("vehicles {label}"));
+    }
+    body.push_str("</div>\n<p class=\"small\">Flow is what went through: passed and delayed vehicles. Turned-back and held vehicles are counted beside the flow, never in it.</p>\n");
+    if !report.outcomes.rows.is_empty() {
+        stats_table(body, "outcomes-table", "Passages by outcome and operator category.", &["outcome", "category"], &report.outcomes.rows, &report.outcomes.totals);
+    }
+    body.push_str("</section>\n");
+}
+
+/// `vehicles, category peacekeeping, at lachin-road, 12 Dec 2022 to 23 Jan 2023`.
+fn describe_assertion(assertion: &Value) -> String {
+    let mut parts = vec![escape(&token(&field(assertion, "metric")))];
+    for name in ["category", "operator", "direction", "outcome", "cargo_kind"] {
+        if let Some(value) = assertion.get(name).filter(|value| !value.is_null()) {
+            parts.push(format!("{} {}", token(name), escape(&token(&plain(value)))));
+        }
+    }
+    if let Some(Value::Object(attributes)) = assertion.get("attributes") {
+        for (key, value) in attributes {
+            parts.push(format!("{} = {}", escape(key), escape(&plain(value))));
+        }
+    }
+    match assertion.get("sites") {
+        Some(Value::Array(sites)) if !sites.is_empty() => parts.push(format!("at {}", escape(&plain(&Value::Array(sites.clone()))))),
+        _ => parts.push("at every site".to_string()),
+    }
+    parts.push(format!("{} to {}", escape(&day_label(&field(assertion, "from"))), escape(&day_label(&field(assertion, "to")))));
+    parts.join(", ")
+}
+
+fn comparison(op: &str) -> &'static str {
+    match op {
+        "eq" => "exactly",
+        "ne" => "not",
+        "gte" => "at least",
+        "gt" => "more than",
+        "lte" => "at most",
+        "lt" => "less than",
+        "approx" => "about",
+        _ => "",
+    }
+}
+
+fn claims(body: &mut String, report: &Report) {
+    body.push_str("<section class=\"claims\" id=\"claims\">\n<h2>Claims checked against the records</h2>\n");
+    if report.claims.is_empty() {
+        body.push_str("<p class=\"empty\">No recorded claim is about this period.</p>\n</section>\n");
+        return;
+    }
+    body.push_str("<p class=\"small\">A lower bound (“at least”, “more than”) can be confirmed by partly watched time; an exact figure or an upper bound needs the whole period watched.</p>\n");
+    for claim in &report.claims {
+        claim_card(body, claim);
+    }
+    body.push_str("</section>\n");
+}
+
+fn claim_card(body: &mut String, claim: &ClaimVerdict) {
+    let _ = writeln!(
+        body,
+        "<article class=\"claim\" id=\"claim-{}\" data-verdict=\"{}\">\n<header>{}<blockquote class=\"claim-text\">{}</blockquote>\n<p class=\"claim-meta\">{}, {} · source: <cite>{}</cite> · <code>{}</code></p>\n</header>\n<ol class=\"assertions\">",
+        slug(&claim.id),
+        slug(&claim.verdict.to_string()),
+        verdict_badge(claim.verdict),
+        escape(&claim.text),
+        escape(&claim.speaker),
+        escape(&day_label(&claim.said_on)),
+        escape(&claim.source),
+        escape(&claim.id)
+    );
+    for assertion in &claim.assertions {
+        assertion_item(body, assertion);
+    }
+    body.push_str("</ol>\n</article>\n");
+}
+
+fn assertion_item(body: &mut String, checked: &AssertionVerdict) {
+    let op = checked.assertion.get("op").map(plain).unwrap_or_default();
+    let _ = writeln!(
+        body,
+        "<li class=\"assertion\">\n<p class=\"assertion-what\">{}: {} {}</p>\n<dl class=\"assertion-figures\"><div><dt>Claimed</dt><dd class=\"claimed\">{}</dd></div><div><dt>Computed</dt><dd class=\"computed\">{}</dd></div><div><dt>Verdict</dt><dd>{}</dd></div></dl>\n<p class=\"reason\">{}</p>",
+        describe_assertion(&checked.assertion),
+        comparison(&op),
+        json_figure(Some(&checked.claimed)),
+        json_figure(Some(&checked.claimed)),
+        json_figure(Some(&checked.computed)),
+        verdict_badge(checked.verdict),
+        escape(&checked.reason)
+    );
+    if !checked.coverage.is_empty() {
+        let parts: Vec<String> = checked
+            .coverage
+            .iter()
+            .map(|used| {
+                format!(
+                    "{}: {} watched{}",
+                    escape(&used.site),
+                    percent(used.share),
+                    if used.full { " (fully covered)" } else { " (partly covered)" }
+                )
+            })
+            .collect();
+        let _ = writeln!(body, "<p class=\"assertion-coverage small\">Coverage: {}.</p>", parts.join("; "));
+    }
+    if checked.sources.is_empty() {
+        body.push_str("<p class=\"assertion-sources small\">Sources: none (no record in scope).</p>\n");
+    } else {
+        let sources: Vec<String> = checked.sources.iter().map(|source| format!("<cite>{}</cite>", escape(source))).collect();
+        let _ = writeln!(body, "<p class=\"assertion-sources small\">Sources: {}.</p>", sources.join("; "));
+    }
+    body.push_str("</li>\n");
+}
+
+/// Records sorted by a time field, then id, so the page does not depend on store order.
+fn sorted_by<'a>(records: &'a [Value], time_field: &str) -> Vec<&'a Value> {
+    let mut sorted: Vec<&Value> = records.iter().collect();
+    sorted.sort_by_key(|record| (field(record, time_field), field(record, "id")));
+    sorted
+}
+
+fn missions(body: &mut String, report: &Report) {
+    body.push_str("<section class=\"missions\" id=\"missions\">\n<h2>Missions</h2>\n");
+    if report.missions.is_empty() {
+        body.push_str("<p class=\"empty\">No mission to these sites is recorded as planned in this period.</p>\n</section>\n");
+        return;
+    }
+    body.push_str("<div class=\"table-scroll\">\n<table class=\"missions-table\">\n<thead><tr><th scope=\"col\">Planned</th><th scope=\"col\">Mission</th><th scope=\"col\">Organisation</th><th scope=\"col\">Sites</th><th scope=\"col\">Outcome</th><th scope=\"col\">Why</th></tr></thead>\n<tbody>\n");
+    for mission in sorted_by(&report.missions, "planned_start") {
+        let outcome = field(mission, "outcome");
+        let plan = field(mission, "plan");
+        let _ = writeln!(
+            body,
+            "<tr class=\"mission\"><td>{}</td><td>{}{}</td><td>{} <span class=\"muted\">({})</span></td><td>{}</td><td><span class=\"outcome outcome-{}\">{}</span></td><td>{}</td></tr>",
+            escape(&time_label(&field(mission, "planned_start"))),
+            escape(&token(&field(mission, "kind"))),
+            if plan.is_empty() { String::new() } else { format!("<div class=\"small muted\">{}</div>", escape(&plan)) },
+            escape(&field(mission, "organisation")),
+            escape(&token(&field(mission, "category"))),
+            escape(&field(mission, "sites")),
+            slug(&outcome),
+            escape(&token(&outcome)),
+            escape(&field(mission, "outcome_reason"))
+        );
+    }
+    body.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+fn incidents(body: &mut String, report: &Report) {
+    body.push_str("<section class=\"incidents\" id=\"incidents\">\n<h2>Incidents</h2>\n");
+    if report.incidents.is_empty() {
+        body.push_str("<p class=\"empty\">No incident at these sites is recorded in this period.</p>\n</section>\n");
+        return;
+    }
+    body.push_str("<ol class=\"timeline\">\n");
+    for incident in sorted_by(&report.incidents, "started_at") {
+        let ended = field(incident, "ended_at");
+        let source = incident.get("source").map(|source| field(source, "name")).unwrap_or_default();
+        let _ = writeln!(
+            body,
+            "<li class=\"incident\"><p class=\"when\"><time>{}</time> – {}</p><p><strong>{}</strong> at {}</p><p>{}</p>{}</li>",
+            escape(&time_label(&field(incident, "started_at"))),
+            if ended.is_empty() { "no end recorded".to_string() } else { format!("<time>{}</time>", escape(&time_label(&ended))) },
+            escape(&token(&field(incident, "kind"))),
+            escape(&field(incident, "site")),
+            escape(&field(incident, "description")),
+            if source.is_empty() { String::new() } else { format!("<p class=\"small muted\">Source: <cite>{}</cite></p>", escape(&source)) }
+        );
+    }
+    body.push_str("</ol>\n</section>\n");
+}
+
+fn count_table(body: &mut String, class: &str, heading: &str, counts: &BTreeMap<String, u64>) {
+    let _ = writeln!(body, "<table class=\"{class}\">\n<thead><tr><th scope=\"col\">{heading}</th><th scope=\"col\" class=\"num\">Appeals</th></tr></thead>\n<tbody>");
+    for (key, count) in counts {
+        let _ = writeln!(body, "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td></tr>", escape(&token(key)), number(*count as f64));
+    }
+    body.push_str("</tbody>\n</table>\n");
+}
+
+fn appeals(body: &mut String, report: &Report) {
+    let appeals = &report.appeals;
+    let _ = writeln!(body, "<section class=\"appeals\" id=\"appeals\">\n<h2>Appeals</h2>\n<p>{} appeal{} to a hotline or desk received in the period.</p>", number(appeals.total as f64), if appeals.total == 1 { "" } else { "s" });
+    if appeals.total > 0 {
+        body.push_str("<div class=\"side-by-side\">\n");
+        count_table(body, "appeals-by-status", "Status", &appeals.by_status);
+        count_table(body, "appeals-by-kind", "Kind", &appeals.by_kind);
+        body.push_str("</div>\n");
+    }
+    body.push_str("</section>\n");
+}
+
+fn method(body: &mut String, report: &Report) {
+    let thresholds = report.thresholds;
+    let _ = writeln!(
+        body,
+        "<section class=\"method\" id=\"method\">\n<h2>How the access status is decided</h2>\n<p>The access index is the flow observed divided by the baseline scaled to the time somebody watched. Thresholds used for this report:</p>\n<table class=\"thresholds\">\n<tbody>\n<tr><th scope=\"row\">{}</th><td>index at or above {}</td></tr>\n<tr><th scope=\"row\">{}</th><td>from {} up to {}</td></tr>\n<tr><th scope=\"row\">{}</th><td>below {}</td></tr>\n<tr><th scope=\"row\">{}</th><td>nothing passed in watched time</td></tr>\n<tr><th scope=\"row\">{}</th><td>nobody watched: no status at all</td></tr>\n</tbody>\n</table>\n<p class=\"rule\">Rule: {}.</p>\n</section>",
+        status_badge(Some(corridor_model::AccessStatus::Open), true),
+        percent(thresholds.open),
+        status_badge(Some(corridor_model::AccessStatus::Restricted), true),
+        percent(thresholds.restricted),
+        percent(thresholds.open),
+        status_badge(Some(corridor_model::AccessStatus::SeverelyRestricted), true),
+        percent(thresholds.restricted),
+        status_badge(Some(corridor_model::AccessStatus::Closed), true),
+        status_badge(None, false),
+        escape(&report.rule)
+    );
+}
+
+fn footer(body: &mut String, report: &Report) {
+    let _ = writeln!(
+        body,
+        "<footer class=\"report-footer\">\n<p>{} · This page loads nothing and runs nothing: its figures are embedded in it as JSON (<code>script#corridor-report</code>), the data <code>corridor report verify</code> checks.</p>\n</footer>",
+        escape(&report.format)
+    );
+}
