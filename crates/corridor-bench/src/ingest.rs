@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use corridor_engine::{BATCH_SIZE, Config, DataDir};
-use corridor_model::{Location, TimePrecision};
+use corridor_model::Location;
 use corridor_store::sqlite::{INSERT_CURRENT, INSERT_PASSAGE, INSERT_RECORD, PRAGMAS, SCHEMA};
 use rusqlite::{Connection, params};
 use serde_json::Value;
@@ -20,10 +20,7 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
     write_input(&input, passages)?;
     let root = scratch.join("import-store");
     let _ = std::fs::remove_dir_all(&root);
-    let data_dir = DataDir::init(
-        &root,
-        Config::new("bench.invalid/import"),
-    )?;
+    let data_dir = DataDir::init(&root, Config::new("bench.invalid/import"))?;
 
     // Measured: reading, parsing, validating, canonicalizing and committing, as `corridor add` does.
     let started = Instant::now();
@@ -131,10 +128,10 @@ struct Rows {
 fn read_rows(store: &Path) -> Result<Vec<Rows>> {
     let connection = Connection::open(store)?;
     let mut passages = std::collections::HashMap::new();
-    let mut statement = connection.prepare("SELECT leaf_index, target_id, site, day, observed_at, category, operator, direction, outcome, vehicle_class, source_kind, recorded_by, mission, count, passengers, medical_evacuees, kilograms FROM passages")?;
+    let mut statement = connection.prepare("SELECT leaf_index, target_id, site, day, observed_at, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, mission, count, passengers, medical_evacuees, kilograms FROM passages")?;
     let mut cursor = statement.query([])?;
     while let Some(row) = cursor.next()? {
-        let values: Vec<rusqlite::types::Value> = (0..17)
+        let values: Vec<rusqlite::types::Value> = (0..18)
             .map(|index| row.get(index))
             .collect::<Result<_, _>>()?;
         passages.insert(row.get::<_, i64>(0)?, values);

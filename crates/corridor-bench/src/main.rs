@@ -5,8 +5,10 @@
 //! on a noisy shared machine where absolute times do not. Results go to a
 //! table on stdout and to `target/bench/results.json`.
 
+mod analysis;
 mod generate;
 mod ingest;
+mod log;
 mod report;
 mod stats;
 
@@ -30,7 +32,7 @@ struct Arguments {
     /// Scratch directory for the stores (default: a temporary directory)
     #[arg(long)]
     scratch: Option<PathBuf>,
-    /// Run only these benchmarks (import, stats); default all
+    /// Run only these benchmarks (import, stats, analysis, log); default all
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -48,6 +50,7 @@ enum Scale {
 pub struct Sizes {
     pub import_passages: u64,
     pub stats_passages: u64,
+    pub log_leaves: u64,
 }
 
 impl Scale {
@@ -56,14 +59,17 @@ impl Scale {
             Scale::Tiny => Sizes {
                 import_passages: 2_000,
                 stats_passages: 5_000,
+                log_leaves: 3_000,
             },
             Scale::Small => Sizes {
                 import_passages: 200_000,
                 stats_passages: 1_000_000,
+                log_leaves: 1_000_000,
             },
             Scale::Full => Sizes {
                 import_passages: 1_000_000,
                 stats_passages: 10_000_000,
+                log_leaves: 10_000_000,
             },
         }
     }
@@ -97,12 +103,26 @@ fn main() -> Result<()> {
         );
         results.extend(ingest::run(&scratch, sizes.import_passages)?);
     }
-    if wanted("stats") {
+    if wanted("stats") || wanted("analysis") {
         eprintln!(
             "stats: 43-day query over {} passages ...",
             sizes.stats_passages
         );
         results.extend(stats::run(&scratch, sizes.stats_passages)?);
+    }
+    if wanted("log") {
+        eprintln!(
+            "log: integrating and verifying {} leaves ...",
+            sizes.log_leaves
+        );
+        results.extend(log::run(&scratch, sizes.log_leaves)?);
+    }
+    if wanted("analysis") {
+        eprintln!(
+            "analysis: 1,000 claims and a 90-day report over {} passages ...",
+            sizes.stats_passages
+        );
+        results.extend(analysis::run(&scratch)?);
     }
     print!("{}", report::table(&results));
     let path = report::write_json(&arguments.out, &results)?;

@@ -144,7 +144,12 @@ fn fill(store: &mut SqliteStore, passages: u64) -> Result<()> {
                 medical_evacuees: None,
                 kilograms: None,
                 cargo: Vec::new(),
-                attributes: Vec::new(),
+                // One passage in fifty carries an attribute, for claims filtered by it.
+                attributes: if index % 50 == 0 {
+                    vec![("flag".into(), "TR".into())]
+                } else {
+                    Vec::new()
+                },
             }),
         });
         if batch.len() == corridor_engine::BATCH_SIZE {

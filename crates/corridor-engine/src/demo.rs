@@ -37,7 +37,10 @@ pub fn create(root: &Path) -> Result<(DataDir, SubmitSummary), EngineError> {
         Err(EngineError::NotInitialized { .. }) => {}
         Err(error) => return Err(error),
     }
-    let config = Config { demo: true, ..Config::new(DEMO_ORIGIN) };
+    let config = Config {
+        demo: true,
+        ..Config::new(DEMO_ORIGIN)
+    };
     let data_dir = DataDir::init(root, config)?;
     let mut writer = data_dir.writer("corridor demo")?;
     let mut rejected: Vec<RecordError> = Vec::new();

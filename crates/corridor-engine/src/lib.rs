@@ -156,10 +156,13 @@ impl DataDir {
             path: config_path.display().to_string(),
             reason: error.to_string(),
         })?;
-        config.access.validate().map_err(|reason| EngineError::BadConfig {
-            path: config_path.display().to_string(),
-            reason: format!("access: {reason}"),
-        })?;
+        config
+            .access
+            .validate()
+            .map_err(|reason| EngineError::BadConfig {
+                path: config_path.display().to_string(),
+                reason: format!("access: {reason}"),
+            })?;
         check_origin(&config.origin).map_err(|reason| EngineError::BadConfig {
             path: config_path.display().to_string(),
             reason: format!("origin: {reason}"),

@@ -5,7 +5,7 @@
 
 use corridor_engine::{Config, Writer};
 use corridor_model::{AccessStatus, FlowMetric, Location, RecordError};
-use corridor_stats::access::{Thresholds, access_index};
+use corridor_stats::access::{AccessQuery, Thresholds, access_index};
 use corridor_stats::claims::{Verdict, check_claim};
 use corridor_stats::coverage::site_coverage;
 use corridor_stats::snapshot::Snapshot;
@@ -26,15 +26,25 @@ fn source() -> Value {
 }
 
 fn writer(store: Box<dyn Store>) -> Writer {
-    Writer::new(store, Config::new("test.invalid/analysis"), b"secret".to_vec(), None)
+    Writer::new(
+        store,
+        Config::new("test.invalid/analysis"),
+        b"secret".to_vec(),
+        None,
+    )
 }
 
 fn submit(writer: &mut Writer, records: Vec<Value>) {
-    let items = records.into_iter().enumerate().map(|(index, record)| -> Result<_, RecordError> {
-        Ok((Location::Line(index as u64 + 1), object(record)))
-    });
+    let items = records
+        .into_iter()
+        .enumerate()
+        .map(|(index, record)| -> Result<_, RecordError> {
+            Ok((Location::Line(index as u64 + 1), object(record)))
+        });
     let mut rejected = Vec::new();
-    writer.submit_all(items, |error| rejected.push(error.to_string()), |_| {}).expect("stored");
+    writer
+        .submit_all(items, |error| rejected.push(error.to_string()), |_| {})
+        .expect("stored");
     assert_eq!(rejected, Vec::<String>::new());
 }
 
@@ -75,19 +85,46 @@ fn day(text: &str) -> jiff::civil::Date {
 fn coverage_reports_the_share_and_the_gaps_in_site_time() {
     let writer = fixture();
     let snapshot = Snapshot::load(writer.store()).expect("snapshot");
-    let coverage = site_coverage(&snapshot, "lachin", day("2023-01-01"), day("2023-01-04"), FlowMetric::Vehicles, None);
-    assert_eq!((coverage.covered_hours, coverage.period_hours), (64.0, 96.0));
-    let gaps: Vec<(String, String)> = coverage.gaps.iter().map(|gap| (gap.start.clone(), gap.end.clone())).collect();
+    let coverage = site_coverage(
+        &snapshot,
+        "lachin",
+        day("2023-01-01"),
+        day("2023-01-04"),
+        FlowMetric::Vehicles,
+        None,
+    );
+    assert_eq!(
+        (coverage.covered_hours, coverage.period_hours),
+        (64.0, 96.0)
+    );
+    let gaps: Vec<(String, String)> = coverage
+        .gaps
+        .iter()
+        .map(|gap| (gap.start.clone(), gap.end.clone()))
+        .collect();
     assert_eq!(
         gaps,
         vec![
-            ("2023-01-01T00:00+04:00".to_string(), "2023-01-01T08:00+04:00".to_string()),
-            ("2023-01-04T00:00+04:00".to_string(), "2023-01-05T00:00+04:00".to_string()),
+            (
+                "2023-01-01T00:00+04:00".to_string(),
+                "2023-01-01T08:00+04:00".to_string()
+            ),
+            (
+                "2023-01-04T00:00+04:00".to_string(),
+                "2023-01-05T00:00+04:00".to_string()
+            ),
         ]
     );
     assert_eq!(coverage.sources, vec!["Watch team".to_string()]);
     // Tonnes were never covered.
-    let tonnes = site_coverage(&snapshot, "lachin", day("2023-01-01"), day("2023-01-04"), FlowMetric::Tonnes, None);
+    let tonnes = site_coverage(
+        &snapshot,
+        "lachin",
+        day("2023-01-01"),
+        day("2023-01-04"),
+        FlowMetric::Tonnes,
+        None,
+    );
     assert_eq!(tonnes.share, 0.0);
 }
 
@@ -95,19 +132,20 @@ fn coverage_reports_the_share_and_the_gaps_in_site_time() {
 fn the_access_index_scales_the_baseline_to_the_watched_part_of_each_day() {
     let writer = fixture();
     let snapshot = Snapshot::load(writer.store()).expect("snapshot");
-    let summary = access_index(
-        writer.store(),
-        &snapshot,
-        "lachin",
-        day("2023-01-01"),
-        day("2023-01-04"),
-        FlowMetric::Vehicles,
-        None,
-        Thresholds::default(),
-    )
-    .expect("index");
-    let days: Vec<(String, f64, Option<AccessStatus>)> =
-        summary.days.iter().map(|day| (day.day.clone(), day.observed, day.status)).collect();
+    let query = AccessQuery {
+        site: "lachin",
+        from: day("2023-01-01"),
+        to: day("2023-01-04"),
+        metric: FlowMetric::Vehicles,
+        category: None,
+    };
+    let summary =
+        access_index(writer.store(), &snapshot, &query, Thresholds::default()).expect("index");
+    let days: Vec<(String, f64, Option<AccessStatus>)> = summary
+        .days
+        .iter()
+        .map(|day| (day.day.clone(), day.observed, day.status))
+        .collect();
     assert_eq!(
         days,
         vec![
@@ -120,13 +158,22 @@ fn the_access_index_scales_the_baseline_to_the_watched_part_of_each_day() {
         ]
     );
     assert!((summary.days[0].index.expect("index") - 0.75).abs() < 1e-9);
-    assert_eq!(summary.turned_back, 1, "turned back is counted beside the flow");
+    assert_eq!(
+        summary.turned_back, 1,
+        "turned back is counted beside the flow"
+    );
     // 17 observed against 10 × (2/3 + 1 + 1) expected.
     assert_eq!(summary.observed, 17.0);
     assert!((summary.index.expect("index") - 17.0 / (10.0 * (8.0 / 3.0))).abs() < 1e-9);
     // 63.75% of the baseline over the period.
     assert_eq!(summary.status, Some(AccessStatus::Restricted));
-    assert_eq!(summary.baseline.as_ref().map(|baseline| baseline.source.as_str()), Some("Ministry figure"));
+    assert_eq!(
+        summary
+            .baseline
+            .as_ref()
+            .map(|baseline| baseline.source.as_str()),
+        Some("Ministry figure")
+    );
 }
 
 fn claim(assertions: Value) -> Value {
@@ -138,9 +185,16 @@ fn claim(assertions: Value) -> Value {
 fn verdicts(writer: &Writer, assertions: Value) -> Vec<(Verdict, Value)> {
     let snapshot = Snapshot::load(writer.store()).expect("snapshot");
     let resolver = snapshot.site_resolver();
-    let record = corridor_model::parse_submission(&object(claim(assertions)), &resolver).expect("valid claim").record;
-    let verdict = check_claim(writer.store(), &snapshot, &record, Thresholds::default()).expect("checked");
-    verdict.assertions.into_iter().map(|assertion| (assertion.verdict, assertion.computed)).collect()
+    let record = corridor_model::parse_submission(&object(claim(assertions)), &resolver)
+        .expect("valid claim")
+        .record;
+    let verdict =
+        check_claim(writer.store(), &snapshot, &record, Thresholds::default()).expect("checked");
+    verdict
+        .assertions
+        .into_iter()
+        .map(|assertion| (assertion.verdict, assertion.computed))
+        .collect()
 }
 
 #[test]
@@ -182,7 +236,10 @@ fn a_status_claim_without_a_baseline_is_not_verifiable() {
     let writer = fixture();
     let assertion = json!([{"metric": "access_status", "op": "eq", "value": "open", "category": "civilian",
                             "from": "2023-01-02", "to": "2023-01-03", "sites": ["lachin"]}]);
-    assert_eq!(verdicts(&writer, assertion), vec![(Verdict::NotVerifiable, Value::Null)]);
+    assert_eq!(
+        verdicts(&writer, assertion),
+        vec![(Verdict::NotVerifiable, Value::Null)]
+    );
 }
 
 #[test]
@@ -202,7 +259,13 @@ fn corrections_and_retractions_change_what_claims_are_checked_against() {
         {"metric": "vehicles", "op": "eq", "value": 0, "from": "2023-01-01", "to": "2023-01-01", "sites": ["lachin"], "category": "red_cross"},
     ]);
     // 1 Jan is only partly covered, so "0 red cross vehicles" stays unverifiable.
-    assert_eq!(verdicts(&writer, assertion), vec![(Verdict::Consistent, json!(4)), (Verdict::NotVerifiable, json!(0))]);
+    assert_eq!(
+        verdicts(&writer, assertion),
+        vec![
+            (Verdict::Consistent, json!(4)),
+            (Verdict::NotVerifiable, json!(0))
+        ]
+    );
 }
 
 #[test]
@@ -210,12 +273,17 @@ fn attribute_filters_are_answered_from_the_passage_index() {
     let mut writer = fixture();
     submit(
         &mut writer,
-        vec![json!({"type": "passage", "id": "p-6", "site": "lachin", "observed_at": "2023-01-03T14:00", "count": 2, "category": "commercial",
-                    "attributes": {"flag": "TR"}, "source": source(), "recorded_by": "team-a"})],
+        vec![
+            json!({"type": "passage", "id": "p-6", "site": "lachin", "observed_at": "2023-01-03T14:00", "count": 2, "category": "commercial",
+                    "attributes": {"flag": "TR"}, "source": source(), "recorded_by": "team-a"}),
+        ],
     );
     let assertion = json!([{"metric": "vehicles", "op": "eq", "value": 2, "from": "2023-01-02", "to": "2023-01-03",
                             "sites": ["lachin"], "attributes": {"flag": "TR"}}]);
-    assert_eq!(verdicts(&writer, assertion), vec![(Verdict::Consistent, json!(2))]);
+    assert_eq!(
+        verdicts(&writer, assertion),
+        vec![(Verdict::Consistent, json!(2))]
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -226,9 +294,24 @@ const SITES: [(&str, &str); 2] = [("north", "Asia/Baku"), ("south", "Europe/Berl
 
 #[derive(Debug, Clone)]
 enum Step {
-    Passage { site: usize, day: u8, hour: u8, category: usize, count: u32, passengers: Option<u32>, tonnes: Option<u32>, inbound: bool },
-    Correct { target: usize, count: u32, category: usize },
-    Retract { target: usize },
+    Passage {
+        site: usize,
+        day: u8,
+        hour: u8,
+        category: usize,
+        count: u32,
+        passengers: Option<u32>,
+        tonnes: Option<u32>,
+        inbound: bool,
+    },
+    Correct {
+        target: usize,
+        count: u32,
+        category: usize,
+    },
+    Retract {
+        target: usize,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -249,7 +332,16 @@ fn records(steps: &[Step]) -> Vec<Value> {
     let mut live: Vec<(String, usize, u8)> = Vec::new();
     for (index, step) in steps.iter().enumerate() {
         match step {
-            Step::Passage { site, day, hour, category, count, passengers, tonnes, inbound } => {
+            Step::Passage {
+                site,
+                day,
+                hour,
+                category,
+                count,
+                passengers,
+                tonnes,
+                inbound,
+            } => {
                 let id = format!("p-{index}");
                 let mut record = json!({"type": "passage", "id": id, "site": SITES[*site].0,
                     "observed_at": format!("2023-03-{:02}T{hour:02}:30:00Z", day + 20), "count": count, "category": CATEGORIES[*category],
@@ -263,7 +355,11 @@ fn records(steps: &[Step]) -> Vec<Value> {
                 out.push(record);
                 live.push((id, *site, *day));
             }
-            Step::Correct { target, count, category } if !live.is_empty() => {
+            Step::Correct {
+                target,
+                count,
+                category,
+            } if !live.is_empty() => {
                 let (id, site, day) = live[target % live.len()].clone();
                 out.push(json!({"type": "correction", "id": format!("c-{index}"), "corrects": id, "reason": "recount",
                     "record": {"type": "passage", "site": SITES[site].0, "observed_at": format!("2023-03-{:02}T10:00", day + 20), "count": count, "category": CATEGORIES[*category]},

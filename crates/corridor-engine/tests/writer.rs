@@ -3,7 +3,7 @@
 //! leaves nothing of it, or of anything staged after it, stored.
 
 use corridor_engine::{BATCH_SIZE, Config, DataDir, Writer};
-use corridor_model::{Location, RecordError, TimePrecision};
+use corridor_model::{Location, RecordError};
 use corridor_stats::StatsQuery;
 use corridor_store::{Fault, MemoryStore, Store};
 use serde_json::{Map, Value, json};

@@ -35,18 +35,6 @@ pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::rename(&temporary, path)
 }
 
-/// Writes `bytes` to the temporary name of `path` (creating its directory)
-/// and returns the open file, not yet flushed, and the temporary name.
-pub(crate) fn write_temporary(path: &Path, bytes: &[u8]) -> io::Result<(File, PathBuf)> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let temporary = temporary_path(path);
-    let mut file = File::create(&temporary)?;
-    file.write_all(bytes)?;
-    Ok((file, temporary))
-}
-
 /// Flushes a directory's entries (new names, renames) to disk.
 pub(crate) fn sync_directory(path: &Path) -> io::Result<()> {
     let path = if path.as_os_str().is_empty() {

@@ -10,7 +10,7 @@
 //! full-tile names no published checkpoint refers to). Running integration
 //! again recomputes the same bytes and finishes the job.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use corridor_store::{Store, StoreError};
 use corridor_tlog::tile::{FULL_TILE_WIDTH, MAX_ENTRY_SIZE, TILE_HEIGHT};
@@ -20,7 +20,7 @@ use corridor_tlog::{
 };
 
 use crate::directory::LogDirectory;
-use crate::files::{DirectorySyncs, replace_file, sync_directory, write_temporary};
+use crate::files::{DirectorySyncs, replace_file, sync_directory};
 use crate::tiles::TileBuffers;
 
 /// How many leaves are read from the source at a time.
@@ -204,37 +204,30 @@ pub(crate) fn published_checkpoint(
     Ok(Some((opened.checkpoint, opened.note)))
 }
 
-/// Writes files under the log directory: each to a temporary name first;
-/// then, a batch at a time, all flushed in parallel (concurrent `fsync`s share
-/// journal commits) and renamed into place; finally their directories are
-/// flushed. A file is renamed only once its bytes are durable.
+/// Writes files under the log directory, a batch at a time: each file of a
+/// batch is written to a temporary name, flushed and renamed into place by a
+/// pool of threads (concurrent `fsync`s share journal commits, and file
+/// creation overlaps), then the directories are flushed. A file is renamed
+/// only once its bytes are durable.
 struct FileWriter<'a> {
     directory: &'a LogDirectory,
     syncs: DirectorySyncs,
-    pending: Vec<PendingFile>,
+    pending: Vec<(PathBuf, Vec<u8>)>,
+    pending_bytes: usize,
 }
 
-/// A file written under its temporary name, not yet flushed and renamed.
-struct PendingFile {
-    file: std::fs::File,
-    temporary: std::path::PathBuf,
-    path: std::path::PathBuf,
-}
-
-/// Files written before their batch is flushed and renamed.
+/// Files held before their batch is written.
 const PENDING_FILES: usize = 512;
-/// Threads flushing a batch.
-const FLUSH_THREADS: usize = 16;
+/// Bytes held before their batch is written.
+const PENDING_BYTES: usize = 32 << 20;
+/// Threads writing a batch.
+const WRITER_THREADS: usize = 8;
 
 impl FileWriter<'_> {
-    fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<(), IntegrateError> {
-        let (file, temporary) = write_temporary(path, bytes).map_err(io_error(path))?;
-        self.pending.push(PendingFile {
-            file,
-            temporary,
-            path: path.to_path_buf(),
-        });
-        if self.pending.len() >= PENDING_FILES {
+    fn write(&mut self, path: &Path, bytes: Vec<u8>) -> Result<(), IntegrateError> {
+        self.pending_bytes += bytes.len();
+        self.pending.push((path.to_path_buf(), bytes));
+        if self.pending.len() >= PENDING_FILES || self.pending_bytes >= PENDING_BYTES {
             self.flush()?;
         }
         Ok(())
@@ -242,28 +235,26 @@ impl FileWriter<'_> {
 
     fn write_tile(&mut self, tile: &TileAddress, hashes: &[Hash]) -> Result<(), IntegrateError> {
         let path = self.directory.tile_path(tile);
-        self.write(&path, &encode_tile_data(hashes))
+        self.write(&path, encode_tile_data(hashes))
     }
 
-    /// Flushes every pending file, renames each into place, and flushes the directories.
+    /// Writes every pending file durably into place, then flushes the directories.
     fn flush(&mut self) -> Result<(), IntegrateError> {
         let pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
         if pending.is_empty() {
             return Ok(());
         }
-        let chunk = pending.len().div_ceil(FLUSH_THREADS);
+        let chunk = pending.len().div_ceil(WRITER_THREADS);
         let failure = std::thread::scope(|scope| {
             let workers: Vec<_> = pending
                 .chunks(chunk)
                 .map(|files| {
                     scope.spawn(move || {
-                        for pending_file in files {
-                            pending_file
-                                .file
-                                .sync_data()
-                                .map_err(|error| (pending_file.temporary.clone(), error))?;
+                        for (path, bytes) in files {
+                            replace_file(path, bytes).map_err(|error| (path.clone(), error))?;
                         }
-                        Ok::<(), (std::path::PathBuf, std::io::Error)>(())
+                        Ok::<(), (PathBuf, std::io::Error)>(())
                     })
                 })
                 .collect();
@@ -275,7 +266,7 @@ impl FileWriter<'_> {
                     Ok(Err(failure)) => Some(failure),
                     Err(_) => Some((
                         self.directory.root().to_path_buf(),
-                        std::io::Error::other("a flushing thread panicked"),
+                        std::io::Error::other("a writing thread panicked"),
                     )),
                 })
         });
@@ -285,12 +276,8 @@ impl FileWriter<'_> {
                 error,
             });
         }
-        for pending_file in pending {
-            drop(pending_file.file);
-            std::fs::rename(&pending_file.temporary, &pending_file.path)
-                .map_err(io_error(&pending_file.path))?;
-            self.syncs
-                .touched(self.directory.root(), &pending_file.path);
+        for (path, _) in &pending {
+            self.syncs.touched(self.directory.root(), path);
         }
         self.syncs
             .sync_all()
@@ -339,6 +326,7 @@ pub fn integrate<S: LeafSource + ?Sized>(
         directory,
         syncs: DirectorySyncs::default(),
         pending: Vec::new(),
+        pending_bytes: 0,
     };
     let (mut range, mut buffers) = resume(directory, old_size, published.as_ref())?;
 
@@ -386,8 +374,10 @@ pub fn integrate<S: LeafSource + ?Sized>(
                     index: bundle_index,
                     width: FULL_TILE_WIDTH,
                 };
-                writer.write(&directory.bundle_path(&address), &bundle)?;
-                bundle.clear();
+                writer.write(
+                    &directory.bundle_path(&address),
+                    std::mem::take(&mut bundle),
+                )?;
                 bundle_entries = 0;
                 bundle_index += 1;
             }
@@ -407,7 +397,7 @@ pub fn integrate<S: LeafSource + ?Sized>(
             index: bundle_index,
             width: bundle_entries as u16,
         };
-        writer.write(&directory.bundle_path(&address), &bundle)?;
+        writer.write(&directory.bundle_path(&address), bundle)?;
     }
     for (tile, hashes) in buffers.grown_partial_tiles() {
         writer.write_tile(&tile, hashes)?;

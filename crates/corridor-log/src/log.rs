@@ -422,6 +422,7 @@ impl LogReader {
             record_id,
             leaf_index,
             tree_size,
+            String::from_utf8(leaf.to_vec()).ok(),
             &hash,
             &proof,
             published.signed,

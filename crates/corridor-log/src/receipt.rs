@@ -3,7 +3,7 @@
 //!
 //! ```json
 //! {"record_id": "p-1", "leaf_index": 3, "tree_size": 10,
-//!  "leaf_hash": "<base64>", "proof": ["<base64>", ...],
+//!  "leaf": "{\"logged_at\":...}", "leaf_hash": "<base64>", "proof": ["<base64>", ...],
 //!  "checkpoint": "<origin>\n10\n<root>\n\n— <origin> <signature>\n"}
 //! ```
 
@@ -24,6 +24,10 @@ pub struct Receipt {
     pub leaf_index: u64,
     /// The size of the tree the proof is for (the checkpoint's).
     pub tree_size: u64,
+    /// The leaf itself (the record's canonical JSON), when it is text; a
+    /// verifier checks that it hashes to `leaf_hash`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf: Option<String>,
     /// RFC 9162 leaf hash, base64.
     pub leaf_hash: String,
     /// RFC 9162 §2.1.3 inclusion proof, base64 hashes.
@@ -74,12 +78,14 @@ impl Receipt {
         record_id: Option<String>,
         leaf_index: u64,
         tree_size: u64,
+        leaf: Option<String>,
         leaf_hash: &Hash,
         proof: &[Hash],
         checkpoint: String,
     ) -> Self {
         Receipt {
             record_id,
+            leaf,
             leaf_index,
             tree_size,
             leaf_hash: BASE64.encode(leaf_hash),
@@ -115,6 +121,14 @@ impl Receipt {
             field: "leaf_hash".into(),
             reason: "not the base64 of 32 bytes".into(),
         })?;
+        if let Some(leaf) = &self.leaf
+            && corridor_tlog::leaf_hash(leaf.as_bytes()) != leaf_hash
+        {
+            return Err(ReceiptError::Field {
+                field: "leaf".into(),
+                reason: "does not hash to leaf_hash: the record text was altered".into(),
+            });
+        }
         let proof = self
             .proof
             .iter()

@@ -8,6 +8,7 @@
 //! ```text
 //! WITNESS/witness.key                       PRIVATE+KEY+... (mode 0600)
 //! WITNESS/witness.vkey                      the witness's public key
+//! WITNESS/witness.lock                      held while a checkpoint is decided
 //! WITNESS/logs/<origin>.json                log key, latest cosigned size, root, checkpoint
 //! WITNESS/evidence/<origin>/<time>-<size>/  cosigned, presented, proof, reason
 //! ```
@@ -260,6 +261,9 @@ impl Witness {
         proof: &[Hash],
         timestamp: u64,
     ) -> Result<Cosigned, WitnessError> {
+        // One decision at a time: two concurrent cosignings from the same
+        // state could otherwise leave it at the smaller of two sizes.
+        let _lock = self.lock()?;
         let note = corridor_tlog::Note::parse(signed_checkpoint)
             .map_err(|error| WitnessError::BadCheckpoint(error.to_string()))?;
         let unverified = Checkpoint::parse(note.text())
@@ -383,6 +387,20 @@ impl Witness {
             Vec::new()
         };
         self.cosign(&signed, old_size, &proof, timestamp)
+    }
+
+    /// Takes the witness's exclusive lock (`witness.lock`), waiting for it;
+    /// released when the file is dropped, or by the kernel if the process dies.
+    fn lock(&self) -> Result<std::fs::File, WitnessError> {
+        let path = self.directory.join("witness.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        file.lock().map_err(io_error(&path))?;
+        Ok(file)
     }
 
     /// Saves the evidence of a refused checkpoint and builds the error.

@@ -189,3 +189,30 @@ proptest::proptest! {
         proptest::prop_assert!(verify_consistency(tree_size, total as u64, &partial.root(), &tree.root(), &consistency).is_ok());
     }
 }
+
+#[test]
+fn periodic_integration_publishes_what_arrives_and_stops_when_told() {
+    let directory_holder = tempfile::tempdir().expect("temporary directory");
+    let directory = LogDirectory::new(directory_holder.path().join("log"));
+    let log = corridor_log::Log::new(directory.clone(), signer());
+    let source = MemoryLeaves(leaves(42));
+    let mut rounds = Vec::new();
+    log.integrate_periodically(
+        &source,
+        std::time::Duration::from_millis(5),
+        |integration| {
+            rounds.push(integration.tree_size);
+            rounds.len() < 3
+        },
+    )
+    .expect("integrates");
+    assert_eq!(rounds, vec![42, 42, 42]);
+    assert_eq!(
+        corridor_log::LogReader::new(directory)
+            .latest()
+            .expect("published")
+            .checkpoint
+            .tree_size,
+        42
+    );
+}

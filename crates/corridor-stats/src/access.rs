@@ -9,15 +9,17 @@
 //! `restricted` or `severely_restricted` from the documented thresholds.
 
 use corridor_model::time::day_number;
-use corridor_model::{AccessStatus, BaselineDirection, BaselineReference, Body, Category, FlowMetric};
+use corridor_model::{
+    AccessStatus, BaselineDirection, BaselineReference, Body, Category, FlowMetric,
+};
 use corridor_store::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQuery, Store};
-use jiff::civil::Date;
 use jiff::Span;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use crate::StatsError;
 use crate::coverage::site_coverage;
 use crate::snapshot::Snapshot;
-use crate::StatsError;
 
 /// Where the index turns one status into the next, as fractions of the baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -31,7 +33,10 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
-        Thresholds { open: 0.75, restricted: 0.25 }
+        Thresholds {
+            open: 0.75,
+            restricted: 0.25,
+        }
     }
 }
 
@@ -41,7 +46,10 @@ impl Thresholds {
     /// # Errors
     /// A threshold outside 0..=1, or `restricted` above `open`.
     pub fn validate(&self) -> Result<(), String> {
-        if !(0.0..=1.0).contains(&self.restricted) || !(0.0..=1.0).contains(&self.open) || self.restricted > self.open {
+        if !(0.0..=1.0).contains(&self.restricted)
+            || !(0.0..=1.0).contains(&self.open)
+            || self.restricted > self.open
+        {
             return Err(format!(
                 "thresholds must satisfy 0 <= restricted ({}) <= open ({}) <= 1",
                 self.restricted, self.open
@@ -88,7 +96,14 @@ pub struct BaselineFigure {
 }
 
 /// The rollup filter for flow of `category` in `direction` at `site`.
-fn flow_query(site: &str, from: Date, to: Date, category: Option<Category>, direction: BaselineDirection, group_by: Vec<Dimension>) -> RollupQuery {
+fn flow_query(
+    site: &str,
+    from: Date,
+    to: Date,
+    category: Option<Category>,
+    direction: BaselineDirection,
+    group_by: Vec<Dimension>,
+) -> RollupQuery {
     RollupQuery {
         from_day: day_number(from),
         to_day: day_number(to),
@@ -162,16 +177,34 @@ pub fn baseline_for(
         })
         .collect();
     candidates.sort_by_key(|(_, baseline)| baseline.direction != BaselineDirection::Both);
-    let Some((record, baseline)) = candidates.first() else { return Ok(None) };
+    let Some((record, baseline)) = candidates.first() else {
+        return Ok(None);
+    };
     let (per_day, basis) = match &baseline.reference {
         BaselineReference::Figure { per_day } => (*per_day, "figure"),
-        BaselineReference::Period { reference_from, reference_to } => {
-            let (Some(from), Some(to)) = (corridor_model::time::parse_date(reference_from), corridor_model::time::parse_date(reference_to)) else {
+        BaselineReference::Period {
+            reference_from,
+            reference_to,
+        } => {
+            let (Some(from), Some(to)) = (
+                corridor_model::time::parse_date(reference_from),
+                corridor_model::time::parse_date(reference_to),
+            ) else {
                 return Ok(None);
             };
             let days = f64::from(day_number(to) - day_number(from) + 1);
-            let query = flow_query(site, from, to, category, baseline.direction, vec![Dimension::Day]);
-            let total: f64 = flow_by_day(store, &query)?.iter().map(|(_, metrics)| metric_value(metrics, metric)).sum();
+            let query = flow_query(
+                site,
+                from,
+                to,
+                category,
+                baseline.direction,
+                vec![Dimension::Day],
+            );
+            let total: f64 = flow_by_day(store, &query)?
+                .iter()
+                .map(|(_, metrics)| metric_value(metrics, metric))
+                .sum();
             (total / days, "reference_period")
         }
     };
@@ -226,25 +259,43 @@ pub struct AccessSummary {
     pub days: Vec<DayAccess>,
 }
 
-/// Computes the access index for `site` over `from..=to`.
+/// What an access index is computed for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessQuery<'a> {
+    pub site: &'a str,
+    pub from: Date,
+    pub to: Date,
+    pub metric: FlowMetric,
+    /// One operator category, or all traffic.
+    pub category: Option<Category>,
+}
+
+/// Computes the access index for a site over a period (site-local days, inclusive).
 ///
 /// # Errors
 /// A storage failure.
 pub fn access_index(
     store: &dyn Store,
     snapshot: &Snapshot,
-    site: &str,
-    from: Date,
-    to: Date,
-    metric: FlowMetric,
-    category: Option<Category>,
+    query: &AccessQuery<'_>,
     thresholds: Thresholds,
 ) -> Result<AccessSummary, StatsError> {
+    let AccessQuery {
+        site,
+        from,
+        to,
+        metric,
+        category,
+    } = *query;
     let baseline = baseline_for(store, snapshot, site, metric, category, None)?;
-    let direction = baseline.as_ref().map_or(BaselineDirection::Both, |baseline| baseline.direction);
+    let direction = baseline
+        .as_ref()
+        .map_or(BaselineDirection::Both, |baseline| baseline.direction);
     let query = flow_query(site, from, to, category, direction, vec![Dimension::Day]);
-    let flow: std::collections::BTreeMap<i32, f64> =
-        flow_by_day(store, &query)?.into_iter().map(|(day, metrics)| (day, metric_value(&metrics, metric))).collect();
+    let flow: std::collections::BTreeMap<i32, f64> = flow_by_day(store, &query)?
+        .into_iter()
+        .map(|(day, metrics)| (day, metric_value(&metrics, metric)))
+        .collect();
 
     let mut days = Vec::new();
     let mut day = from;
@@ -252,32 +303,55 @@ pub fn access_index(
         let coverage = site_coverage(snapshot, site, day, day, metric, category);
         let observed = flow.get(&day_number(day)).copied().unwrap_or(0.0);
         let (index, status) = day_status(observed, coverage.share, baseline.as_ref(), thresholds);
-        days.push(DayAccess { day: day.strftime("%Y-%m-%d").to_string(), observed, covered_share: coverage.share, index, status });
+        days.push(DayAccess {
+            day: day.strftime("%Y-%m-%d").to_string(),
+            observed,
+            covered_share: coverage.share,
+            index,
+            status,
+        });
         day = match day.checked_add(Span::new().days(1)) {
             Ok(next) => next,
             Err(_) => break,
         };
     }
-    let observed: f64 = flow.values().sum();
+    // Starting from +0.0: an empty f64 sum is -0.0, which would print as "-0".
+    let observed: f64 = flow.values().fold(0.0, |sum, value| sum + value);
     let covered_days: f64 = days.iter().map(|day| day.covered_share).sum();
-    let expected = baseline.as_ref().map(|baseline| baseline.per_day * covered_days);
+    let expected = baseline
+        .as_ref()
+        .map(|baseline| baseline.per_day * covered_days);
     let (index, status) = day_status(observed, covered_days, baseline.as_ref(), thresholds);
     let explanation = match (status, &baseline, index) {
         (None, _, _) if covered_days == 0.0 => "nobody was recorded watching in this period, so no status can be given".to_string(),
         (None, None, _) => "there is no baseline for this site, metric and category, so only closure could be shown".to_string(),
-        (Some(AccessStatus::Closed), _, _) => format!("nothing passed in {covered_days:.1} covered days"),
+        (Some(AccessStatus::Closed), _, _) => format!("nothing passed in {} covered days", readable(covered_days)),
         (Some(status), Some(baseline), Some(index)) => format!(
-            "{observed} observed against {:.0} expected ({} a day × {covered_days:.1} covered days): {:.1}% of the baseline, {status}",
-            baseline.per_day * covered_days,
-            baseline.per_day,
-            index * 100.0
+            "{} {metric} observed against {} expected ({} a day × {} covered days): {:.1}% of the baseline, {}",
+            readable(observed),
+            readable(baseline.per_day * covered_days),
+            readable(baseline.per_day),
+            readable(covered_days),
+            index * 100.0,
+            status.as_str().replace('_', " ")
         ),
         _ => String::new(),
     };
     let outcome_total = |outcome: &str| -> Result<i64, StatsError> {
-        let mut query = flow_query(site, from, to, category, BaselineDirection::Both, Vec::new());
+        let mut query = flow_query(
+            site,
+            from,
+            to,
+            category,
+            BaselineDirection::Both,
+            Vec::new(),
+        );
         query.filter.outcome = Some(outcome.into());
-        Ok(store.rollup(&query)?.iter().map(|row| row.metrics.vehicles).sum())
+        Ok(store
+            .rollup(&query)?
+            .iter()
+            .map(|row| row.metrics.vehicles)
+            .sum())
     };
     Ok(AccessSummary {
         site: site.to_string(),
@@ -299,8 +373,34 @@ pub fn access_index(
     })
 }
 
+/// A figure for a sentence: thousands separated, at most one decimal.
+fn readable(value: f64) -> String {
+    let rounded = (value * 10.0).round() / 10.0;
+    let whole = rounded.trunc() as i64;
+    let digits = whole.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (position, digit) in digits.chars().enumerate() {
+        if position > 0 && (digits.len() - position) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if whole < 0 { "-" } else { "" };
+    let tenths = ((rounded - rounded.trunc()).abs() * 10.0).round() as i64;
+    if tenths == 0 {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{tenths}")
+    }
+}
+
 /// Index and status for an observed figure over `covered` days (or a share of one).
-fn day_status(observed: f64, covered: f64, baseline: Option<&BaselineFigure>, thresholds: Thresholds) -> (Option<f64>, Option<AccessStatus>) {
+fn day_status(
+    observed: f64,
+    covered: f64,
+    baseline: Option<&BaselineFigure>,
+    thresholds: Thresholds,
+) -> (Option<f64>, Option<AccessStatus>) {
     if covered <= 0.0 {
         return (None, None);
     }

@@ -9,7 +9,7 @@ use corridor_model::{BaselineDirection, Category, FlowMetric};
 use corridor_store::Store;
 use serde_json::{Map, Value};
 
-use crate::access::{baseline_for, BaselineFigure};
+use crate::access::{BaselineFigure, baseline_for};
 use crate::snapshot::Snapshot;
 use crate::{StatsDimension, StatsError, StatsReport};
 
@@ -17,18 +17,29 @@ use crate::{StatsDimension, StatsError, StatsReport};
 pub(crate) fn annotate(store: &dyn Store, report: &mut StatsReport) -> Result<(), StatsError> {
     let snapshot = Snapshot::load(store)?;
     let query = report.query.clone();
-    let days: Vec<jiff::civil::Date> = (day_number(query.from)..=day_number(query.to)).map(date_of_day_number).collect();
+    let days: Vec<jiff::civil::Date> = (day_number(query.from)..=day_number(query.to))
+        .map(date_of_day_number)
+        .collect();
     let mut used: Vec<BaselineFigure> = Vec::new();
     let mut expected = |row: &Map<String, Value>| -> Result<Map<String, Value>, StatsError> {
-        let text = |dimension: StatsDimension| row.get(dimension.as_str()).and_then(Value::as_str).map(str::to_string);
+        let text = |dimension: StatsDimension| {
+            row.get(dimension.as_str())
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         let site = text(StatsDimension::Site).or_else(|| match query.sites.as_slice() {
             [one] => Some(one.clone()),
             _ if snapshot.sites.len() == 1 => snapshot.sites.keys().next().cloned(),
             _ => None,
         });
-        let category = text(StatsDimension::Category).or_else(|| query.category.clone()).and_then(|token| Category::parse(&token));
+        let category = text(StatsDimension::Category)
+            .or_else(|| query.category.clone())
+            .and_then(|token| Category::parse(&token));
         let pinned_category = text(StatsDimension::Category).is_some() || query.category.is_some();
-        let direction = match text(StatsDimension::Direction).or_else(|| query.direction.clone()).as_deref() {
+        let direction = match text(StatsDimension::Direction)
+            .or_else(|| query.direction.clone())
+            .as_deref()
+        {
             Some("inbound") => Some(BaselineDirection::Inbound),
             Some("outbound") => Some(BaselineDirection::Outbound),
             Some(_) => None,
@@ -38,18 +49,25 @@ pub(crate) fn annotate(store: &dyn Store, report: &mut StatsReport) -> Result<()
             .iter()
             .filter(|day| {
                 let label = |dimension: StatsDimension| text(dimension);
-                label(StatsDimension::Day).is_none_or(|wanted| wanted == day.strftime("%Y-%m-%d").to_string())
+                label(StatsDimension::Day)
+                    .is_none_or(|wanted| wanted == day.strftime("%Y-%m-%d").to_string())
                     && label(StatsDimension::Week).is_none_or(|wanted| {
                         let week = day.iso_week_date();
                         wanted == format!("{:04}-W{:02}", week.year(), week.week())
                     })
-                    && label(StatsDimension::Month).is_none_or(|wanted| wanted == day.strftime("%Y-%m").to_string())
+                    && label(StatsDimension::Month)
+                        .is_none_or(|wanted| wanted == day.strftime("%Y-%m").to_string())
             })
             .count() as f64;
         let mut values = Map::new();
-        for (metric, field) in [(FlowMetric::Vehicles, "baseline_vehicles"), (FlowMetric::Tonnes, "baseline_tonnes")] {
+        for (metric, field) in [
+            (FlowMetric::Vehicles, "baseline_vehicles"),
+            (FlowMetric::Tonnes, "baseline_tonnes"),
+        ] {
             let figure = match (&site, direction, pinned_category == category.is_some()) {
-                (Some(site), Some(direction), true) => baseline_for(store, &snapshot, site, metric, category, Some(direction))?,
+                (Some(site), Some(direction), true) => {
+                    baseline_for(store, &snapshot, site, metric, category, Some(direction))?
+                }
                 _ => None,
             };
             let value = match figure {

@@ -10,17 +10,18 @@
 
 use corridor_model::time::{day_number, parse_date};
 use corridor_model::{
-    AccessStatus, AssertedValue, Assertion, Body, Category, ClaimMetric, ComparisonOp, FlowMetric, Record, Time, Tolerance,
+    AccessStatus, AssertedValue, Assertion, Body, Category, ClaimMetric, ComparisonOp, FlowMetric,
+    Record, Time, Tolerance,
 };
 use corridor_store::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQuery, Store};
 use jiff::civil::Date;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::access::{access_index, Thresholds};
+use crate::StatsError;
+use crate::access::{AccessQuery, Thresholds, access_index};
 use crate::coverage::site_coverage;
 use crate::snapshot::Snapshot;
-use crate::StatsError;
 
 /// How a claim or assertion stands against the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,17 +89,32 @@ pub struct ClaimVerdict {
 ///
 /// # Errors
 /// A storage failure, or a record that is not a claim.
-pub fn check_claim(store: &dyn Store, snapshot: &Snapshot, claim: &Record, thresholds: Thresholds) -> Result<ClaimVerdict, StatsError> {
+pub fn check_claim(
+    store: &dyn Store,
+    snapshot: &Snapshot,
+    claim: &Record,
+    thresholds: Thresholds,
+) -> Result<ClaimVerdict, StatsError> {
     let Body::Claim(body) = &claim.body else {
-        return Err(StatsError::BadQuery(format!("{} is a {}, not a claim", claim.id, claim.record_type())));
+        return Err(StatsError::BadQuery(format!(
+            "{} is a {}, not a claim",
+            claim.id,
+            claim.record_type()
+        )));
     };
     let mut assertions = Vec::with_capacity(body.assertions.len());
     for assertion in &body.assertions {
         assertions.push(check_assertion(store, snapshot, assertion, thresholds)?);
     }
-    let verdict = if assertions.iter().any(|checked| checked.verdict == Verdict::Inconsistent) {
+    let verdict = if assertions
+        .iter()
+        .any(|checked| checked.verdict == Verdict::Inconsistent)
+    {
         Verdict::Inconsistent
-    } else if assertions.iter().any(|checked| checked.verdict == Verdict::NotVerifiable) {
+    } else if assertions
+        .iter()
+        .any(|checked| checked.verdict == Verdict::NotVerifiable)
+    {
         Verdict::NotVerifiable
     } else {
         Verdict::Consistent
@@ -127,26 +143,45 @@ fn flow_metric(metric: ClaimMetric) -> Option<FlowMetric> {
 
 /// The sites an assertion is about: those it names, or every site.
 fn assertion_sites(snapshot: &Snapshot, assertion: &Assertion) -> Vec<String> {
-    if assertion.sites.is_empty() { snapshot.sites.keys().cloned().collect() } else { assertion.sites.clone() }
+    if assertion.sites.is_empty() {
+        snapshot.sites.keys().cloned().collect()
+    } else {
+        assertion.sites.clone()
+    }
 }
 
 fn period(assertion: &Assertion) -> Result<(Date, Date), StatsError> {
     match (parse_date(&assertion.from), parse_date(&assertion.to)) {
         (Some(from), Some(to)) => Ok((from, to)),
-        _ => Err(StatsError::BadQuery(format!("assertion period {}..{} is not two dates", assertion.from, assertion.to))),
+        _ => Err(StatsError::BadQuery(format!(
+            "assertion period {}..{} is not two dates",
+            assertion.from, assertion.to
+        ))),
     }
 }
 
-fn rollup_query(assertion: &Assertion, sites: &[String], from: Date, to: Date, group_by: Vec<Dimension>) -> RollupQuery {
+fn rollup_query(
+    assertion: &Assertion,
+    sites: &[String],
+    from: Date,
+    to: Date,
+    group_by: Vec<Dimension>,
+) -> RollupQuery {
     RollupQuery {
         from_day: day_number(from),
         to_day: day_number(to),
         filter: RollupFilter {
             sites: sites.to_vec(),
-            category: assertion.category.map(|category| category.as_str().to_string()),
+            category: assertion
+                .category
+                .map(|category| category.as_str().to_string()),
             operator: assertion.operator.clone(),
-            direction: assertion.direction.map(|direction| direction.as_str().to_string()),
-            outcome: assertion.outcome.map(|outcome| outcome.as_str().to_string()),
+            direction: assertion
+                .direction
+                .map(|direction| direction.as_str().to_string()),
+            outcome: assertion
+                .outcome
+                .map(|outcome| outcome.as_str().to_string()),
             vehicle_class: None,
             cargo_kind: assertion.cargo_kind.clone(),
         },
@@ -159,13 +194,24 @@ fn flow_figure(metrics: &Metrics, metric: FlowMetric) -> Option<f64> {
     match metric {
         FlowMetric::Vehicles => Some(metrics.vehicles as f64),
         FlowMetric::Passages => Some(metrics.passages as f64),
-        FlowMetric::Passengers => (metrics.passengers_reported > 0).then_some(metrics.passengers as f64),
-        FlowMetric::MedicalEvacuees => (metrics.medical_evacuees_reported > 0).then_some(metrics.medical_evacuees as f64),
-        FlowMetric::Tonnes => (metrics.kilograms_reported > 0).then_some(metrics.kilograms as f64 / 1000.0),
+        FlowMetric::Passengers => {
+            (metrics.passengers_reported > 0).then_some(metrics.passengers as f64)
+        }
+        FlowMetric::MedicalEvacuees => {
+            (metrics.medical_evacuees_reported > 0).then_some(metrics.medical_evacuees as f64)
+        }
+        FlowMetric::Tonnes => {
+            (metrics.kilograms_reported > 0).then_some(metrics.kilograms as f64 / 1000.0)
+        }
     }
 }
 
-fn check_assertion(store: &dyn Store, snapshot: &Snapshot, assertion: &Assertion, thresholds: Thresholds) -> Result<AssertionVerdict, StatsError> {
+fn check_assertion(
+    store: &dyn Store,
+    snapshot: &Snapshot,
+    assertion: &Assertion,
+    thresholds: Thresholds,
+) -> Result<AssertionVerdict, StatsError> {
     let (from, to) = period(assertion)?;
     let sites = assertion_sites(snapshot, assertion);
     let recorded = serde_json::to_value(assertion).unwrap_or(Value::Null);
@@ -174,11 +220,17 @@ fn check_assertion(store: &dyn Store, snapshot: &Snapshot, assertion: &Assertion
         AssertedValue::Status(status) => json!(status.as_str()),
     };
     if let Some(metric) = flow_metric(assertion.metric) {
-        return check_flow(store, snapshot, assertion, metric, &sites, from, to, recorded, claimed);
+        return check_flow(
+            store, snapshot, assertion, metric, &sites, from, to, recorded, claimed,
+        );
     }
     match assertion.metric {
-        ClaimMetric::AccessStatus => check_status(store, snapshot, assertion, &sites, from, to, thresholds, recorded, claimed),
-        _ => Ok(check_record_count(snapshot, assertion, &sites, from, to, recorded, claimed)),
+        ClaimMetric::AccessStatus => check_status(
+            store, snapshot, assertion, &sites, from, to, thresholds, recorded, claimed,
+        ),
+        _ => Ok(check_record_count(
+            snapshot, assertion, &sites, from, to, recorded, claimed,
+        )),
     }
 }
 
@@ -195,12 +247,19 @@ fn check_flow(
     claimed: Value,
 ) -> Result<AssertionVerdict, StatsError> {
     let query = rollup_query(assertion, sites, from, to, Vec::new());
-    let attributes: Vec<(String, String)> = assertion.attributes.iter().map(|(key, value)| (key.clone(), value.clone())).collect();
+    let attributes: Vec<(String, String)> = assertion
+        .attributes
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
     // Without an outcome filter a claim counts what went through (passed or
     // delayed): a vehicle turned back did not "use the road".
     let outcomes: Vec<Option<String>> = match &query.filter.outcome {
         Some(outcome) => vec![Some(outcome.clone())],
-        None => FLOW_OUTCOMES.iter().map(|outcome| Some(outcome.to_string())).collect(),
+        None => FLOW_OUTCOMES
+            .iter()
+            .map(|outcome| Some(outcome.to_string()))
+            .collect(),
     };
     let mut metrics = Metrics::default();
     for outcome in &outcomes {
@@ -217,13 +276,14 @@ fn check_flow(
     let mut sources: Vec<String> = Vec::new();
     if attributes.is_empty() {
         for outcome in &outcomes {
-            let mut by_source = rollup_query(assertion, sites, from, to, vec![Dimension::SourceName]);
+            let mut by_source =
+                rollup_query(assertion, sites, from, to, vec![Dimension::SourceName]);
             by_source.filter.outcome = outcome.clone();
             for row in store.rollup(&by_source)? {
-                if let Some(DimensionValue::Text(name)) = row.keys.into_iter().next() {
-                    if !sources.contains(&name) {
-                        sources.push(name);
-                    }
+                if let Some(DimensionValue::Text(name)) = row.keys.into_iter().next()
+                    && !sources.contains(&name)
+                {
+                    sources.push(name);
                 }
             }
         }
@@ -232,24 +292,52 @@ fn check_flow(
         .iter()
         .map(|site| {
             let covered = site_coverage(snapshot, site, from, to, metric, assertion.category);
-            CoverageUsed { site: site.clone(), share: covered.share, full: covered.is_full(), sources: covered.sources }
+            CoverageUsed {
+                site: site.clone(),
+                share: covered.share,
+                full: covered.is_full(),
+                sources: covered.sources,
+            }
         })
         .collect();
     let full = !coverage.is_empty() && coverage.iter().all(|site| site.full);
     let computed = flow_figure(&metrics, metric);
     let AssertedValue::Number(value) = assertion.value else {
-        return Ok(judged(recorded, claimed, Value::Null, Verdict::NotVerifiable, "a flow figure is compared with a number".into(), coverage, sources));
+        return Ok(judged(
+            recorded,
+            claimed,
+            Value::Null,
+            Verdict::NotVerifiable,
+            "a flow figure is compared with a number".into(),
+            coverage,
+            sources,
+        ));
     };
     let (verdict, reason) = match computed {
-        None => (Verdict::NotVerifiable, format!("no record in scope reports {metric}")),
+        None => (
+            Verdict::NotVerifiable,
+            format!("no record in scope reports {metric}"),
+        ),
         Some(observed) => judge(observed, value, assertion.op, assertion.tolerance, full),
     };
-    Ok(judged(recorded, claimed, computed.map_or(Value::Null, figure), verdict, reason, coverage, sources))
+    Ok(judged(
+        recorded,
+        claimed,
+        computed.map_or(Value::Null, figure),
+        verdict,
+        reason,
+        coverage,
+        sources,
+    ))
 }
 
 /// A figure as JSON: an integer when whole, so counts read as counts.
 pub fn figure(number: f64) -> Value {
-    if number.fract() == 0.0 && number.abs() < 9.0e15 { json!(number as i64) } else { json!(number) }
+    if number.fract() == 0.0 && number.abs() < 9.0e15 {
+        json!(number as i64)
+    } else {
+        json!(number)
+    }
 }
 
 fn judged(
@@ -261,7 +349,15 @@ fn judged(
     coverage: Vec<CoverageUsed>,
     sources: Vec<String>,
 ) -> AssertionVerdict {
-    AssertionVerdict { assertion, claimed, computed, verdict, reason, coverage, sources }
+    AssertionVerdict {
+        assertion,
+        claimed,
+        computed,
+        verdict,
+        reason,
+        coverage,
+        sources,
+    }
 }
 
 /// The allowed distance for `approx`.
@@ -275,7 +371,13 @@ fn tolerance(value: f64, tolerance: Option<Tolerance>) -> f64 {
 
 /// Judges an observed figure against a claimed one. With full coverage the
 /// observed figure is the truth; without it, it is a lower bound.
-pub fn judge(observed: f64, claimed: f64, op: ComparisonOp, tolerance_given: Option<Tolerance>, full: bool) -> (Verdict, String) {
+pub fn judge(
+    observed: f64,
+    claimed: f64,
+    op: ComparisonOp,
+    tolerance_given: Option<Tolerance>,
+    full: bool,
+) -> (Verdict, String) {
     let allowed = tolerance(claimed, tolerance_given);
     let holds = match op {
         ComparisonOp::Eq => observed == claimed,
@@ -286,32 +388,60 @@ pub fn judge(observed: f64, claimed: f64, op: ComparisonOp, tolerance_given: Opt
         ComparisonOp::Lt => observed < claimed,
         ComparisonOp::Approx => (observed - claimed).abs() <= allowed,
     };
-    let shown = |number: f64| if number.fract() == 0.0 { format!("{number:.0}") } else { format!("{number}") };
+    let shown = |number: f64| {
+        if number.fract() == 0.0 {
+            format!("{number:.0}")
+        } else {
+            format!("{number}")
+        }
+    };
     let (observed_text, claimed_text) = (shown(observed), shown(claimed));
     if full {
         let reason = format!(
             "the period is fully covered; the records give {observed_text} against the claimed {claimed_text}{}",
-            if op == ComparisonOp::Approx { format!(" (tolerance ±{})", shown(allowed)) } else { String::new() }
+            if op == ComparisonOp::Approx {
+                format!(" (tolerance ±{})", shown(allowed))
+            } else {
+                String::new()
+            }
         );
-        return (if holds { Verdict::Consistent } else { Verdict::Inconsistent }, reason);
+        return (
+            if holds {
+                Verdict::Consistent
+            } else {
+                Verdict::Inconsistent
+            },
+            reason,
+        );
     }
     // Partial coverage: the true figure is at least `observed`.
     match op {
         ComparisonOp::Gte | ComparisonOp::Gt if holds => (
             Verdict::Consistent,
-            format!("the records already give {observed_text}, which meets the lower bound {claimed_text} even without full coverage"),
+            format!(
+                "the records already give {observed_text}, which meets the lower bound {claimed_text} even without full coverage"
+            ),
         ),
         ComparisonOp::Ne if observed > claimed => (
             Verdict::Consistent,
-            format!("the records already give {observed_text}, more than {claimed_text}, so the figure cannot be {claimed_text}"),
+            format!(
+                "the records already give {observed_text}, more than {claimed_text}, so the figure cannot be {claimed_text}"
+            ),
         ),
-        ComparisonOp::Lte | ComparisonOp::Lt | ComparisonOp::Eq if !holds && observed > claimed => (
-            Verdict::Inconsistent,
-            format!("even the partly covered records give {observed_text}, more than the claimed {claimed_text}"),
-        ),
+        ComparisonOp::Lte | ComparisonOp::Lt | ComparisonOp::Eq if !holds && observed > claimed => {
+            (
+                Verdict::Inconsistent,
+                format!(
+                    "even the partly covered records give {observed_text}, more than the claimed {claimed_text}"
+                ),
+            )
+        }
         ComparisonOp::Approx if observed > claimed + allowed => (
             Verdict::Inconsistent,
-            format!("even the partly covered records give {observed_text}, beyond {claimed_text} ±{}", shown(allowed)),
+            format!(
+                "even the partly covered records give {observed_text}, beyond {claimed_text} ±{}",
+                shown(allowed)
+            ),
         ),
         _ => (
             Verdict::NotVerifiable,
@@ -335,16 +465,43 @@ fn check_status(
     claimed: Value,
 ) -> Result<AssertionVerdict, StatsError> {
     let AssertedValue::Status(claimed_status) = assertion.value else {
-        return Ok(judged(recorded, claimed, Value::Null, Verdict::NotVerifiable, "an access status is compared with a status".into(), Vec::new(), Vec::new()));
+        return Ok(judged(
+            recorded,
+            claimed,
+            Value::Null,
+            Verdict::NotVerifiable,
+            "an access status is compared with a status".into(),
+            Vec::new(),
+            Vec::new(),
+        ));
     };
     let mut statuses = Vec::new();
     let mut coverage = Vec::new();
     let mut sources = Vec::new();
     let mut explanations = Vec::new();
     for site in sites {
-        let summary = access_index(store, snapshot, site, from, to, FlowMetric::Vehicles, assertion.category, thresholds)?;
-        let site_coverage = site_coverage(snapshot, site, from, to, FlowMetric::Vehicles, assertion.category);
-        coverage.push(CoverageUsed { site: site.clone(), share: site_coverage.share, full: site_coverage.is_full(), sources: site_coverage.sources });
+        let query = AccessQuery {
+            site,
+            from,
+            to,
+            metric: FlowMetric::Vehicles,
+            category: assertion.category,
+        };
+        let summary = access_index(store, snapshot, &query, thresholds)?;
+        let site_coverage = site_coverage(
+            snapshot,
+            site,
+            from,
+            to,
+            FlowMetric::Vehicles,
+            assertion.category,
+        );
+        coverage.push(CoverageUsed {
+            site: site.clone(),
+            share: site_coverage.share,
+            full: site_coverage.is_full(),
+            sources: site_coverage.sources,
+        });
         if let Some(baseline) = &summary.baseline {
             sources.push(baseline.source.clone());
         }
@@ -357,38 +514,91 @@ fn check_status(
     let explained = explanations.join("; ");
     // "Closed" is decided by whether anything passed, which partial records can show.
     if claimed_status == AccessStatus::Closed && anything_passed {
-        let verdict = if is_eq { Verdict::Inconsistent } else { Verdict::Consistent };
-        return Ok(judged(recorded, claimed, json!(status_text(&statuses)), verdict, format!("traffic passed in the period, so it was not closed ({explained})"), coverage, sources));
+        let verdict = if is_eq {
+            Verdict::Inconsistent
+        } else {
+            Verdict::Consistent
+        };
+        return Ok(judged(
+            recorded,
+            claimed,
+            json!(status_text(&statuses)),
+            verdict,
+            format!("traffic passed in the period, so it was not closed ({explained})"),
+            coverage,
+            sources,
+        ));
     }
-    if statuses.iter().any(|summary| summary.baseline.is_none()) && claimed_status != AccessStatus::Closed {
-        return Ok(judged(recorded, claimed, Value::Null, Verdict::NotVerifiable, format!("an access status needs a baseline ({explained})"), coverage, sources));
+    if statuses.iter().any(|summary| summary.baseline.is_none())
+        && claimed_status != AccessStatus::Closed
+    {
+        return Ok(judged(
+            recorded,
+            claimed,
+            Value::Null,
+            Verdict::NotVerifiable,
+            format!("an access status needs a baseline ({explained})"),
+            coverage,
+            sources,
+        ));
     }
     if !all_full {
-        return Ok(judged(recorded, claimed, json!(status_text(&statuses)), Verdict::NotVerifiable, format!("the period is not fully covered ({explained})"), coverage, sources));
+        return Ok(judged(
+            recorded,
+            claimed,
+            json!(status_text(&statuses)),
+            Verdict::NotVerifiable,
+            format!("the period is not fully covered ({explained})"),
+            coverage,
+            sources,
+        ));
     }
-    let computed: Vec<Option<AccessStatus>> = statuses.iter().map(|summary| summary.status).collect();
-    let matches = computed.iter().all(|status| *status == Some(claimed_status));
+    let computed: Vec<Option<AccessStatus>> =
+        statuses.iter().map(|summary| summary.status).collect();
+    let matches = computed
+        .iter()
+        .all(|status| *status == Some(claimed_status));
     let verdict = match (is_eq, matches) {
         (true, true) | (false, false) => Verdict::Consistent,
         _ => Verdict::Inconsistent,
     };
-    Ok(judged(recorded, claimed, json!(status_text(&statuses)), verdict, explained, coverage, sources))
+    Ok(judged(
+        recorded,
+        claimed,
+        json!(status_text(&statuses)),
+        verdict,
+        explained,
+        coverage,
+        sources,
+    ))
 }
 
 fn status_text(statuses: &[crate::access::AccessSummary]) -> String {
-    let texts: Vec<&str> = statuses.iter().map(|summary| summary.status.map_or("unknown", AccessStatus::as_str)).collect();
+    let texts: Vec<&str> = statuses
+        .iter()
+        .map(|summary| summary.status.map_or("unknown", AccessStatus::as_str))
+        .collect();
     texts.join(", ")
 }
 
 /// Missions, incidents and appeals are counted from their records. They are
 /// reports, not an exhaustive register, so only lower bounds can be confirmed.
-fn check_record_count(snapshot: &Snapshot, assertion: &Assertion, sites: &[String], from: Date, to: Date, recorded: Value, claimed: Value) -> AssertionVerdict {
+fn check_record_count(
+    snapshot: &Snapshot,
+    assertion: &Assertion,
+    sites: &[String],
+    from: Date,
+    to: Date,
+    recorded: Value,
+    claimed: Value,
+) -> AssertionVerdict {
     let within = |time: &Time| {
         let day = time.local_day();
         day >= from && day <= to
     };
     let in_sites = |site: &str| sites.iter().any(|wanted| wanted == site);
-    let category_matches = |category: Category| assertion.category.is_none_or(|wanted| wanted == category);
+    let category_matches =
+        |category: Category| assertion.category.is_none_or(|wanted| wanted == category);
     let mut sources: Vec<String> = Vec::new();
     let mut count = 0_u64;
     let mut note = |record: &Record| {
@@ -400,19 +610,22 @@ fn check_record_count(snapshot: &Snapshot, assertion: &Assertion, sites: &[Strin
     match assertion.metric {
         ClaimMetric::Missions => {
             for record in &snapshot.missions {
-                if let Body::Mission(mission) = &record.body {
-                    if within(&mission.planned_start) && mission.sites.iter().any(|site| in_sites(site)) && category_matches(mission.category) {
-                        note(record);
-                    }
+                if let Body::Mission(mission) = &record.body
+                    && within(&mission.planned_start)
+                    && mission.sites.iter().any(|site| in_sites(site))
+                    && category_matches(mission.category)
+                {
+                    note(record);
                 }
             }
         }
         ClaimMetric::Incidents => {
             for record in &snapshot.incidents {
-                if let Body::Incident(incident) = &record.body {
-                    if within(&incident.started_at) && in_sites(&incident.site) {
-                        note(record);
-                    }
+                if let Body::Incident(incident) = &record.body
+                    && within(&incident.started_at)
+                    && in_sites(&incident.site)
+                {
+                    note(record);
                 }
             }
         }
@@ -428,9 +641,34 @@ fn check_record_count(snapshot: &Snapshot, assertion: &Assertion, sites: &[Strin
         }
     }
     let AssertedValue::Number(value) = assertion.value else {
-        return judged(recorded, claimed, Value::Null, Verdict::NotVerifiable, "a count is compared with a number".into(), Vec::new(), sources);
+        return judged(
+            recorded,
+            claimed,
+            Value::Null,
+            Verdict::NotVerifiable,
+            "a count is compared with a number".into(),
+            Vec::new(),
+            sources,
+        );
     };
-    let (verdict, reason) = judge(count as f64, value, assertion.op, assertion.tolerance, false);
-    let reason = format!("{reason}; {} are reports, not an exhaustive register", assertion.metric);
-    judged(recorded, claimed, json!(count), verdict, reason, Vec::new(), sources)
+    let (verdict, reason) = judge(
+        count as f64,
+        value,
+        assertion.op,
+        assertion.tolerance,
+        false,
+    );
+    let reason = format!(
+        "{reason}; {} are reports, not an exhaustive register",
+        assertion.metric
+    );
+    judged(
+        recorded,
+        claimed,
+        json!(count),
+        verdict,
+        reason,
+        Vec::new(),
+        sources,
+    )
 }

@@ -58,13 +58,18 @@ impl SiteCoverage {
 
 /// The first instant of `day` at a site.
 pub fn start_of_day(day: Date, zone: &TimeZone) -> Timestamp {
-    day.to_zoned_datetime(zone.clone()).map(|zoned| zoned.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH)
+    day.to_zoned_datetime(zone.clone())
+        .map(|zoned| zoned.timestamp())
+        .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 /// The site-local days `from..=to` as an interval.
 pub fn period_interval(from: Date, to: Date, zone: &TimeZone) -> Interval {
     let after = to.checked_add(Span::new().days(1)).unwrap_or(to);
-    Interval { start: start_of_day(from, zone), end: start_of_day(after, zone) }
+    Interval {
+        start: start_of_day(from, zone),
+        end: start_of_day(after, zone),
+    }
 }
 
 /// The interval a coverage record claims. A day-only start is the start of
@@ -89,7 +94,10 @@ fn applies(coverage: &Coverage, metric: FlowMetric, category: Option<Category>) 
     // register of passages.
     let metric_matches = coverage.metrics.contains(&metric)
         || (matches!(metric, FlowMetric::Vehicles | FlowMetric::Passages)
-            && coverage.metrics.iter().any(|covered| matches!(covered, FlowMetric::Vehicles | FlowMetric::Passages)));
+            && coverage
+                .metrics
+                .iter()
+                .any(|covered| matches!(covered, FlowMetric::Vehicles | FlowMetric::Passages)));
     let category_matches = match (&coverage.categories, category) {
         (None, _) => true,
         (Some(_), None) => false,
@@ -104,7 +112,10 @@ fn union_within(mut intervals: Vec<Interval>, period: Interval) -> Vec<Interval>
     intervals.sort();
     let mut merged: Vec<Interval> = Vec::new();
     for interval in intervals {
-        let clipped = Interval { start: interval.start.max(period.start), end: interval.end.min(period.end) };
+        let clipped = Interval {
+            start: interval.start.max(period.start),
+            end: interval.end.min(period.end),
+        };
         match merged.last_mut() {
             Some(last) if clipped.start <= last.end => last.end = last.end.max(clipped.end),
             _ => merged.push(clipped),
@@ -114,7 +125,10 @@ fn union_within(mut intervals: Vec<Interval>, period: Interval) -> Vec<Interval>
 }
 
 fn local_text(instant: Timestamp, zone: &TimeZone) -> String {
-    instant.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%dT%H:%M%:z").to_string()
+    instant
+        .to_zoned_datetime(zone.clone())
+        .strftime("%Y-%m-%dT%H:%M%:z")
+        .to_string()
 }
 
 /// The coverage of `site` over the site-local days `from..=to`.
@@ -133,9 +147,14 @@ pub fn site_coverage(
         .coverage
         .iter()
         .filter_map(|record: &Record| match &record.body {
-            Body::Coverage(coverage) if coverage.site == site && applies(coverage, metric, category) => {
+            Body::Coverage(coverage)
+                if coverage.site == site && applies(coverage, metric, category) =>
+            {
                 let interval = coverage_interval(coverage, &zone);
-                if interval.end > period.start && interval.start < period.end && !sources.contains(&record.source.name) {
+                if interval.end > period.start
+                    && interval.start < period.end
+                    && !sources.contains(&record.source.name)
+                {
                     sources.push(record.source.name.clone());
                 }
                 Some(interval)
@@ -148,12 +167,18 @@ pub fn site_coverage(
     let mut cursor = period.start;
     for interval in &covered {
         if interval.start > cursor {
-            gaps.push(Gap { start: local_text(cursor, &zone), end: local_text(interval.start, &zone) });
+            gaps.push(Gap {
+                start: local_text(cursor, &zone),
+                end: local_text(interval.start, &zone),
+            });
         }
         cursor = interval.end;
     }
     if cursor < period.end {
-        gaps.push(Gap { start: local_text(cursor, &zone), end: local_text(period.end, &zone) });
+        gaps.push(Gap {
+            start: local_text(cursor, &zone),
+            end: local_text(period.end, &zone),
+        });
     }
     let covered_seconds: i64 = covered.iter().map(Interval::seconds).sum();
     let period_seconds = period.seconds();
@@ -161,7 +186,11 @@ pub fn site_coverage(
         site: site.to_string(),
         metric,
         category,
-        share: if period_seconds > 0 { covered_seconds as f64 / period_seconds as f64 } else { 0.0 },
+        share: if period_seconds > 0 {
+            covered_seconds as f64 / period_seconds as f64
+        } else {
+            0.0
+        },
         covered_hours: covered_seconds as f64 / 3600.0,
         period_hours: period_seconds as f64 / 3600.0,
         gaps,

@@ -313,7 +313,12 @@ pub fn compute(store: &dyn Store, query: &StatsQuery) -> Result<StatsReport, Sta
             rows.push(row);
         }
     }
-    let mut report = StatsReport { query: query.clone(), totals, rows, baselines: Vec::new() };
+    let mut report = StatsReport {
+        query: query.clone(),
+        totals,
+        rows,
+        baselines: Vec::new(),
+    };
     if query.baseline {
         baselines::annotate(store, &mut report)?;
     }

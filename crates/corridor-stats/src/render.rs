@@ -21,7 +21,10 @@ fn columns(report: &StatsReport) -> Vec<String> {
 fn metric_columns(report: &StatsReport) -> Vec<String> {
     let mut columns: Vec<String> = METRICS.iter().map(|metric| metric.to_string()).collect();
     if report.query.baseline {
-        columns.extend(["baseline_vehicles".to_string(), "baseline_tonnes".to_string()]);
+        columns.extend([
+            "baseline_vehicles".to_string(),
+            "baseline_tonnes".to_string(),
+        ]);
     }
     columns
 }
@@ -51,7 +54,11 @@ pub fn render_table(report: &StatsReport) -> String {
             }
         })
         .collect();
-    total.extend(metric_columns(report).iter().map(|metric| cell(report.totals.get(metric))));
+    total.extend(
+        metric_columns(report)
+            .iter()
+            .map(|metric| cell(report.totals.get(metric))),
+    );
     if dimensions == 0 {
         // Without dimensions the table is just the totals.
         lines.push(total);

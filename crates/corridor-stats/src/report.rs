@@ -13,11 +13,11 @@ use corridor_store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::access::{access_index, AccessSummary, Thresholds};
-use crate::claims::{check_claim, ClaimVerdict};
-use crate::coverage::{site_coverage, SiteCoverage};
+use crate::access::{AccessQuery, AccessSummary, Thresholds, access_index};
+use crate::claims::{ClaimVerdict, check_claim};
+use crate::coverage::{SiteCoverage, site_coverage};
 use crate::snapshot::Snapshot;
-use crate::{compute, StatsDimension, StatsError, StatsQuery, StatsReport};
+use crate::{StatsDimension, StatsError, StatsQuery, StatsReport, compute};
 
 /// The format tag of report documents.
 pub const REPORT_FORMAT: &str = "corridor-report/v1";
@@ -98,35 +98,67 @@ pub fn compute_report(
     checkpoint: Option<ReportCheckpoint>,
     notices: Vec<String>,
 ) -> Result<Report, StatsError> {
-    let (Some(from), Some(to)) = (corridor_model::time::parse_date(&query.from), corridor_model::time::parse_date(&query.to)) else {
-        return Err(StatsError::BadQuery(format!("report period {}..{} is not two dates (YYYY-MM-DD)", query.from, query.to)));
+    let (Some(from), Some(to)) = (
+        corridor_model::time::parse_date(&query.from),
+        corridor_model::time::parse_date(&query.to),
+    ) else {
+        return Err(StatsError::BadQuery(format!(
+            "report period {}..{} is not two dates (YYYY-MM-DD)",
+            query.from, query.to
+        )));
     };
     let snapshot = Snapshot::load(store)?;
     for site in &query.sites {
         if !snapshot.sites.contains_key(site) {
-            return Err(StatsError::BadQuery(format!("site {site:?} does not exist")));
+            return Err(StatsError::BadQuery(format!(
+                "site {site:?} does not exist"
+            )));
         }
     }
-    let sites: Vec<String> = if query.sites.is_empty() { snapshot.sites.keys().cloned().collect() } else { query.sites.clone() };
-    let stats = |by: Vec<StatsDimension>, outcome: Option<&str>| -> Result<StatsReport, StatsError> {
-        let mut stats_query = StatsQuery::period(from, to);
-        stats_query.sites = query.sites.clone();
-        stats_query.by = by;
-        stats_query.outcome = outcome.map(str::to_string);
-        compute(store, &stats_query)
+    let sites: Vec<String> = if query.sites.is_empty() {
+        snapshot.sites.keys().cloned().collect()
+    } else {
+        query.sites.clone()
     };
-    let totals = stats(vec![StatsDimension::Category, StatsDimension::Direction], None)?;
+    let stats =
+        |by: Vec<StatsDimension>, outcome: Option<&str>| -> Result<StatsReport, StatsError> {
+            let mut stats_query = StatsQuery::period(from, to);
+            stats_query.sites = query.sites.clone();
+            stats_query.by = by;
+            stats_query.outcome = outcome.map(str::to_string);
+            compute(store, &stats_query)
+        };
+    let totals = stats(
+        vec![StatsDimension::Category, StatsDimension::Direction],
+        None,
+    )?;
     let daily = stats(vec![StatsDimension::Day, StatsDimension::Category], None)?;
-    let outcomes = stats(vec![StatsDimension::Outcome, StatsDimension::Category], None)?;
+    let outcomes = stats(
+        vec![StatsDimension::Outcome, StatsDimension::Category],
+        None,
+    )?;
 
     let mut sections = Vec::new();
     for site in &sites {
-        let Some(entry) = snapshot.sites.get(site) else { continue };
+        let Some(entry) = snapshot.sites.get(site) else {
+            continue;
+        };
         let coverage = site_coverage(&snapshot, site, from, to, FlowMetric::Vehicles, None);
-        let access = access_index(store, &snapshot, site, from, to, FlowMetric::Vehicles, None, thresholds)?;
+        let overall = AccessQuery {
+            site,
+            from,
+            to,
+            metric: FlowMetric::Vehicles,
+            category: None,
+        };
+        let access = access_index(store, &snapshot, &overall, thresholds)?;
         let mut by_category = Vec::new();
         for category in categories_with_baseline(&snapshot, site) {
-            by_category.push(access_index(store, &snapshot, site, from, to, FlowMetric::Vehicles, Some(category), thresholds)?);
+            let query = AccessQuery {
+                category: Some(category),
+                ..overall.clone()
+            };
+            by_category.push(access_index(store, &snapshot, &query, thresholds)?);
         }
         let timezone = match &entry.record.body {
             Body::Site(body) => body.timezone.clone(),
@@ -148,32 +180,50 @@ pub fn compute_report(
     };
     let at_sites = |site: &str| sites.iter().any(|wanted| wanted == site);
     let missions = public_of(&snapshot.missions, |record| match &record.body {
-        Body::Mission(mission) => in_period(&mission.planned_start) && mission.sites.iter().any(|site| at_sites(site)),
+        Body::Mission(mission) => {
+            in_period(&mission.planned_start) && mission.sites.iter().any(|site| at_sites(site))
+        }
         _ => false,
     });
     let incidents = public_of(&snapshot.incidents, |record| match &record.body {
         Body::Incident(incident) => {
             let ongoing_into_period = incident.started_at.local_day() <= to
-                && incident.ended_at.as_ref().is_none_or(|ended| ended.local_day() >= from);
+                && incident
+                    .ended_at
+                    .as_ref()
+                    .is_none_or(|ended| ended.local_day() >= from);
             ongoing_into_period && at_sites(&incident.site)
         }
         _ => false,
     });
-    let mut appeals = AppealSummary { total: 0, by_status: BTreeMap::new(), by_kind: BTreeMap::new() };
+    let mut appeals = AppealSummary {
+        total: 0,
+        by_status: BTreeMap::new(),
+        by_kind: BTreeMap::new(),
+    };
     for record in &snapshot.appeals {
-        if let Body::Appeal(appeal) = &record.body {
-            if in_period(&appeal.received_at) && appeal.site.as_deref().is_none_or(at_sites) {
-                appeals.total += 1;
-                *appeals.by_status.entry(appeal.status.as_str().to_string()).or_default() += 1;
-                *appeals.by_kind.entry(appeal.kind.as_str().to_string()).or_default() += 1;
-            }
+        if let Body::Appeal(appeal) = &record.body
+            && in_period(&appeal.received_at)
+            && appeal.site.as_deref().is_none_or(at_sites)
+        {
+            appeals.total += 1;
+            *appeals
+                .by_status
+                .entry(appeal.status.as_str().to_string())
+                .or_default() += 1;
+            *appeals
+                .by_kind
+                .entry(appeal.kind.as_str().to_string())
+                .or_default() += 1;
         }
     }
 
     // Claims about this period: any assertion whose period overlaps it.
     let mut claims = Vec::new();
     for claim in &snapshot.claims {
-        let Body::Claim(body) = &claim.body else { continue };
+        let Body::Claim(body) = &claim.body else {
+            continue;
+        };
         let overlaps = body.assertions.iter().any(|assertion| {
             let starts = corridor_model::time::parse_date(&assertion.from);
             let ends = corridor_model::time::parse_date(&assertion.to);
@@ -189,15 +239,25 @@ pub fn compute_report(
     let period_query = corridor_store::RollupQuery {
         from_day: corridor_model::time::day_number(from),
         to_day: corridor_model::time::day_number(to),
-        filter: corridor_store::RollupFilter { sites: query.sites.clone(), ..corridor_store::RollupFilter::default() },
+        filter: corridor_store::RollupFilter {
+            sites: query.sites.clone(),
+            ..corridor_store::RollupFilter::default()
+        },
         group_by: Vec::new(),
     };
-    let synthetic = store.passage_sums(&period_query, &[("synthetic".to_string(), "true".to_string())])?;
+    let synthetic = store.passage_sums(
+        &period_query,
+        &[("synthetic".to_string(), "true".to_string())],
+    )?;
     if synthetic.passages > 0 {
-        let all = store.passage_sums(&period_query, &[])?;
+        let all: i64 = store
+            .rollup(&period_query)?
+            .iter()
+            .map(|row| row.metrics.passages)
+            .sum();
         notices.push(format!(
-            "{} of the {} passage records in this period are synthetic: they spread published totals over days and vehicles, and only those totals are public figures. Each record names who published the figure it comes from.",
-            synthetic.passages, all.passages
+            "{} of the {all} passage records in this period are synthetic: they spread published totals over days and vehicles, and only those totals are public figures. Each record names who published the figure it comes from.",
+            synthetic.passages
         ));
     }
     for section in &sections {
@@ -210,7 +270,15 @@ pub fn compute_report(
         }
     }
     let title = match sites.as_slice() {
-        [one] => format!("{} — {} to {}", snapshot.sites.get(one).map_or(one.as_str(), |entry| entry.name()), query.from, query.to),
+        [one] => format!(
+            "{} — {} to {}",
+            snapshot
+                .sites
+                .get(one)
+                .map_or(one.as_str(), |entry| entry.name()),
+            query.from,
+            query.to
+        ),
         _ => format!("{} sites — {} to {}", sites.len(), query.from, query.to),
     };
     Ok(Report {
@@ -237,7 +305,11 @@ fn categories_with_baseline(snapshot: &Snapshot, site: &str) -> Vec<Category> {
         .baselines
         .iter()
         .filter_map(|record| match &record.body {
-            Body::Baseline(baseline) if baseline.site == site && baseline.metric == FlowMetric::Vehicles => baseline.category,
+            Body::Baseline(baseline)
+                if baseline.site == site && baseline.metric == FlowMetric::Vehicles =>
+            {
+                baseline.category
+            }
             _ => None,
         })
         .collect();
@@ -247,7 +319,11 @@ fn categories_with_baseline(snapshot: &Snapshot, site: &str) -> Vec<Category> {
 }
 
 fn public_of(records: &[Record], keep: impl Fn(&Record) -> bool) -> Vec<Value> {
-    records.iter().filter(|record| keep(record)).map(Record::to_public_json).collect()
+    records
+        .iter()
+        .filter(|record| keep(record))
+        .map(Record::to_public_json)
+        .collect()
 }
 
 /// Where two report documents disagree: JSON paths of every differing figure.
@@ -261,10 +337,20 @@ pub fn differing_figures(expected: &Value, found: &Value) -> Vec<String> {
 fn walk(path: &str, expected: &Value, found: &Value, differences: &mut Vec<String>) {
     match (expected, found) {
         (Value::Object(expected), Value::Object(found)) => {
-            let keys: std::collections::BTreeSet<&String> = expected.keys().chain(found.keys()).collect();
+            let keys: std::collections::BTreeSet<&String> =
+                expected.keys().chain(found.keys()).collect();
             for key in keys {
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-                walk(&child, expected.get(key).unwrap_or(&Value::Null), found.get(key).unwrap_or(&Value::Null), differences);
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                walk(
+                    &child,
+                    expected.get(key).unwrap_or(&Value::Null),
+                    found.get(key).unwrap_or(&Value::Null),
+                    differences,
+                );
             }
         }
         (Value::Array(expected), Value::Array(found)) => {
@@ -284,10 +370,14 @@ fn walk(path: &str, expected: &Value, found: &Value, differences: &mut Vec<Strin
                 _ => expected_number == found_number,
             };
             if !same {
-                differences.push(format!("{path}: report says {found}, the log gives {expected}"));
+                differences.push(format!(
+                    "{path}: report says {found}, the log gives {expected}"
+                ));
             }
         }
-        _ if expected != found => differences.push(format!("{path}: report says {found}, the log gives {expected}")),
+        _ if expected != found => differences.push(format!(
+            "{path}: report says {found}, the log gives {expected}"
+        )),
         _ => {}
     }
 }

@@ -31,9 +31,14 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inl
 
 /// The daily series, one row per site and day: flow, coverage, baseline, index, status.
 pub fn render_csv(report: &Report) -> String {
-    let mut out = String::from("site,day,vehicles_passed,covered_share,baseline_per_day,index,status\n");
+    let mut out =
+        String::from("site,day,vehicles_passed,covered_share,baseline_per_day,index,status\n");
     for site in &report.sites {
-        let baseline = site.access.baseline.as_ref().map(|baseline| baseline.per_day);
+        let baseline = site
+            .access
+            .baseline
+            .as_ref()
+            .map(|baseline| baseline.per_day);
         for day in &site.access.days {
             let _ = writeln!(
                 out,
@@ -43,7 +48,9 @@ pub fn render_csv(report: &Report) -> String {
                 day.observed,
                 day.covered_share,
                 baseline.map(|value| value.to_string()).unwrap_or_default(),
-                day.index.map(|index| format!("{index:.4}")).unwrap_or_default(),
+                day.index
+                    .map(|index| format!("{index:.4}"))
+                    .unwrap_or_default(),
                 day.status.map(|status| status.as_str()).unwrap_or("")
             );
         }
@@ -52,8 +59,16 @@ pub fn render_csv(report: &Report) -> String {
 }
 
 fn csv_field(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
-    if defused.contains([',', '"', '\n', '\r']) { format!("\"{}\"", defused.replace('"', "\"\"")) } else { defused }
+    let defused = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -76,7 +91,9 @@ pub fn escape(text: &str) -> String {
 /// as JSON unicode escapes, so no text in the report can close the element.
 fn script_safe_json(value: &Value) -> String {
     let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
-    text.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+    text.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 /// Finds the report JSON inside an HTML page written by [`render_html`].

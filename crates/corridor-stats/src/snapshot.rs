@@ -64,7 +64,10 @@ impl Resolve for KnownSites {
     }
 
     fn site_zone(&self, site_id: &str) -> Result<TimeZone, String> {
-        self.zones.get(site_id).cloned().ok_or_else(|| format!("site {site_id:?} is not current"))
+        self.zones
+            .get(site_id)
+            .cloned()
+            .ok_or_else(|| format!("site {site_id:?} is not current"))
     }
 
     fn check_reference(&self, _id: &str, _expected: RecordType) -> Result<(), String> {
@@ -104,9 +107,13 @@ pub fn current_content(leaf: &[u8]) -> Result<Map<String, Value>, String> {
 /// # Errors
 /// The leaf does not parse; the message names the record.
 pub fn parse_leaf(target_id: &str, leaf: &[u8], sites: &KnownSites) -> Result<Record, StatsError> {
-    let corrupt = |reason: String| StatsError::CorruptRecord { id: target_id.to_string(), reason };
+    let corrupt = |reason: String| StatsError::CorruptRecord {
+        id: target_id.to_string(),
+        reason,
+    };
     let object = current_content(leaf).map_err(corrupt)?;
-    let submission = parse_submission(&object, sites).map_err(|error| corrupt(error.to_string()))?;
+    let submission =
+        parse_submission(&object, sites).map_err(|error| corrupt(error.to_string()))?;
     Ok(submission.record)
 }
 
@@ -120,8 +127,14 @@ impl Snapshot {
         let mut snapshot = Snapshot::default();
         for (id, leaf) in store.current_of_type(RecordType::Site)? {
             let record = parse_leaf(&id, &leaf, &known)?;
-            let Body::Site(site) = &record.body else { continue };
-            let zone = TimeZone::get(&site.timezone).map_err(|error| StatsError::CorruptRecord { id: id.clone(), reason: error.to_string() })?;
+            let Body::Site(site) = &record.body else {
+                continue;
+            };
+            let zone =
+                TimeZone::get(&site.timezone).map_err(|error| StatsError::CorruptRecord {
+                    id: id.clone(),
+                    reason: error.to_string(),
+                })?;
             known.insert(&id, zone.clone());
             snapshot.sites.insert(id, SiteEntry { record, zone });
         }
@@ -146,7 +159,9 @@ impl Snapshot {
 
     /// A site's zone, UTC when the site is unknown.
     pub fn zone(&self, site_id: &str) -> TimeZone {
-        self.sites.get(site_id).map_or(TimeZone::UTC, |site| site.zone.clone())
+        self.sites
+            .get(site_id)
+            .map_or(TimeZone::UTC, |site| site.zone.clone())
     }
 
     pub fn site_resolver(&self) -> KnownSites {

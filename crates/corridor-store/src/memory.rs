@@ -226,10 +226,9 @@ impl Store for MemoryStore {
             if attributes
                 .iter()
                 .all(|wanted| facts.attributes.contains(wanted))
+                && let Some(metrics) = matching_metrics(facts, query)
             {
-                if let Some(metrics) = matching_metrics(facts, query) {
-                    total.add(&metrics);
-                }
+                total.add(&metrics);
             }
         }
         Ok(total)

@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS current_records (
     leaf_index INTEGER NOT NULL,
     retracted INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS current_non_passages ON current_records (content_type, leaf_index)
+    WHERE content_type <> 'passage';
 CREATE TABLE IF NOT EXISTS private_parts (
     leaf_index INTEGER PRIMARY KEY,
     salt BLOB NOT NULL,
@@ -88,8 +90,10 @@ CREATE TABLE IF NOT EXISTS passage_cargo (
 CREATE TABLE IF NOT EXISTS passage_attributes (
     key TEXT NOT NULL,
     value TEXT NOT NULL,
+    site TEXT NOT NULL,
+    day INTEGER NOT NULL,
     leaf_index INTEGER NOT NULL,
-    PRIMARY KEY (key, value, leaf_index)
+    PRIMARY KEY (key, value, site, day, leaf_index)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS passage_rollup (
     site TEXT NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL, operator TEXT NOT NULL,
@@ -320,10 +324,16 @@ fn insert_passage(
     }
     if !facts.attributes.is_empty() {
         let mut insert = transaction.prepare_cached(
-            "INSERT OR IGNORE INTO passage_attributes (key, value, leaf_index) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO passage_attributes (key, value, site, day, leaf_index) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for (key, value) in &facts.attributes {
-            insert.execute(params![key, value, leaf_index as i64])?;
+            insert.execute(params![
+                key,
+                value,
+                facts.site,
+                facts.day,
+                leaf_index as i64
+            ])?;
         }
     }
     Ok(())
@@ -658,13 +668,15 @@ impl Store for SqliteStore {
             format!("?{}", values.len())
         };
         let filter = &query.filter;
+        let mut site_list = String::new();
         if !filter.sites.is_empty() {
             let placeholders: Vec<String> = filter
                 .sites
                 .iter()
                 .map(|site| bind(site.clone(), &mut values))
                 .collect();
-            conditions.push(format!("p.site IN ({})", placeholders.join(", ")));
+            site_list = placeholders.join(", ");
+            conditions.push(format!("p.site IN ({site_list})"));
         }
         for (column, wanted) in [
             ("p.category", &filter.category),
@@ -678,13 +690,27 @@ impl Store for SqliteStore {
                 conditions.push(format!("{column} = {placeholder}"));
             }
         }
-        for (key, value) in attributes {
+        // The first attribute drives the query through its index, so an
+        // attribute filter reads the matching passages, not the whole period.
+        for (position, (key, value)) in attributes.iter().enumerate() {
             let key = bind(key.clone(), &mut values);
             let value = bind(value.clone(), &mut values);
-            conditions.push(format!(
-                "p.leaf_index IN (SELECT leaf_index FROM passage_attributes WHERE key = {key} AND value = {value})"
-            ));
+            conditions.push(if position == 0 {
+                // The index holds site and day too, so the period is a range scan.
+                let mut driving = format!("a.key = {key} AND a.value = {value} AND a.day BETWEEN ?1 AND ?2");
+                if !site_list.is_empty() {
+                    driving.push_str(&format!(" AND a.site IN ({site_list})"));
+                }
+                driving
+            } else {
+                format!("p.leaf_index IN (SELECT leaf_index FROM passage_attributes WHERE key = {key} AND value = {value})")
+            });
         }
+        let from = if attributes.is_empty() {
+            "passages p"
+        } else {
+            "passage_attributes a CROSS JOIN passages p ON p.leaf_index = a.leaf_index"
+        };
         // With a cargo filter only vehicles carrying that kind count, and
         // their tonnes are that kind's tonnes, as in the cargo rollup.
         let kilograms = match &filter.cargo_kind {
@@ -700,7 +726,7 @@ impl Store for SqliteStore {
             None => "p.kilograms".to_string(),
         };
         let sql = format!(
-            "SELECT COUNT(*), SUM(p.count), SUM(p.passengers), COUNT(p.passengers), SUM(p.medical_evacuees), COUNT(p.medical_evacuees), SUM({kilograms}), COUNT({kilograms}) FROM passages p WHERE {}",
+            "SELECT COUNT(*), SUM(p.count), SUM(p.passengers), COUNT(p.passengers), SUM(p.medical_evacuees), COUNT(p.medical_evacuees), SUM({kilograms}), COUNT({kilograms}) FROM {from} WHERE {}",
             conditions.join(" AND ")
         );
         let mut statement = self.connection.prepare_cached(&sql)?;
@@ -726,10 +752,16 @@ impl Store for SqliteStore {
         &self,
         content_type: RecordType,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let mut statement = self.connection.prepare_cached(
+        // Non-passage records are few among millions of passages: the literal
+        // condition lets SQLite use the partial index that holds only them.
+        let sql = if content_type == RecordType::Passage {
             "SELECT c.target_id, r.leaf FROM current_records c JOIN records r ON r.leaf_index = c.leaf_index
-             WHERE c.content_type = ?1 AND c.retracted = 0 ORDER BY c.leaf_index",
-        )?;
+             WHERE c.content_type = ?1 AND c.retracted = 0 ORDER BY c.leaf_index"
+        } else {
+            "SELECT c.target_id, r.leaf FROM current_records c JOIN records r ON r.leaf_index = c.leaf_index
+             WHERE c.content_type = ?1 AND c.content_type <> 'passage' AND c.retracted = 0 ORDER BY c.leaf_index"
+        };
+        let mut statement = self.connection.prepare_cached(sql)?;
         let rows = statement
             .query_map([content_type.as_str()], |row| {
                 Ok((row.get(0)?, row.get(1)?))

@@ -14,8 +14,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{ClaimsCommand, ReportFileFormat, ReportFormat};
-use corridor_stats::report::{ReportCheckpoint, ReportQuery, compute_report};
 use crate::commands::Completion;
+use corridor_stats::report::{ReportCheckpoint, ReportQuery, compute_report};
 
 /// The log state a computation refers to.
 #[derive(Debug, Serialize)]
@@ -70,7 +70,11 @@ pub fn claims(root: &Path, command: ClaimsCommand) -> Result<Completion> {
     for claim in &claims {
         verdicts.push(check_claim(&store, &snapshot, claim, thresholds)?);
     }
-    let output = ClaimsOutput { checkpoint: current_checkpoint(&data_dir, &store)?, thresholds, claims: verdicts };
+    let output = ClaimsOutput {
+        checkpoint: current_checkpoint(&data_dir, &store)?,
+        thresholds,
+        claims: verdicts,
+    };
     match format {
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&output)?),
         ReportFormat::Text => print!("{}", render_claims(&output)),
@@ -82,7 +86,9 @@ pub fn claims(root: &Path, command: ClaimsCommand) -> Result<Completion> {
 fn select_claims(snapshot: &Snapshot, target: Option<&str>) -> Result<Vec<Record>> {
     let Some(target) = target else {
         if snapshot.claims.is_empty() {
-            bail!("no claims are stored; add claim records (docs/records.md) or name a file of them");
+            bail!(
+                "no claims are stored; add claim records (docs/records.md) or name a file of them"
+            );
         }
         return Ok(snapshot.claims.clone());
     };
@@ -93,10 +99,15 @@ fn select_claims(snapshot: &Snapshot, target: Option<&str>) -> Result<Vec<Record
     if !path.is_file() {
         bail!("{target:?} is neither a stored claim id nor a file of claim records");
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let resolver = snapshot.site_resolver();
     let mut claims = Vec::new();
-    for (index, line) in text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()) {
+    for (index, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+    {
         let location = format!("{}: line {}", path.display(), index + 1);
         let object = match serde_json::from_str::<Value>(line) {
             Ok(Value::Object(object)) => object,
@@ -123,16 +134,28 @@ fn render_claims(output: &ClaimsOutput) -> String {
                 checkpoint.origin, checkpoint.tree_size, checkpoint.root_hash
             ));
             if checkpoint.records_beyond_checkpoint > 0 {
-                out.push_str(&format!(" ({} newer records not yet in the log)", checkpoint.records_beyond_checkpoint));
+                out.push_str(&format!(
+                    " ({} newer records not yet in the log)",
+                    checkpoint.records_beyond_checkpoint
+                ));
             }
             out.push('\n');
         }
         None => out.push_str("No log checkpoint has been published yet.\n"),
     }
-    out.push_str(&format!("Access status rule: {}\n", output.thresholds.describe()));
+    out.push_str(&format!(
+        "Access status rule: {}\n",
+        output.thresholds.describe()
+    ));
     for claim in &output.claims {
         out.push('\n');
-        out.push_str(&format!("{} — {} ({}, {})\n", claim.id, verdict_label(claim.verdict), claim.speaker, claim.said_on));
+        out.push_str(&format!(
+            "{} — {} ({}, {})\n",
+            claim.id,
+            verdict_label(claim.verdict),
+            claim.speaker,
+            claim.said_on
+        ));
         out.push_str(&format!("  \"{}\"\n", claim.text));
         out.push_str(&format!("  source: {}\n", claim.source));
         for assertion in &claim.assertions {
@@ -149,11 +172,18 @@ fn render_claims(output: &ClaimsOutput) -> String {
                     "    coverage {}: {:.0}%{}\n",
                     site.site,
                     site.share * 100.0,
-                    if site.sources.is_empty() { String::new() } else { format!(" (kept by: {})", site.sources.join("; ")) }
+                    if site.sources.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (kept by: {})", site.sources.join("; "))
+                    }
                 ));
             }
             if !assertion.sources.is_empty() {
-                out.push_str(&format!("    figures from: {}\n", assertion.sources.join("; ")));
+                out.push_str(&format!(
+                    "    figures from: {}\n",
+                    assertion.sources.join("; ")
+                ));
             }
         }
     }
@@ -186,7 +216,12 @@ fn describe_assertion(assertion: &Value) -> String {
         let names: Vec<String> = sites.iter().map(plain).collect();
         filters.push(format!("sites {}", names.join(", ")));
     }
-    format!("{} {} ({})", field("metric"), field("op"), filters.join(", "))
+    format!(
+        "{} {} ({})",
+        field("metric"),
+        field("op"),
+        filters.join(", ")
+    )
 }
 
 /// `corridor report`: compute a period report, or verify one (`report verify`).
@@ -200,8 +235,18 @@ pub fn report(root: &Path, arguments: crate::cli::ReportArgs) -> Result<Completi
     let data_dir = DataDir::open(root)?;
     let checkpoint = checkpoint_covering_store(&data_dir)?;
     let store = data_dir.open_store()?;
-    let query = ReportQuery { from, to, sites: arguments.sites };
-    let report = compute_report(&store, &query, data_dir.config().access, Some(checkpoint), Vec::new())?;
+    let query = ReportQuery {
+        from,
+        to,
+        sites: arguments.sites,
+    };
+    let report = compute_report(
+        &store,
+        &query,
+        data_dir.config().access,
+        Some(checkpoint),
+        Vec::new(),
+    )?;
     let text = match arguments.format {
         ReportFileFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
         ReportFileFormat::Csv => corridor_stats::report_html::render_csv(&report),
@@ -225,7 +270,9 @@ fn checkpoint_covering_store(data_dir: &DataDir) -> Result<ReportCheckpoint> {
     let stored = data_dir.open_store()?.leaf_count()?;
     let reader = corridor_log::LogReader::new(data_dir.log_directory());
     let published = reader.latest().ok();
-    let up_to_date = published.as_ref().is_some_and(|published| published.checkpoint.tree_size == stored);
+    let up_to_date = published
+        .as_ref()
+        .is_some_and(|published| published.checkpoint.tree_size == stored);
     let published = if up_to_date {
         published
     } else {
@@ -234,31 +281,50 @@ fn checkpoint_covering_store(data_dir: &DataDir) -> Result<ReportCheckpoint> {
             .context("records are stored that the log has not published yet, and publishing them needs the writer lock")?;
         data_dir.integrate_log(&writer)?;
         drop(writer);
-        Some(reader.latest().context("reading the checkpoint just published")?)
+        Some(
+            reader
+                .latest()
+                .context("reading the checkpoint just published")?,
+        )
     };
-    let Some(published) = published else { bail!("the log has no checkpoint") };
+    let Some(published) = published else {
+        bail!("the log has no checkpoint")
+    };
     let checkpoint = published.checkpoint;
     if checkpoint.tree_size != stored {
-        bail!("the log's checkpoint covers {} records but {stored} are stored; try again", checkpoint.tree_size);
+        bail!(
+            "the log's checkpoint covers {} records but {stored} are stored; try again",
+            checkpoint.tree_size
+        );
     }
     Ok(ReportCheckpoint {
         origin: checkpoint.origin.clone(),
         tree_size: checkpoint.tree_size,
-        root_hash: checkpoint.to_text().ok().and_then(|text| text.lines().nth(2).map(str::to_string)).unwrap_or_default(),
+        root_hash: checkpoint
+            .to_text()
+            .ok()
+            .and_then(|text| text.lines().nth(2).map(str::to_string))
+            .unwrap_or_default(),
         signed_note: published.signed,
     })
 }
 
 /// Reads a report from its JSON or from the JSON its HTML page carries.
 fn read_report(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let json_text = if text.trim_start().starts_with('{') {
         text
     } else {
-        corridor_stats::report_html::extract_embedded_json(&text)
-            .with_context(|| format!("{} carries no report JSON (expected a script element with id corridor-report)", path.display()))?
+        corridor_stats::report_html::extract_embedded_json(&text).with_context(|| {
+            format!(
+                "{} carries no report JSON (expected a script element with id corridor-report)",
+                path.display()
+            )
+        })?
     };
-    serde_json::from_str(&json_text).with_context(|| format!("{} is not a report's JSON", path.display()))
+    serde_json::from_str(&json_text)
+        .with_context(|| format!("{} is not a report's JSON", path.display()))
 }
 
 fn verify_report(report_path: &Path, log: &str, vkey: &str) -> Result<Completion> {
@@ -267,21 +333,39 @@ fn verify_report(report_path: &Path, log: &str, vkey: &str) -> Result<Completion
     let checkpoint_value = published.get("checkpoint").cloned().unwrap_or(Value::Null);
     let embedded: ReportCheckpoint = serde_json::from_value(checkpoint_value)
         .context("the report embeds no checkpoint, so it cannot be tied to a log")?;
-    let opened = corridor_tlog::Checkpoint::open(embedded.signed_note.as_bytes(), std::slice::from_ref(&key))
-        .context("the report's checkpoint is not signed by this key")?;
+    let opened = corridor_tlog::Checkpoint::open(
+        embedded.signed_note.as_bytes(),
+        std::slice::from_ref(&key),
+    )
+    .context("the report's checkpoint is not signed by this key")?;
     let checkpoint = opened.checkpoint;
     if checkpoint.origin != key.name().as_str() {
-        bail!("the report's checkpoint is for log {:?}, but the key is {:?}'s", checkpoint.origin, key.name().as_str());
+        bail!(
+            "the report's checkpoint is for log {:?}, but the key is {:?}'s",
+            checkpoint.origin,
+            key.name().as_str()
+        );
     }
     if checkpoint.tree_size != embedded.tree_size || checkpoint.origin != embedded.origin {
         bail!("the report's checkpoint fields do not match its signed note");
     }
     if log.starts_with("http://") || log.starts_with("https://") {
-        bail!("--log {log}: reading a log over HTTP is not supported yet; download its directory and give the path");
+        bail!(
+            "--log {log}: reading a log over HTTP is not supported yet; download its directory and give the path"
+        );
     }
-    let leaves = corridor_log::read_leaves(Path::new(log), checkpoint.tree_size, &checkpoint.root_hash)
-        .with_context(|| format!("reading the first {} leaves of the log in {log}", checkpoint.tree_size))?;
-    eprintln!("checkpoint signature verified; {} leaves read and their root matches; recomputing ...", leaves.len());
+    let leaves =
+        corridor_log::read_leaves(Path::new(log), checkpoint.tree_size, &checkpoint.root_hash)
+            .with_context(|| {
+                format!(
+                    "reading the first {} leaves of the log in {log}",
+                    checkpoint.tree_size
+                )
+            })?;
+    eprintln!(
+        "checkpoint signature verified; {} leaves read and their root matches; recomputing ...",
+        leaves.len()
+    );
 
     // Rebuild the records from the leaves alone and compute the same report.
     let mut writer = corridor_engine::Writer::new(
@@ -300,24 +384,40 @@ fn verify_report(report_path: &Path, log: &str, vkey: &str) -> Result<Completion
                 Value::Object(object) => Some(object),
                 _ => None,
             });
-        record.map(|object| (location.clone(), object)).ok_or_else(|| corridor_model::RecordError {
-            location,
-            record_type: None,
-            id: None,
-            error: corridor_model::FieldError { field: "record".into(), reason: "the leaf holds no record object".into() },
-        })
+        record
+            .map(|object| (location.clone(), object))
+            .ok_or_else(|| corridor_model::RecordError {
+                location,
+                record_type: None,
+                id: None,
+                error: corridor_model::FieldError {
+                    field: "record".into(),
+                    reason: "the leaf holds no record object".into(),
+                },
+            })
     });
     writer
         .submit_all(items, |error| replay_errors.push(error.to_string()), |_| {})
         .map_err(|failure| anyhow::anyhow!("{failure}"))?;
     if let Some(first) = replay_errors.first() {
-        bail!("{} leaves could not be replayed; first: {first}", replay_errors.len());
+        bail!(
+            "{} leaves could not be replayed; first: {first}",
+            replay_errors.len()
+        );
     }
     let query: ReportQuery =
-        serde_json::from_value(published.get("query").cloned().unwrap_or(Value::Null)).context("the report has no query")?;
+        serde_json::from_value(published.get("query").cloned().unwrap_or(Value::Null))
+            .context("the report has no query")?;
     let thresholds: corridor_stats::access::Thresholds =
-        serde_json::from_value(published.get("thresholds").cloned().unwrap_or(Value::Null)).context("the report has no thresholds")?;
-    let recomputed = compute_report(writer.store(), &query, thresholds, Some(embedded), Vec::new())?;
+        serde_json::from_value(published.get("thresholds").cloned().unwrap_or(Value::Null))
+            .context("the report has no thresholds")?;
+    let recomputed = compute_report(
+        writer.store(),
+        &query,
+        thresholds,
+        Some(embedded),
+        Vec::new(),
+    )?;
     let recomputed = Value::Object(corridor_stats::report::report_json(&recomputed));
     let differences = corridor_stats::report::differing_figures(&recomputed, &published);
     if differences.is_empty() {
@@ -332,5 +432,8 @@ fn verify_report(report_path: &Path, log: &str, vkey: &str) -> Result<Completion
     for difference in &differences {
         eprintln!("mismatch: {difference}");
     }
-    bail!("{} figures of the report do not match the log", differences.len())
+    bail!(
+        "{} figures of the report do not match the log",
+        differences.len()
+    )
 }

@@ -13,8 +13,8 @@ use corridor_store::Store;
 use serde_json::{Map, Value, json};
 
 use crate::cli::{Arguments, Command, StatsArgs, StatsFormat, SummaryFormat};
-use crate::{analysis_commands, log_commands};
 use crate::output::byte_progress;
+use crate::{analysis_commands, log_commands};
 
 /// How a command that ran to the end went.
 pub enum Completion {
@@ -62,7 +62,9 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         }
         Command::Witness(command) => log_commands::witness(command),
         Command::Claims(command) => analysis_commands::claims(&data_dir("corridor-data"), command),
-        Command::Report(arguments) => analysis_commands::report(&data_dir("corridor-data"), arguments),
+        Command::Report(arguments) => {
+            analysis_commands::report(&data_dir("corridor-data"), arguments)
+        }
     }
 }
 

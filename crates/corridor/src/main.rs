@@ -1,8 +1,8 @@
 //! The `corridor` binary: parses arguments, runs one command, maps errors to
 //! exit codes. The work is done by the library crates; this is glue.
 
-mod cli;
 mod analysis_commands;
+mod cli;
 mod commands;
 mod log_commands;
 mod output;

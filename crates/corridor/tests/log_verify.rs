@@ -177,10 +177,23 @@ fn receipts_consistency_and_verify_across_two_adds() {
     let first = fixture.verify(&log, &state).expect("intact log verifies");
     assert!(first.contains("11 leaves"), "{first}");
 
+    // A receipt whose record text was altered fails.
+    let mut altered = receipt.clone();
+    let leaf = altered["leaf"]
+        .as_str()
+        .expect("the receipt carries the leaf")
+        .to_owned();
+    assert!(leaf.contains("\"id\":\"p-3\""), "{leaf}");
+    altered["leaf"] = Value::String(leaf.replace("inbound", "outbound"));
+    std::fs::write(&receipt_path, altered.to_string()).expect("write altered");
+    let error = fixture.run_failing(&["verify", "receipt", &receipt_file, "--vkey", &vkey]);
+    assert!(error.contains("the record text was altered"), "{error}");
+
     // A receipt whose leaf hash was swapped for another leaf's fails.
     let mut forged = receipt.clone();
     let other = json(&fixture.run(&["--data", &data, "log", "prove", "--record", "p-4"]));
     forged["leaf_hash"] = other["leaf_hash"].clone();
+    forged["leaf"] = other["leaf"].clone();
     std::fs::write(&receipt_path, forged.to_string()).expect("write forged");
     let error = fixture.run_failing(&["verify", "receipt", &receipt_file, "--vkey", &vkey]);
     assert!(error.contains("inclusion proof does not verify"), "{error}");

@@ -9,20 +9,32 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn corridor(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_corridor")).args(arguments).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(arguments)
+        .output()
+        .expect("the binary runs")
 }
 
 #[track_caller]
 fn succeed(arguments: &[&str]) -> String {
     let output = corridor(arguments);
-    assert!(output.status.success(), "{arguments:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{arguments:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[track_caller]
 fn fail(arguments: &[&str]) -> String {
     let output = corridor(arguments);
-    assert_eq!(output.status.code(), Some(1), "{arguments:?} should fail; stdout: {}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{arguments:?} should fail; stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -36,7 +48,10 @@ impl Demo {
         let holder = tempfile::tempdir().expect("temporary directory");
         let data = holder.path().join("demo");
         succeed(&["--data", text(&data), "demo"]);
-        Demo { _holder: holder, data }
+        Demo {
+            _holder: holder,
+            data,
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -53,7 +68,21 @@ impl Demo {
 
     fn report(&self, format: &str, file: &str) -> PathBuf {
         let output = self.path(file);
-        succeed(&["--data", self.data(), "report", "--from", "2022-12-12", "--to", "2023-01-23", "--site", "lachin-road", "--format", format, "-o", text(&output)]);
+        succeed(&[
+            "--data",
+            self.data(),
+            "report",
+            "--from",
+            "2022-12-12",
+            "--to",
+            "2023-01-23",
+            "--site",
+            "lachin-road",
+            "--format",
+            format,
+            "-o",
+            text(&output),
+        ]);
         output
     }
 }
@@ -65,19 +94,69 @@ fn text(path: &Path) -> &str {
 #[test]
 fn the_demo_claims_show_both_readings_side_by_side() {
     let demo = Demo::new();
-    let output: Value = serde_json::from_str(&succeed(&["--data", demo.data(), "claims", "check", "--format", "json"])).expect("JSON");
+    let output: Value = serde_json::from_str(&succeed(&[
+        "--data",
+        demo.data(),
+        "claims",
+        "check",
+        "--format",
+        "json",
+    ]))
+    .expect("JSON");
     let claims = output["claims"].as_array().expect("claims");
-    let verdict_of = |id: &str| claims.iter().find(|claim| claim["id"] == id).map(|claim| claim["verdict"].clone());
-    assert_eq!(verdict_of("claim-road-not-closed"), Some(Value::from("consistent")));
-    assert_eq!(verdict_of("claim-blockade-150-days"), Some(Value::from("not_verifiable")));
-    let first = claims.iter().find(|claim| claim["id"] == "claim-road-not-closed").expect("claim");
-    let computed: Vec<Value> = first["assertions"].as_array().expect("assertions").iter().map(|assertion| assertion["computed"].clone()).collect();
-    assert_eq!(computed, vec![Value::from(980), Value::from(858), Value::from(122), Value::from(90), Value::from(26), Value::from("severely_restricted")]);
+    let verdict_of = |id: &str| {
+        claims
+            .iter()
+            .find(|claim| claim["id"] == id)
+            .map(|claim| claim["verdict"].clone())
+    };
+    assert_eq!(
+        verdict_of("claim-road-not-closed"),
+        Some(Value::from("consistent"))
+    );
+    assert_eq!(
+        verdict_of("claim-blockade-150-days"),
+        Some(Value::from("not_verifiable"))
+    );
+    let first = claims
+        .iter()
+        .find(|claim| claim["id"] == "claim-road-not-closed")
+        .expect("claim");
+    let computed: Vec<Value> = first["assertions"]
+        .as_array()
+        .expect("assertions")
+        .iter()
+        .map(|assertion| assertion["computed"].clone())
+        .collect();
+    assert_eq!(
+        computed,
+        vec![
+            Value::from(980),
+            Value::from(858),
+            Value::from(122),
+            Value::from(90),
+            Value::from(26),
+            Value::from("severely_restricted")
+        ]
+    );
     // Every verdict names its sources and the checkpoint it was computed at.
-    assert!(first["assertions"][0]["sources"][0].as_str().is_some_and(|source| source.starts_with("Statement by the government")));
+    assert!(
+        first["assertions"][0]["sources"][0]
+            .as_str()
+            .is_some_and(|source| source.starts_with("Statement by the government"))
+    );
     assert_eq!(output["checkpoint"]["tree_size"], Value::from(993));
-    let text = succeed(&["--data", demo.data(), "claims", "check", "claim-blockade-150-days"]);
-    assert!(text.contains("claim-blockade-150-days — NOT VERIFIABLE"), "{text}");
+    let text = succeed(&[
+        "--data",
+        demo.data(),
+        "claims",
+        "check",
+        "claim-blockade-150-days",
+    ]);
+    assert!(
+        text.contains("claim-blockade-150-days — NOT VERIFIABLE"),
+        "{text}"
+    );
     assert!(text.contains("coverage lachin-road: 29%"), "{text}");
 }
 
@@ -85,28 +164,71 @@ fn the_demo_claims_show_both_readings_side_by_side() {
 fn an_honest_report_is_verified_from_the_log_alone() {
     let demo = Demo::new();
     let json_report = demo.report("json", "report.json");
-    let report: Value = serde_json::from_slice(&std::fs::read(&json_report).expect("report")).expect("JSON");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&json_report).expect("report")).expect("JSON");
     assert_eq!(report["totals"]["totals"]["vehicles"], Value::from(980));
-    assert_eq!(report["sites"][0]["access"]["status"], Value::from("severely_restricted"));
-    assert!(report["notices"].as_array().expect("notices").iter().any(|notice| notice.as_str().is_some_and(|text| text.contains("synthetic"))));
+    assert_eq!(
+        report["sites"][0]["access"]["status"],
+        Value::from("severely_restricted")
+    );
+    assert!(
+        report["notices"]
+            .as_array()
+            .expect("notices")
+            .iter()
+            .any(|notice| notice
+                .as_str()
+                .is_some_and(|text| text.contains("synthetic")))
+    );
     let log = demo.data.join("log");
-    let verified = succeed(&["report", "verify", text(&json_report), "--log", text(&log), "--vkey", text(&demo.vkey())]);
+    let verified = succeed(&[
+        "report",
+        "verify",
+        text(&json_report),
+        "--log",
+        text(&log),
+        "--vkey",
+        text(&demo.vkey()),
+    ]);
     assert!(verified.starts_with("report verified: every figure matches the log demo.corridor.invalid/lachin-synthetic at tree size 993"), "{verified}");
     // The HTML page carries its JSON and verifies the same way.
     let html_report = demo.report("html", "report.html");
-    succeed(&["report", "verify", text(&html_report), "--log", text(&log), "--vkey", text(&demo.vkey())]);
+    succeed(&[
+        "report",
+        "verify",
+        text(&html_report),
+        "--log",
+        text(&log),
+        "--vkey",
+        text(&demo.vkey()),
+    ]);
 }
 
 #[test]
 fn a_changed_figure_is_named() {
     let demo = Demo::new();
     let path = demo.report("json", "report.json");
-    let mut report: Value = serde_json::from_slice(&std::fs::read(&path).expect("report")).expect("JSON");
+    let mut report: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("report")).expect("JSON");
     report["totals"]["totals"]["vehicles"] = Value::from(1_980);
     std::fs::write(&path, serde_json::to_vec(&report).expect("JSON")).expect("written");
-    let stderr = fail(&["report", "verify", text(&path), "--log", text(&demo.data.join("log")), "--vkey", text(&demo.vkey())]);
-    assert!(stderr.contains("mismatch: totals.totals.vehicles: report says 1980, the log gives 980"), "{stderr}");
-    assert!(stderr.contains("1 figures of the report do not match the log"), "{stderr}");
+    let stderr = fail(&[
+        "report",
+        "verify",
+        text(&path),
+        "--log",
+        text(&demo.data.join("log")),
+        "--vkey",
+        text(&demo.vkey()),
+    ]);
+    assert!(
+        stderr.contains("mismatch: totals.totals.vehicles: report says 1980, the log gives 980"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 figures of the report do not match the log"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -115,10 +237,21 @@ fn an_altered_log_entry_is_detected() {
     let path = demo.report("json", "report.json");
     let bundle = demo.data.join("log/tile/entries/000");
     let mut bytes = std::fs::read(&bundle).expect("bundle");
-    let at = bytes.windows(9).position(|window| window == b"\"count\":1").expect("a count");
+    let at = bytes
+        .windows(9)
+        .position(|window| window == b"\"count\":1")
+        .expect("a count");
     bytes[at + 8] = b'2';
     std::fs::write(&bundle, bytes).expect("written");
-    let stderr = fail(&["report", "verify", text(&path), "--log", text(&demo.data.join("log")), "--vkey", text(&demo.vkey())]);
+    let stderr = fail(&[
+        "report",
+        "verify",
+        text(&path),
+        "--log",
+        text(&demo.data.join("log")),
+        "--vkey",
+        text(&demo.vkey()),
+    ]);
     assert!(stderr.contains("not to the checkpoint's root"), "{stderr}");
 }
 
@@ -127,7 +260,15 @@ fn a_report_signed_by_another_key_is_refused() {
     let demo = Demo::new();
     let other = Demo::new();
     let path = demo.report("json", "report.json");
-    let stderr = fail(&["report", "verify", text(&path), "--log", text(&demo.data.join("log")), "--vkey", text(&other.vkey())]);
+    let stderr = fail(&[
+        "report",
+        "verify",
+        text(&path),
+        "--log",
+        text(&demo.data.join("log")),
+        "--vkey",
+        text(&other.vkey()),
+    ]);
     assert!(stderr.contains("not signed by this key"), "{stderr}");
 }
 
@@ -136,9 +277,16 @@ fn the_csv_report_has_one_row_per_day() {
     let demo = Demo::new();
     let csv = std::fs::read_to_string(demo.report("csv", "report.csv")).expect("csv");
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "site,day,vehicles_passed,covered_share,baseline_per_day,index,status");
+    assert_eq!(
+        lines[0],
+        "site,day,vehicles_passed,covered_share,baseline_per_day,index,status"
+    );
     assert_eq!(lines.len(), 1 + 43);
-    assert!(lines[1].starts_with("lachin-road,2022-12-12,"), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with("lachin-road,2022-12-12,"),
+        "{}",
+        lines[1]
+    );
     assert!(lines[1].ends_with(",severely_restricted"), "{}", lines[1]);
 }
 
@@ -146,7 +294,23 @@ fn the_csv_report_has_one_row_per_day() {
 fn a_report_needs_a_period() {
     let demo = Demo::new();
     let stderr = fail(&["--data", demo.data(), "report", "--from", "2022-12-12"]);
-    assert!(stderr.contains("give the period with --from and --to"), "{stderr}");
-    let stderr = fail(&["--data", demo.data(), "report", "--from", "2022-12-12", "--to", "2023-01-01", "--site", "nowhere"]);
-    assert!(stderr.contains("site \"nowhere\" does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("give the period with --from and --to"),
+        "{stderr}"
+    );
+    let stderr = fail(&[
+        "--data",
+        demo.data(),
+        "report",
+        "--from",
+        "2022-12-12",
+        "--to",
+        "2023-01-01",
+        "--site",
+        "nowhere",
+    ]);
+    assert!(
+        stderr.contains("site \"nowhere\" does not exist"),
+        "{stderr}"
+    );
 }

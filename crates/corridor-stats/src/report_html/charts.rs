@@ -30,7 +30,11 @@ const PLOT_WIDTH: f64 = WIDTH - LEFT - RIGHT;
 fn coord(value: f64) -> String {
     let text = format!("{value:.2}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".to_string() } else { text.to_string() }
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
 }
 
 /// The vertical scale of the daily chart.
@@ -50,7 +54,9 @@ impl Scale {
         let largest = largest_observed.max(baseline.unwrap_or(0.0));
         if largest_observed > 0.0 && largest > 5.0 * largest_observed {
             let decades = largest.log10().ceil().max(1.0);
-            return Scale::Logarithmic { top: 10_f64.powf(decades) };
+            return Scale::Logarithmic {
+                top: 10_f64.powf(decades),
+            };
         }
         let step = nice_step(largest / 4.0);
         let top = ((largest / step).ceil() * step).max(step);
@@ -74,7 +80,12 @@ impl Scale {
                 (0..=count).map(|index| index as f64 * step).collect()
             }
             Scale::Logarithmic { top } => {
-                let mut ticks = vec![0.0, 1.0];
+                // Over three decades or more, 1 sits too close to 0 to label both.
+                let mut ticks = if top >= 1000.0 {
+                    vec![0.0]
+                } else {
+                    vec![0.0, 1.0]
+                };
                 let mut tick = 10.0;
                 while tick <= top {
                     ticks.push(tick);
@@ -134,13 +145,21 @@ pub(super) fn daily_flow(site: &SiteSection) -> DailyFlowChart {
     const BAND_GAP: f64 = 8.0;
     const BAND_HEIGHT: f64 = 14.0;
     let days = &site.access.days;
-    let baseline = site.access.baseline.as_ref().map(|baseline| baseline.per_day);
+    let baseline = site
+        .access
+        .baseline
+        .as_ref()
+        .map(|baseline| baseline.per_day);
     let thresholds = site.access.thresholds;
     let largest_observed = days.iter().map(|day| day.observed).fold(0.0, f64::max);
     let scale = Scale::choose(largest_observed, baseline);
     let band_top = TOP + PLOT_HEIGHT + BAND_GAP;
     let height = band_top + BAND_HEIGHT + 30.0;
-    let slot = if days.is_empty() { PLOT_WIDTH } else { PLOT_WIDTH / days.len() as f64 };
+    let slot = if days.is_empty() {
+        PLOT_WIDTH
+    } else {
+        PLOT_WIDTH / days.len() as f64
+    };
     let y_of = |value: f64| TOP + PLOT_HEIGHT * (1.0 - scale.fraction(value));
 
     let name = escape(&site.name);
@@ -162,7 +181,7 @@ pub(super) fn daily_flow(site: &SiteSection) -> DailyFlowChart {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<svg class=\"daily-flow {}\" role=\"img\" aria-label=\"{label}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">\n<title>{label}</title>\n",
+        "<svg class=\"daily-flow {}\" role=\"img\" aria-label=\"{label}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">\n<title>{label}</title>\n",
         scale.class(),
         coord(WIDTH),
         coord(height)
@@ -223,7 +242,13 @@ pub(super) fn daily_flow(site: &SiteSection) -> DailyFlowChart {
     if let Some(per_day) = baseline {
         let lines = [
             ("baseline", 1.0, "#0969da", "6 3", 2.0),
-            ("threshold threshold-open", thresholds.open, DayState::Status(corridor_model::AccessStatus::Open).colour(), "2 3", 1.5),
+            (
+                "threshold threshold-open",
+                thresholds.open,
+                DayState::Status(corridor_model::AccessStatus::Open).colour(),
+                "2 3",
+                1.5,
+            ),
             (
                 "threshold threshold-restricted",
                 thresholds.restricted,
@@ -239,7 +264,13 @@ pub(super) fn daily_flow(site: &SiteSection) -> DailyFlowChart {
                     continue;
                 }
                 let y = y_of(per_day * share * day.covered_share);
-                let _ = write!(path, "M{} {}H{}", coord(LEFT + index as f64 * slot), coord(y), coord(LEFT + (index + 1) as f64 * slot));
+                let _ = write!(
+                    path,
+                    "M{} {}H{}",
+                    coord(LEFT + index as f64 * slot),
+                    coord(y),
+                    coord(LEFT + (index + 1) as f64 * slot)
+                );
             }
             if !path.is_empty() {
                 let _ = writeln!(
@@ -271,6 +302,29 @@ pub(super) fn daily_flow(site: &SiteSection) -> DailyFlowChart {
         );
     }
 
+    // What was seen, written out: on a logarithmic axis the bar heights alone mislead.
+    // Left out where it would sit on the baseline's own label.
+    let clear_of_baseline =
+        baseline.is_none_or(|per_day| (y_of(per_day) - y_of(largest_observed)).abs() > 16.0);
+    if largest_observed > 0.0 && clear_of_baseline {
+        let smallest_observed = days
+            .iter()
+            .filter(|day| day.covered_share > 0.0)
+            .map(|day| day.observed)
+            .fold(f64::INFINITY, f64::min);
+        let range = if smallest_observed.is_finite() && smallest_observed < largest_observed {
+            format!("{}–{}", number(smallest_observed), number(largest_observed))
+        } else {
+            number(largest_observed)
+        };
+        let _ = writeln!(
+            svg,
+            "<text class=\"observed-label\" x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#33465c\" font-weight=\"600\">observed {range} a day</text>",
+            coord(LEFT + PLOT_WIDTH - 4.0),
+            coord(y_of(largest_observed) - 6.0)
+        );
+    }
+
     // The access-status band.
     let _ = writeln!(
         svg,
@@ -278,6 +332,8 @@ pub(super) fn daily_flow(site: &SiteSection) -> DailyFlowChart {
         coord(LEFT - 6.0),
         coord(band_top + BAND_HEIGHT / 2.0)
     );
+    // A hairline between days while days are wide enough to spare one.
+    let cell_width = if slot >= 8.0 { slot - 1.0 } else { slot };
     for (index, day) in days.iter().enumerate() {
         let state = DayState::of(day);
         let _ = writeln!(
@@ -287,7 +343,7 @@ pub(super) fn daily_flow(site: &SiteSection) -> DailyFlowChart {
             escape(&day.day),
             coord(LEFT + index as f64 * slot),
             coord(band_top),
-            coord((slot - 1.0).max(0.5)),
+            coord(cell_width),
             coord(BAND_HEIGHT),
             state.colour(),
             escape(&day_label(&day.day)),
@@ -300,23 +356,39 @@ pub(super) fn daily_flow(site: &SiteSection) -> DailyFlowChart {
     svg.push_str("<g class=\"axis x-axis\">\n");
     let every = days.len().div_ceil(8).max(1);
     let mut last_year = None;
-    for (index, day) in days.iter().enumerate().filter(|(index, _)| index % every == 0) {
+    for (index, day) in days
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| index % every == 0)
+    {
         let year = day_year(&day.day);
-        let text = if year != last_year { day_label(&day.day) } else { day_label_short(&day.day) };
+        let text = if year != last_year {
+            day_label(&day.day)
+        } else {
+            day_label_short(&day.day)
+        };
         last_year = year;
-        let x = LEFT + index as f64 * slot;
+        // Centred under its day, but kept inside the chart: about 6.6 units a character.
+        let tick = LEFT + (index as f64 + 0.5) * slot;
+        let half_width = text.chars().count() as f64 * 3.3;
+        // (Not `clamp`, which panics when a label wider than the chart inverts the bounds.)
+        let centre = tick.max(half_width).min(WIDTH - half_width);
         let _ = writeln!(
             svg,
-            "<line x1=\"{x}\" x2=\"{x}\" y1=\"{}\" y2=\"{}\" stroke=\"#8c959f\"/><text x=\"{x}\" y=\"{}\" fill=\"#57606a\">{}</text>",
+            "<line x1=\"{tick}\" x2=\"{tick}\" y1=\"{}\" y2=\"{}\" stroke=\"#8c959f\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#57606a\">{}</text>",
             coord(band_top + BAND_HEIGHT),
             coord(band_top + BAND_HEIGHT + 4.0),
+            coord(centre),
             coord(band_top + BAND_HEIGHT + 16.0),
             escape(&text),
-            x = coord(x),
+            tick = coord(tick),
         );
     }
     svg.push_str("</g>\n</svg>");
-    DailyFlowChart { svg, logarithmic: matches!(scale, Scale::Logarithmic { .. }) }
+    DailyFlowChart {
+        svg,
+        logarithmic: matches!(scale, Scale::Logarithmic { .. }),
+    }
 }
 
 /// A span of the period in hours from its start: `[start, end)`.
@@ -336,8 +408,13 @@ fn gap_spans(site: &SiteSection, period_start: Timestamp) -> Option<Vec<Span>> {
         .map(|gap| {
             let start: Timestamp = gap.start.parse().ok()?;
             let end: Timestamp = gap.end.parse().ok()?;
-            let hours = |instant: Timestamp| (instant.as_second() - period_start.as_second()) as f64 / 3600.0;
-            Some(Span { start: hours(start), end: hours(end) })
+            let hours = |instant: Timestamp| {
+                (instant.as_second() - period_start.as_second()) as f64 / 3600.0
+            };
+            Some(Span {
+                start: hours(start),
+                end: hours(end),
+            })
         })
         .collect()
 }
@@ -362,7 +439,7 @@ pub(super) fn coverage_strip(site: &SiteSection, from: &str, to: &str) -> String
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<svg class=\"coverage-strip\" role=\"img\" aria-label=\"{label}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">\n<title>{label}</title>\n",
+        "<svg class=\"coverage-strip\" role=\"img\" aria-label=\"{label}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">\n<title>{label}</title>\n",
         coord(WIDTH),
         coord(HEIGHT)
     );
@@ -372,7 +449,14 @@ pub(super) fn coverage_strip(site: &SiteSection, from: &str, to: &str) -> String
         coord(LEFT - 6.0),
         coord(TOP + STRIP_HEIGHT / 2.0)
     );
-    let x_of = |hours: f64, total: f64| LEFT + PLOT_WIDTH * if total > 0.0 { (hours / total).clamp(0.0, 1.0) } else { 0.0 };
+    let x_of = |hours: f64, total: f64| {
+        LEFT + PLOT_WIDTH
+            * if total > 0.0 {
+                (hours / total).clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+    };
     let mut mark = |class: &str, fill: &str, start: f64, end: f64, total: f64, title: String| {
         let (left, right) = (x_of(start, total), x_of(end, total));
         let _ = writeln!(
@@ -385,7 +469,10 @@ pub(super) fn coverage_strip(site: &SiteSection, from: &str, to: &str) -> String
         );
     };
     let zone = TimeZone::get(&site.timezone).unwrap_or(TimeZone::UTC);
-    let period = match (corridor_model::time::parse_date(from), corridor_model::time::parse_date(to)) {
+    let period = match (
+        corridor_model::time::parse_date(from),
+        corridor_model::time::parse_date(to),
+    ) {
         (Some(from), Some(to)) => Some(crate::coverage::period_interval(from, to, &zone)),
         _ => None,
     };
@@ -399,28 +486,68 @@ pub(super) fn coverage_strip(site: &SiteSection, from: &str, to: &str) -> String
             let mut cursor = 0.0;
             for (gap, source) in gaps.iter().zip(&coverage.gaps) {
                 if gap.start > cursor {
-                    mark("covered", covered_colour, cursor, gap.start, total, "covered".to_string());
+                    mark(
+                        "covered",
+                        covered_colour,
+                        cursor,
+                        gap.start,
+                        total,
+                        "covered".to_string(),
+                    );
                 }
-                let title = format!("gap: nobody recorded watching from {} to {}", escape(&source.start), escape(&source.end));
+                let title = format!(
+                    "gap: nobody recorded watching from {} to {}",
+                    escape(&source.start),
+                    escape(&source.end)
+                );
                 mark("gap", gap_colour, gap.start, gap.end, total, title);
                 cursor = gap.end;
             }
             if total > cursor {
-                mark("covered", covered_colour, cursor, total, total, "covered".to_string());
+                mark(
+                    "covered",
+                    covered_colour,
+                    cursor,
+                    total,
+                    total,
+                    "covered".to_string(),
+                );
             }
         }
         None => {
             // Times that cannot be read: show each day's covered share instead.
             let days = &site.access.days;
-            let hours_per_day = if days.is_empty() { 0.0 } else { total / days.len() as f64 };
+            let hours_per_day = if days.is_empty() {
+                0.0
+            } else {
+                total / days.len() as f64
+            };
             for (index, day) in days.iter().enumerate() {
                 let start = index as f64 * hours_per_day;
                 let covered_end = start + hours_per_day * day.covered_share.clamp(0.0, 1.0);
                 if day.covered_share > 0.0 {
-                    mark("covered", covered_colour, start, covered_end, total, format!("{}: {} covered", escape(&day.day), percent(day.covered_share)));
+                    mark(
+                        "covered",
+                        covered_colour,
+                        start,
+                        covered_end,
+                        total,
+                        format!(
+                            "{}: {} covered",
+                            escape(&day.day),
+                            percent(day.covered_share)
+                        ),
+                    );
                 }
                 if day.covered_share < 1.0 {
-                    mark("gap", gap_colour, covered_end, start + hours_per_day, total, format!("{}: not all of the day covered", escape(&day.day)));
+                    mark(
+                        "gap",
+                        gap_colour,
+                        covered_end,
+                        start + hours_per_day,
+                        total,
+                        format!("{}: not all of the day covered", escape(&day.day)),
+                    );
                 }
             }
         }
@@ -442,25 +569,54 @@ pub(super) fn coverage_strip(site: &SiteSection, from: &str, to: &str) -> String
 pub(super) fn categories(rows: &[(String, f64)]) -> String {
     const ROW: f64 = 28.0;
     const BAR: f64 = 18.0;
-    const LABEL_WIDTH: f64 = 140.0;
-    const VALUE_WIDTH: f64 = 120.0;
+    // Narrower than the daily chart, so its text stays readable on a phone.
+    const CHART_WIDTH: f64 = 520.0;
+    const LABEL_WIDTH: f64 = 130.0;
+    const VALUE_WIDTH: f64 = 110.0;
     let total: f64 = rows.iter().map(|(_, vehicles)| vehicles).sum();
-    let largest = rows.iter().map(|(_, vehicles)| *vehicles).fold(0.0, f64::max);
+    let largest = rows
+        .iter()
+        .map(|(_, vehicles)| *vehicles)
+        .fold(0.0, f64::max);
     let height = ROW * rows.len().max(1) as f64 + 8.0;
-    let words: Vec<String> = rows.iter().map(|(category, vehicles)| format!("{} {}", escape(&category.replace('_', " ")), number(*vehicles))).collect();
-    let label = format!("Vehicles by operator category: {}.", if words.is_empty() { "none recorded".to_string() } else { words.join(", ") });
+    let words: Vec<String> = rows
+        .iter()
+        .map(|(category, vehicles)| {
+            format!(
+                "{} {}",
+                escape(&category.replace('_', " ")),
+                number(*vehicles)
+            )
+        })
+        .collect();
+    let label = format!(
+        "Vehicles by operator category: {}.",
+        if words.is_empty() {
+            "none recorded".to_string()
+        } else {
+            words.join(", ")
+        }
+    );
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<svg class=\"categories\" role=\"img\" aria-label=\"{label}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">\n<title>{label}</title>\n",
-        coord(WIDTH),
+        "<svg class=\"categories\" role=\"img\" aria-label=\"{label}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"13\">\n<title>{label}</title>\n",
+        coord(CHART_WIDTH),
         coord(height)
     );
-    let bar_space = WIDTH - LABEL_WIDTH - VALUE_WIDTH;
+    let bar_space = CHART_WIDTH - LABEL_WIDTH - VALUE_WIDTH;
     for (index, (category, vehicles)) in rows.iter().enumerate() {
         let y = 4.0 + index as f64 * ROW;
-        let width = if largest > 0.0 { bar_space * vehicles / largest } else { 0.0 };
-        let share = if total > 0.0 { percent(vehicles / total) } else { "—".to_string() };
+        let width = if largest > 0.0 {
+            bar_space * vehicles / largest
+        } else {
+            0.0
+        };
+        let share = if total > 0.0 {
+            percent(vehicles / total)
+        } else {
+            "—".to_string()
+        };
         let name = escape(&category.replace('_', " "));
         let _ = writeln!(
             svg,
@@ -490,7 +646,11 @@ mod tests {
     fn a_baseline_forty_times_the_flow_makes_the_scale_logarithmic() {
         let scale = Scale::choose(23.0, Some(920.0));
         assert_eq!(scale, Scale::Logarithmic { top: 1000.0 });
-        assert_eq!(scale.ticks(), vec![0.0, 1.0, 10.0, 100.0, 1000.0]);
+        assert_eq!(scale.ticks(), vec![0.0, 10.0, 100.0, 1000.0]);
+        assert_eq!(
+            Scale::choose(8.0, Some(90.0)).ticks(),
+            vec![0.0, 1.0, 10.0, 100.0]
+        );
         // 23 a day must still be a bar of visible height: about 45% of the axis.
         assert!(scale.fraction(23.0) > 0.4, "{}", scale.fraction(23.0));
         assert_eq!(scale.fraction(0.0), 0.0);
@@ -499,9 +659,21 @@ mod tests {
     #[test]
     fn comparable_flow_and_baseline_keep_a_linear_scale() {
         let scale = Scale::choose(700.0, Some(920.0));
-        assert_eq!(scale, Scale::Linear { top: 1000.0, step: 500.0 });
+        assert_eq!(
+            scale,
+            Scale::Linear {
+                top: 1000.0,
+                step: 500.0
+            }
+        );
         assert_eq!(scale.ticks(), vec![0.0, 500.0, 1000.0]);
-        assert_eq!(Scale::choose(0.0, None), Scale::Linear { top: 1.0, step: 1.0 });
+        assert_eq!(
+            Scale::choose(0.0, None),
+            Scale::Linear {
+                top: 1.0,
+                step: 1.0
+            }
+        );
         assert_eq!(Scale::choose(0.0, Some(920.0)).class(), "scale-linear");
     }
 

@@ -16,7 +16,11 @@ pub(super) fn number(value: f64) -> String {
     }
     // `-0` would read as a negative count.
     let value = if value == 0.0 { 0.0 } else { value };
-    let text = if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value:.1}") };
+    let text = if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    };
     let (sign, unsigned) = match text.strip_prefix('-') {
         Some(rest) => ("-", rest),
         None => ("", text.as_str()),
@@ -60,7 +64,9 @@ pub(super) fn percent(share: f64) -> String {
 pub(super) fn json_figure(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => "—".to_string(),
-        Some(Value::Number(number)) => number.as_f64().map_or_else(|| escape(&number.to_string()), self::number),
+        Some(Value::Number(number)) => number
+            .as_f64()
+            .map_or_else(|| escape(&number.to_string()), self::number),
         Some(Value::String(text)) => escape(&token(text)),
         Some(Value::Bool(true)) => "yes".to_string(),
         Some(Value::Bool(false)) => "no".to_string(),
@@ -88,7 +94,9 @@ pub(super) fn token(text: &str) -> String {
     text.replace('_', " ")
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// `2022-12-12` → `12 Dec 2022`; anything else is returned as it is.
 pub(super) fn day_label(day: &str) -> String {
@@ -116,7 +124,11 @@ fn split_day(day: &str) -> Option<(i32, usize, u32)> {
     let year: i32 = parts.next()?.parse().ok()?;
     let month: usize = parts.next()?.parse().ok()?;
     let day_of_month: u32 = parts.next()?.parse().ok()?;
-    ((1..=12).contains(&month) && (1..=31).contains(&day_of_month)).then_some((year, month, day_of_month))
+    ((1..=12).contains(&month) && (1..=31).contains(&day_of_month)).then_some((
+        year,
+        month,
+        day_of_month,
+    ))
 }
 
 /// A time from a record (`2022-12-12`, `2022-12-12T08:30:00+04:00`) as
@@ -195,19 +207,19 @@ impl DayState {
     }
 }
 
-/// A status badge for a period status; `None` reads "no status".
+/// A status badge for a period status. `None` is no status at all, and the
+/// badge says why: nobody watched, or there is no baseline to compare with.
 pub(super) fn status_badge(status: Option<AccessStatus>, covered: bool) -> String {
     let state = match status {
         Some(status) => DayState::Status(status),
         None if covered => DayState::NoBaseline,
         None => DayState::NotCovered,
     };
-    let text = match state {
-        DayState::Status(_) => state.label().to_uppercase(),
-        DayState::NotCovered => "NO STATUS: NOT COVERED".to_string(),
-        DayState::NoBaseline => "NO STATUS: NO BASELINE".to_string(),
-    };
-    format!("<span class=\"status-badge {}\">{text}</span>", state.class())
+    format!(
+        "<span class=\"status-badge {}\">{}</span>",
+        state.class(),
+        state.label().to_uppercase()
+    )
 }
 
 /// A verdict badge: `CONSISTENT`, `INCONSISTENT` or `NOT VERIFIABLE`.
@@ -217,16 +229,29 @@ pub(super) fn verdict_badge(verdict: Verdict) -> String {
         Verdict::Inconsistent => "verdict-inconsistent",
         Verdict::NotVerifiable => "verdict-not-verifiable",
     };
-    format!("<span class=\"verdict-badge {class}\">{}</span>", verdict.to_string().to_uppercase())
+    format!(
+        "<span class=\"verdict-badge {class}\">{}</span>",
+        verdict.to_string().to_uppercase()
+    )
 }
 
 /// Text reduced to what is safe in a CSS class or an element id.
 pub(super) fn slug(text: &str) -> String {
     let slug: String = text
         .chars()
-        .map(|character| if character.is_ascii_alphanumeric() || character == '-' || character == '_' { character.to_ascii_lowercase() } else { '-' })
+        .map(|character| {
+            if character.is_ascii_alphanumeric() || character == '-' || character == '_' {
+                character.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
-    if slug.is_empty() { "unnamed".to_string() } else { slug }
+    if slug.is_empty() {
+        "unnamed".to_string()
+    } else {
+        slug
+    }
 }
 
 #[cfg(test)]
@@ -256,7 +281,10 @@ mod tests {
     fn days_read_as_words_and_bad_days_pass_through() {
         assert_eq!(day_label("2022-12-12"), "12 Dec 2022");
         assert_eq!(day_label_short("2023-01-05"), "5 Jan");
-        assert_eq!(time_label("2023-01-17T08:30:00+04:00"), "17 Jan 2023, 08:30");
+        assert_eq!(
+            time_label("2023-01-17T08:30:00+04:00"),
+            "17 Jan 2023, 08:30"
+        );
         assert_eq!(day_label("2022-13-01"), "2022-13-01");
         assert_eq!(day_label("soon"), "soon");
     }

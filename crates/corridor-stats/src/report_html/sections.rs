@@ -14,7 +14,8 @@ use serde_json::{Map, Value};
 use super::charts;
 use super::escape;
 use super::figures::{
-    DayState, day_label, field, json_figure, number, percent, plain, slug, status_badge, time_label, token, verdict_badge,
+    DayState, day_label, field, json_figure, number, percent, plain, slug, status_badge,
+    time_label, token, verdict_badge,
 };
 use crate::METRICS;
 use crate::claims::{AssertionVerdict, ClaimVerdict, Verdict};
@@ -22,16 +23,16 @@ use crate::report::{Report, SiteSection};
 
 /// Everything between `<body>` and the embedded JSON.
 pub(super) fn page_body(report: &Report) -> String {
-    let site_ids = site_anchors(report);
+    let sites = sites_in_page_order(report);
     let mut body = String::new();
     body.push_str("<main>\n");
     header(&mut body, report);
-    contents(&mut body, report, &site_ids);
+    contents(&mut body, report, &sites);
     notices(&mut body, report);
-    at_a_glance(&mut body, report, &site_ids);
+    at_a_glance(&mut body, report, &sites);
     checkpoint(&mut body, report);
     totals(&mut body, report);
-    for (site, anchor) in report.sites.iter().zip(&site_ids) {
+    for (site, anchor) in &sites {
         site_section(&mut body, report, site, anchor);
     }
     outcomes(&mut body, report);
@@ -45,10 +46,13 @@ pub(super) fn page_body(report: &Report) -> String {
     body
 }
 
-/// A unique element id per site, made only of safe characters.
-fn site_anchors(report: &Report) -> Vec<String> {
+/// Each site with its unique element id (made only of safe characters), in
+/// the order the page shows them: sites somebody watched or where anything
+/// passed first, then those with no observation at all, each group in the
+/// report's order.
+fn sites_in_page_order(report: &Report) -> Vec<(&SiteSection, String)> {
     let mut used = BTreeSet::new();
-    report
+    let mut sites: Vec<(&SiteSection, String)> = report
         .sites
         .iter()
         .map(|site| {
@@ -59,16 +63,24 @@ fn site_anchors(report: &Report) -> Vec<String> {
                 anchor = format!("{base}-{suffix}");
                 suffix += 1;
             }
-            anchor
+            (site, anchor)
         })
-        .collect()
+        .collect();
+    sites.sort_by_key(|(site, _)| site.access.covered_days <= 0.0 && site.access.observed <= 0.0);
+    sites
 }
 
 fn header(body: &mut String, report: &Report) {
     let sites = if report.query.sites.is_empty() {
         format!("all sites ({})", report.sites.len())
     } else {
-        report.query.sites.iter().map(|site| escape(site)).collect::<Vec<_>>().join(", ")
+        report
+            .query
+            .sites
+            .iter()
+            .map(|site| escape(site))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let _ = writeln!(
         body,
@@ -87,14 +99,18 @@ fn period_days(report: &Report) -> Option<i32> {
     Some(corridor_model::time::day_number(to) - corridor_model::time::day_number(from) + 1)
 }
 
-fn contents(body: &mut String, report: &Report, site_ids: &[String]) {
+fn contents(body: &mut String, report: &Report, sites: &[(&SiteSection, String)]) {
     body.push_str("<nav class=\"contents\" aria-label=\"Contents\">\n<ul>\n");
     if !report.notices.is_empty() {
         body.push_str("<li><a href=\"#notices\">Notices</a></li>\n");
     }
     body.push_str("<li><a href=\"#summary\">At a glance</a></li>\n<li><a href=\"#verify\">Verify</a></li>\n<li><a href=\"#totals\">Totals</a></li>\n");
-    for (site, anchor) in report.sites.iter().zip(site_ids) {
-        let _ = writeln!(body, "<li><a href=\"#{anchor}\">{}</a></li>", escape(&site.name));
+    for (site, anchor) in sites {
+        let _ = writeln!(
+            body,
+            "<li><a href=\"#{anchor}\">{}</a></li>",
+            escape(&site.name)
+        );
     }
     body.push_str(
         "<li><a href=\"#outcomes\">Turned back, held, delayed</a></li>\n<li><a href=\"#claims\">Claims</a></li>\n<li><a href=\"#missions\">Missions</a></li>\n<li><a href=\"#incidents\">Incidents</a></li>\n<li><a href=\"#appeals\">Appeals</a></li>\n<li><a href=\"#method\">Method</a></li>\n</ul>\n</nav>\n",
@@ -114,7 +130,10 @@ fn notices(body: &mut String, report: &Report) {
 
 /// A figure tile: a big number and what it is.
 fn tile(body: &mut String, class: &str, value: &str, label: &str) {
-    let _ = writeln!(body, "<div class=\"tile {class}\"><div class=\"value\">{value}</div><div class=\"label\">{label}</div></div>");
+    let _ = writeln!(
+        body,
+        "<div class=\"tile {class}\"><div class=\"value\">{value}</div><div class=\"label\">{label}</div></div>"
+    );
 }
 
 /// Vehicles per outcome (`passed`, `turned_back`, …) over every site.
@@ -128,27 +147,48 @@ fn vehicles_by_outcome(report: &Report) -> BTreeMap<String, f64> {
     by_outcome
 }
 
-fn at_a_glance(body: &mut String, report: &Report, site_ids: &[String]) {
-    body.push_str("<section class=\"summary\" id=\"summary\">\n<h2>At a glance</h2>\n<div class=\"tiles\">\n");
+fn at_a_glance(body: &mut String, report: &Report, sites: &[(&SiteSection, String)]) {
+    body.push_str(
+        "<section class=\"summary\" id=\"summary\">\n<h2>At a glance</h2>\n<div class=\"tiles\">\n",
+    );
     let vehicles = report.totals.totals.get("vehicles").and_then(Value::as_f64);
     tile(
         body,
         "tile-vehicles",
         &json_figure(report.totals.totals.get("vehicles")),
-        &format!("vehicles recorded, every outcome ({} passages)", json_figure(report.totals.totals.get("passages"))),
+        &format!(
+            "vehicles recorded, every outcome ({} passages)",
+            json_figure(report.totals.totals.get("passages"))
+        ),
     );
     if let (Some(vehicles), Some(days)) = (vehicles, period_days(report))
         && days > 0
     {
-        tile(body, "tile-per-day", &number((vehicles / f64::from(days) * 10.0).round() / 10.0), "vehicles a day on average");
+        tile(
+            body,
+            "tile-per-day",
+            &number((vehicles / f64::from(days) * 10.0).round() / 10.0),
+            "vehicles a day on average",
+        );
     }
     let by_outcome = vehicles_by_outcome(report);
     let stopped: Vec<String> = ["turned_back", "held", "delayed"]
         .iter()
         .map(|outcome| number(by_outcome.get(*outcome).copied().unwrap_or(0.0)))
         .collect();
-    tile(body, "tile-outcomes", &stopped.join(" / "), "turned back / held / delayed");
-    let counts = |verdict: Verdict| report.claims.iter().filter(|claim| claim.verdict == verdict).count();
+    tile(
+        body,
+        "tile-outcomes",
+        &stopped.join(" / "),
+        "turned back / held / delayed",
+    );
+    let counts = |verdict: Verdict| {
+        report
+            .claims
+            .iter()
+            .filter(|claim| claim.verdict == verdict)
+            .count()
+    };
     tile(
         body,
         "tile-claims",
@@ -160,8 +200,8 @@ fn at_a_glance(body: &mut String, report: &Report, site_ids: &[String]) {
             counts(Verdict::NotVerifiable)
         ),
     );
-    body.push_str("</div>\n<table class=\"site-summary\">\n<thead><tr><th scope=\"col\">Site</th><th scope=\"col\">Access status</th><th scope=\"col\" class=\"num\">Share of baseline</th><th scope=\"col\" class=\"num\">Watched</th></tr></thead>\n<tbody>\n");
-    for (site, anchor) in report.sites.iter().zip(site_ids) {
+    body.push_str("</div>\n<div class=\"table-scroll\">\n<table class=\"site-summary\">\n<thead><tr><th scope=\"col\">Site</th><th scope=\"col\">Access status</th><th scope=\"col\" class=\"num\">Share of baseline</th><th scope=\"col\" class=\"num\">Watched</th></tr></thead>\n<tbody>\n");
+    for (site, anchor) in sites {
         let _ = writeln!(
             body,
             "<tr><th scope=\"row\"><a href=\"#{anchor}\">{}</a></th><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -171,7 +211,7 @@ fn at_a_glance(body: &mut String, report: &Report, site_ids: &[String]) {
             percent(site.coverage.share)
         );
     }
-    body.push_str("</tbody>\n</table>\n</section>\n");
+    body.push_str("</tbody>\n</table>\n</div>\n</section>\n");
 }
 
 fn checkpoint(body: &mut String, report: &Report) {
@@ -200,19 +240,35 @@ fn metric_heading(metric: &str) -> String {
         "medical_evacuees" => "Medical evacuees".to_string(),
         other => {
             let mut characters = other.chars();
-            characters.next().map_or_else(String::new, |first| first.to_uppercase().chain(characters).collect())
+            characters.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(characters).collect()
+            })
         }
     }
 }
 
 /// A stats table: the given dimensions, then every metric, with a total row.
-fn stats_table(body: &mut String, class: &str, caption: &str, dimensions: &[&str], rows: &[Map<String, Value>], totals: &Map<String, Value>) {
-    let _ = write!(body, "<div class=\"table-scroll\">\n<table class=\"{class}\">\n<caption>{caption}</caption>\n<thead><tr>");
+fn stats_table(
+    body: &mut String,
+    class: &str,
+    caption: &str,
+    dimensions: &[&str],
+    rows: &[Map<String, Value>],
+    totals: &Map<String, Value>,
+) {
+    let _ = write!(
+        body,
+        "<div class=\"table-scroll\">\n<table class=\"{class}\">\n<caption>{caption}</caption>\n<thead><tr>"
+    );
     for dimension in dimensions {
         let _ = write!(body, "<th scope=\"col\">{}</th>", metric_heading(dimension));
     }
     for metric in METRICS {
-        let _ = write!(body, "<th scope=\"col\" class=\"num\">{}</th>", metric_heading(metric));
+        let _ = write!(
+            body,
+            "<th scope=\"col\" class=\"num\">{}</th>",
+            metric_heading(metric)
+        );
     }
     body.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
@@ -221,19 +277,33 @@ fn stats_table(body: &mut String, class: &str, caption: &str, dimensions: &[&str
             let _ = write!(body, "<td>{}</td>", json_figure(row.get(*dimension)));
         }
         for metric in METRICS {
-            let _ = write!(body, "<td class=\"num\">{}</td>", json_figure(row.get(*metric)));
+            let _ = write!(
+                body,
+                "<td class=\"num\">{}</td>",
+                json_figure(row.get(*metric))
+            );
         }
         body.push_str("</tr>\n");
     }
-    let _ = write!(body, "</tbody>\n<tfoot><tr><th scope=\"row\" colspan=\"{}\">Total</th>", dimensions.len().max(1));
+    let _ = write!(
+        body,
+        "</tbody>\n<tfoot><tr><th scope=\"row\" colspan=\"{}\">Total</th>",
+        dimensions.len().max(1)
+    );
     for metric in METRICS {
-        let _ = write!(body, "<td class=\"num\">{}</td>", json_figure(totals.get(*metric)));
+        let _ = write!(
+            body,
+            "<td class=\"num\">{}</td>",
+            json_figure(totals.get(*metric))
+        );
     }
     body.push_str("</tr></tfoot>\n</table>\n</div>\n");
 }
 
 fn totals(body: &mut String, report: &Report) {
-    body.push_str("<section class=\"totals\" id=\"totals\">\n<h2>Totals by category and direction</h2>\n");
+    body.push_str(
+        "<section class=\"totals\" id=\"totals\">\n<h2>Totals by category and direction</h2>\n",
+    );
     stats_table(
         body,
         "totals-table",
@@ -244,13 +314,84 @@ fn totals(body: &mut String, report: &Report) {
     );
     let mut by_category: BTreeMap<String, f64> = BTreeMap::new();
     for row in &report.totals.rows {
-        let category = row.get("category").map(plain).filter(|category| !category.is_empty()).unwrap_or_else(|| "not given".into());
-        *by_category.entry(category).or_insert(0.0) += row.get("vehicles").and_then(Value::as_f64).unwrap_or(0.0);
+        let category = row
+            .get("category")
+            .map(plain)
+            .filter(|category| !category.is_empty())
+            .unwrap_or_else(|| "not given".into());
+        *by_category.entry(category).or_insert(0.0) +=
+            row.get("vehicles").and_then(Value::as_f64).unwrap_or(0.0);
     }
     let mut categories: Vec<(String, f64)> = by_category.into_iter().collect();
-    categories.sort_by(|left, right| right.1.total_cmp(&left.1).then_with(|| left.0.cmp(&right.0)));
-    let _ = writeln!(body, "<h3>Vehicles by operator category</h3>\n<figure class=\"chart\">\n{}\n</figure>", charts::categories(&categories));
+    categories.sort_by(|left, right| {
+        right
+            .1
+            .total_cmp(&left.1)
+            .then_with(|| left.0.cmp(&right.0))
+    });
+    let _ = writeln!(
+        body,
+        "<h3>Vehicles by operator category</h3>\n<figure class=\"chart\">\n{}\n</figure>",
+        charts::categories(&categories)
+    );
+    let columns: Vec<String> = categories
+        .into_iter()
+        .map(|(category, _)| category)
+        .collect();
+    daily_series(body, report, &columns);
     body.push_str("</section>\n");
+}
+
+/// The daily series by category as a table, folded away: the figures behind
+/// the charts for whoever wants to read or copy them.
+fn daily_series(body: &mut String, report: &Report, categories: &[String]) {
+    let mut days: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for row in &report.daily.rows {
+        let day = row.get("day").map(plain).unwrap_or_default();
+        let category = row
+            .get("category")
+            .map(plain)
+            .filter(|category| !category.is_empty())
+            .unwrap_or_else(|| "not given".into());
+        let vehicles = row.get("vehicles").and_then(Value::as_f64).unwrap_or(0.0);
+        *days.entry(day).or_default().entry(category).or_insert(0.0) += vehicles;
+    }
+    if days.is_empty() {
+        return;
+    }
+    let _ = write!(
+        body,
+        "<details class=\"daily-series\">\n<summary>Vehicles a day by category, every outcome ({} day{} with records)</summary>\n<div class=\"table-scroll\">\n<table class=\"daily-table\">\n<thead><tr><th scope=\"col\">Day</th>",
+        days.len(),
+        if days.len() == 1 { "" } else { "s" }
+    );
+    for category in categories {
+        let _ = write!(
+            body,
+            "<th scope=\"col\" class=\"num\">{}</th>",
+            escape(&token(category))
+        );
+    }
+    body.push_str("<th scope=\"col\" class=\"num\">All</th></tr></thead>\n<tbody>\n");
+    for (day, by_category) in &days {
+        let _ = write!(
+            body,
+            "<tr><th scope=\"row\">{}</th>",
+            escape(&day_label(day))
+        );
+        for category in categories {
+            let cell = by_category
+                .get(category)
+                .map_or_else(|| "—".to_string(), |vehicles| number(*vehicles));
+            let _ = write!(body, "<td class=\"num\">{cell}</td>");
+        }
+        let _ = writeln!(
+            body,
+            "<td class=\"num\">{}</td></tr>",
+            number(by_category.values().sum())
+        );
+    }
+    body.push_str("</tbody>\n</table>\n</div>\n</details>\n");
 }
 
 fn site_section(body: &mut String, report: &Report, site: &SiteSection, anchor: &str) {
@@ -267,29 +408,62 @@ fn site_section(body: &mut String, report: &Report, site: &SiteSection, anchor: 
         body,
         "<div class=\"period-status\">\n<p><span class=\"muted\">Access in the period:</span> {}</p>\n<p class=\"explanation\">{}.</p>\n</div>",
         status_badge(access.status, access.covered_days > 0.0),
-        escape(access.explanation.trim_end_matches('.'))
+        escape(&sentence(&access.explanation))
     );
     body.push_str("<div class=\"tiles\">\n");
-    tile(body, "tile-observed", &number(access.observed), "vehicles passed (passed or delayed)");
-    tile(body, "tile-expected", &access.expected.map_or_else(|| "—".to_string(), number), "expected from the baseline over the watched time");
-    tile(body, "tile-index", &access.index.map_or_else(|| "—".to_string(), percent), "of the baseline");
-    tile(body, "tile-covered", &number((access.covered_days * 10.0).round() / 10.0), "days watched");
+    tile(
+        body,
+        "tile-observed",
+        &number(access.observed),
+        "vehicles passed (passed or delayed)",
+    );
+    tile(
+        body,
+        "tile-expected",
+        &access.expected.map_or_else(|| "—".to_string(), number),
+        "expected from the baseline over the watched time",
+    );
+    tile(
+        body,
+        "tile-index",
+        &access.index.map_or_else(|| "—".to_string(), percent),
+        "of the baseline",
+    );
+    tile(
+        body,
+        "tile-covered",
+        &number((access.covered_days * 10.0).round() / 10.0),
+        "days watched",
+    );
     tile(
         body,
         "tile-stopped",
-        &format!("{} / {} / {}", number(access.turned_back as f64), number(access.held as f64), number(access.delayed as f64)),
+        &format!(
+            "{} / {} / {}",
+            number(access.turned_back as f64),
+            number(access.held as f64),
+            number(access.delayed as f64)
+        ),
         "turned back / held / delayed",
     );
     body.push_str("</div>\n");
 
     let chart = charts::daily_flow(site);
-    let _ = writeln!(body, "<h3>Daily flow against the baseline</h3>\n<figure class=\"chart\">\n{}\n<figcaption>", chart.svg);
-    let used: BTreeSet<&'static str> = access.days.iter().map(|day| DayState::of(day).class()).collect();
+    let _ = writeln!(
+        body,
+        "<h3>Daily flow against the baseline</h3>\n<figure class=\"chart\">\n{}\n<figcaption>",
+        chart.svg
+    );
+    let used: BTreeSet<&'static str> = access
+        .days
+        .iter()
+        .map(|day| DayState::of(day).class())
+        .collect();
     body.push_str("<ul class=\"legend\">\n<li><span class=\"swatch swatch-bar\"></span>vehicles that passed that day</li>\n");
     if access.baseline.is_some() {
         let _ = writeln!(
             body,
-            "<li><span class=\"swatch swatch-baseline\"></span>baseline, scaled to the share of the day watched</li>\n<li><span class=\"swatch swatch-threshold\"></span>{} and {} of the baseline</li>",
+            "<li><span class=\"swatch swatch-baseline\"></span>baseline, scaled to the share of the day watched</li>\n<li><span class=\"swatch swatch-threshold-open\"></span>{}: open at or above</li>\n<li><span class=\"swatch swatch-threshold-restricted\"></span>{}: severely restricted below</li>",
             percent(access.thresholds.open),
             percent(access.thresholds.restricted)
         );
@@ -298,7 +472,12 @@ fn site_section(body: &mut String, report: &Report, site: &SiteSection, anchor: 
         if state == DayState::NoBaseline && !used.contains(state.class()) {
             continue;
         }
-        let _ = writeln!(body, "<li><span class=\"swatch {}\"></span>{}</li>", state.class(), state.label());
+        let _ = writeln!(
+            body,
+            "<li><span class=\"swatch {}\"></span>{}</li>",
+            state.class(),
+            state.label()
+        );
     }
     body.push_str("</ul>\n");
     if chart.logarithmic {
@@ -325,7 +504,21 @@ fn site_section(body: &mut String, report: &Report, site: &SiteSection, anchor: 
 
     coverage(body, report, site);
     access_by_category(body, site);
-    let _ = writeln!(body, "<p class=\"rule small\">Status rule: {}.</p>\n</section>", escape(&access.rule));
+    let _ = writeln!(
+        body,
+        "<p class=\"rule small\">Status rule: {}.</p>\n</section>",
+        escape(&access.rule)
+    );
+}
+
+/// Text from the report as a sentence: a capital first letter and one full stop.
+fn sentence(text: &str) -> String {
+    let text = text.trim().trim_end_matches('.');
+    let mut characters = text.chars();
+    match characters.next() {
+        Some(first) => first.to_uppercase().chain(characters).collect(),
+        None => String::new(),
+    }
 }
 
 fn coverage(body: &mut String, report: &Report, site: &SiteSection) {
@@ -345,17 +538,35 @@ fn coverage(body: &mut String, report: &Report, site: &SiteSection) {
     if coverage.sources.is_empty() {
         body.push_str(".</p>\n");
     } else {
-        let sources: Vec<String> = coverage.sources.iter().map(|source| format!("<cite>{}</cite>", escape(source))).collect();
+        let sources: Vec<String> = coverage
+            .sources
+            .iter()
+            .map(|source| format!("<cite>{}</cite>", escape(source)))
+            .collect();
         let _ = writeln!(body, ", according to {}.</p>", sources.join("; "));
     }
     if !coverage.gaps.is_empty() {
         const SHOWN: usize = 12;
-        let _ = writeln!(body, "<details class=\"gaps\"><summary>{} gap{} in coverage</summary>\n<ul>", coverage.gaps.len(), if coverage.gaps.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            body,
+            "<details class=\"gaps\"><summary>{} gap{} in coverage</summary>\n<ul>",
+            coverage.gaps.len(),
+            if coverage.gaps.len() == 1 { "" } else { "s" }
+        );
         for gap in coverage.gaps.iter().take(SHOWN) {
-            let _ = writeln!(body, "<li>{} → {}</li>", escape(&time_label(&gap.start)), escape(&time_label(&gap.end)));
+            let _ = writeln!(
+                body,
+                "<li>{} → {}</li>",
+                escape(&time_label(&gap.start)),
+                escape(&time_label(&gap.end))
+            );
         }
         if coverage.gaps.len() > SHOWN {
-            let _ = writeln!(body, "<li>… and {} more, listed in the embedded JSON</li>", coverage.gaps.len() - SHOWN);
+            let _ = writeln!(
+                body,
+                "<li>… and {} more, listed in the embedded JSON</li>",
+                coverage.gaps.len() - SHOWN
+            );
         }
         body.push_str("</ul>\n</details>\n");
     }
@@ -370,8 +581,14 @@ fn access_by_category(body: &mut String, site: &SiteSection) {
         let _ = writeln!(
             body,
             "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-            summary.category.map_or_else(|| "all".to_string(), |category| escape(&token(category.as_str()))),
-            summary.baseline.as_ref().map_or_else(|| "—".to_string(), |baseline| number(baseline.per_day)),
+            summary.category.map_or_else(
+                || "all".to_string(),
+                |category| escape(&token(category.as_str()))
+            ),
+            summary
+                .baseline
+                .as_ref()
+                .map_or_else(|| "—".to_string(), |baseline| number(baseline.per_day)),
             number(summary.observed),
             summary.expected.map_or_else(|| "—".to_string(), number),
             summary.index.map_or_else(|| "—".to_string(), percent),
@@ -385,12 +602,29 @@ fn access_by_category(body: &mut String, site: &SiteSection) {
 fn outcomes(body: &mut String, report: &Report) {
     body.push_str("<section class=\"outcomes\" id=\"outcomes\">\n<h2>Turned back, held, delayed</h2>\n<div class=\"tiles\">\n");
     let by_outcome = vehicles_by_outcome(report);
-    for (outcome, label) in [("passed", "passed"), ("turned_back", "turned back"), ("held", "held"), ("delayed", "delayed")] {
-        tile(body, &format!("tile-outcome outcome-{}", slug(outcome)), &number(by_outcome.get(outcome).copied().unwrap_or(0.0)), &format!("vehicles {label}"));
+    for (outcome, label) in [
+        ("passed", "passed"),
+        ("turned_back", "turned back"),
+        ("held", "held"),
+        ("delayed", "delayed"),
+    ] {
+        tile(
+            body,
+            &format!("tile-outcome tile-outcome-{}", slug(outcome)),
+            &number(by_outcome.get(outcome).copied().unwrap_or(0.0)),
+            &format!("vehicles {label}"),
+        );
     }
     body.push_str("</div>\n<p class=\"small\">Flow is what went through: passed and delayed vehicles. Turned-back and held vehicles are counted beside the flow, never in it.</p>\n");
     if !report.outcomes.rows.is_empty() {
-        stats_table(body, "outcomes-table", "Passages by outcome and operator category.", &["outcome", "category"], &report.outcomes.rows, &report.outcomes.totals);
+        stats_table(
+            body,
+            "outcomes-table",
+            "Passages by outcome and operator category.",
+            &["outcome", "category"],
+            &report.outcomes.rows,
+            &report.outcomes.totals,
+        );
     }
     body.push_str("</section>\n");
 }
@@ -409,10 +643,17 @@ fn describe_assertion(assertion: &Value) -> String {
         }
     }
     match assertion.get("sites") {
-        Some(Value::Array(sites)) if !sites.is_empty() => parts.push(format!("at {}", escape(&plain(&Value::Array(sites.clone()))))),
+        Some(Value::Array(sites)) if !sites.is_empty() => parts.push(format!(
+            "at {}",
+            escape(&plain(&Value::Array(sites.clone())))
+        )),
         _ => parts.push("at every site".to_string()),
     }
-    parts.push(format!("{} to {}", escape(&day_label(&field(assertion, "from"))), escape(&day_label(&field(assertion, "to")))));
+    parts.push(format!(
+        "{} to {}",
+        escape(&day_label(&field(assertion, "from"))),
+        escape(&day_label(&field(assertion, "to")))
+    ));
     parts.join(", ")
 }
 
@@ -430,9 +671,13 @@ fn comparison(op: &str) -> &'static str {
 }
 
 fn claims(body: &mut String, report: &Report) {
-    body.push_str("<section class=\"claims\" id=\"claims\">\n<h2>Claims checked against the records</h2>\n");
+    body.push_str(
+        "<section class=\"claims\" id=\"claims\">\n<h2>Claims checked against the records</h2>\n",
+    );
     if report.claims.is_empty() {
-        body.push_str("<p class=\"empty\">No recorded claim is about this period.</p>\n</section>\n");
+        body.push_str(
+            "<p class=\"empty\">No recorded claim is about this period.</p>\n</section>\n",
+        );
         return;
     }
     body.push_str("<p class=\"small\">A lower bound (“at least”, “more than”) can be confirmed by partly watched time; an exact figure or an upper bound needs the whole period watched.</p>\n");
@@ -483,17 +728,35 @@ fn assertion_item(body: &mut String, checked: &AssertionVerdict) {
                     "{}: {} watched{}",
                     escape(&used.site),
                     percent(used.share),
-                    if used.full { " (fully covered)" } else { " (partly covered)" }
+                    if used.full {
+                        " (fully covered)"
+                    } else {
+                        " (partly covered)"
+                    }
                 )
             })
             .collect();
-        let _ = writeln!(body, "<p class=\"assertion-coverage small\">Coverage: {}.</p>", parts.join("; "));
+        let _ = writeln!(
+            body,
+            "<p class=\"assertion-coverage small\">Coverage: {}.</p>",
+            parts.join("; ")
+        );
     }
     if checked.sources.is_empty() {
-        body.push_str("<p class=\"assertion-sources small\">Sources: none (no record in scope).</p>\n");
+        body.push_str(
+            "<p class=\"assertion-sources small\">Sources: none (no record in scope).</p>\n",
+        );
     } else {
-        let sources: Vec<String> = checked.sources.iter().map(|source| format!("<cite>{}</cite>", escape(source))).collect();
-        let _ = writeln!(body, "<p class=\"assertion-sources small\">Sources: {}.</p>", sources.join("; "));
+        let sources: Vec<String> = checked
+            .sources
+            .iter()
+            .map(|source| format!("<cite>{}</cite>", escape(source)))
+            .collect();
+        let _ = writeln!(
+            body,
+            "<p class=\"assertion-sources small\">Sources: {}.</p>",
+            sources.join("; ")
+        );
     }
     body.push_str("</li>\n");
 }
@@ -520,7 +783,11 @@ fn missions(body: &mut String, report: &Report) {
             "<tr class=\"mission\"><td>{}</td><td>{}{}</td><td>{} <span class=\"muted\">({})</span></td><td>{}</td><td><span class=\"outcome outcome-{}\">{}</span></td><td>{}</td></tr>",
             escape(&time_label(&field(mission, "planned_start"))),
             escape(&token(&field(mission, "kind"))),
-            if plan.is_empty() { String::new() } else { format!("<div class=\"small muted\">{}</div>", escape(&plan)) },
+            if plan.is_empty() {
+                String::new()
+            } else {
+                format!("<div class=\"small muted\">{}</div>", escape(&plan))
+            },
             escape(&field(mission, "organisation")),
             escape(&token(&field(mission, "category"))),
             escape(&field(mission, "sites")),
@@ -541,32 +808,59 @@ fn incidents(body: &mut String, report: &Report) {
     body.push_str("<ol class=\"timeline\">\n");
     for incident in sorted_by(&report.incidents, "started_at") {
         let ended = field(incident, "ended_at");
-        let source = incident.get("source").map(|source| field(source, "name")).unwrap_or_default();
+        let source = incident
+            .get("source")
+            .map(|source| field(source, "name"))
+            .unwrap_or_default();
         let _ = writeln!(
             body,
             "<li class=\"incident\"><p class=\"when\"><time>{}</time> – {}</p><p><strong>{}</strong> at {}</p><p>{}</p>{}</li>",
             escape(&time_label(&field(incident, "started_at"))),
-            if ended.is_empty() { "no end recorded".to_string() } else { format!("<time>{}</time>", escape(&time_label(&ended))) },
+            if ended.is_empty() {
+                "no end recorded".to_string()
+            } else {
+                format!("<time>{}</time>", escape(&time_label(&ended)))
+            },
             escape(&token(&field(incident, "kind"))),
             escape(&field(incident, "site")),
             escape(&field(incident, "description")),
-            if source.is_empty() { String::new() } else { format!("<p class=\"small muted\">Source: <cite>{}</cite></p>", escape(&source)) }
+            if source.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<p class=\"small muted\">Source: <cite>{}</cite></p>",
+                    escape(&source)
+                )
+            }
         );
     }
     body.push_str("</ol>\n</section>\n");
 }
 
 fn count_table(body: &mut String, class: &str, heading: &str, counts: &BTreeMap<String, u64>) {
-    let _ = writeln!(body, "<table class=\"{class}\">\n<thead><tr><th scope=\"col\">{heading}</th><th scope=\"col\" class=\"num\">Appeals</th></tr></thead>\n<tbody>");
+    let _ = writeln!(
+        body,
+        "<table class=\"{class}\">\n<thead><tr><th scope=\"col\">{heading}</th><th scope=\"col\" class=\"num\">Appeals</th></tr></thead>\n<tbody>"
+    );
     for (key, count) in counts {
-        let _ = writeln!(body, "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td></tr>", escape(&token(key)), number(*count as f64));
+        let _ = writeln!(
+            body,
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td></tr>",
+            escape(&token(key)),
+            number(*count as f64)
+        );
     }
     body.push_str("</tbody>\n</table>\n");
 }
 
 fn appeals(body: &mut String, report: &Report) {
     let appeals = &report.appeals;
-    let _ = writeln!(body, "<section class=\"appeals\" id=\"appeals\">\n<h2>Appeals</h2>\n<p>{} appeal{} to a hotline or desk received in the period.</p>", number(appeals.total as f64), if appeals.total == 1 { "" } else { "s" });
+    let _ = writeln!(
+        body,
+        "<section class=\"appeals\" id=\"appeals\">\n<h2>Appeals</h2>\n<p>{} appeal{} to a hotline or desk received in the period.</p>",
+        number(appeals.total as f64),
+        if appeals.total == 1 { "" } else { "s" }
+    );
     if appeals.total > 0 {
         body.push_str("<div class=\"side-by-side\">\n");
         count_table(body, "appeals-by-status", "Status", &appeals.by_status);
@@ -580,7 +874,7 @@ fn method(body: &mut String, report: &Report) {
     let thresholds = report.thresholds;
     let _ = writeln!(
         body,
-        "<section class=\"method\" id=\"method\">\n<h2>How the access status is decided</h2>\n<p>The access index is the flow observed divided by the baseline scaled to the time somebody watched. Thresholds used for this report:</p>\n<table class=\"thresholds\">\n<tbody>\n<tr><th scope=\"row\">{}</th><td>index at or above {}</td></tr>\n<tr><th scope=\"row\">{}</th><td>from {} up to {}</td></tr>\n<tr><th scope=\"row\">{}</th><td>below {}</td></tr>\n<tr><th scope=\"row\">{}</th><td>nothing passed in watched time</td></tr>\n<tr><th scope=\"row\">{}</th><td>nobody watched: no status at all</td></tr>\n</tbody>\n</table>\n<p class=\"rule\">Rule: {}.</p>\n</section>",
+        "<section class=\"method\" id=\"method\">\n<h2>How the access status is decided</h2>\n<p>The access index is the flow observed divided by the baseline scaled to the time somebody watched. Thresholds used for this report:</p>\n<table class=\"thresholds\">\n<tbody>\n<tr><th scope=\"row\">{}</th><td>index at or above {}</td></tr>\n<tr><th scope=\"row\">{}</th><td>from {} up to {}</td></tr>\n<tr><th scope=\"row\">{}</th><td>below {}</td></tr>\n<tr><th scope=\"row\">{}</th><td>nothing passed in watched time</td></tr>\n<tr><th scope=\"row\">{}</th><td>nobody watched: no status at all</td></tr>\n<tr><th scope=\"row\">{}</th><td>something passed in watched time, but there is no baseline to compare it with: no status</td></tr>\n</tbody>\n</table>\n<p class=\"rule\">Rule: {}.</p>\n</section>",
         status_badge(Some(corridor_model::AccessStatus::Open), true),
         percent(thresholds.open),
         status_badge(Some(corridor_model::AccessStatus::Restricted), true),
@@ -590,6 +884,7 @@ fn method(body: &mut String, report: &Report) {
         percent(thresholds.restricted),
         status_badge(Some(corridor_model::AccessStatus::Closed), true),
         status_badge(None, false),
+        status_badge(None, true),
         escape(&report.rule)
     );
 }
