@@ -1,0 +1,1 @@
+//! The dashboard (`/`, `/dashboard/*`) and the observer tally page (`/observe`).
