@@ -19,14 +19,6 @@ use crate::generate;
 use crate::report::BenchResult;
 
 const CLAIMS: usize = 1_000;
-const CATEGORIES: &[&str] = &[
-    "peacekeeping",
-    "red_cross",
-    "un",
-    "ngo",
-    "civilian",
-    "commercial",
-];
 
 /// Runs on `stats.db` as the statistics benchmark left it.
 pub fn run(scratch: &Path) -> Result<Vec<BenchResult>> {
@@ -147,7 +139,7 @@ fn claim(index: usize) -> Value {
         "sites": [site],
     });
     if index.is_multiple_of(2) {
-        assertion["category"] = json!(CATEGORIES[index % CATEGORIES.len()]);
+        assertion["category"] = json!(generate::CATEGORIES[index % generate::CATEGORIES.len()]);
     }
     if index.is_multiple_of(5) {
         assertion["attributes"] = json!({"flag": "TR"});

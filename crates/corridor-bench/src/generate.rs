@@ -10,7 +10,8 @@ pub const SITES: &[(&str, &str)] = &[
 ];
 pub const DAYS: u64 = 120;
 
-const CATEGORIES: &[&str] = &[
+/// Every operator category, so benchmarks exercise the whole vocabulary.
+pub const CATEGORIES: &[&str] = &[
     "peacekeeping",
     "red_cross",
     "un",

@@ -16,19 +16,6 @@ use crate::report::BenchResult;
 /// The raw scan the rollup query is compared with: same period, same groups, same sums.
 pub const RAW_SCAN: &str = "SELECT day, category, SUM(count), COUNT(*), SUM(passengers), COUNT(passengers), SUM(medical_evacuees), COUNT(medical_evacuees), SUM(kilograms), COUNT(kilograms) FROM passages WHERE current = 1 AND day BETWEEN ?1 AND ?2 GROUP BY day, category";
 
-const CATEGORIES: &[&str] = &[
-    "peacekeeping",
-    "red_cross",
-    "un",
-    "ngo",
-    "civilian",
-    "commercial",
-    "government",
-    "military",
-    "media",
-    "other",
-];
-
 pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
     let path = scratch.join("stats.db");
     let _ = std::fs::remove_file(&path);
@@ -111,7 +98,7 @@ fn fill(store: &mut SqliteStore, passages: u64) -> Result<()> {
     let mut batch = Vec::with_capacity(corridor_engine::BATCH_SIZE);
     for index in 0..passages {
         let day = first_day + (index * generate::DAYS / passages.max(1)) as i32;
-        let category = CATEGORIES[(index % CATEGORIES.len() as u64) as usize];
+        let category = generate::CATEGORIES[(index % generate::CATEGORIES.len() as u64) as usize];
         let site = generate::SITES[(index % 3) as usize].0;
         let id = format!("p-{index:09}");
         let leaf = format!(

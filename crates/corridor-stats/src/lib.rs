@@ -25,7 +25,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use render::{render_csv, render_table};
+pub use render::{csv_field, render_csv, render_table};
 
 /// The longest period one query may span, so one request cannot ask for a
 /// century of daily rows.

@@ -113,7 +113,7 @@ pub fn render_csv(report: &StatsReport) -> String {
     out.push_str(
         &columns
             .iter()
-            .map(|column| quote(column))
+            .map(|column| csv_field(column))
             .collect::<Vec<_>>()
             .join(","),
     );
@@ -127,7 +127,7 @@ pub fn render_csv(report: &StatsReport) -> String {
         out.push_str(
             &columns
                 .iter()
-                .map(|column| quote(&cell(row.get(column))))
+                .map(|column| csv_field(&cell(row.get(column))))
                 .collect::<Vec<_>>()
                 .join(","),
         );
@@ -137,8 +137,10 @@ pub fn render_csv(report: &StatsReport) -> String {
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180), and defuses text that a
-/// spreadsheet would run as a formula.
-fn quote(text: &str) -> String {
+/// spreadsheet would run as a formula (cells from records are untrusted, and
+/// CSV files are opened in spreadsheets). Numbers, negative ones included,
+/// stay numbers.
+pub fn csv_field(text: &str) -> String {
     let defused = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
         format!("'{text}")
     } else {

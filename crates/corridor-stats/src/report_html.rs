@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::csv_field;
 use crate::report::Report;
 
 /// The id of the script element that carries the report JSON in the HTML page.
@@ -56,19 +57,6 @@ pub fn render_csv(report: &Report) -> String {
         }
     }
     out
-}
-
-fn csv_field(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
 }
 
 /// Escapes text for HTML element content and attribute values.

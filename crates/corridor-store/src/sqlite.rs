@@ -30,9 +30,33 @@ PRAGMA cache_size = -65536;
 PRAGMA busy_timeout = 10000;
 ";
 
+/// One rollup table: the grouping key (nine dimensions and the cargo kind,
+/// empty outside the cargo rollup) as primary key, then the sums. Both rollup
+/// tables have this shape.
+macro_rules! rollup_table {
+    ($name:literal) => {
+        concat!(
+            "CREATE TABLE IF NOT EXISTS ",
+            $name,
+            " (
+    site TEXT NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL, operator TEXT NOT NULL,
+    direction TEXT NOT NULL, outcome TEXT NOT NULL, vehicle_class TEXT NOT NULL,
+    source_kind TEXT NOT NULL, source_name TEXT NOT NULL, recorded_by TEXT NOT NULL, cargo_kind TEXT NOT NULL,
+    passages INTEGER NOT NULL, vehicles INTEGER NOT NULL,
+    passengers INTEGER NOT NULL, passengers_reported INTEGER NOT NULL,
+    medical_evacuees INTEGER NOT NULL, medical_evacuees_reported INTEGER NOT NULL,
+    kilograms INTEGER NOT NULL, kilograms_reported INTEGER NOT NULL,
+    PRIMARY KEY (site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind)
+) WITHOUT ROWID;
+"
+        )
+    };
+}
+
 /// Tables and indexes. Rollup tables are `WITHOUT ROWID`: their primary key is
 /// the whole grouping key, so an upsert touches one B-tree.
-pub const SCHEMA: &str = "
+pub const SCHEMA: &str = concat!(
+    "
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -95,27 +119,10 @@ CREATE TABLE IF NOT EXISTS passage_attributes (
     leaf_index INTEGER NOT NULL,
     PRIMARY KEY (key, value, site, day, leaf_index)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS passage_rollup (
-    site TEXT NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL, operator TEXT NOT NULL,
-    direction TEXT NOT NULL, outcome TEXT NOT NULL, vehicle_class TEXT NOT NULL,
-    source_kind TEXT NOT NULL, source_name TEXT NOT NULL, recorded_by TEXT NOT NULL, cargo_kind TEXT NOT NULL,
-    passages INTEGER NOT NULL, vehicles INTEGER NOT NULL,
-    passengers INTEGER NOT NULL, passengers_reported INTEGER NOT NULL,
-    medical_evacuees INTEGER NOT NULL, medical_evacuees_reported INTEGER NOT NULL,
-    kilograms INTEGER NOT NULL, kilograms_reported INTEGER NOT NULL,
-    PRIMARY KEY (site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS cargo_rollup (
-    site TEXT NOT NULL, day INTEGER NOT NULL, category TEXT NOT NULL, operator TEXT NOT NULL,
-    direction TEXT NOT NULL, outcome TEXT NOT NULL, vehicle_class TEXT NOT NULL,
-    source_kind TEXT NOT NULL, source_name TEXT NOT NULL, recorded_by TEXT NOT NULL, cargo_kind TEXT NOT NULL,
-    passages INTEGER NOT NULL, vehicles INTEGER NOT NULL,
-    passengers INTEGER NOT NULL, passengers_reported INTEGER NOT NULL,
-    medical_evacuees INTEGER NOT NULL, medical_evacuees_reported INTEGER NOT NULL,
-    kilograms INTEGER NOT NULL, kilograms_reported INTEGER NOT NULL,
-    PRIMARY KEY (site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind)
-) WITHOUT ROWID;
-";
+",
+    rollup_table!("passage_rollup"),
+    rollup_table!("cargo_rollup"),
+);
 
 /// The statement that stores one record row (shared with the benchmark baseline).
 pub const INSERT_RECORD: &str = "INSERT INTO records (leaf_index, id, target_id, record_type, content_digest, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";

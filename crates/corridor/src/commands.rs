@@ -150,21 +150,9 @@ mod csv_writer {
         failed: Option<std::io::Error>,
     }
 
-    /// Quotes a field when it needs it (RFC 4180), and defuses text a
-    /// spreadsheet would run as a formula: ids and field names come from the
-    /// rejected input, and reject files are opened in spreadsheets.
-    fn quote(text: &str) -> String {
-        let defused = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
-            format!("'{text}")
-        } else {
-            text.to_string()
-        };
-        if defused.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", defused.replace('"', "\"\""))
-        } else {
-            defused
-        }
-    }
+    // Ids and field names come from the rejected input, and reject files are
+    // opened in spreadsheets: quote and defuse every cell.
+    use corridor_stats::csv_field as quote;
 
     impl RejectWriter {
         pub fn create(path: &Path, location_column: &str) -> Result<RejectWriter> {
