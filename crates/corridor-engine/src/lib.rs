@@ -14,6 +14,7 @@
 //! writing (one at a time); [`Writer`] turns submitted JSON objects into stored
 //! records: parse and validate, resolve references, canonicalize, commit.
 
+pub mod check;
 mod config;
 pub mod demo;
 mod lock;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use corridor_store::{SqliteStore, Store, StoreError};
 
+pub use check::{CheckReport, Problem};
 pub use config::{Config, check_origin};
 pub use lock::WriterLock;
 pub use writer::{BATCH_SIZE, Staged, SubmitFailure, SubmitSummary, Writer};
@@ -198,6 +200,11 @@ impl DataDir {
     /// The published log (checkpoint and tiles).
     pub fn log_directory(&self) -> corridor_log::LogDirectory {
         corridor_log::LogDirectory::new(self.root.join(LOG_DIRECTORY))
+    }
+
+    /// The witnesses this log asks to cosign, and what each last cosigned.
+    pub fn witness_list_path(&self) -> PathBuf {
+        self.root.join("witnesses.json")
     }
 
     /// The file holding the log's public key.

@@ -29,6 +29,7 @@ pub mod receipt;
 mod tiles;
 pub mod verify;
 pub mod witness;
+pub mod witnessing;
 
 pub use directory::{ExactTiles, LogDirectory, PrefixTiles};
 pub use integrate::{IntegrateError, Integration, LeafSource, MemoryLeaves, integrate};
@@ -42,5 +43,9 @@ pub use receipt::{Receipt, ReceiptError};
 pub use verify::{
     LogSource, TileHashMismatch, TrustedHead, VerifiedLog, VerifyError, VerifyPolicy, VerifyState,
     file_name_for_origin, verify_log,
+};
+pub use witnessing::{
+    WitnessAnswer, WitnessEndpoint, WitnessList, WitnessListError, WitnessOutcome, WitnessTransport,
+    answer_add_checkpoint, collect_cosignatures,
 };
 pub use witness::{Cosigned, Witness, WitnessError, WitnessedLog};

@@ -83,6 +83,16 @@ pub enum Command {
     Log(LogCommand),
     /// Check a published log, or a receipt, from the files alone.
     Verify(VerifyArgs),
+    /// Check the data directory for corruption: the published log from its
+    /// files, every stored record against the entry the log published, and
+    /// the rollups against a recount of the current passages.
+    Check {
+        /// Only the latest checkpoint and the last N published records (the cheap start-up check)
+        #[arg(long, value_name = "N")]
+        recent: Option<u64>,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
     /// Run a witness: cosign logs' checkpoints only if they extend what it cosigned before.
     #[command(subcommand)]
     Witness(WitnessCommand),
@@ -185,6 +195,9 @@ pub enum LogCommand {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Json)]
         format: SummaryFormat,
     },
+    /// The witnesses this log asks to cosign each checkpoint it publishes (C2SP tlog-witness).
+    #[command(subcommand)]
+    Witnesses(LogWitnessesCommand),
     /// Add witness cosignatures (from `corridor witness cosign`) to the published checkpoint.
     AttachCosignature {
         /// The cosigned checkpoint a witness returned
@@ -193,6 +206,24 @@ pub enum LogCommand {
         #[arg(long = "witness", value_name = "KEY|FILE", required = true)]
         witnesses: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogWitnessesCommand {
+    /// Ask a witness to cosign: after every publication the log sends it an
+    /// add-checkpoint request and attaches the cosignature it returns.
+    Add {
+        /// The witness's cosignature public key (`corridor witness vkey` prints it), or a file holding it
+        #[arg(long, value_name = "KEY|FILE")]
+        vkey: String,
+        /// The witness's URL; requests go to URL/add-checkpoint
+        #[arg(long)]
+        url: String,
+    },
+    /// List the witnesses and the size each last cosigned.
+    List,
+    /// Ask every witness now to cosign the published checkpoint.
+    Ask,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,120 @@ pub fn publish(data_dir: &DataDir, writer: &Writer) -> Result<()> {
         "log published at {} leaves",
         integration.tree_size
     );
+    ask_witnesses(data_dir, false)?;
+    Ok(())
+}
+
+/// Sends the published checkpoint to every configured witness and attaches
+/// the cosignatures they return. A witness that refuses or cannot be reached
+/// is reported on stderr; the records stay stored and published either way.
+fn ask_witnesses(data_dir: &DataDir, verbose: bool) -> Result<()> {
+    let path = data_dir.witness_list_path();
+    let mut list = corridor_log::WitnessList::load(&path)?;
+    if list.witnesses.is_empty() {
+        if verbose {
+            println!("no witnesses configured; add one with `corridor log witnesses add`");
+        }
+        return Ok(());
+    }
+    let signer = data_dir.log_signer()?;
+    let log = corridor_log::Log::new(data_dir.log_directory(), signer);
+    let outcomes = corridor_log::collect_cosignatures(&log, &mut list, &HttpWitnesses::new());
+    list.save(&path)?;
+    for outcome in outcomes {
+        match outcome {
+            corridor_log::WitnessOutcome::Cosigned {
+                witness,
+                tree_size,
+                added,
+            } => {
+                tracing::info!("witness {witness} cosigned size {tree_size}");
+                if verbose {
+                    println!("{witness}: cosigned size {tree_size} ({added} cosignature attached)");
+                }
+            }
+            corridor_log::WitnessOutcome::Refused {
+                witness,
+                status,
+                reason,
+            } => {
+                eprintln!("warning: witness {witness} refused to cosign (HTTP {status}): {reason}");
+            }
+            corridor_log::WitnessOutcome::Unreachable { witness, reason } => {
+                eprintln!("warning: witness {witness} could not be asked: {reason}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Posts add-checkpoint requests with a blocking HTTP client.
+struct HttpWitnesses {
+    agent: ureq::Agent,
+}
+
+impl HttpWitnesses {
+    fn new() -> HttpWitnesses {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(15)))
+            .http_status_as_error(false)
+            .user_agent(concat!("corridor-log/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        HttpWitnesses { agent }
+    }
+}
+
+impl corridor_log::WitnessTransport for HttpWitnesses {
+    fn post(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        let mut response = self
+            .agent
+            .post(url)
+            .send(body)
+            .map_err(|error| error.to_string())?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_vec()
+            .map_err(|error| error.to_string())?;
+        Ok((status, body))
+    }
+}
+
+fn log_witnesses(data_dir: &DataDir, command: crate::cli::LogWitnessesCommand) -> Result<()> {
+    use crate::cli::LogWitnessesCommand;
+    let path = data_dir.witness_list_path();
+    match command {
+        LogWitnessesCommand::Add { vkey, url } => {
+            let key = verifier_key_from_argument(&vkey)?;
+            let mut list = corridor_log::WitnessList::load(&path)?;
+            let name = list.add(&key.to_string(), &url)?;
+            list.save(&path)?;
+            println!(
+                "log {} will ask witness {name} at {url}",
+                data_dir.config().origin
+            );
+        }
+        LogWitnessesCommand::List => {
+            let list = corridor_log::WitnessList::load(&path)?;
+            for witness in &list.witnesses {
+                let name = VerifierKey::parse(&witness.vkey)
+                    .map(|key| key.name().as_str().to_string())
+                    .unwrap_or_default();
+                let size = list
+                    .cosigned_sizes
+                    .get(&name)
+                    .map_or("never".to_string(), |size| format!("size {size}"));
+                println!("{name}  {}  last cosigned: {size}", witness.url);
+            }
+        }
+        LogWitnessesCommand::Ask => {
+            let _lock = data_dir.writer("corridor log witnesses ask")?;
+            ask_witnesses(data_dir, true)?;
+        }
+    }
     Ok(())
 }
 
@@ -48,6 +162,7 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
                 .with_context(|| format!("reading the log's public key {}", path.display()))?;
             println!("{}", text.trim());
         }
+        LogCommand::Witnesses(command) => log_witnesses(&data_dir, command)?,
         LogCommand::Integrate => {
             let integration = data_dir.integrate_log_locked("corridor log integrate")?;
             println!(

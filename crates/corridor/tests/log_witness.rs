@@ -336,3 +336,84 @@ fn a_two_of_three_policy_rejects_one_cosignature_and_accepts_two() {
         "{stdout}"
     );
 }
+
+/// A deterministic sequence of delays in microseconds, from the seed printed
+/// on failure: the cosign command runs for a few milliseconds.
+fn delays(seed: u64, count: usize) -> Vec<u64> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % 6_000
+        })
+        .collect()
+}
+
+#[test]
+fn the_witness_state_survives_being_killed_while_cosigning() {
+    let fixture = Fixture::new();
+    let data = fixture.new_log("log", 5);
+    let (witness, _) = fixture.new_witness("witness", &data);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(7, |elapsed| elapsed.as_nanos() as u64);
+    eprintln!("witness kill seed: {seed}");
+    let mut killed_mid_run = 0;
+    let rounds = 16;
+    for (round, delay) in delays(seed, rounds).into_iter().enumerate() {
+        fixture.add(&data, &format!("r{round}"), 0, 3);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
+            .args([
+                "witness",
+                "cosign",
+                "--dir",
+                &witness,
+                "--log",
+                &format!("{data}/log"),
+                "--out",
+                &fixture.text("killed.txt"),
+            ])
+            .env("HOME", &fixture.root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawns");
+        std::thread::sleep(std::time::Duration::from_micros(delay));
+        if child.try_wait().expect("polls").is_none() {
+            killed_mid_run += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        // Every state file still parses, and the witness carries on from it.
+        for entry in std::fs::read_dir(&witness).expect("witness dir").flatten() {
+            if entry
+                .path()
+                .extension()
+                .is_some_and(|extension| extension == "json")
+            {
+                let text = std::fs::read_to_string(entry.path()).expect("readable");
+                serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|error| {
+                    panic!("seed {seed}: {} is torn: {error}", entry.path().display())
+                });
+            }
+        }
+        fixture.cosign_and_attach(&witness, &data);
+    }
+    assert!(
+        killed_mid_run >= rounds / 4,
+        "seed {seed}: only {killed_mid_run} of {rounds} kills landed mid-run"
+    );
+    let witness_key = format!("{witness}/witness.vkey");
+    let verified = fixture.run(&[
+        "--data",
+        &data,
+        "verify",
+        "--witness",
+        &witness_key,
+        "--min-witnesses",
+        "1",
+    ]);
+    assert!(verified.starts_with("OK"), "{verified}");
+}
