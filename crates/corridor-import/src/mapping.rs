@@ -565,6 +565,22 @@ impl Mapping {
 }
 
 impl Mapping {
+    /// The top-level record fields the mapping writes (`observed_at`,
+    /// `cargo`, `source`, ...), each with the target as written, so a caller
+    /// can check them against the record type before reading any row.
+    pub fn target_fields(&self) -> Vec<(&str, &str)> {
+        self.fields
+            .iter()
+            .filter_map(|field| {
+                let first = match &field.target.kind {
+                    TargetKind::Scalar(path) => path.first(),
+                    TargetKind::ListElement { list, .. } => list.first(),
+                };
+                first.map(|first| (first.as_str(), field.target.text.as_str()))
+            })
+            .collect()
+    }
+
     /// The record type every row becomes, when the mapping gives `type` as a
     /// constant (the usual case); `None` when it comes from a column. Lets a
     /// caller name the type of a rejected row, e.g. `row 9 (passage ...)`.

@@ -1228,6 +1228,13 @@ impl Reader<'_, '_> {
     }
 }
 
+/// Every top-level field a record of `record_type` may have.
+pub fn record_fields(record_type: RecordType) -> Vec<&'static str> {
+    let mut fields = COMMON_FIELDS.to_vec();
+    fields.extend_from_slice(body_fields(record_type));
+    fields
+}
+
 /// The fields a record type adds to the common ones.
 fn body_fields(record_type: RecordType) -> &'static [&'static str] {
     match record_type {

@@ -1433,3 +1433,31 @@ fn a_missing_data_directory_says_to_run_init() {
     assert!(!workspace.data().exists(), "no command but init creates it");
     assert!(!workspace.path("site.jsonl.rejects.csv").exists());
 }
+
+#[test]
+fn a_mapping_that_writes_a_field_the_record_type_lacks_is_refused_before_any_row() {
+    let workspace = Workspace::initialized();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corridor-import/tests/data");
+    let mapping = std::fs::read_to_string(samples.join("port-voyages.toml"))
+        .expect("sample mapping")
+        .replacen("observed_at = ", "observed_on = ", 1);
+    let mapping_path = workspace.root.join("typo.toml");
+    std::fs::write(&mapping_path, mapping).expect("written");
+    let run = workspace.run(&[
+        "import",
+        &samples.join("port-voyages.csv").display().to_string(),
+        "--map",
+        &mapping_path.display().to_string(),
+    ]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("fields.\"observed_on\": a passage record has no field \"observed_on\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        workspace.succeed(&["status"]).contains("0 records"),
+        "nothing was stored"
+    );
+}
