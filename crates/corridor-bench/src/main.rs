@@ -7,6 +7,7 @@
 
 mod analysis;
 mod generate;
+mod http;
 mod ingest;
 mod log;
 mod report;
@@ -32,7 +33,7 @@ struct Arguments {
     /// Scratch directory for the stores (default: a temporary directory)
     #[arg(long)]
     scratch: Option<PathBuf>,
-    /// Run only these benchmarks (import, stats, analysis, log); default all
+    /// Run only these benchmarks (import, stats, analysis, log, http); default all
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -51,6 +52,8 @@ pub struct Sizes {
     pub import_passages: u64,
     pub stats_passages: u64,
     pub log_leaves: u64,
+    pub http_records: u64,
+    pub http_signed_records: u64,
 }
 
 impl Scale {
@@ -60,16 +63,22 @@ impl Scale {
                 import_passages: 2_000,
                 stats_passages: 5_000,
                 log_leaves: 3_000,
+                http_records: 4_000,
+                http_signed_records: 1_000,
             },
             Scale::Small => Sizes {
                 import_passages: 200_000,
                 stats_passages: 1_000_000,
                 log_leaves: 1_000_000,
+                http_records: 200_000,
+                http_signed_records: 50_000,
             },
             Scale::Full => Sizes {
                 import_passages: 1_000_000,
                 stats_passages: 10_000_000,
                 log_leaves: 10_000_000,
+                http_records: 1_000_000,
+                http_signed_records: 200_000,
             },
         }
     }
@@ -116,6 +125,17 @@ fn main() -> Result<()> {
             sizes.log_leaves
         );
         results.extend(log::run(&scratch, sizes.log_leaves)?);
+    }
+    if wanted("http") {
+        eprintln!(
+            "http: {} records in batches of 1,000 through the server on loopback, then {} signed ...",
+            sizes.http_records, sizes.http_signed_records
+        );
+        results.extend(http::run(
+            &scratch,
+            sizes.http_records,
+            sizes.http_signed_records,
+        )?);
     }
     if wanted("analysis") {
         eprintln!(

@@ -27,7 +27,9 @@ use corridor_store::{SqliteStore, Store, StoreError};
 pub use check::{CheckReport, Problem};
 pub use config::{Config, check_origin};
 pub use lock::WriterLock;
-pub use writer::{BATCH_SIZE, Staged, SubmitFailure, SubmitSummary, Writer};
+pub use writer::{
+    BATCH_SIZE, ObserverSignatureCheck, Staged, SubmitFailure, SubmitSummary, Writer,
+};
 
 const CONFIG_FILE: &str = "corridor.toml";
 const STORE_FILE: &str = "store.db";

@@ -35,6 +35,10 @@ use crate::{Config, EngineError, WriterLock};
 /// costs little to resubmit.
 pub const BATCH_SIZE: usize = 10_000;
 
+/// Checks an observer's signature over a record's public form and returns
+/// the leaf's `observer_sig` value, or why it does not hold.
+pub type ObserverSignatureCheck<'a> = &'a dyn Fn(&Value) -> Result<Value, String>;
+
 /// What staging one record did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Staged {
@@ -198,6 +202,58 @@ impl Writer {
         location: Location,
         object: &Map<String, Value>,
     ) -> Result<Staged, RecordError> {
+        self.stage_signed(location, object, None)
+    }
+
+    /// The public form of a record as its leaf will carry it (`record` in the
+    /// leaf: validated, times resolved at the site, defaults filled in),
+    /// without staging anything. An observer signs this (see
+    /// [`Writer::stage_signed`]).
+    ///
+    /// # Errors
+    /// The record's first broken rule, as [`Writer::stage`] reports it.
+    pub fn public_form(
+        &self,
+        location: Location,
+        object: &Map<String, Value>,
+    ) -> Result<Value, RecordError> {
+        let (record_type, id) = peek_identity(object);
+        let submission =
+            parse_submission(object, &Lookup { writer: self }).map_err(|error| RecordError {
+                location,
+                record_type: record_type.map(str::to_string),
+                id: id.map(str::to_string),
+                error,
+            })?;
+        Ok(submission.record.to_public_json())
+    }
+
+    /// Drops everything staged and not yet sent to the store (an
+    /// all-or-nothing batch with a bad record). Batches already committing
+    /// are not affected; the caller restages whatever it still wants.
+    pub fn discard_staged(&mut self) {
+        let number = self.batch_number;
+        self.batch.clear();
+        self.pending_ids.retain(|_, (_, batch)| *batch != number);
+        self.pending_targets
+            .retain(|_, pending| pending.batch != number);
+        // A discarded record may have evicted or supplied a cached zone.
+        self.site_zones.borrow_mut().clear();
+    }
+
+    /// [`Writer::stage`] with an observer's signature: `observer_signature`
+    /// receives the record's public form (the leaf's `record`) and returns
+    /// the value to put in the leaf's `observer_sig`, or why the signature
+    /// does not hold (reported on the field `observer_sig`).
+    ///
+    /// # Errors
+    /// As [`Writer::stage`], or the signature check's reason.
+    pub fn stage_signed(
+        &mut self,
+        location: Location,
+        object: &Map<String, Value>,
+        observer_signature: Option<ObserverSignatureCheck<'_>>,
+    ) -> Result<Staged, RecordError> {
         let (record_type, id) = peek_identity(object);
         let fail = |error: FieldError| RecordError {
             location: location.clone(),
@@ -284,8 +340,23 @@ impl Writer {
                 })
             })?),
         };
+        let observer_sig = match observer_signature {
+            None => None,
+            Some(check) => Some(check(&public).map_err(|reason| {
+                fail(FieldError {
+                    field: "observer_sig".into(),
+                    reason,
+                })
+            })?),
+        };
         let logged_at = format_logged_at(jiff::Timestamp::now());
-        let leaf = leaf_bytes(public, commitment.as_ref(), None, &logged_at).map_err(|error| {
+        let leaf = leaf_bytes(
+            public,
+            commitment.as_ref(),
+            observer_sig.as_ref(),
+            &logged_at,
+        )
+        .map_err(|error| {
             fail(FieldError {
                 field: String::new(),
                 reason: error.to_string(),

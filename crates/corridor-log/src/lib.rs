@@ -44,8 +44,8 @@ pub use verify::{
     LogSource, TileHashMismatch, TrustedHead, VerifiedLog, VerifyError, VerifyPolicy, VerifyState,
     file_name_for_origin, verify_log,
 };
-pub use witnessing::{
-    WitnessAnswer, WitnessEndpoint, WitnessList, WitnessListError, WitnessOutcome, WitnessTransport,
-    answer_add_checkpoint, collect_cosignatures,
-};
 pub use witness::{Cosigned, Witness, WitnessError, WitnessedLog};
+pub use witnessing::{
+    WitnessAnswer, WitnessEndpoint, WitnessList, WitnessListError, WitnessOutcome,
+    WitnessTransport, answer_add_checkpoint, collect_cosignatures,
+};

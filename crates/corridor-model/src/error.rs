@@ -35,10 +35,29 @@ pub struct RecordError {
     pub error: FieldError,
 }
 
+/// The longest type or id an error message repeats, in characters.
+const MAX_SHOWN_CHARACTERS: usize = 128;
+
+/// A type or id as the submitter wrote it, for a message: escaped and quoted
+/// when it holds characters a terminal would act on or hide (control
+/// characters, a byte-order mark), cut when it is long. It comes from
+/// rejected input, so it must never reach a terminal raw.
+fn shown(text: &str) -> String {
+    let cut: String = text.chars().take(MAX_SHOWN_CHARACTERS).collect();
+    let ellipsis = if cut.len() < text.len() { "..." } else { "" };
+    if cut.escape_debug().eq(cut.chars()) {
+        format!("{cut}{ellipsis}")
+    } else {
+        format!("{cut:?}{ellipsis}")
+    }
+}
+
 impl fmt::Display for RecordError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{}", self.location)?;
-        match (&self.record_type, &self.id) {
+        let record_type = self.record_type.as_deref().map(shown);
+        let id = self.id.as_deref().map(shown);
+        match (&record_type, &id) {
             (Some(record_type), Some(id)) => write!(formatter, " ({record_type} {id})")?,
             (Some(record_type), None) => write!(formatter, " ({record_type})")?,
             (None, Some(id)) => write!(formatter, " ({id})")?,
@@ -49,3 +68,44 @@ impl fmt::Display for RecordError {
 }
 
 impl std::error::Error for RecordError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(record_type: &str, id: &str) -> String {
+        RecordError {
+            location: Location::Line(1),
+            record_type: Some(record_type.into()),
+            id: Some(id.into()),
+            error: FieldError {
+                field: "id".into(),
+                reason: "not a valid id".into(),
+            },
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn control_characters_in_a_rejected_id_are_escaped_in_the_message() {
+        assert_eq!(
+            rejected("passage", "p-\u{1b}[31mred"),
+            "line 1 (passage \"p-\\u{1b}[31mred\"): id: not a valid id"
+        );
+        assert_eq!(
+            rejected("vehicle\r", "\u{feff}p-9"),
+            "line 1 (\"vehicle\\r\" \"\\u{feff}p-9\"): id: not a valid id"
+        );
+        assert_eq!(
+            rejected("passage", "p-1"),
+            "line 1 (passage p-1): id: not a valid id"
+        );
+        assert_eq!(
+            rejected("passage", &"x".repeat(200)),
+            format!(
+                "line 1 (passage {}...): id: not a valid id",
+                "x".repeat(128)
+            )
+        );
+    }
+}

@@ -141,6 +141,17 @@ impl SubmittedTime {
                 )));
             }
         };
+        // Before standard time a zone's offset is local mean time, with
+        // seconds (Asia/Baku: +03:19:24). RFC 3339 offsets carry whole
+        // minutes, so such a time would be written as another instant.
+        if let Time::At { local, offset } = exact
+            && offset.seconds() % 60 != 0
+        {
+            return Err(TimeError(format!(
+                "{} falls when the site's time zone had the offset {offset} (local mean time, not whole minutes), which a record's time cannot carry",
+                local.strftime("%Y-%m-%dT%H:%M:%S")
+            )));
+        }
         let public = exact.truncate(precision);
         let removed = if public == exact { None } else { Some(exact) };
         Ok((public, removed))
@@ -438,5 +449,22 @@ mod tests {
             .resolve(None, TimePrecision::Second)
             .expect_err("needs a zone");
         assert!(error.0.contains("no offset"), "{error}");
+    }
+
+    /// Regression (found by the `record_parser` fuzz target): a time in a
+    /// zone's local-mean-time era was written with its offset cut to whole
+    /// minutes, so the leaf named an instant 24 seconds off the submitted one.
+    #[test]
+    fn a_time_in_local_mean_time_is_refused_not_shifted() {
+        let baku = TimeZone::get("Asia/Baku").expect("zone");
+        for text in ["1011-01-17T23:30:00Z", "1011-01-18T02:49"] {
+            let submitted = SubmittedTime::parse(text).expect("parses");
+            let error = submitted
+                .resolve(Some(&baku), TimePrecision::Second)
+                .expect_err(text);
+            assert!(error.0.contains("+03:19:24"), "{error}");
+        }
+        let day = SubmittedTime::parse("1011-01-18").expect("parses");
+        assert!(day.resolve(Some(&baku), TimePrecision::Second).is_ok());
     }
 }

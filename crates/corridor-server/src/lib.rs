@@ -1,1 +1,264 @@
-//! The HTTP server.
+//! The HTTP server: the write API (records in, receipts out), the read API
+//! (records, statistics, coverage, access, claims, reports, proofs), the log
+//! served as static C2SP tlog-tiles files, tokens and roles, Prometheus
+//! metrics and the OpenAPI document. The only crate that knows HTTP on the
+//! server side.
+//!
+//! [`Server::start`] takes the data directory's writer lock and starts two
+//! threads: the *writer* (every submission goes through one channel into one
+//! [`corridor_engine::Writer`], which commits groups of batches and answers
+//! with leaf indexes once they are durable) and the *integrator* (publishes a
+//! signed checkpoint at least every `checkpoint_interval` while records
+//! arrive). Readers use their own SQLite connections (WAL). [`router`] builds
+//! the whole API over an [`AppState`], so tests drive it with `oneshot` and
+//! no socket; [`serve`] runs it on a listener until a shutdown signal, then
+//! [`Server::shutdown`] lets the writer finish, integrates the last records
+//! and signs a final checkpoint before the lock is released.
+
+mod admin_api;
+mod auth;
+pub mod dashboard;
+mod error;
+mod ingest;
+mod log_files;
+mod metrics;
+mod observer;
+pub mod openapi;
+mod read_api;
+mod routes;
+mod witness;
+mod write_api;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use corridor_engine::{DataDir, EngineError};
+use corridor_store::SqliteStore;
+
+pub use auth::{Role, TokenCreated, create_token, hash_secret};
+pub use error::ApiError;
+pub use observer::{OBSERVER_SIGNATURE_DOMAIN, observer_message};
+pub use routes::{Access, RouteDoc, route_table};
+pub use witness::witness_router;
+
+use crate::ingest::{Ingest, IngestHandle};
+use crate::metrics::Metrics;
+
+/// Limits and timings of a server, with defaults fit for one machine.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// How often the integrator publishes a checkpoint while records arrive.
+    pub checkpoint_interval: Duration,
+    /// The largest request body of a record submission, in bytes.
+    pub max_submission_bytes: usize,
+    /// The most records one submission may hold.
+    pub max_batch_records: usize,
+    /// The largest request body of any other request, in bytes.
+    pub max_request_bytes: usize,
+    /// How long a request may take before the client gets a 503.
+    pub request_timeout: Duration,
+    /// Requests per second each token (or each client address without a
+    /// token) may make on average.
+    pub rate_per_second: f64,
+    /// How many requests a token may make at once above the average.
+    pub rate_burst: f64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            checkpoint_interval: Duration::from_secs(1),
+            max_submission_bytes: 16 << 20,
+            max_batch_records: 10_000,
+            max_request_bytes: 64 << 10,
+            request_timeout: Duration::from_secs(30),
+            rate_per_second: 200.0,
+            rate_burst: 400.0,
+        }
+    }
+}
+
+/// Why a server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Store(#[from] corridor_store::StoreError),
+    #[error("the writer thread could not be started or stopped: {0}")]
+    Thread(String),
+    #[error("publishing the final checkpoint failed: {0}")]
+    FinalIntegration(String),
+    #[error("serving HTTP failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every handler shares: the data directory, reader connections, the
+/// writer's channel, metrics and limits. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    data_dir: DataDir,
+    readers: Mutex<Vec<SqliteStore>>,
+    ingest: IngestHandle,
+    metrics: Arc<Metrics>,
+    options: ServerOptions,
+    rate_limiter: auth::RateLimiter,
+    log_reader: corridor_log::LogReader,
+}
+
+/// The most idle reader connections kept open.
+const IDLE_READERS: usize = 16;
+
+impl AppState {
+    /// The data directory served.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.shared.data_dir
+    }
+
+    /// The server's limits and timings.
+    pub fn options(&self) -> &ServerOptions {
+        &self.shared.options
+    }
+
+    /// A reader over the published log (tiles cached in memory).
+    pub fn log_reader(&self) -> &corridor_log::LogReader {
+        &self.shared.log_reader
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    pub(crate) fn ingest(&self) -> &IngestHandle {
+        &self.shared.ingest
+    }
+
+    pub(crate) fn rate_limiter(&self) -> &auth::RateLimiter {
+        &self.shared.rate_limiter
+    }
+
+    /// Runs `work` on a blocking thread with a read-only store connection
+    /// (taken from a small pool). Readers see every committed record.
+    ///
+    /// # Errors
+    /// The connection cannot be opened, or `work`'s own error.
+    pub async fn with_store<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = match state
+                .shared
+                .readers
+                .lock()
+                .ok()
+                .and_then(|mut idle| idle.pop())
+            {
+                Some(store) => store,
+                None => state.shared.data_dir.open_store()?,
+            };
+            let result = work(&store);
+            if let Ok(mut idle) = state.shared.readers.lock()
+                && idle.len() < IDLE_READERS
+            {
+                idle.push(store);
+            }
+            result
+        })
+        .await
+        .map_err(|error| ApiError::internal(format!("a reader task failed: {error}")))?
+    }
+}
+
+/// A running server: its state, and the writer and integrator threads.
+#[derive(Debug)]
+pub struct Server {
+    state: AppState,
+    ingest: Ingest,
+}
+
+impl Server {
+    /// Opens the data directory for writing: takes the writer lock, starts
+    /// the writer and the integrator.
+    ///
+    /// # Errors
+    /// Another process holds the writer lock, or the store or key cannot be opened.
+    pub fn start(data_dir: DataDir, options: ServerOptions) -> Result<Server, ServerError> {
+        let metrics = Arc::new(Metrics::default());
+        let ingest = Ingest::start(&data_dir, &options, Arc::clone(&metrics))?;
+        let shared = Shared {
+            log_reader: corridor_log::LogReader::new(data_dir.log_directory()),
+            rate_limiter: auth::RateLimiter::new(options.rate_per_second, options.rate_burst),
+            readers: Mutex::new(Vec::new()),
+            ingest: ingest.handle(),
+            metrics,
+            options,
+            data_dir,
+        };
+        Ok(Server {
+            state: AppState {
+                shared: Arc::new(shared),
+            },
+            ingest,
+        })
+    }
+
+    /// The state handlers share.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// The whole API over this server's state.
+    pub fn router(&self) -> Router {
+        router(self.state())
+    }
+
+    /// Stops accepting submissions, lets the writer commit what it holds,
+    /// publishes every stored record in a final signed checkpoint and
+    /// releases the writer lock. Returns the final tree size.
+    ///
+    /// # Errors
+    /// A thread panicked or the final integration failed (every acknowledged
+    /// record is stored either way; `corridor log integrate` publishes it).
+    pub async fn shutdown(self) -> Result<u64, ServerError> {
+        let Server { state, ingest } = self;
+        drop(state);
+        tokio::task::spawn_blocking(move || ingest.stop())
+            .await
+            .map_err(|error| ServerError::Thread(error.to_string()))?
+    }
+}
+
+/// The whole HTTP API over `state`: `/api/v1/...`, `/log/...`, `/healthz`,
+/// `/metrics`, `/openapi.json`, and the dashboard pages.
+pub fn router(state: AppState) -> Router {
+    routes::build(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets the
+/// requests in flight finish.
+///
+/// # Errors
+/// The listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    Ok(())
+}

@@ -8,7 +8,7 @@
 //! output depends on the report alone, so the same report gives the same
 //! bytes.
 
-mod charts;
+pub mod charts;
 mod figures;
 mod sections;
 

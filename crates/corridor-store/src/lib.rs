@@ -11,10 +11,15 @@
 mod memory;
 mod rollup;
 pub mod sqlite;
+pub mod tokens;
 
 pub use memory::{Fault, MemoryStore};
-pub use rollup::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQuery, RollupRow};
+pub use rollup::{
+    Dimension, DimensionValue, Metrics, RollupDifference, RollupFilter, RollupKey, RollupQuery,
+    RollupRow, RollupTable,
+};
 pub use sqlite::SqliteStore;
+pub use tokens::ApiToken;
 
 use corridor_model::RecordType;
 
@@ -136,7 +141,10 @@ impl From<rusqlite::Error> for StoreError {
 /// The storage contract every backend keeps.
 ///
 /// `append` is atomic: after an error nothing of the batch is visible, and
-/// after `Ok` all of it is durable. Leaf indexes are dense and start at 0.
+/// after `Ok` all of it is durable. The one exception is a failed flush
+/// (`fsync`) at commit, after which the batch may or may not have reached the
+/// disk (`Fault::FailSync` keeps it): callers never count such a batch as
+/// stored, and resubmitting it stores every record exactly once. Leaf indexes are dense and start at 0.
 pub trait Store: Send {
     /// Stores a batch in one transaction and returns the leaf index of each record.
     ///
@@ -206,6 +214,15 @@ pub trait Store: Send {
         query: &RollupQuery,
         attributes: &[(String, String)],
     ) -> Result<Metrics, StoreError>;
+
+    /// Recounts both rollup tables from the current passages of the passage
+    /// index and returns every rollup row that differs from the recount, in
+    /// key order: empty when they agree. Reads every current passage, so it
+    /// is for checks (`corridor check`), not for queries.
+    ///
+    /// # Errors
+    /// A storage failure, or a row that cannot be read.
+    fn rollup_differences(&self) -> Result<Vec<RollupDifference>, StoreError>;
 
     /// Current logical records whose content has the given type, as
     /// `(target_id, leaf bytes of the current version)`, in leaf order.

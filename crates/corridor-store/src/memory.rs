@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use corridor_model::RecordType;
 
 use crate::rollup::{
-    Metrics, RollupDeltas, RollupKey, RollupQuery, RollupRow, group_rows, matching_metrics,
+    Metrics, RollupDeltas, RollupDifference, RollupKey, RollupQuery, RollupRow, RollupTable,
+    group_rows, matching_metrics, rollup_differences,
 };
 use crate::{
     CurrentState, Effect, NewRecord, PassageFacts, PrivatePart, Store, StoreError, StoredRecord,
@@ -22,6 +23,13 @@ pub enum Fault {
     /// The next `append` fails at commit, after applying part of the batch
     /// internally: it must still leave nothing visible.
     FailCommit,
+    /// The next `append` writes the whole batch but flushing it to disk
+    /// fails (a failed `fsync`): the caller is told the write failed, yet the
+    /// batch may have reached the disk and be there after a restart. This
+    /// store keeps it, the case a caller must handle: it must not count the
+    /// records as stored, and submitting them again must store each exactly
+    /// once (they are then recognised as already stored).
+    FailSync,
 }
 
 /// Records, indexes and rollups held in memory.
@@ -142,6 +150,9 @@ impl Store for MemoryStore {
             return Err(StoreError::Injected("commit failed"));
         }
         self.state = next;
+        if fault == Some(Fault::FailSync) {
+            return Err(StoreError::Injected("flushing the commit to disk failed"));
+        }
         Ok(indexes)
     }
 
@@ -232,6 +243,26 @@ impl Store for MemoryStore {
             }
         }
         Ok(total)
+    }
+
+    fn rollup_differences(&self) -> Result<Vec<RollupDifference>, StoreError> {
+        let mut recount = RollupDeltas::default();
+        for state in self.state.current.values().filter(|state| !state.retracted) {
+            if let Some(facts) = self.state.passages.get(&state.leaf_index) {
+                recount.apply(facts, 1);
+            }
+        }
+        let mut differences = rollup_differences(
+            RollupTable::Passage,
+            self.state.passage_rollup.clone(),
+            recount.passage,
+        );
+        differences.extend(rollup_differences(
+            RollupTable::Cargo,
+            self.state.cargo_rollup.clone(),
+            recount.cargo,
+        ));
+        Ok(differences)
     }
 
     fn current_of_type(

@@ -137,9 +137,9 @@ pub struct RollupRow {
     pub metrics: Metrics,
 }
 
-/// The key of one passage-rollup row.
+/// The key of one rollup row.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct RollupKey {
+pub struct RollupKey {
     pub site: String,
     pub day: i32,
     pub category: String,
@@ -156,7 +156,7 @@ pub(crate) struct RollupKey {
 }
 
 impl RollupKey {
-    pub fn of(facts: &PassageFacts, cargo_kind: &str) -> RollupKey {
+    pub(crate) fn of(facts: &PassageFacts, cargo_kind: &str) -> RollupKey {
         RollupKey {
             site: facts.site.clone(),
             day: facts.day,
@@ -172,6 +172,7 @@ impl RollupKey {
         }
     }
 
+    /// The value of one dimension of this key.
     pub fn value(&self, dimension: Dimension) -> DimensionValue {
         let text = |value: &str| {
             if value.is_empty() {
@@ -195,7 +196,7 @@ impl RollupKey {
         }
     }
 
-    pub fn matches(&self, query: &RollupQuery) -> bool {
+    pub(crate) fn matches(&self, query: &RollupQuery) -> bool {
         let filter = &query.filter;
         let same = |wanted: &Option<String>, value: &str| {
             wanted.as_deref().is_none_or(|wanted| wanted == value)
@@ -292,4 +293,67 @@ pub(crate) fn group_rows<'a>(
         .filter(|(_, metrics)| metrics.passages > 0)
         .map(|(keys, metrics)| RollupRow { keys, metrics })
         .collect()
+}
+
+/// Which rollup table a row is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollupTable {
+    /// `passage_rollup`: one row per key, cargo kind empty.
+    Passage,
+    /// `cargo_rollup`: one row per key and cargo kind.
+    Cargo,
+}
+
+impl RollupTable {
+    /// The table's name in the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            RollupTable::Passage => "passage_rollup",
+            RollupTable::Cargo => "cargo_rollup",
+        }
+    }
+}
+
+/// A rollup row that differs from a recount of the current passages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupDifference {
+    pub table: RollupTable,
+    pub key: RollupKey,
+    /// What the rollup table holds (all zero when the row is missing).
+    pub stored: Metrics,
+    /// What the current passages add up to (all zero when none match the key).
+    pub recounted: Metrics,
+}
+
+/// Compares the rows of one rollup table with a recount; rows that are zero
+/// on both sides (left behind by corrections and retractions) are equal.
+pub(crate) fn rollup_differences(
+    table: RollupTable,
+    stored: impl IntoIterator<Item = (RollupKey, Metrics)>,
+    mut recounted: BTreeMap<RollupKey, Metrics>,
+) -> Vec<RollupDifference> {
+    let mut differences = Vec::new();
+    for (key, stored) in stored {
+        let recount = recounted.remove(&key).unwrap_or_default();
+        if recount != stored {
+            differences.push(RollupDifference {
+                table,
+                key,
+                stored,
+                recounted: recount,
+            });
+        }
+    }
+    for (key, recount) in recounted {
+        if recount != Metrics::default() {
+            differences.push(RollupDifference {
+                table,
+                key,
+                stored: Metrics::default(),
+                recounted: recount,
+            });
+        }
+    }
+    differences.sort_by(|left, right| left.key.cmp(&right.key));
+    differences
 }

@@ -9,7 +9,10 @@ use std::path::Path;
 use corridor_model::RecordType;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::rollup::{Dimension, DimensionValue, Metrics, RollupDeltas, RollupQuery, RollupRow};
+use crate::rollup::{
+    Dimension, DimensionValue, Metrics, RollupDeltas, RollupDifference, RollupKey, RollupQuery,
+    RollupRow, RollupTable, rollup_differences,
+};
 use crate::{
     CurrentState, Effect, NewRecord, PassageFacts, PrivatePart, Store, StoreError, StoredRecord,
 };
@@ -136,7 +139,7 @@ const METRIC_COLUMNS: &str = "passages, vehicles, passengers, passengers_reporte
 /// A store in one SQLite database file.
 #[derive(Debug)]
 pub struct SqliteStore {
-    connection: Connection,
+    pub(crate) connection: Connection,
 }
 
 impl SqliteStore {
@@ -160,6 +163,7 @@ impl SqliteStore {
     fn prepare(connection: Connection, path: &str) -> Result<SqliteStore, StoreError> {
         connection.execute_batch(PRAGMAS)?;
         connection.execute_batch(SCHEMA)?;
+        connection.execute_batch(crate::tokens::TOKEN_SCHEMA)?;
         let version: Option<Vec<u8>> = connection
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -753,6 +757,105 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(metrics)
+    }
+
+    fn rollup_differences(&self) -> Result<Vec<RollupDifference>, StoreError> {
+        // The recount applies the same per-passage rule as `append`, to the
+        // passages marked current, one passage (with its cargo lines) at a time.
+        let mut recount = RollupDeltas::default();
+        let mut statement = self.connection.prepare(
+            "SELECT p.leaf_index, p.site, p.day, p.observed_at, p.category, p.operator, p.direction, p.outcome,
+                    p.vehicle_class, p.source_kind, p.source_name, p.recorded_by, p.mission, p.count,
+                    p.passengers, p.medical_evacuees, p.kilograms, c.kind, c.kilograms
+             FROM passages p LEFT JOIN passage_cargo c ON c.leaf_index = p.leaf_index
+             WHERE p.current = 1 ORDER BY p.leaf_index, c.line",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut pending: Option<(i64, PassageFacts)> = None;
+        while let Some(row) = rows.next()? {
+            let leaf_index: i64 = row.get(0)?;
+            if pending.as_ref().map(|(index, _)| *index) != Some(leaf_index) {
+                if let Some((_, facts)) = pending.take() {
+                    recount.apply(&facts, 1);
+                }
+                let facts = PassageFacts {
+                    site: row.get(1)?,
+                    day: row.get(2)?,
+                    observed_at: row.get(3)?,
+                    category: row.get(4)?,
+                    operator: row.get(5)?,
+                    direction: row.get(6)?,
+                    outcome: row.get(7)?,
+                    vehicle_class: row.get(8)?,
+                    source_kind: row.get(9)?,
+                    source_name: row.get(10)?,
+                    recorded_by: row.get(11)?,
+                    mission: row.get(12)?,
+                    count: row.get(13)?,
+                    passengers: row.get(14)?,
+                    medical_evacuees: row.get(15)?,
+                    kilograms: row
+                        .get::<_, Option<i64>>(16)?
+                        .map(|kilograms| kilograms as u64),
+                    cargo: Vec::new(),
+                    attributes: Vec::new(),
+                };
+                pending = Some((leaf_index, facts));
+            }
+            if let (Some((_, facts)), Some(kind)) =
+                (&mut pending, row.get::<_, Option<String>>(17)?)
+            {
+                facts.cargo.push((
+                    kind,
+                    row.get::<_, Option<i64>>(18)?
+                        .map(|kilograms| kilograms as u64),
+                ));
+            }
+        }
+        if let Some((_, facts)) = pending.take() {
+            recount.apply(&facts, 1);
+        }
+        let mut differences = Vec::new();
+        for (table, recounted) in [
+            (RollupTable::Passage, recount.passage),
+            (RollupTable::Cargo, recount.cargo),
+        ] {
+            let mut statement = self.connection.prepare(&format!(
+                "SELECT site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind, {METRIC_COLUMNS} FROM {}",
+                table.name()
+            ))?;
+            let stored = statement
+                .query_map([], |row| {
+                    Ok((
+                        RollupKey {
+                            site: row.get(0)?,
+                            day: row.get(1)?,
+                            category: row.get(2)?,
+                            operator: row.get(3)?,
+                            direction: row.get(4)?,
+                            outcome: row.get(5)?,
+                            vehicle_class: row.get(6)?,
+                            source_kind: row.get(7)?,
+                            source_name: row.get(8)?,
+                            recorded_by: row.get(9)?,
+                            cargo_kind: row.get(10)?,
+                        },
+                        Metrics {
+                            passages: row.get(11)?,
+                            vehicles: row.get(12)?,
+                            passengers: row.get(13)?,
+                            passengers_reported: row.get(14)?,
+                            medical_evacuees: row.get(15)?,
+                            medical_evacuees_reported: row.get(16)?,
+                            kilograms: row.get(17)?,
+                            kilograms_reported: row.get(18)?,
+                        },
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            differences.extend(rollup_differences(table, stored, recounted));
+        }
+        Ok(differences)
     }
 
     fn current_of_type(

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use corridor_model::RecordType;
 use corridor_store::{
     CurrentState, Dimension, DimensionValue, Effect, Fault, MemoryStore, Metrics, NewRecord,
-    PassageFacts, PrivatePart, RollupFilter, RollupQuery, RollupRow, SqliteStore, Store,
-    StoreError, StoredRecord,
+    PassageFacts, PrivatePart, RollupDifference, RollupFilter, RollupKey, RollupQuery, RollupRow,
+    RollupTable, SqliteStore, Store, StoreError, StoredRecord,
 };
 use proptest::prelude::*;
 
@@ -1175,6 +1175,34 @@ fn contract_corrections_and_retractions_move_rollups(store: &mut dyn Store) {
     }
 }
 
+/// The rollups equal a recount of the current passages after creations,
+/// corrections (moving a passage to other rows, changing its cargo) and
+/// retractions: `rollup_differences` finds nothing to report.
+fn contract_rollups_equal_a_recount_of_current_passages(store: &mut dyn Store) {
+    assert_eq!(store.rollup_differences().expect("recounts"), vec![]);
+    seed_passages(store);
+    assert_eq!(store.rollup_differences().expect("recounts"), vec![]);
+    store
+        .append(&[
+            passage_correction(
+                "c-a",
+                "a",
+                loaded(facts("port", 103, "un"), &[("fuel", Some(700))]),
+            ),
+            retraction("r-b", "b", RecordType::Passage),
+            passage_correction("c-d", "d", facts("port", 101, "commercial")),
+        ])
+        .expect("appends");
+    assert_eq!(store.rollup_differences().expect("recounts"), vec![]);
+    store
+        .append(&[
+            retraction("r-a", "a", RecordType::Passage),
+            retraction("r-e", "e", RecordType::Passage),
+        ])
+        .expect("appends");
+    assert_eq!(store.rollup_differences().expect("recounts"), vec![]);
+}
+
 fn contract_private_parts_are_erased_with_their_corrections(store: &mut dyn Store) {
     let with_private = |record: NewRecord, salt: u8, data: &str| NewRecord {
         private: Some(private_part(salt, data)),
@@ -1402,6 +1430,7 @@ conformance!(
     contract_count_by_type_counts_leaves,
     contract_meta_is_a_durable_key_value_table,
     contract_passage_sums_filter_by_attributes_and_agree_with_rollups,
+    contract_rollups_equal_a_recount_of_current_passages,
 );
 
 // ---------------------------------------------------------------------------
@@ -1476,6 +1505,82 @@ fn sqlite_data_survives_close_and_reopen() {
             .append(&[create("a", RecordType::Site)])
             .map_err(|error| error.to_string()),
         Err("record id \"a\" is already stored (at leaf 0)".to_string())
+    );
+}
+
+/// The key of passage `f` of `seed_passages` in the passage rollup.
+fn key_of_passage_f(cargo_kind: &str) -> RollupKey {
+    RollupKey {
+        site: "lachin".into(),
+        day: 99,
+        category: "red_cross".into(),
+        operator: "ICRC".into(),
+        direction: "inbound".into(),
+        outcome: "passed".into(),
+        vehicle_class: "truck".into(),
+        source_kind: "direct_observation".into(),
+        source_name: "Team A observers".into(),
+        recorded_by: "team-a".into(),
+        cargo_kind: cargo_kind.into(),
+    }
+}
+
+/// A rollup row changed behind the store's back (a flipped byte, a bad
+/// restore) is found by the recount, with both figures; so is a changed
+/// passage row, whose recount no longer matches the rollups kept for it.
+#[test]
+fn sqlite_an_altered_rollup_row_differs_from_the_recount() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("store.db");
+    seed_passages(&mut SqliteStore::open(&path).expect("opens"));
+    let f = sums(1, 7, (10, 1), (0, 0), (0, 0));
+    {
+        let connection = rusqlite::Connection::open(&path).expect("opens raw");
+        connection
+            .execute("UPDATE passage_rollup SET vehicles = 70 WHERE day = 99", [])
+            .expect("alters");
+    }
+    let store = SqliteStore::open(&path).expect("reopens");
+    assert_eq!(
+        store.rollup_differences().expect("recounts"),
+        vec![RollupDifference {
+            table: RollupTable::Passage,
+            key: key_of_passage_f(""),
+            stored: Metrics { vehicles: 70, ..f },
+            recounted: f,
+        }]
+    );
+    drop(store);
+    {
+        let connection = rusqlite::Connection::open(&path).expect("opens raw");
+        connection
+            .execute("UPDATE passage_rollup SET vehicles = 7 WHERE day = 99", [])
+            .expect("restores");
+        connection
+            .execute("UPDATE passages SET passengers = 11 WHERE day = 99", [])
+            .expect("alters");
+    }
+    let store = SqliteStore::open(&path).expect("reopens");
+    let recounted = Metrics {
+        passengers: 11,
+        ..f
+    };
+    assert_eq!(
+        store.rollup_differences().expect("recounts"),
+        vec![
+            RollupDifference {
+                table: RollupTable::Passage,
+                key: key_of_passage_f(""),
+                stored: f,
+                recounted,
+            },
+            RollupDifference {
+                table: RollupTable::Cargo,
+                key: key_of_passage_f(""),
+                stored: f,
+                recounted,
+            },
+        ]
     );
 }
 

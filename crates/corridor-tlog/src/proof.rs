@@ -292,7 +292,9 @@ pub fn inclusion_proof_length(leaf_index: u64, tree_size: u64) -> usize {
         return 0;
     }
     let inner = bit_length(leaf_index ^ (tree_size - 1));
-    let border = (leaf_index >> inner).count_ones();
+    // `inner` is 64 when the paths part at the root of a tree of more than
+    // 2^63 leaves; shifting by 64 would overflow, and nothing is left.
+    let border = leaf_index.checked_shr(inner).unwrap_or(0).count_ones();
     (inner + border) as usize
 }
 
@@ -489,6 +491,20 @@ pub fn verify_consistency(
 
 #[cfg(test)]
 mod tests {
+
+    /// Regression (found by the `proof_verifier` fuzz target): for a tree of
+    /// more than 2^63 leaves and a leaf in its left half, the proof length
+    /// shifted a u64 by 64 bits, which panics (and in release builds would
+    /// have given a wrong length).
+    #[test]
+    fn inclusion_proof_length_does_not_overflow_for_trees_above_2_to_the_63() {
+        let tree_size = (1_u64 << 63) + 1;
+        // Leaf 0: 63 hashes for the left half, one for the right subtree.
+        assert_eq!(inclusion_proof_length(0, tree_size), 64);
+        assert_eq!(inclusion_proof_length(5, u64::MAX), 64);
+        assert_eq!(inclusion_proof_length(1 << 63, tree_size), 1);
+        assert!(verify_inclusion(&[0; 32], 0, tree_size, &[], &[0; 32]).is_err());
+    }
     use super::*;
     use crate::hash::leaf_hash;
     use crate::tree::MemoryTree;

@@ -95,7 +95,12 @@ pub enum Command {
     },
     /// Run a witness: cosign logs' checkpoints only if they extend what it cosigned before.
     #[command(subcommand)]
-    Witness(WitnessCommand),
+    Witness(crate::serve_commands::WitnessCli),
+    /// Run the HTTP server: write, read and log API, metrics (see docs/api.md).
+    Serve(crate::serve_commands::ServeArgs),
+    /// The server's API tokens: create (the secret is shown once), list, revoke.
+    #[command(subcommand)]
+    Token(crate::serve_commands::TokenCommand),
     /// Check public claims against the records.
     #[command(subcommand)]
     Claims(ClaimsCommand),

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::{Arguments, Command, StatsArgs, StatsFormat, SummaryFormat};
 use crate::output::byte_progress;
-use crate::{analysis_commands, log_commands};
+use crate::{analysis_commands, check_commands, log_commands, serve_commands};
 
 /// How a command that ran to the end went.
 pub enum Completion {
@@ -60,7 +60,17 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         Command::Verify(verify_arguments) => {
             log_commands::verify(&data_dir("corridor-data"), verify_arguments)
         }
-        Command::Witness(command) => log_commands::witness(command),
+        Command::Check { recent, format } => {
+            check_commands::check(&data_dir("corridor-data"), recent, format)
+        }
+        Command::Witness(serve_commands::WitnessCli::Serve(arguments)) => {
+            serve_commands::witness_serve(arguments)
+        }
+        Command::Witness(serve_commands::WitnessCli::Other(command)) => {
+            log_commands::witness(command)
+        }
+        Command::Serve(arguments) => serve_commands::serve(data.clone(), arguments),
+        Command::Token(command) => serve_commands::token(&data_dir("corridor-data"), command),
         Command::Claims(command) => analysis_commands::claims(&data_dir("corridor-data"), command),
         Command::Report(arguments) => {
             analysis_commands::report(&data_dir("corridor-data"), arguments)
@@ -379,6 +389,7 @@ fn import(
         .with_context(|| format!("reading mapping {}", mapping_path.display()))?;
     let mapping = corridor_import::Mapping::from_toml(&mapping_text)
         .with_context(|| format!("mapping {} is not usable", mapping_path.display()))?;
+    check_mapping_targets(&mapping, mapping_path)?;
     let data_dir = DataDir::open(root)?;
     let (input, size) = open_input(file)?;
     let bar = byte_progress(size);
@@ -430,6 +441,28 @@ fn import(
         });
     }
     Ok(report_summary(&summary, rejects_path, format, "import"))
+}
+
+/// Refuses a mapping that writes a field its record type does not have, before
+/// any row is read: a typo (`observed_on`) would otherwise reject every row.
+fn check_mapping_targets(mapping: &corridor_import::Mapping, path: &Path) -> Result<()> {
+    let Some(record_type) = mapping
+        .record_type()
+        .and_then(corridor_model::RecordType::parse)
+    else {
+        return Ok(());
+    };
+    let known = corridor_model::parse::record_fields(record_type);
+    for (field, target) in mapping.target_fields() {
+        if !known.contains(&field) {
+            bail!(
+                "mapping {}: fields.{target:?}: a {record_type} record has no field {field:?} (its fields: {})",
+                path.display(),
+                known.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 fn parse_date_argument(flag: &str, text: &str) -> Result<jiff::civil::Date> {

@@ -2,10 +2,12 @@
 //! exit codes. The work is done by the library crates; this is glue.
 
 mod analysis_commands;
+mod check_commands;
 mod cli;
 mod commands;
 mod log_commands;
 mod output;
+mod serve_commands;
 
 use std::process::ExitCode;
 

@@ -132,14 +132,14 @@ fn nice_step(rough: f64) -> f64 {
 
 /// What the daily chart needs to say about the scale beside it.
 #[derive(Debug)]
-pub(super) struct DailyFlowChart {
+pub struct DailyFlowChart {
     pub svg: String,
     pub logarithmic: bool,
 }
 
 /// Daily flow at a site as bars, the baseline and thresholds as lines scaled
 /// to each day's coverage, and each day's access status as a band of cells.
-pub(super) fn daily_flow(site: &SiteSection) -> DailyFlowChart {
+pub fn daily_flow(site: &SiteSection) -> DailyFlowChart {
     const TOP: f64 = 24.0;
     const PLOT_HEIGHT: f64 = 170.0;
     const BAND_GAP: f64 = 8.0;
@@ -420,7 +420,7 @@ fn gap_spans(site: &SiteSection, period_start: Timestamp) -> Option<Vec<Span>> {
 }
 
 /// Covered time and gaps over the period as one horizontal strip.
-pub(super) fn coverage_strip(site: &SiteSection, from: &str, to: &str) -> String {
+pub fn coverage_strip(site: &SiteSection, from: &str, to: &str) -> String {
     const TOP: f64 = 6.0;
     const STRIP_HEIGHT: f64 = 20.0;
     const HEIGHT: f64 = 50.0;
@@ -566,7 +566,7 @@ pub(super) fn coverage_strip(site: &SiteSection, from: &str, to: &str) -> String
 }
 
 /// Vehicles by operator category as horizontal bars, largest first.
-pub(super) fn categories(rows: &[(String, f64)]) -> String {
+pub fn categories(rows: &[(String, f64)]) -> String {
     const ROW: f64 = 28.0;
     const BAR: f64 = 18.0;
     // Narrower than the daily chart, so its text stays readable on a phone.

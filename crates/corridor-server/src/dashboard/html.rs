@@ -1,0 +1,198 @@
+//! How the dashboard's pages write text, figures and links: escaping of every
+//! string that comes from a record, figures with thousands separators, query
+//! strings built from typed parameters, and the page shell shared by every
+//! page (inline stylesheet, strict content security policy).
+
+use std::fmt::Write as _;
+
+/// The dashboard's stylesheet, inlined into every page so a saved page still reads.
+pub const STYLESHEET: &str = include_str!("dashboard.css");
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    corridor_stats::report_html::escape(text)
+}
+
+/// Percent-encodes one query-string component (RFC 3986 unreserved characters stay).
+pub fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte));
+            }
+            other => {
+                let _ = write!(out, "%{other:02X}");
+            }
+        }
+    }
+    out
+}
+
+/// `path?name=value&...` from the parameters that have a value, encoded and
+/// then escaped for an attribute (so `&` reads as `&amp;` in the page).
+pub fn link(path: &str, parameters: &[(&str, Option<&str>)]) -> String {
+    let query: Vec<String> = parameters
+        .iter()
+        .filter_map(|(name, value)| {
+            value
+                .filter(|value| !value.is_empty())
+                .map(|value| format!("{name}={}", encode_component(value)))
+        })
+        .collect();
+    if query.is_empty() {
+        escape(path)
+    } else {
+        escape(&format!("{path}?{}", query.join("&")))
+    }
+}
+
+/// A count or amount with thousands separators; one decimal when not whole.
+pub fn number(value: f64) -> String {
+    if !value.is_finite() {
+        return "—".to_string();
+    }
+    let value = if value == 0.0 { 0.0 } else { value };
+    let text = if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    };
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.as_str()),
+    };
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (position, digit) in whole.chars().enumerate() {
+        if position > 0 && (whole.len() - position) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    match fraction {
+        Some(fraction) => format!("{sign}{grouped}.{fraction}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// A share (0 to 1) as a percentage, one decimal below 10%.
+pub fn percent(share: f64) -> String {
+    if !share.is_finite() {
+        return "—".to_string();
+    }
+    let percent = share * 100.0;
+    if percent == 0.0 {
+        "0%".to_string()
+    } else if percent > 0.0 && percent < 0.1 {
+        "under 0.1%".to_string()
+    } else if percent.abs() >= 10.0 {
+        format!("{percent:.0}%")
+    } else {
+        format!("{percent:.1}%")
+    }
+}
+
+/// A vocabulary token as words: `turned_back` → `turned back`.
+pub fn words(token: &str) -> String {
+    token.replace('_', " ")
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `2022-12-12` → `12 Dec 2022`; anything else is returned as it is.
+pub fn day_label(day: &str) -> String {
+    let parts: Vec<&str> = day.get(..10).unwrap_or(day).split('-').collect();
+    if let [year, month, day_of_month] = parts.as_slice()
+        && let (Ok(year), Ok(month), Ok(day_of_month)) = (
+            year.parse::<i32>(),
+            month.parse::<usize>(),
+            day_of_month.parse::<u32>(),
+        )
+        && (1..=12).contains(&month)
+    {
+        return format!("{day_of_month} {} {year}", MONTHS[month - 1]);
+    }
+    day.to_string()
+}
+
+/// The content security policy of the dashboard pages: no script at all,
+/// inline style only, forms submit to this server only.
+pub const DASHBOARD_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'";
+
+/// Added to a page's policy in the response header only: browsers ignore it in a `<meta>` element.
+pub const NO_FRAMING: &str = "; frame-ancestors 'none'";
+
+/// A whole page: head with the inline stylesheet, the site header with its
+/// navigation, then `body`.
+pub fn page(title: &str, current: &str, body: &str) -> String {
+    page_with(title, current, body, DASHBOARD_POLICY, "")
+}
+
+/// A page with its own content security policy and extra head elements.
+pub fn page_with(title: &str, current: &str, body: &str, policy: &str, head: &str) -> String {
+    let navigation = [
+        ("/", "Dashboard", "dashboard"),
+        ("/dashboard/verify", "Verify", "verify"),
+        ("/observe", "Observer tally", "observe"),
+    ]
+    .iter()
+    .map(|(href, label, key)| {
+        let here = if *key == current {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        format!("<a href=\"{href}\"{here}>{label}</a>")
+    })
+    .collect::<Vec<_>>()
+    .join("");
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\">\n\
+         <link rel=\"icon\" href=\"data:,\">\n<title>{title}</title>\n<style>\n{STYLESHEET}</style>\n{head}</head>\n<body>\n\
+         <header class=\"masthead\"><a class=\"brand\" href=\"/\">Corridor</a><nav class=\"site-nav\" aria-label=\"Pages\">{navigation}</nav></header>\n\
+         <main>\n{body}</main>\n<footer class=\"page-footer\"><p>Every figure on this page is computed from records in an append-only, signed log. \
+         <a href=\"/dashboard/verify\">Check them yourself</a>.</p></footer>\n</body>\n</html>\n",
+        title = escape(title),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_components_are_percent_encoded_and_escaped() {
+        assert_eq!(encode_component("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(
+            link(
+                "/dashboard/records",
+                &[("site", Some("x\"y")), ("category", None), ("to", Some(""))]
+            ),
+            "/dashboard/records?site=x%22y"
+        );
+        assert_eq!(
+            link("/r", &[("a", Some("1")), ("b", Some("2"))]),
+            "/r?a=1&amp;b=2"
+        );
+    }
+
+    #[test]
+    fn figures_read_with_separators() {
+        assert_eq!(number(39_560.0), "39,560");
+        assert_eq!(number(2.5), "2.5");
+        assert_eq!(number(-0.0), "0");
+        assert_eq!(percent(0.025), "2.5%");
+        assert_eq!(percent(0.75), "75%");
+        assert_eq!(day_label("2022-12-12"), "12 Dec 2022");
+        assert_eq!(day_label("2023-01-17T09:40:00+04:00"), "17 Jan 2023");
+        assert_eq!(day_label("soon"), "soon");
+    }
+}

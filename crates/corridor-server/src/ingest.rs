@@ -1,0 +1,533 @@
+//! The writer and the integrator: the two threads that own the data
+//! directory's writing side while the server runs.
+//!
+//! Every submission is a [`Job`] on one channel. The writer thread stages
+//! the jobs that are waiting (up to [`GROUP_RECORDS`] records), commits them
+//! in one store transaction and answers each job with the leaf index of each
+//! record: a record is acknowledged only once that commit returned. An
+//! all-or-nothing job with a bad record is answered with its errors and
+//! nothing of it is staged (the other jobs of the group are staged again).
+//!
+//! The integrator publishes every stored record in a new signed checkpoint
+//! at least every `checkpoint_interval`, and once more on shutdown, after
+//! the writer has committed its last group.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use corridor_engine::{DataDir, Staged, Writer};
+use corridor_model::{FieldError, Location, RecordError};
+use corridor_store::{SqliteStore, Store};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::metrics::Metrics;
+use crate::observer::ObserverSignature;
+use crate::{ServerError, ServerOptions};
+
+/// Staging stops taking new jobs into a group beyond this many records.
+pub const GROUP_RECORDS: usize = 20_000;
+
+/// How many jobs may wait for the writer before submitters wait too.
+const QUEUE_JOBS: usize = 256;
+
+/// One record of a submission.
+#[derive(Debug)]
+pub struct SubmitItem {
+    pub object: Map<String, Value>,
+    pub signature: Option<ObserverSignature>,
+}
+
+/// What happened to one record of a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemOutcome {
+    Stored {
+        id: String,
+        leaf_index: u64,
+    },
+    AlreadyStored {
+        id: String,
+        leaf_index: u64,
+    },
+    Rejected(RecordError),
+    /// Valid, but not stored because another record of its all-or-nothing batch was rejected.
+    NotStored,
+}
+
+/// Work for the writer thread.
+#[derive(Debug)]
+pub enum Job {
+    Submit {
+        items: Vec<SubmitItem>,
+        atomic: bool,
+        /// Validate and report, store nothing (an all-or-nothing batch
+        /// already known to hold a bad item).
+        validate_only: bool,
+        token_id: Option<String>,
+        reply: oneshot::Sender<Result<Vec<ItemOutcome>, String>>,
+    },
+    /// The public form of a record, for an observer to sign.
+    Prepare {
+        object: Box<Map<String, Value>>,
+        reply: oneshot::Sender<Result<Value, RecordError>>,
+    },
+    /// Finish the jobs before this one, then stop (shutdown).
+    Stop,
+}
+
+/// The handlers' side: the job channel and the published tree size.
+#[derive(Debug, Clone)]
+pub struct IngestHandle {
+    jobs: mpsc::Sender<Job>,
+    published: watch::Receiver<u64>,
+    wake: Arc<Wake>,
+}
+
+impl IngestHandle {
+    /// Hands a job to the writer.
+    ///
+    /// # Errors
+    /// The writer has stopped (the server is shutting down).
+    pub async fn send(&self, job: Job) -> Result<(), ()> {
+        self.jobs.send(job).await.map_err(|_| ())
+    }
+
+    /// Waits until a signed checkpoint covers `tree_size` leaves, or `timeout`.
+    /// Returns the published size then.
+    pub async fn wait_published(&self, tree_size: u64, timeout: Duration) -> u64 {
+        let mut published = self.published.clone();
+        let _ = tokio::time::timeout(timeout, published.wait_for(|size| *size >= tree_size)).await;
+        *published.borrow()
+    }
+
+    /// Asks the integrator to publish a checkpoint now rather than at its next interval.
+    pub fn publish_soon(&self) {
+        self.wake.notify();
+    }
+
+    /// The tree size of the latest checkpoint this process published or found.
+    pub fn published_size(&self) -> u64 {
+        *self.published.borrow()
+    }
+}
+
+/// Wakes the integrator before its interval is up.
+#[derive(Debug, Default)]
+struct Wake {
+    requested: Mutex<bool>,
+    condvar: Condvar,
+    stop: AtomicBool,
+}
+
+impl Wake {
+    fn notify(&self) {
+        if let Ok(mut requested) = self.requested.lock() {
+            *requested = true;
+            self.condvar.notify_all();
+        }
+    }
+
+    /// Sleeps up to `interval` or until notified.
+    fn wait(&self, interval: Duration) {
+        let Ok(requested) = self.requested.lock() else {
+            return;
+        };
+        let Ok((mut requested, _)) =
+            self.condvar
+                .wait_timeout_while(requested, interval, |requested| !*requested)
+        else {
+            return;
+        };
+        *requested = false;
+    }
+}
+
+/// The running threads.
+#[derive(Debug)]
+pub struct Ingest {
+    handle: IngestHandle,
+    writer: Option<std::thread::JoinHandle<Writer>>,
+    integrator: Option<std::thread::JoinHandle<Result<u64, String>>>,
+}
+
+/// Records acknowledged and not yet in a checkpoint: `(leaf end, records, acknowledged at)`.
+type AckQueue = Arc<Mutex<VecDeque<(u64, u64, Instant)>>>;
+
+impl Ingest {
+    pub fn start(
+        data_dir: &DataDir,
+        options: &ServerOptions,
+        metrics: Arc<Metrics>,
+    ) -> Result<Ingest, ServerError> {
+        let writer = data_dir.writer("corridor serve")?;
+        let submitters = data_dir.open_store()?;
+        let integration_store = data_dir.open_store()?;
+        let signer = data_dir.log_signer()?;
+        let log = corridor_log::Log::new(data_dir.log_directory(), signer);
+        let reader = corridor_log::LogReader::new(data_dir.log_directory());
+        let initial = reader
+            .latest()
+            .map(|published| published.checkpoint.tree_size)
+            .unwrap_or(0);
+        metrics
+            .tree_size
+            .store(initial, std::sync::atomic::Ordering::Relaxed);
+        metrics.stored_leaves.store(
+            Store::leaf_count(&integration_store)?,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let (published_sender, published) = watch::channel(initial);
+        let (jobs, receiver) = mpsc::channel(QUEUE_JOBS);
+        let wake = Arc::new(Wake::default());
+        let acks: AckQueue = Arc::default();
+        let writer_thread = {
+            let metrics = Arc::clone(&metrics);
+            let acks = Arc::clone(&acks);
+            std::thread::Builder::new()
+                .name("corridor-writer".into())
+                .spawn(move || run_writer(writer, receiver, submitters, &metrics, &acks))
+                .map_err(|error| ServerError::Thread(error.to_string()))?
+        };
+        let integrator_thread = {
+            let wake = Arc::clone(&wake);
+            let interval = options.checkpoint_interval;
+            let witness_list = data_dir.witness_list_path();
+            std::thread::Builder::new()
+                .name("corridor-integrator".into())
+                .spawn(move || {
+                    run_integrator(Integrator {
+                        log,
+                        store: integration_store,
+                        interval,
+                        wake: &wake,
+                        published: published_sender,
+                        metrics: &metrics,
+                        acks: &acks,
+                        witness_list,
+                    })
+                })
+                .map_err(|error| ServerError::Thread(error.to_string()))?
+        };
+        Ok(Ingest {
+            handle: IngestHandle {
+                jobs,
+                published,
+                wake,
+            },
+            writer: Some(writer_thread),
+            integrator: Some(integrator_thread),
+        })
+    }
+
+    pub fn handle(&self) -> IngestHandle {
+        self.handle.clone()
+    }
+
+    /// Stops taking jobs, waits for the writer to commit what it holds, then
+    /// for the integrator's final checkpoint; releases the writer lock last.
+    pub fn stop(mut self) -> Result<u64, ServerError> {
+        let IngestHandle { jobs, wake, .. } = self.handle;
+        // Jobs queued before the stop are committed; any sent after it fail.
+        let _ = jobs.blocking_send(Job::Stop);
+        drop(jobs);
+        let writer = self
+            .writer
+            .take()
+            .map(|thread| thread.join())
+            .transpose()
+            .map_err(|_| ServerError::Thread("the writer thread panicked".into()))?;
+        wake.stop.store(true, Ordering::SeqCst);
+        wake.notify();
+        let final_size = self
+            .integrator
+            .take()
+            .map(|thread| thread.join())
+            .transpose()
+            .map_err(|_| ServerError::Thread("the integrator thread panicked".into()))?
+            .transpose()
+            .map_err(ServerError::FinalIntegration)?
+            .unwrap_or(0);
+        drop(writer);
+        Ok(final_size)
+    }
+}
+
+/// A job staged in the current group, kept to answer it (or to stage it
+/// again after an all-or-nothing job failed).
+struct StagedJob {
+    items: Vec<SubmitItem>,
+    atomic: bool,
+    token_id: Option<String>,
+    reply: oneshot::Sender<Result<Vec<ItemOutcome>, String>>,
+    staged: Vec<Result<Staged, RecordError>>,
+}
+
+fn record_id(item: &SubmitItem) -> String {
+    item.object
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn stage_items(writer: &mut Writer, items: &[SubmitItem]) -> Vec<Result<Staged, RecordError>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let location = Location::Item(index as u64);
+            match &item.signature {
+                None => writer.stage(location, &item.object),
+                Some(signature) => {
+                    let check = |public: &Value| signature.verify(public);
+                    writer.stage_signed(location, &item.object, Some(&check))
+                }
+            }
+        })
+        .collect()
+}
+
+fn run_writer(
+    mut writer: Writer,
+    mut jobs: mpsc::Receiver<Job>,
+    mut submitters: SqliteStore,
+    metrics: &Metrics,
+    acks: &AckQueue,
+) -> Writer {
+    let mut stopping = false;
+    while !stopping && let Some(first) = jobs.blocking_recv() {
+        let mut group: Vec<StagedJob> = Vec::new();
+        let mut staged_records = 0_usize;
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Stop => stopping = true,
+                Job::Prepare { object, reply } => {
+                    let _ = reply.send(writer.public_form(Location::Item(0), &object));
+                }
+                Job::Submit {
+                    items,
+                    atomic,
+                    validate_only,
+                    token_id,
+                    reply,
+                } => {
+                    let staged = stage_items(&mut writer, &items);
+                    let failed = staged.iter().any(Result::is_err);
+                    if (atomic && failed) || validate_only {
+                        // Drop this job's records, keep the group's.
+                        writer.discard_staged();
+                        for earlier in &mut group {
+                            earlier.staged = stage_items(&mut writer, &earlier.items);
+                        }
+                        metrics.records_rejected.fetch_add(
+                            staged.iter().filter(|r| r.is_err()).count() as u64,
+                            Ordering::Relaxed,
+                        );
+                        let outcomes = staged
+                            .into_iter()
+                            .map(|result| match result {
+                                Err(error) => ItemOutcome::Rejected(error),
+                                Ok(_) => ItemOutcome::NotStored,
+                            })
+                            .collect();
+                        let _ = reply.send(Ok(outcomes));
+                    } else {
+                        staged_records += staged.len();
+                        group.push(StagedJob {
+                            items,
+                            atomic,
+                            token_id,
+                            reply,
+                            staged,
+                        });
+                    }
+                }
+            }
+            if staged_records < GROUP_RECORDS && !stopping {
+                next = jobs.try_recv().ok();
+            }
+        }
+        if group.is_empty() {
+            continue;
+        }
+        commit_group(&mut writer, group, &mut submitters, metrics, acks);
+    }
+    writer
+}
+
+fn commit_group(
+    writer: &mut Writer,
+    group: Vec<StagedJob>,
+    submitters: &mut SqliteStore,
+    metrics: &Metrics,
+    acks: &AckQueue,
+) {
+    let indexes = match writer.commit() {
+        Ok(indexes) => indexes,
+        Err(error) => {
+            tracing::error!(
+                "committing a group of {} submissions failed: {error}",
+                group.len()
+            );
+            for job in group {
+                let _ = job.reply.send(Err(format!("storage failed: {error}")));
+            }
+            return;
+        }
+    };
+    let acknowledged = Instant::now();
+    let mut next_index = indexes.into_iter();
+    let mut by_id: HashMap<String, u64> = HashMap::new();
+    let mut owners: Vec<(String, String)> = Vec::new();
+    let mut answers = Vec::with_capacity(group.len());
+    let (mut stored, mut already, mut rejected) = (0_u64, 0_u64, 0_u64);
+    for job in &group {
+        let mut outcomes = Vec::with_capacity(job.items.len());
+        for (item, staged) in job.items.iter().zip(&job.staged) {
+            let outcome = match staged {
+                Ok(Staged::New) => {
+                    let id = record_id(item);
+                    match next_index.next() {
+                        Some(leaf_index) => {
+                            by_id.insert(id.clone(), leaf_index);
+                            if let Some(token) = &job.token_id {
+                                owners.push((id.clone(), token.clone()));
+                            }
+                            stored += 1;
+                            ItemOutcome::Stored { id, leaf_index }
+                        }
+                        None => ItemOutcome::Rejected(internal_error(
+                            "the store confirmed fewer records than were staged",
+                        )),
+                    }
+                }
+                Ok(Staged::AlreadyStored { leaf_index }) => {
+                    already += 1;
+                    ItemOutcome::AlreadyStored {
+                        id: record_id(item),
+                        leaf_index: *leaf_index,
+                    }
+                }
+                Ok(Staged::RepeatedInBatch) => {
+                    already += 1;
+                    let id = record_id(item);
+                    match by_id.get(&id) {
+                        Some(leaf_index) => ItemOutcome::AlreadyStored {
+                            id,
+                            leaf_index: *leaf_index,
+                        },
+                        None => ItemOutcome::Rejected(internal_error(
+                            "a repeated record's first copy was not confirmed",
+                        )),
+                    }
+                }
+                Err(error) => {
+                    rejected += 1;
+                    ItemOutcome::Rejected(error.clone())
+                }
+            };
+            outcomes.push(outcome);
+        }
+        answers.push(outcomes);
+    }
+    if let Err(error) = submitters.record_submitters(&owners) {
+        // The records are stored; only the observers' receipt access is lost.
+        tracing::error!(
+            "remembering who submitted {} records failed: {error}",
+            owners.len()
+        );
+    }
+    metrics.records_stored.fetch_add(stored, Ordering::Relaxed);
+    metrics
+        .records_already_stored
+        .fetch_add(already, Ordering::Relaxed);
+    metrics
+        .records_rejected
+        .fetch_add(rejected, Ordering::Relaxed);
+    if let Some(end) = by_id.values().max().map(|last| last + 1) {
+        metrics.stored_leaves.fetch_max(end, Ordering::Relaxed);
+        if let Ok(mut queue) = acks.lock() {
+            queue.push_back((end, stored, acknowledged));
+        }
+    }
+    for (job, outcomes) in group.into_iter().zip(answers) {
+        let _ = job.reply.send(Ok(outcomes));
+        let _ = job.atomic;
+    }
+}
+
+fn internal_error(reason: &str) -> RecordError {
+    RecordError {
+        location: Location::Item(0),
+        record_type: None,
+        id: None,
+        error: FieldError {
+            field: String::new(),
+            reason: reason.to_string(),
+        },
+    }
+}
+
+struct Integrator<'a> {
+    log: corridor_log::Log,
+    store: SqliteStore,
+    interval: Duration,
+    wake: &'a Wake,
+    published: watch::Sender<u64>,
+    metrics: &'a Metrics,
+    acks: &'a AckQueue,
+    witness_list: std::path::PathBuf,
+}
+
+fn run_integrator(integrator: Integrator<'_>) -> Result<u64, String> {
+    loop {
+        let stopping = integrator.wake.stop.load(Ordering::SeqCst);
+        match integrator.log.integrate(&integrator.store) {
+            Ok(integration) => {
+                let size = integration.tree_size;
+                if size > integration.previous_size {
+                    integrator
+                        .metrics
+                        .checkpoints_published
+                        .fetch_add(1, Ordering::Relaxed);
+                    crate::witness::ask_witnesses(&integrator.log, &integrator.witness_list);
+                }
+                integrator.metrics.tree_size.store(size, Ordering::Relaxed);
+                integrator
+                    .metrics
+                    .stored_leaves
+                    .fetch_max(size, Ordering::Relaxed);
+                if let Ok(mut queue) = integrator.acks.lock() {
+                    while let Some(&(end, records, at)) = queue.front() {
+                        if end > size {
+                            break;
+                        }
+                        integrator
+                            .metrics
+                            .observe_ack_to_checkpoint(at.elapsed(), records);
+                        queue.pop_front();
+                    }
+                }
+                integrator.published.send_replace(size);
+                if stopping {
+                    tracing::info!("final checkpoint published at tree size {size}");
+                    return Ok(size);
+                }
+            }
+            Err(error) => {
+                integrator
+                    .metrics
+                    .integration_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::error!("publishing a checkpoint failed (will retry): {error}");
+                if stopping {
+                    return Err(error.to_string());
+                }
+            }
+        }
+        integrator.wake.wait(integrator.interval);
+    }
+}

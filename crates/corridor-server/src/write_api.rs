@@ -1,0 +1,401 @@
+//! The write API: records in, receipts out.
+//!
+//! A submission is one JSON object, a JSON array of them, or JSON Lines. Each
+//! item is a record, or `{"record": {...}, "observer_sig": {"key", "sig"}}`
+//! for a record signed by its observer (see `observer.rs`). Records go
+//! through the one writer with the same validation as `corridor add`; the
+//! answer has a receipt per record (`stored` or `already_stored`, with its
+//! leaf index) and, with `wait=true`, the signed checkpoint and inclusion
+//! proof once the integrator has published them.
+
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use corridor_model::{FieldError, Location, RecordError};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
+
+use crate::AppState;
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, record_error_json};
+use crate::ingest::{ItemOutcome, Job, SubmitItem};
+use crate::observer::ObserverSignature;
+
+/// How long `wait=true` waits for a checkpoint before answering without proofs.
+const WAIT_FOR_CHECKPOINT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitParameters {
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    wait: Option<bool>,
+}
+
+pub(crate) fn body_error(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("the request body is larger than this endpoint accepts".into())
+    } else {
+        ApiError::BadRequest(format!(
+            "the request body cannot be read: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+pub(crate) fn query_error(rejection: QueryRejection) -> ApiError {
+    ApiError::BadRequest(format!("query string: {}", rejection.body_text()))
+}
+
+fn item_error(index: u64, reason: String) -> RecordError {
+    RecordError {
+        location: Location::Item(index),
+        record_type: None,
+        id: None,
+        error: FieldError {
+            field: String::new(),
+            reason,
+        },
+    }
+}
+
+/// Splits a body into items: a JSON object, a JSON array, or JSON Lines.
+/// An item that is not an object is an error of that item.
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Result<Value, String>>, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|error| {
+        ApiError::BadRequest(format!(
+            "the body is not UTF-8 (byte {})",
+            error.valid_up_to() + 1
+        ))
+    })?;
+    let lines_declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("ndjson") || value.contains("jsonl"));
+    if !lines_declared {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(items)) => return Ok(items.into_iter().map(Ok).collect()),
+            Ok(object @ Value::Object(_)) => return Ok(vec![Ok(object)]),
+            Ok(_) => {
+                return Err(ApiError::BadRequest(
+                    "the body must be a record object, an array of them, or JSON Lines".into(),
+                ));
+            }
+            // Several objects on several lines: JSON Lines.
+            Err(_) if text.trim_start().starts_with('{') && text.trim().contains('\n') => {}
+            Err(error) => {
+                return Err(ApiError::BadRequest(format!(
+                    "the body is not valid JSON: {error}"
+                )));
+            }
+        }
+    }
+    Ok(text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str::<Value>(line.trim())
+                .map_err(|error| format!("not valid JSON: {error}"))
+        })
+        .collect())
+}
+
+/// Whether a record creates or changes a site (only admins may).
+fn touches_site(object: &Map<String, Value>) -> bool {
+    let kind = object.get("type").and_then(Value::as_str);
+    kind == Some("site")
+        || (kind == Some("correction")
+            && object
+                .get("record")
+                .and_then(|record| record.get("type"))
+                .and_then(Value::as_str)
+                == Some("site"))
+}
+
+/// One submitted item: a record, or a signed envelope around one.
+fn read_item(index: u64, value: Value, role: Option<Role>) -> Result<SubmitItem, RecordError> {
+    let Value::Object(mut object) = value else {
+        return Err(item_error(index, "not a JSON object".into()));
+    };
+    let signature = if !object.contains_key("type") && object.contains_key("record") {
+        let signature = match object.remove("observer_sig") {
+            Some(value) => ObserverSignature::from_json(&value).map_err(|reason| RecordError {
+                location: Location::Item(index),
+                record_type: None,
+                id: None,
+                error: FieldError {
+                    field: "observer_sig".into(),
+                    reason,
+                },
+            })?,
+            None => {
+                return Err(item_error(
+                    index,
+                    "an object with \"record\" and no \"type\" is a signed envelope and needs \"observer_sig\"".into(),
+                ));
+            }
+        };
+        if let Some(other) = object.keys().find(|key| key.as_str() != "record") {
+            return Err(item_error(
+                index,
+                format!("unknown envelope member {other:?}"),
+            ));
+        }
+        match object.remove("record") {
+            Some(Value::Object(record)) => object = record,
+            _ => return Err(item_error(index, "\"record\" is not a JSON object".into())),
+        }
+        Some(signature)
+    } else {
+        None
+    };
+    if touches_site(&object) && role != Some(Role::Admin) {
+        let (record_type, id) = corridor_model::parse::peek_identity(&object);
+        return Err(RecordError {
+            location: Location::Item(index),
+            record_type: record_type.map(str::to_string),
+            id: id.map(str::to_string),
+            error: FieldError {
+                field: "type".into(),
+                reason: "site records (and their corrections) need a token with the admin role"
+                    .into(),
+            },
+        });
+    }
+    Ok(SubmitItem { object, signature })
+}
+
+fn writer_gone() -> ApiError {
+    ApiError::Unavailable {
+        message:
+            "the server is shutting down and takes no more records; retry against the next instance"
+                .into(),
+        retry_after_seconds: 5,
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    parameters: Result<Query<SubmitParameters>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Query(parameters) = parameters.map_err(query_error)?;
+    let atomic = match parameters.mode.as_deref() {
+        None | Some("atomic") => true,
+        Some("per_record") => false,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "mode: {other:?} is not atomic or per_record"
+            )));
+        }
+    };
+    let body = body.map_err(body_error)?;
+    let values = parse_body(&headers, &body)?;
+    let limit = state.options().max_batch_records;
+    if values.is_empty() {
+        return Err(ApiError::BadRequest("the body holds no records".into()));
+    }
+    if values.len() > limit {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the batch holds {} records; at most {limit} per request",
+            values.len()
+        )));
+    }
+    // Items that fail before validation (not JSON, not an object, a bad
+    // envelope, a site without admin) are answered here; the rest go to the writer.
+    let count = values.len();
+    let mut early: Vec<Option<RecordError>> = vec![None; count];
+    let mut items = Vec::with_capacity(count);
+    let mut positions = Vec::with_capacity(count);
+    for (index, value) in values.into_iter().enumerate() {
+        let item = value
+            .map_err(|reason| item_error(index as u64, reason))
+            .and_then(|value| read_item(index as u64, value, caller.role));
+        match item {
+            Ok(item) => {
+                items.push(item);
+                positions.push(index);
+            }
+            Err(error) => early[index] = Some(error),
+        }
+    }
+    let early_failures = early.iter().filter(|error| error.is_some()).count();
+    let mut outcomes: Vec<ItemOutcome> = vec![ItemOutcome::NotStored; count];
+    state
+        .metrics()
+        .records_rejected
+        .fetch_add(early_failures as u64, std::sync::atomic::Ordering::Relaxed);
+    if !items.is_empty() {
+        let (reply, answer) = oneshot::channel();
+        state
+            .ingest()
+            .send(Job::Submit {
+                items,
+                atomic,
+                // Report every bad record of a batch that cannot be stored anyway.
+                validate_only: atomic && early_failures > 0,
+                token_id: caller.token_id.clone(),
+                reply,
+            })
+            .await
+            .map_err(|()| writer_gone())?;
+        let answered = answer.await.map_err(|_| writer_gone())?;
+        let answered = answered.map_err(|detail| {
+            ApiError::internal(format!("storing a submission of {count} records: {detail}"))
+        })?;
+        for (position, outcome) in positions.into_iter().zip(answered) {
+            // Writer locations count within what it was given; report the request's.
+            outcomes[position] = match outcome {
+                ItemOutcome::Rejected(mut error) => {
+                    error.location = Location::Item(position as u64);
+                    ItemOutcome::Rejected(error)
+                }
+                other => other,
+            };
+        }
+    }
+    for (index, error) in early.into_iter().enumerate() {
+        if let Some(error) = error {
+            outcomes[index] = ItemOutcome::Rejected(error);
+        }
+    }
+    respond(&state, outcomes, atomic, parameters.wait.unwrap_or(false)).await
+}
+
+async fn respond(
+    state: &AppState,
+    outcomes: Vec<ItemOutcome>,
+    atomic: bool,
+    wait: bool,
+) -> Result<Response, ApiError> {
+    let mut errors = Vec::new();
+    let mut receipts = Vec::new();
+    let (mut stored, mut already) = (0_u64, 0_u64);
+    let mut end = 0_u64;
+    for (index, outcome) in outcomes.iter().enumerate() {
+        match outcome {
+            ItemOutcome::Stored { id, leaf_index }
+            | ItemOutcome::AlreadyStored { id, leaf_index } => {
+                let status = if matches!(outcome, ItemOutcome::Stored { .. }) {
+                    stored += 1;
+                    "stored"
+                } else {
+                    already += 1;
+                    "already_stored"
+                };
+                end = end.max(leaf_index + 1);
+                receipts.push(
+                    json!({"index": index, "id": id, "leaf_index": leaf_index, "status": status}),
+                );
+            }
+            ItemOutcome::Rejected(error) => errors.push(record_error_json(index as u64, error)),
+            ItemOutcome::NotStored => {}
+        }
+    }
+    if atomic && !errors.is_empty() {
+        return Err(ApiError::Rejected {
+            message: format!(
+                "{} of {} records rejected; nothing was stored (the batch is all-or-nothing; use mode=per_record to store the good ones)",
+                errors.len(),
+                outcomes.len()
+            ),
+            errors,
+        });
+    }
+    if wait && end > 0 {
+        state
+            .ingest()
+            .wait_published(end, WAIT_FOR_CHECKPOINT)
+            .await;
+        let reader = state.log_reader().clone();
+        let receipts_in = std::mem::take(&mut receipts);
+        receipts = state
+            .with_store(move |store| {
+                use corridor_store::Store;
+                let mut proven = Vec::with_capacity(receipts_in.len());
+                let latest = reader.latest().ok();
+                for mut receipt in receipts_in {
+                    if let (Some(latest), Some(leaf_index)) =
+                        (&latest, receipt["leaf_index"].as_u64())
+                        && leaf_index < latest.checkpoint.tree_size
+                        && let Some(record) = store.record_at(leaf_index)?
+                    {
+                        let proof = reader.receipt(
+                            Some(record.id.clone()),
+                            leaf_index,
+                            &record.leaf,
+                            Some(latest.checkpoint.tree_size),
+                        )?;
+                        receipt["tree_size"] = json!(proof.tree_size);
+                        receipt["checkpoint"] = json!(proof.checkpoint);
+                        receipt["inclusion_proof"] = json!(proof.proof);
+                        receipt["leaf_hash"] = json!(proof.leaf_hash);
+                    }
+                    proven.push(receipt);
+                }
+                Ok(proven)
+            })
+            .await?;
+    }
+    let rejected = errors.len();
+    let body = json!({
+        "stored": stored,
+        "already_stored": already,
+        "rejected": rejected,
+        "receipts": receipts,
+        "errors": errors,
+    });
+    let status = if stored > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(body)).into_response())
+}
+
+pub async fn prepare(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(body_error)?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))?;
+    let item = read_item(0, value, caller.role).map_err(|error| ApiError::Rejected {
+        message: error.to_string(),
+        errors: vec![record_error_json(0, &error)],
+    })?;
+    let (reply, answer) = oneshot::channel();
+    state
+        .ingest()
+        .send(Job::Prepare {
+            object: Box::new(item.object),
+            reply,
+        })
+        .await
+        .map_err(|()| writer_gone())?;
+    let public = answer
+        .await
+        .map_err(|_| writer_gone())?
+        .map_err(|error| ApiError::Rejected {
+            message: error.to_string(),
+            errors: vec![record_error_json(0, &error)],
+        })?;
+    let message = crate::observer::observer_message(&public).map_err(ApiError::internal)?;
+    use base64::Engine as _;
+    Ok(axum::Json(json!({
+        "record": public,
+        "signed_message": base64::engine::general_purpose::STANDARD.encode(&message),
+        "domain": String::from_utf8_lossy(crate::observer::OBSERVER_SIGNATURE_DOMAIN).trim_end(),
+    }))
+    .into_response())
+}

@@ -1,0 +1,247 @@
+//! `corridor serve`, `corridor token` and `corridor witness serve`: the
+//! arguments, and the glue that runs `corridor-server` on a tokio runtime
+//! until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use corridor_engine::{DataDir, demo};
+use corridor_server::{Role, Server, ServerOptions};
+
+use crate::cli::{SummaryFormat, WitnessCommand, WitnessDir};
+use crate::commands::Completion;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0: any free port; the chosen address is printed)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Serve the demo data set (created in ./corridor-demo, or --data, if absent)
+    #[arg(long)]
+    pub demo: bool,
+    /// Publish a signed checkpoint at least this often while records arrive, in milliseconds
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub checkpoint_interval: u64,
+    /// The most records one submission may hold
+    #[arg(long, default_value_t = 10_000)]
+    pub max_batch_records: usize,
+    /// The largest submission body, in MiB
+    #[arg(long, default_value_t = 16, value_name = "MIB")]
+    pub max_submission_mib: usize,
+    /// Requests per second each token (or client address) may make on average
+    #[arg(long, default_value_t = 200.0)]
+    pub rate_limit: f64,
+    /// Seconds a request may take before the client gets a 503
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub request_timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; its secret is printed once and only its hash is stored.
+    Create {
+        /// What the token is for (a team, a service)
+        #[arg(long)]
+        name: String,
+        /// observer (submit, own receipts), analyst (read everything public), admin (everything)
+        #[arg(long)]
+        role: String,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token's id (tok_...)
+        id: String,
+    },
+}
+
+/// `corridor witness ...`: the witness commands, plus `serve`.
+#[derive(Debug, Subcommand)]
+pub enum WitnessCli {
+    /// Serve the witness over HTTP: C2SP tlog-witness `POST /add-checkpoint`.
+    Serve(WitnessServeArgs),
+    #[command(flatten)]
+    Other(WitnessCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct WitnessServeArgs {
+    #[command(flatten)]
+    pub dir: WitnessDir,
+    /// The address to listen on
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub addr: SocketAddr,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> {
+    let root = data.unwrap_or_else(|| {
+        PathBuf::from(if arguments.demo {
+            "corridor-demo"
+        } else {
+            "corridor-data"
+        })
+    });
+    let data_dir = if arguments.demo && DataDir::open(&root).is_err() {
+        eprintln!("loading the demo data set into {} ...", root.display());
+        let (data_dir, _) = demo::create(&root)
+            .with_context(|| format!("creating the demo store in {}", root.display()))?;
+        data_dir
+    } else {
+        DataDir::open(&root)?
+    };
+    if arguments.checkpoint_interval == 0 {
+        bail!("--checkpoint-interval must be at least 1 ms");
+    }
+    let options = ServerOptions {
+        checkpoint_interval: Duration::from_millis(arguments.checkpoint_interval),
+        max_batch_records: arguments.max_batch_records,
+        max_submission_bytes: arguments.max_submission_mib << 20,
+        rate_per_second: arguments.rate_limit,
+        rate_burst: (arguments.rate_limit * 2.0).max(1.0),
+        request_timeout: Duration::from_secs(arguments.request_timeout.max(1)),
+        ..ServerOptions::default()
+    };
+    let origin = data_dir.config().origin.clone();
+    runtime()?.block_on(async move {
+        let server = Server::start(data_dir, options).context("starting the server")?;
+        let listener = tokio::net::TcpListener::bind(arguments.addr)
+            .await
+            .with_context(|| format!("listening on {}", arguments.addr))?;
+        let address = listener.local_addr()?;
+        println!("corridor serving log {origin} on http://{address}");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        let served = corridor_server::serve(listener, server.router(), shutdown_signal()).await;
+        // Whatever happened to the listener, commit and publish what was acknowledged.
+        let final_size = server.shutdown().await.context("shutting down")?;
+        served.context("serving HTTP")?;
+        eprintln!("stopped; every acknowledged record is in the checkpoint of size {final_size}");
+        Ok(Completion::Clean)
+    })
+}
+
+pub fn token(root: &Path, command: TokenCommand) -> Result<Completion> {
+    let data_dir = DataDir::open(root)?;
+    let store = data_dir.open_store()?;
+    match command {
+        TokenCommand::Create { name, role, format } => {
+            let Some(role) = Role::parse(&role) else {
+                bail!("--role: {role:?} is not observer, analyst or admin");
+            };
+            if name.trim().is_empty() {
+                bail!("--name must not be empty");
+            }
+            let created = corridor_server::create_token(&store, name.trim(), role)?;
+            match format {
+                SummaryFormat::Json => println!("{}", serde_json::to_string(&created)?),
+                SummaryFormat::Text => {
+                    println!("{}", created.token);
+                    eprintln!(
+                        "created token {} ({}, role {}); the secret above is shown only now",
+                        created.id, created.name, created.role
+                    );
+                }
+            }
+        }
+        TokenCommand::List { format } => {
+            let tokens = store.tokens()?;
+            match format {
+                SummaryFormat::Json => {
+                    let list: Vec<serde_json::Value> = tokens
+                        .iter()
+                        .map(|token| {
+                            serde_json::json!({"id": token.id, "name": token.name, "role": token.role,
+                                "created_at": token.created_at, "revoked_at": token.revoked_at})
+                        })
+                        .collect();
+                    println!("{}", serde_json::Value::Array(list));
+                }
+                SummaryFormat::Text => {
+                    for token in tokens {
+                        println!(
+                            "{}  {:<8}  {}  {}{}",
+                            token.id,
+                            token.role,
+                            token.created_at,
+                            token.name,
+                            token
+                                .revoked_at
+                                .map(|at| format!("  (revoked {at})"))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let now = jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            if !store.revoke_token(&id, &now)? {
+                bail!("no active token {id:?}");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(Completion::Clean)
+}
+
+pub fn witness_serve(arguments: WitnessServeArgs) -> Result<Completion> {
+    let witness = corridor_log::Witness::open(&arguments.dir.path)?;
+    let name = witness.verifier_key().to_string();
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(arguments.addr)
+            .await
+            .with_context(|| format!("listening on {}", arguments.addr))?;
+        let address = listener.local_addr()?;
+        println!("witness {name} serving add-checkpoint on http://{address}/add-checkpoint");
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        corridor_server::serve(
+            listener,
+            corridor_server::witness_router(witness),
+            shutdown_signal(),
+        )
+        .await?;
+        Ok(Completion::Clean)
+    })
+}
