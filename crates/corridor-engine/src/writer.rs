@@ -423,6 +423,18 @@ impl Writer {
         Ok(indexes)
     }
 
+    /// Hands everything staged to the commit thread without waiting for it,
+    /// keeping at most one batch in flight, and returns the leaf indexes of
+    /// the batch confirmed meanwhile (the one sent before, if any): the
+    /// caller validates the next batch while this one commits, and
+    /// [`Writer::commit`] waits for the last. Nothing staged is a no-op.
+    ///
+    /// # Errors
+    /// A commit failed: that batch and everything after it are dropped.
+    pub fn send_staged(&mut self) -> Result<Vec<u64>, StoreError> {
+        self.send_batch()
+    }
+
     /// Hands the staged batch to the committer (or commits it here), keeping
     /// at most one batch in flight; returns what was confirmed meanwhile.
     fn send_batch(&mut self) -> Result<Vec<u64>, StoreError> {

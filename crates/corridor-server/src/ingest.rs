@@ -297,7 +297,25 @@ fn run_writer(
     acks: &AckQueue,
 ) -> Writer {
     let mut stopping = false;
-    while !stopping && let Some(first) = jobs.blocking_recv() {
+    // The group whose commit is running while the next one is validated.
+    let mut in_flight: Option<Vec<StagedJob>> = None;
+    while !stopping {
+        let first = match jobs.try_recv() {
+            Ok(job) => job,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                // Idle: confirm the group in flight before waiting.
+                if let Some(group) = in_flight.take() {
+                    let confirmed = writer.commit();
+                    answer_group(group, confirmed, &mut submitters, metrics, acks);
+                    continue;
+                }
+                match jobs.blocking_recv() {
+                    Some(job) => job,
+                    None => break,
+                }
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+        };
         let mut group: Vec<StagedJob> = Vec::new();
         let mut staged_records = 0_usize;
         let mut next = Some(first);
@@ -353,19 +371,55 @@ fn run_writer(
         if group.is_empty() {
             continue;
         }
-        commit_group(&mut writer, group, &mut submitters, metrics, acks);
+        let new_records = group
+            .iter()
+            .flat_map(|job| &job.staged)
+            .any(|staged| matches!(staged, Ok(Staged::New)));
+        if !new_records {
+            // Nothing to commit: every record was stored before.
+            answer_group(group, Ok(Vec::new()), &mut submitters, metrics, acks);
+            continue;
+        }
+        // Send this group to the commit thread; the one before is confirmed meanwhile.
+        match writer.send_staged() {
+            Ok(confirmed) => {
+                if let Some(previous) = in_flight.take() {
+                    answer_group(previous, Ok(confirmed), &mut submitters, metrics, acks);
+                }
+                in_flight = Some(group);
+            }
+            Err(error) => {
+                let message = error.to_string();
+                if let Some(previous) = in_flight.take() {
+                    answer_group(
+                        previous,
+                        Err(corridor_store::StoreError::Backend(message.clone())),
+                        &mut submitters,
+                        metrics,
+                        acks,
+                    );
+                }
+                answer_group(group, Err(error), &mut submitters, metrics, acks);
+            }
+        }
+    }
+    if let Some(group) = in_flight.take() {
+        let confirmed = writer.commit();
+        answer_group(group, confirmed, &mut submitters, metrics, acks);
     }
     writer
 }
 
-fn commit_group(
-    writer: &mut Writer,
+/// Answers every job of a group once its commit returned: leaf indexes in
+/// staging order, or the failure (nothing of the group was stored).
+fn answer_group(
     group: Vec<StagedJob>,
+    confirmed: Result<Vec<u64>, corridor_store::StoreError>,
     submitters: &mut SqliteStore,
     metrics: &Metrics,
     acks: &AckQueue,
 ) {
-    let indexes = match writer.commit() {
+    let indexes = match confirmed {
         Ok(indexes) => indexes,
         Err(error) => {
             tracing::error!(
@@ -484,6 +538,8 @@ struct Integrator<'a> {
 
 fn run_integrator(integrator: Integrator<'_>) -> Result<u64, String> {
     loop {
+        // The interval runs from the start of one publication to the next.
+        let started = Instant::now();
         let stopping = integrator.wake.stop.load(Ordering::SeqCst);
         match integrator.log.integrate(&integrator.store) {
             Ok(integration) => {
@@ -528,6 +584,8 @@ fn run_integrator(integrator: Integrator<'_>) -> Result<u64, String> {
                 }
             }
         }
-        integrator.wake.wait(integrator.interval);
+        integrator
+            .wake
+            .wait(integrator.interval.saturating_sub(started.elapsed()));
     }
 }

@@ -93,7 +93,15 @@ pub enum ServerError {
     FinalIntegration(String),
     #[error("serving HTTP failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error(
+        "refusing to serve: the store and the published log disagree ({0}); run `corridor check` for the full report"
+    )]
+    Corrupt(String),
 }
+
+/// How many of the latest leaves the start-up check compares byte for byte
+/// across store, entry bundles and tiles.
+pub const STARTUP_CHECK_LEAVES: u64 = 1_000;
 
 /// What every handler shares: the data directory, reader connections, the
 /// writer's channel, metrics and limits. Cheap to clone.
@@ -193,6 +201,17 @@ impl Server {
     /// # Errors
     /// Another process holds the writer lock, or the store or key cannot be opened.
     pub fn start(data_dir: DataDir, options: ServerOptions) -> Result<Server, ServerError> {
+        // Never serve figures from a store that no longer matches what was
+        // published: a flipped byte would otherwise be served silently.
+        let report = data_dir.check_recent(STARTUP_CHECK_LEAVES)?;
+        if !report.is_clean() {
+            let first = report
+                .problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            return Err(ServerError::Corrupt(first));
+        }
         let metrics = Arc::new(Metrics::default());
         let ingest = Ingest::start(&data_dir, &options, Arc::clone(&metrics))?;
         let shared = Shared {

@@ -1170,3 +1170,116 @@ async fn no_private_value_reaches_a_tile_a_public_response_a_log_line_or_a_metri
     assert!(!log.contains(PLATE), "the server log holds a private value");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_commit_together_and_a_bad_one_drops_only_itself() -> TestResult {
+    let mut fixture = fixture()?;
+    fixture.seed().await?;
+    let mut tasks = Vec::new();
+    for batch in 0..16 {
+        let router = fixture.router();
+        let token = fixture.observer.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut records: Vec<Value> = (0..50)
+                .map(|n| passage(&format!("c-{batch}-{n}"), "2023-01-17T12:00"))
+                .collect();
+            if batch % 4 == 3 {
+                records[10]["count"] = json!(0);
+            }
+            let request = Request::builder()
+                .method("POST")
+                .uri("/api/v1/records")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(serde_json::to_vec(&records).unwrap_or_default()))
+                .map_err(|error| error.to_string())?;
+            let response = router
+                .oneshot(request)
+                .await
+                .map_err(|error| error.to_string())?;
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .map_err(|error| error.to_string())?;
+            let body: Value = serde_json::from_slice(&body).map_err(|error| error.to_string())?;
+            Ok::<_, String>((batch, status, body))
+        }));
+    }
+    let mut indexes = Vec::new();
+    for task in tasks {
+        let (batch, status, body) = task.await??;
+        if batch % 4 == 3 {
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(body["error"]["errors"][0]["index"], 10);
+        } else {
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            for receipt in body["receipts"].as_array().ok_or("no receipts")? {
+                indexes.push(receipt["leaf_index"].as_u64().ok_or("no index")?);
+            }
+        }
+    }
+    indexes.sort_unstable();
+    let expected: Vec<u64> = (3..3 + 12 * 50).collect();
+    assert_eq!(indexes, expected, "leaf indexes are not dense and distinct");
+    let store = fixture.data_dir()?.open_store()?;
+    assert_eq!(store.leaf_count()?, 3 + 12 * 50);
+    assert!(
+        store.record("c-3-0")?.is_none(),
+        "a rejected batch left a record"
+    );
+    fixture.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_witness_answers_add_checkpoint_as_c2sp_tlog_witness_says() -> TestResult {
+    let mut fixture = fixture()?;
+    fixture.seed().await?;
+    let witness_directory = tempfile::tempdir()?;
+    let witness = corridor_log::Witness::init(witness_directory.path(), "witness.test")?;
+    let checkpoint = fixture
+        .call("GET", "/log/checkpoint", None, None)
+        .await?
+        .text();
+    let body = format!("old 0\n\n{checkpoint}");
+    let post = |router: Router, body: String| async move {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/add-checkpoint")
+            .body(Body::from(body))?;
+        let response = router.oneshot(request).await?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        Ok::<_, Box<dyn std::error::Error>>((
+            status,
+            content_type,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ))
+    };
+    let vkey = corridor_log::verifier_key_from_argument(
+        &fixture.data_dir()?.log_vkey_path().display().to_string(),
+    )?;
+    let router =
+        corridor_server::witness_router(corridor_log::Witness::open(witness_directory.path())?);
+    let (status, _, _) = post(router.clone(), "old x\n".into()).await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, text) = post(router.clone(), body.clone()).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    witness.add_log(&vkey)?;
+    let (status, _, text) = post(router.clone(), body.clone()).await?;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.starts_with("— witness.test "), "{text}");
+    // Asking again from size 0 conflicts: the witness already cosigned size 3.
+    let (status, content_type, text) = post(router, body).await?;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(content_type, "text/x.tlog.size");
+    assert_eq!(text, "3\n");
+    fixture.shutdown().await?;
+    Ok(())
+}

@@ -101,6 +101,14 @@ pub struct StoredRecord {
     pub leaf: Vec<u8>,
 }
 
+/// A passage as listed: its current leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPassage {
+    pub leaf_index: u64,
+    pub target_id: String,
+    pub leaf: Vec<u8>,
+}
+
 /// Where a logical record stands now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentState {
@@ -223,6 +231,21 @@ pub trait Store: Send {
     /// # Errors
     /// A storage failure, or a row that cannot be read.
     fn rollup_differences(&self) -> Result<Vec<RollupDifference>, StoreError>;
+
+    /// One page of the current passages matching `query`'s period and
+    /// filters (and, when `outcomes` is not empty, one of those outcomes), in
+    /// site, day and leaf order, skipping the first `offset`. Reads the
+    /// passage index by site and day; `query.group_by` is ignored.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn passages(
+        &self,
+        query: &RollupQuery,
+        outcomes: &[String],
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<ListedPassage>, StoreError>;
 
     /// Current logical records whose content has the given type, as
     /// `(target_id, leaf bytes of the current version)`, in leaf order.

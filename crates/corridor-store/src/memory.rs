@@ -10,7 +10,8 @@ use crate::rollup::{
     group_rows, matching_metrics, rollup_differences,
 };
 use crate::{
-    CurrentState, Effect, NewRecord, PassageFacts, PrivatePart, Store, StoreError, StoredRecord,
+    CurrentState, Effect, ListedPassage, NewRecord, PassageFacts, PrivatePart, Store, StoreError,
+    StoredRecord,
 };
 
 /// A fault the memory store injects into the next write.
@@ -263,6 +264,50 @@ impl Store for MemoryStore {
             recount.cargo,
         ));
         Ok(differences)
+    }
+
+    fn passages(
+        &self,
+        query: &RollupQuery,
+        outcomes: &[String],
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<ListedPassage>, StoreError> {
+        let mut listed: Vec<(String, i32, u64, String)> = Vec::new();
+        for (target, state) in self
+            .state
+            .current
+            .iter()
+            .filter(|(_, state)| !state.retracted)
+        {
+            let Some(facts) = self.state.passages.get(&state.leaf_index) else {
+                continue;
+            };
+            let outcome_matches = outcomes.is_empty() || outcomes.contains(&facts.outcome);
+            let mut query = query.clone();
+            if !outcomes.is_empty() {
+                query.filter.outcome = None;
+            }
+            if outcome_matches && matching_metrics(facts, &query).is_some() {
+                listed.push((
+                    facts.site.clone(),
+                    facts.day,
+                    state.leaf_index,
+                    target.clone(),
+                ));
+            }
+        }
+        listed.sort();
+        Ok(listed
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(_, _, leaf_index, target_id)| ListedPassage {
+                leaf_index,
+                target_id,
+                leaf: self.state.records[leaf_index as usize].leaf.clone(),
+            })
+            .collect())
     }
 
     fn current_of_type(

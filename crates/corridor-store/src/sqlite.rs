@@ -14,7 +14,8 @@ use crate::rollup::{
     RollupRow, RollupTable, rollup_differences,
 };
 use crate::{
-    CurrentState, Effect, NewRecord, PassageFacts, PrivatePart, Store, StoreError, StoredRecord,
+    CurrentState, Effect, ListedPassage, NewRecord, PassageFacts, PrivatePart, Store, StoreError,
+    StoredRecord,
 };
 
 /// The schema version this build writes and reads.
@@ -856,6 +857,86 @@ impl Store for SqliteStore {
             differences.extend(rollup_differences(table, stored, recounted));
         }
         Ok(differences)
+    }
+
+    fn passages(
+        &self,
+        query: &RollupQuery,
+        outcomes: &[String],
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<ListedPassage>, StoreError> {
+        let mut conditions = vec![
+            "p.current = 1".to_string(),
+            "p.day BETWEEN ?1 AND ?2".to_string(),
+        ];
+        let mut values: Vec<rusqlite::types::Value> =
+            vec![query.from_day.into(), query.to_day.into()];
+        let bind = |value: String, values: &mut Vec<rusqlite::types::Value>| {
+            values.push(value.into());
+            format!("?{}", values.len())
+        };
+        let filter = &query.filter;
+        if !filter.sites.is_empty() {
+            let placeholders: Vec<String> = filter
+                .sites
+                .iter()
+                .map(|site| bind(site.clone(), &mut values))
+                .collect();
+            conditions.push(format!("p.site IN ({})", placeholders.join(", ")));
+        }
+        let outcome = if outcomes.is_empty() {
+            filter.outcome.iter().cloned().collect()
+        } else {
+            outcomes.to_vec()
+        };
+        if !outcome.is_empty() {
+            let placeholders: Vec<String> = outcome
+                .into_iter()
+                .map(|outcome| bind(outcome, &mut values))
+                .collect();
+            conditions.push(format!("p.outcome IN ({})", placeholders.join(", ")));
+        }
+        for (column, wanted) in [
+            ("p.category", &filter.category),
+            ("COALESCE(p.operator, '')", &filter.operator),
+            ("p.direction", &filter.direction),
+            ("p.vehicle_class", &filter.vehicle_class),
+        ] {
+            if let Some(wanted) = wanted {
+                let placeholder = bind(wanted.clone(), &mut values);
+                conditions.push(format!("{column} = {placeholder}"));
+            }
+        }
+        if let Some(kind) = &filter.cargo_kind {
+            let kind = bind(kind.clone(), &mut values);
+            conditions.push(format!(
+                "p.leaf_index IN (SELECT leaf_index FROM passage_cargo WHERE kind = {kind})"
+            ));
+        }
+        let limit_placeholder = bind(String::new(), &mut values);
+        values.pop();
+        values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+        values.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
+        // (site, day) is indexed and SQLite orders index entries by rowid
+        // within a key, so this order needs no sort.
+        let sql = format!(
+            "SELECT p.leaf_index, p.target_id, r.leaf FROM passages p JOIN records r ON r.leaf_index = p.leaf_index
+             WHERE {} ORDER BY p.site, p.day, p.leaf_index LIMIT {limit_placeholder} OFFSET ?{}",
+            conditions.join(" AND "),
+            values.len()
+        );
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(values), |row| {
+                Ok(ListedPassage {
+                    leaf_index: row.get::<_, i64>(0)? as u64,
+                    target_id: row.get(1)?,
+                    leaf: row.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     fn current_of_type(

@@ -207,6 +207,90 @@ fn all_leaves(store: &dyn Store) -> Vec<Vec<u8>> {
 // ---------------------------------------------------------------------------
 // The contract.
 
+/// `passages` lists the current passages a figure counts, a page at a time.
+fn contract_passages_are_listed_in_pages_by_site_day_and_leaf(store: &mut dyn Store) {
+    store
+        .append(&[
+            passage("p-1", facts("port", 101, "commercial")),
+            passage("p-2", facts("lachin", 101, "commercial")),
+            passage("p-3", facts("port", 100, "commercial")),
+            passage(
+                "p-4",
+                PassageFacts {
+                    outcome: "turned_back".into(),
+                    ..facts("port", 100, "commercial")
+                },
+            ),
+            passage("p-5", facts("port", 100, "un")),
+            passage("p-6", facts("port", 300, "commercial")),
+        ])
+        .expect("appends");
+    store
+        .append(&[passage_correction(
+            "c-3",
+            "p-3",
+            facts("port", 102, "commercial"),
+        )])
+        .expect("appends");
+    store
+        .append(&[retraction("r-5", "p-5", RecordType::Passage)])
+        .expect("appends");
+    let ids = |listed: Vec<corridor_store::ListedPassage>| -> Vec<(String, u64)> {
+        listed
+            .into_iter()
+            .map(|passage| (passage.target_id, passage.leaf_index))
+            .collect()
+    };
+    let commercial = filtered(
+        0,
+        200,
+        RollupFilter {
+            category: Some("commercial".into()),
+            ..RollupFilter::default()
+        },
+        &[],
+    );
+    let all = ids(store.passages(&commercial, &[], 0, 100).expect("lists"));
+    // lachin before port; within a site by day, then by leaf; p-3 now counts on day 102 at its correction's leaf.
+    assert_eq!(
+        all,
+        vec![
+            ("p-2".to_string(), 1),
+            ("p-4".to_string(), 3),
+            ("p-1".to_string(), 0),
+            ("p-3".to_string(), 6)
+        ]
+    );
+    assert_eq!(
+        ids(store.passages(&commercial, &[], 1, 2).expect("lists")),
+        all[1..3].to_vec()
+    );
+    assert_eq!(
+        ids(store
+            .passages(&commercial, &["passed".to_string()], 0, 100)
+            .expect("lists"))
+        .len(),
+        3
+    );
+    assert_eq!(
+        ids(store
+            .passages(&commercial, &["turned_back".to_string()], 0, 100)
+            .expect("lists")),
+        vec![("p-4".to_string(), 3)]
+    );
+    // The listing holds exactly what the figures count.
+    let total = store.passage_sums(&commercial, &[]).expect("sums").passages;
+    assert_eq!(total, all.len() as i64);
+    let leaf = &store.passages(&commercial, &[], 3, 1).expect("lists")[0].leaf;
+    assert_eq!(
+        Some(leaf.clone()),
+        store
+            .record("c-3")
+            .expect("reads")
+            .map(|record| record.leaf)
+    );
+}
+
 /// `passage_sums` answers filters the rollups cannot (attributes) from the
 /// passage index, with the same semantics as the rollups for the rest.
 fn contract_passage_sums_filter_by_attributes_and_agree_with_rollups(store: &mut dyn Store) {
@@ -1430,6 +1514,7 @@ conformance!(
     contract_count_by_type_counts_leaves,
     contract_meta_is_a_durable_key_value_table,
     contract_passage_sums_filter_by_attributes_and_agree_with_rollups,
+    contract_passages_are_listed_in_pages_by_site_day_and_leaf,
     contract_rollups_equal_a_recount_of_current_passages,
 );
 

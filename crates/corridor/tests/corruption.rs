@@ -342,3 +342,20 @@ fn entry_bundle_address_names_match_the_fixture() {
         BUNDLE
     );
 }
+
+#[test]
+fn the_server_refuses_to_start_on_a_store_that_differs_from_its_log() {
+    let fixture = Fixture::new();
+    replace_once(
+        &fixture.data().join("store.db"),
+        0,
+        b"convoy number 12",
+        b"convoy number 13",
+    );
+    let stderr = fixture.fail(&["serve", "--addr", "127.0.0.1:0"]);
+    assert!(
+        stderr.contains("refusing to serve: the store and the published log disagree"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("record \"p-12\" (leaf 12)"), "{stderr}");
+}

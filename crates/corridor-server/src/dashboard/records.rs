@@ -2,17 +2,15 @@
 //! period, site, category, direction and outcome, with totals that add up to
 //! the figure the dashboard showed.
 //!
-//! The store has no paginated passage listing yet, so this reads every
-//! current passage (`Store::current_of_type`) and filters in Rust: fine for
-//! the thousands of records of a monitoring team, too slow for millions. A
-//! `Store::passages(query, after_leaf, limit)` reading the passage index by
-//! site and day would replace [`list_passages`] without changing the page.
+//! Totals come from `Store::passage_sums` and the page of rows from
+//! `Store::passages`, both reading the passage index by site and day, so the
+//! page costs the same on a store of millions.
 
 use std::fmt::Write as _;
 
-use corridor_model::RecordType;
+use corridor_model::time::day_number;
 use corridor_stats::snapshot::current_content;
-use corridor_store::Store;
+use corridor_store::{RollupFilter, RollupQuery, Store};
 use serde_json::{Map, Value};
 
 use super::html::{day_label, escape, link, number, page, words};
@@ -68,34 +66,6 @@ fn count(object: &Map<String, Value>, name: &str) -> Option<u64> {
     object.get(name).and_then(Value::as_u64)
 }
 
-fn matches(object: &Map<String, Value>, filter: &RecordsFilter) -> bool {
-    let observed_at = text(object, "observed_at");
-    // Times in leaves carry the site's offset: the date part is the site-local day.
-    let Some(day) = observed_at
-        .get(..10)
-        .and_then(corridor_model::time::parse_date)
-    else {
-        return false;
-    };
-    day >= filter.from
-        && day <= filter.to
-        && filter
-            .site
-            .as_ref()
-            .is_none_or(|site| *site == text(object, "site"))
-        && filter
-            .category
-            .is_none_or(|category| category.as_str() == text(object, "category"))
-        && filter
-            .direction
-            .is_none_or(|direction| direction.as_str() == text(object, "direction"))
-        && (filter.outcomes.is_empty()
-            || filter
-                .outcomes
-                .iter()
-                .any(|outcome| outcome.as_str() == text(object, "outcome")))
-}
-
 fn row_of(id: String, object: &Map<String, Value>) -> PassageRow {
     let cargo = match object.get("cargo") {
         Some(Value::Array(lines)) => lines
@@ -143,8 +113,9 @@ fn row_of(id: String, object: &Map<String, Value>) -> PassageRow {
     }
 }
 
-/// The passages matching `filter`, ordered by time then id, with totals over
-/// all of them and the rows of the requested page.
+/// The passages matching `filter` in site, day and recording order, with
+/// totals over all of them (from the passage index, so they equal the
+/// dashboard's figures) and the rows of the requested page.
 ///
 /// # Errors
 /// A storage failure. A leaf that does not parse is skipped and logged.
@@ -152,45 +123,66 @@ pub fn list_passages(
     store: &dyn Store,
     filter: &RecordsFilter,
 ) -> Result<RecordsPage, corridor_store::StoreError> {
-    let mut matching: Vec<PassageRow> = Vec::new();
-    for (id, leaf) in store.current_of_type(RecordType::Passage)? {
-        let object = match current_content(&leaf) {
-            Ok(object) => object,
-            Err(reason) => {
-                tracing::warn!("records page: skipping passage {id}: {reason}");
-                continue;
+    let query = RollupQuery {
+        from_day: day_number(filter.from),
+        to_day: day_number(filter.to),
+        filter: RollupFilter {
+            sites: filter.site.iter().cloned().collect(),
+            category: filter
+                .category
+                .map(|category| category.as_str().to_string()),
+            direction: filter
+                .direction
+                .map(|direction| direction.as_str().to_string()),
+            ..RollupFilter::default()
+        },
+        group_by: Vec::new(),
+    };
+    let outcomes: Vec<String> = filter
+        .outcomes
+        .iter()
+        .map(|outcome| outcome.as_str().to_string())
+        .collect();
+    // Outcomes are disjoint: the totals of several add up.
+    let mut totals = corridor_store::Metrics::default();
+    let mut synthetic = corridor_store::Metrics::default();
+    let synthetic_attribute = [("synthetic".to_string(), "true".to_string())];
+    let per_outcome: Vec<Option<String>> = if outcomes.is_empty() {
+        vec![None]
+    } else {
+        outcomes.iter().cloned().map(Some).collect()
+    };
+    for outcome in per_outcome {
+        let mut query = query.clone();
+        query.filter.outcome = outcome;
+        totals.add(&store.passage_sums(&query, &[])?);
+        synthetic.add(&store.passage_sums(&query, &synthetic_attribute)?);
+    }
+    let offset = (filter.page.max(1) - 1) as u64 * PAGE_SIZE as u64;
+    let mut rows = Vec::with_capacity(PAGE_SIZE);
+    for listed in store.passages(&query, &outcomes, offset, PAGE_SIZE as u64)? {
+        match current_content(&listed.leaf) {
+            Ok(object) => {
+                let mut row = row_of(listed.target_id, &object);
+                row.leaf_index = Some(listed.leaf_index);
+                rows.push(row);
             }
-        };
-        if matches(&object, filter) {
-            matching.push(row_of(id, &object));
+            Err(reason) => tracing::warn!(
+                "records page: skipping passage {}: {reason}",
+                listed.target_id
+            ),
         }
     }
-    matching.sort_by(|left, right| {
-        left.observed_at
-            .cmp(&right.observed_at)
-            .then_with(|| left.id.cmp(&right.id))
-    });
-    let sum = |value: fn(&PassageRow) -> u64| matching.iter().map(value).sum::<u64>();
-    let records = matching.len() as u64;
-    let vehicles = sum(|row| row.count);
-    let passengers = sum(|row| row.passengers.unwrap_or(0));
-    let medical_evacuees = sum(|row| row.medical_evacuees.unwrap_or(0));
-    let synthetic = sum(|row| u64::from(row.synthetic));
-    let pages = matching.len().div_ceil(PAGE_SIZE).max(1);
-    let start = (filter.page - 1).saturating_mul(PAGE_SIZE);
-    let mut rows: Vec<PassageRow> = matching.into_iter().skip(start).take(PAGE_SIZE).collect();
-    for row in &mut rows {
-        row.leaf_index = store.current(&row.id)?.map(|state| state.leaf_index);
-    }
+    let records = u64::try_from(totals.passages).unwrap_or(0);
     Ok(RecordsPage {
         filter: filter.clone(),
         records,
-        vehicles,
-        passengers,
-        medical_evacuees,
-        synthetic,
+        vehicles: u64::try_from(totals.vehicles).unwrap_or(0),
+        passengers: u64::try_from(totals.passengers).unwrap_or(0),
+        medical_evacuees: u64::try_from(totals.medical_evacuees).unwrap_or(0),
+        synthetic: u64::try_from(synthetic.passages).unwrap_or(0),
         rows,
-        pages,
+        pages: (records as usize).div_ceil(PAGE_SIZE).max(1),
     })
 }
 
