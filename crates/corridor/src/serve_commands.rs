@@ -148,6 +148,10 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
             .with_context(|| format!("listening on {}", arguments.addr))?;
         let address = listener.local_addr()?;
         println!("corridor serving log {origin} on http://{address}");
+        println!("  dashboard   http://{address}/");
+        println!("  API         http://{address}/openapi.json");
+        println!("  log         http://{address}/log/checkpoint");
+        println!("stop with Ctrl-C: every acknowledged record is published before it exits");
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         let served = corridor_server::serve(listener, server.router(), shutdown_signal()).await;
