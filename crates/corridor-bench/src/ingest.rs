@@ -22,6 +22,8 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
     let _ = std::fs::remove_dir_all(&root);
     let data_dir = DataDir::init(&root, Config::new("bench.invalid/import"))?;
 
+    // Peak memory of this phase only, whatever ran in the process before.
+    let memory = PhaseMemory::start();
     // Measured: reading, parsing, validating, canonicalizing and committing, as `corridor add` does.
     let started = Instant::now();
     let mut writer = data_dir.writer("bench import")?;
@@ -38,14 +40,19 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
         .submit_all(lines, |_| rejected += 1, |_| {})
         .map_err(|failure| anyhow::anyhow!("{failure}"))?;
     let import_seconds = started.elapsed().as_secs_f64();
-    drop(writer);
+    let peak_rss = memory.peak_megabytes();
     anyhow::ensure!(
         rejected == 0 && summary.stored == passages + generate::SITES.len() as u64,
         "benchmark input was rejected: {summary:?}"
     );
     let import_rate = summary.stored as f64 / import_seconds;
-    let store_bytes = directory_size(&root)?;
-    let peak_rss = peak_rss_megabytes();
+    // Not timed: publish the records (tiles, entry bundles, checkpoint), so
+    // that the size on disk is that of a data directory a server would serve.
+    data_dir.integrate_log(&writer)?;
+    drop(writer);
+    let total_bytes = directory_size(&root)?;
+    let log_bytes = directory_size(data_dir.log_directory().root())?;
+    let store_bytes = total_bytes - log_bytes;
 
     // Baseline: the same rows, already built, inserted with the same statements,
     // schema, pragmas and transaction size.
@@ -79,15 +86,27 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
         ),
         BenchResult::plain(
             "bytes_per_passage",
+            total_bytes as f64 / passages as f64,
+            "bytes",
+            "the whole data directory after import and publication: store.db with WAL, records, private parts, indexes and rollups, plus DATA/log (hash tiles, entry bundles, checkpoints), divided by passages",
+        ),
+        BenchResult::plain(
+            "bytes_per_passage_store",
             store_bytes as f64 / passages as f64,
             "bytes",
-            "store.db with WAL, indexes and rollups, divided by passages",
+            "as bytes_per_passage, without DATA/log",
+        ),
+        BenchResult::plain(
+            "bytes_per_passage_log",
+            log_bytes as f64 / passages as f64,
+            "bytes",
+            "DATA/log alone (hash tiles, entry bundles, checkpoints), divided by passages",
         ),
         BenchResult::plain(
             "peak_rss_mb_import",
             peak_rss,
             "MiB",
-            "VmHWM of the benchmark process after import",
+            "peak resident memory of the benchmark process during the import (Linux VmHWM, reset through /proc/self/clear_refs when the import starts)",
         ),
     ])
 }
@@ -202,12 +221,42 @@ pub fn directory_size(path: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// The process's peak resident memory in MiB (Linux `VmHWM`).
-pub fn peak_rss_megabytes() -> f64 {
+/// The peak resident memory of one phase of the benchmark process.
+///
+/// Linux keeps the process's peak (`VmHWM`) since it started; writing `5` to
+/// `/proc/self/clear_refs` resets it to the current size, so each phase
+/// measures its own peak, not that of an earlier, larger one.
+pub struct PhaseMemory {
+    resident_at_start: f64,
+}
+
+impl PhaseMemory {
+    pub fn start() -> PhaseMemory {
+        // Without the reset (an old kernel, a restricted /proc) the peak is
+        // the process's peak so far: an upper bound.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        PhaseMemory {
+            resident_at_start: status_megabytes("VmRSS:"),
+        }
+    }
+
+    /// The peak resident memory since `start`, in MiB.
+    pub fn peak_megabytes(&self) -> f64 {
+        status_megabytes("VmHWM:")
+    }
+
+    /// How far the resident memory rose above its size at `start`, in MiB.
+    pub fn growth_megabytes(&self) -> f64 {
+        (self.peak_megabytes() - self.resident_at_start).max(0.0)
+    }
+}
+
+/// A `kB` line of `/proc/self/status` (Linux), in MiB; 0 elsewhere.
+fn status_megabytes(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(key))
         .and_then(|value| {
             value
                 .trim()

@@ -63,7 +63,7 @@ impl BenchResult {
 
 pub fn table(results: &[BenchResult]) -> String {
     let mut out = format!(
-        "{:<28} {:>14} {:<10} {:>10} {:>10} {:>5}\n",
+        "{:<32} {:>14} {:<10} {:>10} {:>10} {:>5}\n",
         "name", "value", "unit", "ratio", "target", "met"
     );
     for result in results {
@@ -76,7 +76,7 @@ pub fn table(results: &[BenchResult]) -> String {
             None => "",
         };
         out.push_str(&format!(
-            "{:<28} {:>14.2} {:<10} {:>10} {:>10} {:>5}\n",
+            "{:<32} {:>14.2} {:<10} {:>10} {:>10} {:>5}\n",
             result.name,
             result.value,
             result.unit,

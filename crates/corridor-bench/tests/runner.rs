@@ -6,6 +6,25 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// The names issue 6 requires in `results.json`, each with a finite,
+/// positive value and a named baseline.
+const REQUIRED: [&str; 14] = [
+    "import_records_per_s",
+    "import_vs_sqlite_ratio",
+    "stats_query_ms",
+    "stats_vs_scan_speedup",
+    "integrate_vs_sha256_ratio",
+    "verify_vs_sha256_ratio",
+    "inclusion_proof_us",
+    "http_ingest_records_per_s",
+    "ack_to_checkpoint_p99_ms",
+    "dashboard_ms",
+    "claims_per_s",
+    "peak_rss_mb_import",
+    "peak_rss_mb_server",
+    "bytes_per_passage",
+];
+
 #[test]
 fn the_runner_writes_every_named_result_with_its_baseline() {
     let directory = tempfile::tempdir().expect("temp dir");
@@ -24,13 +43,7 @@ fn the_runner_writes_every_named_result_with_its_baseline() {
     let text =
         std::fs::read_to_string(directory.path().join("out/results.json")).expect("results.json");
     let results: Vec<Value> = serde_json::from_str(&text).expect("a JSON list");
-    for name in [
-        "import_records_per_s",
-        "import_vs_sqlite_ratio",
-        "stats_query_ms",
-        "stats_vs_scan_speedup",
-        "bytes_per_passage",
-    ] {
+    for name in REQUIRED {
         let result = results
             .iter()
             .find(|result| result["name"] == name)
@@ -54,6 +67,14 @@ fn the_runner_writes_every_named_result_with_its_baseline() {
             "{name}: {}",
             result["value"]
         );
+        for optional_number in ["baseline_value", "ratio"] {
+            assert!(
+                result[optional_number].is_null()
+                    || result[optional_number].as_f64().is_some_and(f64::is_finite),
+                "{name}: {optional_number} is {}",
+                result[optional_number]
+            );
+        }
         assert!(
             !result["baseline"].as_str().unwrap_or_default().is_empty(),
             "{name} names no baseline"
@@ -68,6 +89,23 @@ fn the_runner_writes_every_named_result_with_its_baseline() {
             .as_str()
             .is_some_and(|baseline| baseline.contains("INSERT INTO records")),
         "the baseline's SQL is written into the results"
+    );
+    // The size on disk counts the published log, not the store alone.
+    let size = |name: &str| {
+        results
+            .iter()
+            .find(|result| result["name"] == name)
+            .and_then(|result| result["value"].as_f64())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert!(size("bytes_per_passage_log") > 32.0, "{text}");
+    assert!(
+        (size("bytes_per_passage")
+            - size("bytes_per_passage_store")
+            - size("bytes_per_passage_log"))
+        .abs()
+            < 0.01,
+        "{text}"
     );
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(
