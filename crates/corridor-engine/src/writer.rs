@@ -17,7 +17,9 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc;
 
-use corridor_model::leaf::{commitment, content_digest, format_logged_at, leaf_bytes};
+use corridor_model::leaf::{
+    commitment, content_digest_of_canonical, format_logged_at, leaf_of_canonical_record,
+};
 use corridor_model::parse::peek_identity;
 use corridor_model::time::day_number;
 use corridor_model::{
@@ -264,15 +266,31 @@ impl Writer {
         let submission = parse_submission(object, &Lookup { writer: self }).map_err(fail)?;
         let record = submission.record;
         self.check_site_correction(&record).map_err(fail)?;
-        let public = record.to_public_json();
-        let digest = content_digest(&self.secret, &public, submission.private.as_ref()).map_err(
-            |error| {
-                fail(FieldError {
-                    field: String::new(),
-                    reason: error.to_string(),
-                })
-            },
-        )?;
+        // Canonicalized once: the digest and the leaf are built from these
+        // bytes. Passages, nearly every record of a bulk import, are written
+        // straight from the typed record; the rest through a JSON value.
+        let public_canonical = match corridor_model::fast_leaf::canonical_public_passage(&record) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => corridor_model::canonical::to_canonical_vec(&record.to_public_json()),
+            Err(error) => Err(error),
+        }
+        .map_err(|error| {
+            fail(FieldError {
+                field: String::new(),
+                reason: error.to_string(),
+            })
+        })?;
+        let digest = content_digest_of_canonical(
+            &self.secret,
+            &public_canonical,
+            submission.private.as_ref(),
+        )
+        .map_err(|error| {
+            fail(FieldError {
+                field: String::new(),
+                reason: error.to_string(),
+            })
+        })?;
 
         if let Some((staged_digest, _)) = self.pending_ids.get(&record.id) {
             if *staged_digest == digest {
@@ -342,7 +360,7 @@ impl Writer {
         };
         let observer_sig = match observer_signature {
             None => None,
-            Some(check) => Some(check(&public).map_err(|reason| {
+            Some(check) => Some(check(&record.to_public_json()).map_err(|reason| {
                 fail(FieldError {
                     field: "observer_sig".into(),
                     reason,
@@ -350,8 +368,8 @@ impl Writer {
             })?),
         };
         let logged_at = format_logged_at(jiff::Timestamp::now());
-        let leaf = leaf_bytes(
-            public,
+        let leaf = leaf_of_canonical_record(
+            &public_canonical,
             commitment.as_ref(),
             observer_sig.as_ref(),
             &logged_at,

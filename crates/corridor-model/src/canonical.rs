@@ -373,7 +373,9 @@ fn write_decimal(mut value: u64, out: &mut Vec<u8>) {
 }
 
 /// Writes a string per RFC 8785 §3.2.2.2, copying unescaped runs in one go.
-fn write_string(string: &str, out: &mut Vec<u8>) {
+/// Appends a JSON string in RFC 8785 form (§3.2.2.2), for callers that
+/// write canonical objects directly.
+pub fn write_string(string: &str, out: &mut Vec<u8>) {
     const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
     let bytes = string.as_bytes();
     out.reserve(bytes.len() + 2);

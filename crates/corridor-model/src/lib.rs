@@ -7,6 +7,7 @@
 
 pub mod canonical;
 pub mod error;
+pub mod fast_leaf;
 pub mod leaf;
 pub mod parse;
 pub mod record;

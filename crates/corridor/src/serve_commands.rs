@@ -147,13 +147,17 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
             .await
             .with_context(|| format!("listening on {}", arguments.addr))?;
         let address = listener.local_addr()?;
-        println!("corridor serving log {origin} on http://{address}");
-        println!("  dashboard   http://{address}/");
-        println!("  API         http://{address}/openapi.json");
-        println!("  log         http://{address}/log/checkpoint");
-        println!("stop with Ctrl-C: every acknowledged record is published before it exits");
-        use std::io::Write as _;
-        let _ = std::io::stdout().flush();
+        // Written once, and errors ignored: whoever reads the address may close
+        // the pipe after the first line, which must not stop the server.
+        {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            let _ = write!(
+                stdout,
+                "corridor serving log {origin} on http://{address}\n  dashboard   http://{address}/\n  API         http://{address}/openapi.json\n  log         http://{address}/log/checkpoint\nstop with Ctrl-C: every acknowledged record is published before it exits\n"
+            );
+            let _ = stdout.flush();
+        }
         let served = corridor_server::serve(listener, server.router(), shutdown_signal()).await;
         // Whatever happened to the listener, commit and publish what was acknowledged.
         let final_size = server.shutdown().await.context("shutting down")?;
