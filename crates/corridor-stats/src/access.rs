@@ -375,23 +375,7 @@ pub fn access_index(
 
 /// A figure for a sentence: thousands separated, at most one decimal.
 fn readable(value: f64) -> String {
-    let rounded = (value * 10.0).round() / 10.0;
-    let whole = rounded.trunc() as i64;
-    let digits = whole.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (position, digit) in digits.chars().enumerate() {
-        if position > 0 && (digits.len() - position).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    let sign = if whole < 0 { "-" } else { "" };
-    let tenths = ((rounded - rounded.trunc()).abs() * 10.0).round() as i64;
-    if tenths == 0 {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{tenths}")
-    }
+    crate::report_html::figures::number(value)
 }
 
 /// Index and status for an observed figure over `covered` days (or a share of one).

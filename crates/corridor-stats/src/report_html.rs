@@ -9,7 +9,7 @@
 //! bytes.
 
 pub mod charts;
-mod figures;
+pub mod figures;
 mod sections;
 
 use std::fmt::Write as _;

@@ -477,6 +477,72 @@ fn stored_record(row: &rusqlite::Row<'_>) -> Result<StoredRecord, rusqlite::Erro
     })
 }
 
+/// Conditions on the passage index `p` for a query's period and filters, with
+/// their bound values (`?1` and `?2` are the first and last day); shared by
+/// `passage_sums` and `passages` so both count the same passages.
+struct PassageConditions {
+    conditions: Vec<String>,
+    values: Vec<rusqlite::types::Value>,
+    /// The placeholders of the site filter, for reuse on another table.
+    site_list: String,
+}
+
+impl PassageConditions {
+    /// `outcomes`, when not empty, replaces the filter's single outcome.
+    fn new(query: &RollupQuery, outcomes: &[String]) -> PassageConditions {
+        let mut sql = PassageConditions {
+            conditions: vec![
+                "p.current = 1".to_string(),
+                "p.day BETWEEN ?1 AND ?2".to_string(),
+            ],
+            values: vec![query.from_day.into(), query.to_day.into()],
+            site_list: String::new(),
+        };
+        let filter = &query.filter;
+        if !filter.sites.is_empty() {
+            let placeholders: Vec<String> = filter
+                .sites
+                .iter()
+                .map(|site| sql.bind(site.clone()))
+                .collect();
+            sql.site_list = placeholders.join(", ");
+            sql.conditions
+                .push(format!("p.site IN ({})", sql.site_list));
+        }
+        let outcomes: Vec<String> = if outcomes.is_empty() {
+            filter.outcome.iter().cloned().collect()
+        } else {
+            outcomes.to_vec()
+        };
+        if !outcomes.is_empty() {
+            let placeholders: Vec<String> = outcomes
+                .into_iter()
+                .map(|outcome| sql.bind(outcome))
+                .collect();
+            sql.conditions
+                .push(format!("p.outcome IN ({})", placeholders.join(", ")));
+        }
+        for (column, wanted) in [
+            ("p.category", &filter.category),
+            ("COALESCE(p.operator, '')", &filter.operator),
+            ("p.direction", &filter.direction),
+            ("p.vehicle_class", &filter.vehicle_class),
+        ] {
+            if let Some(wanted) = wanted {
+                let placeholder = sql.bind(wanted.clone());
+                sql.conditions.push(format!("{column} = {placeholder}"));
+            }
+        }
+        sql
+    }
+
+    /// Binds a text value and returns its placeholder.
+    fn bind(&mut self, value: String) -> String {
+        self.values.push(value.into());
+        format!("?{}", self.values.len())
+    }
+}
+
 impl Store for SqliteStore {
     fn append(&mut self, batch: &[NewRecord]) -> Result<Vec<u64>, StoreError> {
         let transaction = self
@@ -669,54 +735,27 @@ impl Store for SqliteStore {
         query: &RollupQuery,
         attributes: &[(String, String)],
     ) -> Result<Metrics, StoreError> {
-        let mut conditions = vec![
-            "p.current = 1".to_string(),
-            "p.day BETWEEN ?1 AND ?2".to_string(),
-        ];
-        let mut values: Vec<rusqlite::types::Value> =
-            vec![query.from_day.into(), query.to_day.into()];
-        let bind = |value: String, values: &mut Vec<rusqlite::types::Value>| {
-            values.push(value.into());
-            format!("?{}", values.len())
-        };
+        let mut sql = PassageConditions::new(query, &[]);
         let filter = &query.filter;
-        let mut site_list = String::new();
-        if !filter.sites.is_empty() {
-            let placeholders: Vec<String> = filter
-                .sites
-                .iter()
-                .map(|site| bind(site.clone(), &mut values))
-                .collect();
-            site_list = placeholders.join(", ");
-            conditions.push(format!("p.site IN ({site_list})"));
-        }
-        for (column, wanted) in [
-            ("p.category", &filter.category),
-            ("COALESCE(p.operator, '')", &filter.operator),
-            ("p.direction", &filter.direction),
-            ("p.outcome", &filter.outcome),
-            ("p.vehicle_class", &filter.vehicle_class),
-        ] {
-            if let Some(wanted) = wanted {
-                let placeholder = bind(wanted.clone(), &mut values);
-                conditions.push(format!("{column} = {placeholder}"));
-            }
-        }
         // The first attribute drives the query through its index, so an
         // attribute filter reads the matching passages, not the whole period.
         for (position, (key, value)) in attributes.iter().enumerate() {
-            let key = bind(key.clone(), &mut values);
-            let value = bind(value.clone(), &mut values);
-            conditions.push(if position == 0 {
+            let key = sql.bind(key.clone());
+            let value = sql.bind(value.clone());
+            let condition = if position == 0 {
                 // The index holds site and day too, so the period is a range scan.
-                let mut driving = format!("a.key = {key} AND a.value = {value} AND a.day BETWEEN ?1 AND ?2");
-                if !site_list.is_empty() {
-                    driving.push_str(&format!(" AND a.site IN ({site_list})"));
+                let mut driving =
+                    format!("a.key = {key} AND a.value = {value} AND a.day BETWEEN ?1 AND ?2");
+                if !sql.site_list.is_empty() {
+                    driving.push_str(&format!(" AND a.site IN ({})", sql.site_list));
                 }
                 driving
             } else {
-                format!("p.leaf_index IN (SELECT leaf_index FROM passage_attributes WHERE key = {key} AND value = {value})")
-            });
+                format!(
+                    "p.leaf_index IN (SELECT leaf_index FROM passage_attributes WHERE key = {key} AND value = {value})"
+                )
+            };
+            sql.conditions.push(condition);
         }
         let from = if attributes.is_empty() {
             "passages p"
@@ -727,8 +766,8 @@ impl Store for SqliteStore {
         // their tonnes are that kind's tonnes, as in the cargo rollup.
         let kilograms = match &filter.cargo_kind {
             Some(kind) => {
-                let kind = bind(kind.clone(), &mut values);
-                conditions.push(format!(
+                let kind = sql.bind(kind.clone());
+                sql.conditions.push(format!(
                     "p.leaf_index IN (SELECT leaf_index FROM passage_cargo WHERE kind = {kind})"
                 ));
                 format!(
@@ -737,12 +776,12 @@ impl Store for SqliteStore {
             }
             None => "p.kilograms".to_string(),
         };
-        let sql = format!(
+        let text = format!(
             "SELECT COUNT(*), SUM(p.count), SUM(p.passengers), COUNT(p.passengers), SUM(p.medical_evacuees), COUNT(p.medical_evacuees), SUM({kilograms}), COUNT({kilograms}) FROM {from} WHERE {}",
-            conditions.join(" AND ")
+            sql.conditions.join(" AND ")
         );
-        let mut statement = self.connection.prepare_cached(&sql)?;
-        let metrics = statement.query_row(rusqlite::params_from_iter(values), |row| {
+        let mut statement = self.connection.prepare_cached(&text)?;
+        let metrics = statement.query_row(rusqlite::params_from_iter(sql.values), |row| {
             let sum = |index: usize| -> Result<i64, rusqlite::Error> {
                 Ok(row.get::<_, Option<i64>>(index)?.unwrap_or(0))
             };
@@ -866,69 +905,29 @@ impl Store for SqliteStore {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<ListedPassage>, StoreError> {
-        let mut conditions = vec![
-            "p.current = 1".to_string(),
-            "p.day BETWEEN ?1 AND ?2".to_string(),
-        ];
-        let mut values: Vec<rusqlite::types::Value> =
-            vec![query.from_day.into(), query.to_day.into()];
-        let bind = |value: String, values: &mut Vec<rusqlite::types::Value>| {
-            values.push(value.into());
-            format!("?{}", values.len())
-        };
-        let filter = &query.filter;
-        if !filter.sites.is_empty() {
-            let placeholders: Vec<String> = filter
-                .sites
-                .iter()
-                .map(|site| bind(site.clone(), &mut values))
-                .collect();
-            conditions.push(format!("p.site IN ({})", placeholders.join(", ")));
-        }
-        let outcome = if outcomes.is_empty() {
-            filter.outcome.iter().cloned().collect()
-        } else {
-            outcomes.to_vec()
-        };
-        if !outcome.is_empty() {
-            let placeholders: Vec<String> = outcome
-                .into_iter()
-                .map(|outcome| bind(outcome, &mut values))
-                .collect();
-            conditions.push(format!("p.outcome IN ({})", placeholders.join(", ")));
-        }
-        for (column, wanted) in [
-            ("p.category", &filter.category),
-            ("COALESCE(p.operator, '')", &filter.operator),
-            ("p.direction", &filter.direction),
-            ("p.vehicle_class", &filter.vehicle_class),
-        ] {
-            if let Some(wanted) = wanted {
-                let placeholder = bind(wanted.clone(), &mut values);
-                conditions.push(format!("{column} = {placeholder}"));
-            }
-        }
-        if let Some(kind) = &filter.cargo_kind {
-            let kind = bind(kind.clone(), &mut values);
-            conditions.push(format!(
+        let mut sql = PassageConditions::new(query, outcomes);
+        if let Some(kind) = &query.filter.cargo_kind {
+            let kind = sql.bind(kind.clone());
+            sql.conditions.push(format!(
                 "p.leaf_index IN (SELECT leaf_index FROM passage_cargo WHERE kind = {kind})"
             ));
         }
-        let limit_placeholder = bind(String::new(), &mut values);
-        values.pop();
-        values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
-        values.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
+        sql.values
+            .push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+        let limit_placeholder = format!("?{}", sql.values.len());
+        sql.values
+            .push(i64::try_from(offset).unwrap_or(i64::MAX).into());
         // (site, day) is indexed and SQLite orders index entries by rowid
         // within a key, so this order needs no sort.
-        let sql = format!(
+        let text = format!(
             "SELECT p.leaf_index, p.target_id, r.leaf FROM passages p JOIN records r ON r.leaf_index = p.leaf_index
              WHERE {} ORDER BY p.site, p.day, p.leaf_index LIMIT {limit_placeholder} OFFSET ?{}",
-            conditions.join(" AND "),
-            values.len()
+            sql.conditions.join(" AND "),
+            sql.values.len()
         );
-        let mut statement = self.connection.prepare_cached(&sql)?;
+        let mut statement = self.connection.prepare_cached(&text)?;
         let rows = statement
-            .query_map(rusqlite::params_from_iter(values), |row| {
+            .query_map(rusqlite::params_from_iter(sql.values), |row| {
                 Ok(ListedPassage {
                     leaf_index: row.get::<_, i64>(0)? as u64,
                     target_id: row.get(1)?,

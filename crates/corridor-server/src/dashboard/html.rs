@@ -47,37 +47,7 @@ pub fn link(path: &str, parameters: &[(&str, Option<&str>)]) -> String {
     }
 }
 
-/// A count or amount with thousands separators; one decimal when not whole.
-pub fn number(value: f64) -> String {
-    if !value.is_finite() {
-        return "—".to_string();
-    }
-    let value = if value == 0.0 { 0.0 } else { value };
-    let text = if value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.1}")
-    };
-    let (sign, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", text.as_str()),
-    };
-    let (whole, fraction) = match unsigned.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (unsigned, None),
-    };
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-    for (position, digit) in whole.chars().enumerate() {
-        if position > 0 && (whole.len() - position) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    match fraction {
-        Some(fraction) => format!("{sign}{grouped}.{fraction}"),
-        None => format!("{sign}{grouped}"),
-    }
-}
+pub use corridor_stats::report_html::figures::number;
 
 /// A share (0 to 1) as a percentage, one decimal below 10%.
 pub fn percent(share: f64) -> String {

@@ -10,7 +10,7 @@ use crate::access::DayAccess;
 use crate::claims::Verdict;
 
 /// A count or amount with thousands separators; one decimal when not whole.
-pub(super) fn number(value: f64) -> String {
+pub fn number(value: f64) -> String {
     if !value.is_finite() {
         return "—".to_string();
     }
