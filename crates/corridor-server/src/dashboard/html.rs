@@ -47,49 +47,8 @@ pub fn link(path: &str, parameters: &[(&str, Option<&str>)]) -> String {
     }
 }
 
-pub use corridor_stats::report_html::figures::number;
-
-/// A share (0 to 1) as a percentage, one decimal below 10%.
-pub fn percent(share: f64) -> String {
-    if !share.is_finite() {
-        return "—".to_string();
-    }
-    let percent = share * 100.0;
-    if percent == 0.0 {
-        "0%".to_string()
-    } else if percent > 0.0 && percent < 0.1 {
-        "under 0.1%".to_string()
-    } else if percent.abs() >= 10.0 {
-        format!("{percent:.0}%")
-    } else {
-        format!("{percent:.1}%")
-    }
-}
-
-/// A vocabulary token as words: `turned_back` → `turned back`.
-pub fn words(token: &str) -> String {
-    token.replace('_', " ")
-}
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// `2022-12-12` → `12 Dec 2022`; anything else is returned as it is.
-pub fn day_label(day: &str) -> String {
-    let parts: Vec<&str> = day.get(..10).unwrap_or(day).split('-').collect();
-    if let [year, month, day_of_month] = parts.as_slice()
-        && let (Ok(year), Ok(month), Ok(day_of_month)) = (
-            year.parse::<i32>(),
-            month.parse::<usize>(),
-            day_of_month.parse::<u32>(),
-        )
-        && (1..=12).contains(&month)
-    {
-        return format!("{day_of_month} {} {year}", MONTHS[month - 1]);
-    }
-    day.to_string()
-}
+// Figures read the same on the dashboard and in reports.
+pub use corridor_stats::report_html::figures::{day_label, number, percent, token as words};
 
 /// The content security policy of the dashboard pages: no script at all,
 /// inline style only, forms submit to this server only.

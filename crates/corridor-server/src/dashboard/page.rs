@@ -8,10 +8,11 @@
 
 use std::fmt::Write as _;
 
-use corridor_model::{AccessStatus, Direction, Outcome};
-use corridor_stats::claims::{ClaimVerdict, Verdict};
+use corridor_model::{Direction, Outcome};
+use corridor_stats::claims::ClaimVerdict;
 use corridor_stats::report::SiteSection;
 use corridor_stats::report_html::charts;
+use corridor_stats::report_html::figures::{DayState, comparison, status_badge, verdict_badge};
 use serde_json::{Map, Value};
 
 use super::data::{DashboardData, Selection, TimelineEvent};
@@ -60,42 +61,6 @@ fn dashboard_link(selection: &Selection, change: impl FnOnce(&mut Selection)) ->
                 selection.category.map(|category| category.as_str()),
             ),
         ],
-    )
-}
-
-fn status_class(status: Option<AccessStatus>, covered: bool) -> (&'static str, String) {
-    match status {
-        Some(status) => (
-            match status {
-                AccessStatus::Open => "status-open",
-                AccessStatus::Restricted => "status-restricted",
-                AccessStatus::SeverelyRestricted => "status-severely-restricted",
-                AccessStatus::Closed => "status-closed",
-            },
-            words(status.as_str()),
-        ),
-        None if !covered => ("status-not-covered", "not covered".to_string()),
-        None => ("status-no-baseline", "no baseline".to_string()),
-    }
-}
-
-fn status_badge(status: Option<AccessStatus>, covered: bool) -> String {
-    let (class, label) = status_class(status, covered);
-    format!(
-        "<span class=\"status-badge {class}\">{}</span>",
-        escape(&label.to_uppercase())
-    )
-}
-
-fn verdict_badge(verdict: Verdict) -> String {
-    let class = match verdict {
-        Verdict::Consistent => "verdict-consistent",
-        Verdict::Inconsistent => "verdict-inconsistent",
-        Verdict::NotVerifiable => "verdict-not-verifiable",
-    };
-    format!(
-        "<span class=\"verdict-badge {class}\">{}</span>",
-        verdict.to_string().to_uppercase()
     )
 }
 
@@ -503,7 +468,8 @@ fn site_section(body: &mut String, data: &DashboardData, site: &SiteSection) {
             to: date,
             ..flow.clone()
         });
-        let (class, label) = status_class(day.status, day.covered_share > 0.0);
+        let state = DayState::new(day.status, day.covered_share > 0.0);
+        let (class, label) = (state.class(), state.label());
         let _ = writeln!(
             body,
             "<tr data-day=\"{day_attr}\"><td>{label_day}</td><td class=\"num\"><a href=\"{href}\">{observed}</a></td><td class=\"num\">{share}</td><td><span class=\"dot {class}\"></span>{label}</td></tr>",
@@ -511,7 +477,7 @@ fn site_section(body: &mut String, data: &DashboardData, site: &SiteSection) {
             label_day = escape(&day_label(&day.day)),
             observed = number(day.observed),
             share = percent(day.covered_share),
-            label = escape(&label)
+            label = escape(label)
         );
     }
     body.push_str("</tbody></table></div></details>\n</section>\n");
@@ -712,19 +678,6 @@ fn timeline(body: &mut String, data: &DashboardData) {
         );
     }
     body.push_str("</ol>\n</section>\n");
-}
-
-fn comparison(op: &str) -> &'static str {
-    match op {
-        "eq" => "exactly",
-        "ne" => "not",
-        "gte" => "at least",
-        "gt" => "more than",
-        "lte" => "at most",
-        "lt" => "less than",
-        "approx" => "about",
-        _ => "",
-    }
 }
 
 fn plain(value: &Value) -> String {

@@ -44,7 +44,7 @@ pub fn number(value: f64) -> String {
 
 /// A share (0 to 1) as a percentage: whole percents from 10% up, one decimal
 /// below, so 2.5% of a baseline does not round to 3% or to 0%.
-pub(super) fn percent(share: f64) -> String {
+pub fn percent(share: f64) -> String {
     if !share.is_finite() {
         return "—".to_string();
     }
@@ -90,7 +90,7 @@ pub(super) fn field(record: &Value, name: &str) -> String {
 }
 
 /// A vocabulary token as words: `severely_restricted` → `severely restricted`.
-pub(super) fn token(text: &str) -> String {
+pub fn token(text: &str) -> String {
     text.replace('_', " ")
 }
 
@@ -99,7 +99,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// `2022-12-12` → `12 Dec 2022`; anything else is returned as it is.
-pub(super) fn day_label(day: &str) -> String {
+pub fn day_label(day: &str) -> String {
     match split_day(day) {
         Some((year, month, day_of_month)) => format!("{day_of_month} {} {year}", MONTHS[month - 1]),
         None => day.to_string(),
@@ -143,7 +143,7 @@ pub(super) fn time_label(time: &str) -> String {
 
 /// What a day of the access index shows in the status band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DayState {
+pub enum DayState {
     Status(AccessStatus),
     /// Nobody watched: the absence of records says nothing.
     NotCovered,
@@ -153,10 +153,15 @@ pub(super) enum DayState {
 
 impl DayState {
     pub(super) fn of(day: &DayAccess) -> DayState {
-        match day.status {
+        DayState::new(day.status, day.covered_share > 0.0)
+    }
+
+    /// The state of a status, or of its absence on a watched or unwatched day.
+    pub fn new(status: Option<AccessStatus>, covered: bool) -> DayState {
+        match status {
             Some(status) => DayState::Status(status),
-            None if day.covered_share <= 0.0 => DayState::NotCovered,
-            None => DayState::NoBaseline,
+            None if covered => DayState::NoBaseline,
+            None => DayState::NotCovered,
         }
     }
 
@@ -171,7 +176,7 @@ impl DayState {
     ];
 
     /// The CSS class, also the hook for tests: `status-severely-restricted`.
-    pub(super) fn class(self) -> &'static str {
+    pub fn class(self) -> &'static str {
         match self {
             DayState::Status(AccessStatus::Open) => "status-open",
             DayState::Status(AccessStatus::Restricted) => "status-restricted",
@@ -182,7 +187,7 @@ impl DayState {
         }
     }
 
-    pub(super) fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             DayState::Status(AccessStatus::Open) => "open",
             DayState::Status(AccessStatus::Restricted) => "restricted",
@@ -209,12 +214,8 @@ impl DayState {
 
 /// A status badge for a period status. `None` is no status at all, and the
 /// badge says why: nobody watched, or there is no baseline to compare with.
-pub(super) fn status_badge(status: Option<AccessStatus>, covered: bool) -> String {
-    let state = match status {
-        Some(status) => DayState::Status(status),
-        None if covered => DayState::NoBaseline,
-        None => DayState::NotCovered,
-    };
+pub fn status_badge(status: Option<AccessStatus>, covered: bool) -> String {
+    let state = DayState::new(status, covered);
     format!(
         "<span class=\"status-badge {}\">{}</span>",
         state.class(),
@@ -223,7 +224,7 @@ pub(super) fn status_badge(status: Option<AccessStatus>, covered: bool) -> Strin
 }
 
 /// A verdict badge: `CONSISTENT`, `INCONSISTENT` or `NOT VERIFIABLE`.
-pub(super) fn verdict_badge(verdict: Verdict) -> String {
+pub fn verdict_badge(verdict: Verdict) -> String {
     let class = match verdict {
         Verdict::Consistent => "verdict-consistent",
         Verdict::Inconsistent => "verdict-inconsistent",
@@ -233,6 +234,20 @@ pub(super) fn verdict_badge(verdict: Verdict) -> String {
         "<span class=\"verdict-badge {class}\">{}</span>",
         verdict.to_string().to_uppercase()
     )
+}
+
+/// A comparison token of a claim as words: `gte` → `at least`.
+pub fn comparison(op: &str) -> &'static str {
+    match op {
+        "eq" => "exactly",
+        "ne" => "not",
+        "gte" => "at least",
+        "gt" => "more than",
+        "lte" => "at most",
+        "lt" => "less than",
+        "approx" => "about",
+        _ => "",
+    }
 }
 
 /// Text reduced to what is safe in a CSS class or an element id.

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use super::charts;
 use super::escape;
 use super::figures::{
-    DayState, day_label, field, json_figure, number, percent, plain, slug, status_badge,
-    time_label, token, verdict_badge,
+    DayState, comparison, day_label, field, json_figure, number, percent, plain, slug,
+    status_badge, time_label, token, verdict_badge,
 };
 use crate::METRICS;
 use crate::claims::{AssertionVerdict, ClaimVerdict, Verdict};
@@ -655,19 +655,6 @@ fn describe_assertion(assertion: &Value) -> String {
         escape(&day_label(&field(assertion, "to")))
     ));
     parts.join(", ")
-}
-
-fn comparison(op: &str) -> &'static str {
-    match op {
-        "eq" => "exactly",
-        "ne" => "not",
-        "gte" => "at least",
-        "gt" => "more than",
-        "lte" => "at most",
-        "lt" => "less than",
-        "approx" => "about",
-        _ => "",
-    }
 }
 
 fn claims(body: &mut String, report: &Report) {
