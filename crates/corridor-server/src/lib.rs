@@ -26,7 +26,7 @@ mod observer;
 pub mod openapi;
 mod read_api;
 mod routes;
-mod witness;
+pub mod witness;
 mod write_api;
 
 use std::net::SocketAddr;

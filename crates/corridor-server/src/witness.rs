@@ -47,9 +47,25 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
     }
 }
 
-/// Posts add-checkpoint requests with a blocking HTTP client.
-struct HttpWitnesses {
+/// Posts add-checkpoint requests with a blocking HTTP client; used by the
+/// server's integrator and by the CLI after `add` and `import`.
+#[derive(Debug)]
+pub struct HttpWitnesses {
     agent: ureq::Agent,
+}
+
+impl HttpWitnesses {
+    /// A client that gives up on a witness after `timeout`.
+    pub fn new(timeout: std::time::Duration) -> HttpWitnesses {
+        HttpWitnesses {
+            agent: ureq::Agent::config_builder()
+                .timeout_global(Some(timeout))
+                .http_status_as_error(false)
+                .user_agent(concat!("corridor/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .into(),
+        }
+    }
 }
 
 impl WitnessTransport for HttpWitnesses {
@@ -85,14 +101,7 @@ pub(crate) fn ask_witnesses(log: &Log, list_path: &Path) {
     if list.witnesses.is_empty() {
         return;
     }
-    let transport = HttpWitnesses {
-        agent: ureq::Agent::config_builder()
-            .timeout_global(Some(std::time::Duration::from_secs(10)))
-            .http_status_as_error(false)
-            .user_agent(concat!("corridor-server/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into(),
-    };
+    let transport = HttpWitnesses::new(std::time::Duration::from_secs(10));
     for outcome in corridor_log::collect_cosignatures(log, &mut list, &transport) {
         match outcome {
             WitnessOutcome::Cosigned {

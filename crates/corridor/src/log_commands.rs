@@ -49,7 +49,11 @@ fn ask_witnesses(data_dir: &DataDir, verbose: bool) -> Result<()> {
     }
     let signer = data_dir.log_signer()?;
     let log = corridor_log::Log::new(data_dir.log_directory(), signer);
-    let outcomes = corridor_log::collect_cosignatures(&log, &mut list, &HttpWitnesses::new());
+    let outcomes = corridor_log::collect_cosignatures(
+        &log,
+        &mut list,
+        &corridor_server::witness::HttpWitnesses::new(std::time::Duration::from_secs(15)),
+    );
     list.save(&path)?;
     for outcome in outcomes {
         match outcome {
@@ -76,41 +80,6 @@ fn ask_witnesses(data_dir: &DataDir, verbose: bool) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Posts add-checkpoint requests with a blocking HTTP client.
-struct HttpWitnesses {
-    agent: ureq::Agent,
-}
-
-impl HttpWitnesses {
-    fn new() -> HttpWitnesses {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(std::time::Duration::from_secs(15)))
-            .http_status_as_error(false)
-            .user_agent(concat!("corridor-log/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
-        HttpWitnesses { agent }
-    }
-}
-
-impl corridor_log::WitnessTransport for HttpWitnesses {
-    fn post(&self, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
-        let mut response = self
-            .agent
-            .post(url)
-            .send(body)
-            .map_err(|error| error.to_string())?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024)
-            .read_to_vec()
-            .map_err(|error| error.to_string())?;
-        Ok((status, body))
-    }
 }
 
 fn log_witnesses(data_dir: &DataDir, command: crate::cli::LogWitnessesCommand) -> Result<()> {
