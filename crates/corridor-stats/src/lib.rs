@@ -298,19 +298,7 @@ pub fn compute(store: &dyn Store, query: &StatsQuery) -> Result<StatsReport, Sta
             groups.entry(key).or_default().add(&row.metrics);
         }
         for (key, metrics) in groups {
-            let mut row: Map<String, Value> = query
-                .by
-                .iter()
-                .zip(key)
-                .map(|(dimension, label)| {
-                    (
-                        dimension.as_str().to_string(),
-                        label.map_or(Value::Null, Value::from),
-                    )
-                })
-                .collect();
-            row.extend(metric_values(&metrics));
-            rows.push(row);
+            rows.push(stats_row(&query.by, key, &metrics));
         }
     }
     let mut report = StatsReport {
@@ -344,6 +332,27 @@ fn dimension_label(dimension: StatsDimension, value: &DimensionValue) -> Option<
             Some(label)
         }
     }
+}
+
+/// One row of a statistics report: the group's dimension labels (`null` where
+/// the records did not say), then its metric values.
+pub fn stats_row(
+    by: &[StatsDimension],
+    labels: Vec<Option<String>>,
+    metrics: &Metrics,
+) -> Map<String, Value> {
+    let mut row: Map<String, Value> = by
+        .iter()
+        .zip(labels)
+        .map(|(dimension, label)| {
+            (
+                dimension.as_str().to_string(),
+                label.map_or(Value::Null, Value::from),
+            )
+        })
+        .collect();
+    row.extend(metric_values(metrics));
+    row
 }
 
 /// The metric values of a group; `null` where no record gave the figure.

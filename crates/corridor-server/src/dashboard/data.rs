@@ -20,7 +20,6 @@ use corridor_tlog::cosignature::parse_timestamped_signature;
 use corridor_tlog::note::Note;
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 use super::query::{BadParameter, Filters, check_period};
@@ -488,20 +487,7 @@ fn report(
         .map(|category| category.as_str().to_string());
     let rows = groups
         .into_iter()
-        .map(|(key, metrics)| {
-            let mut row: Map<String, Value> = by
-                .iter()
-                .zip(key)
-                .map(|(dimension, label)| {
-                    (
-                        dimension.as_str().to_string(),
-                        label.map_or(Value::Null, Value::from),
-                    )
-                })
-                .collect();
-            row.extend(metric_values(&metrics));
-            row
-        })
+        .map(|(key, metrics)| corridor_stats::stats_row(&by, key, &metrics))
         .collect();
     query.by = by;
     StatsReport {
