@@ -386,24 +386,7 @@ impl Reader<'_, '_> {
         let Some(text) = value.as_str() else {
             return self.fail(field, format!("not a string: {}", shown(value)));
         };
-        T::parse_token(text).map_or_else(
-            || {
-                self.fail(
-                    field,
-                    format!(
-                        "{text:?} is not {} {} ({})",
-                        if T::DESCRIPTION.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                            "an"
-                        } else {
-                            "a"
-                        },
-                        T::DESCRIPTION,
-                        T::expected_tokens()
-                    ),
-                )
-            },
-            Ok,
-        )
+        T::parse_token(text).map_or_else(|| self.fail(field, T::not_a_token(text)), Ok)
     }
 
     fn optional_token<T: Token>(&self, field: &str) -> Result<Option<T>, FieldError> {

@@ -11,6 +11,20 @@ pub trait Token: Sized + Copy {
     fn parse_token(token: &str) -> Option<Self>;
     /// The accepted tokens, for error messages.
     fn expected_tokens() -> String;
+
+    /// Why `text` is refused: `"x" is not an operator category (peacekeeping, ...)`.
+    fn not_a_token(text: &str) -> String {
+        let article = if Self::DESCRIPTION.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!(
+            "{text:?} is not {article} {} ({})",
+            Self::DESCRIPTION,
+            Self::expected_tokens()
+        )
+    }
 }
 
 /// Declares a token enum with its wire tokens, `parse`, `as_str` and `ALL`.

@@ -508,16 +508,7 @@ fn check_token<T: corridor_model::vocab::Token>(
     match value {
         None => Ok(None),
         Some(text) if T::parse_token(&text).is_some() => Ok(Some(text)),
-        Some(text) => bail!(
-            "{flag}: {text:?} is not {} {} ({})",
-            if T::DESCRIPTION.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                "an"
-            } else {
-                "a"
-            },
-            T::DESCRIPTION,
-            T::expected_tokens()
-        ),
+        Some(text) => bail!("{flag}: {}", T::not_a_token(&text)),
     }
 }
 
