@@ -288,8 +288,10 @@ fn a_flipped_byte_in_the_checkpoint_signature_is_named_by_check() {
     let fixture = Fixture::new();
     let path = fixture.log_file("checkpoint");
     let mut checkpoint = std::fs::read(&path).expect("read the checkpoint");
+    // Another base64 letter, so the signature still decodes but no longer
+    // verifies (flipping a bit could make a character that is not base64).
     let last = checkpoint.len() - 10;
-    checkpoint[last] ^= 1;
+    checkpoint[last] = if checkpoint[last] == b'A' { b'B' } else { b'A' };
     std::fs::write(&path, &checkpoint).expect("write the checkpoint");
     for arguments in [&["check"][..], &["check", "--recent", "1"][..]] {
         let stderr = fixture.fail(arguments);
