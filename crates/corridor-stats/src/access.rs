@@ -18,6 +18,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::StatsError;
+use crate::claims::FLOW_OUTCOMES;
 use crate::coverage::site_coverage;
 use crate::snapshot::Snapshot;
 
@@ -134,17 +135,19 @@ pub fn metric_value(metrics: &Metrics, metric: FlowMetric) -> f64 {
 
 /// Flow (passed + delayed) per site-local day, as `(day number, metrics)`.
 fn flow_by_day(store: &dyn Store, query: &RollupQuery) -> Result<Vec<(i32, Metrics)>, StatsError> {
-    let mut days: std::collections::BTreeMap<i32, Metrics> = std::collections::BTreeMap::new();
-    for outcome in ["passed", "delayed"] {
-        let mut query = query.clone();
-        query.filter.outcome = Some(outcome.into());
-        for row in store.rollup(&query)? {
-            if let Some(DimensionValue::Day(day)) = row.keys.first() {
-                days.entry(*day).or_default().add(&row.metrics);
-            }
-        }
-    }
-    Ok(days.into_iter().collect())
+    let mut query = query.clone();
+    query.filter.outcomes = FLOW_OUTCOMES
+        .iter()
+        .map(|outcome| outcome.to_string())
+        .collect();
+    Ok(store
+        .rollup(&query)?
+        .into_iter()
+        .filter_map(|row| match row.keys.first() {
+            Some(DimensionValue::Day(day)) => Some((*day, row.metrics)),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The baseline for `site`, `metric` and `category`: a baseline of exactly
@@ -346,7 +349,7 @@ pub fn access_index(
             BaselineDirection::Both,
             Vec::new(),
         );
-        query.filter.outcome = Some(outcome.into());
+        query.filter.outcomes = vec![outcome.to_string()];
         Ok(store
             .rollup(&query)?
             .iter()

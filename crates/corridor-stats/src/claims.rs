@@ -179,9 +179,15 @@ fn rollup_query(
             direction: assertion
                 .direction
                 .map(|direction| direction.as_str().to_string()),
-            outcome: assertion
-                .outcome
-                .map(|outcome| outcome.as_str().to_string()),
+            // Without an outcome a claim counts what went through (passed or
+            // delayed): a vehicle turned back did not "use the road".
+            outcomes: match assertion.outcome {
+                Some(outcome) => vec![outcome.as_str().to_string()],
+                None => FLOW_OUTCOMES
+                    .iter()
+                    .map(|outcome| outcome.to_string())
+                    .collect(),
+            },
             vehicle_class: None,
             cargo_kind: assertion.cargo_kind.clone(),
         },
@@ -246,47 +252,26 @@ fn check_flow(
     recorded: Value,
     claimed: Value,
 ) -> Result<AssertionVerdict, StatsError> {
-    let query = rollup_query(assertion, sites, from, to, Vec::new());
     let attributes: Vec<(String, String)> = assertion
         .attributes
         .iter()
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    // Without an outcome filter a claim counts what went through (passed or
-    // delayed): a vehicle turned back did not "use the road".
-    let outcomes: Vec<Option<String>> = match &query.filter.outcome {
-        Some(outcome) => vec![Some(outcome.clone())],
-        None => FLOW_OUTCOMES
-            .iter()
-            .map(|outcome| Some(outcome.to_string()))
-            .collect(),
-    };
+    // One query grouped by source gives the figure (the sum of the groups)
+    // and the sources it comes from.
     let mut metrics = Metrics::default();
-    for outcome in &outcomes {
-        let mut query = query.clone();
-        query.filter.outcome = outcome.clone();
-        if attributes.is_empty() {
-            for row in store.rollup(&query)? {
-                metrics.add(&row.metrics);
-            }
-        } else {
-            metrics.add(&store.passage_sums(&query, &attributes)?);
-        }
-    }
     let mut sources: Vec<String> = Vec::new();
     if attributes.is_empty() {
-        for outcome in &outcomes {
-            let mut by_source =
-                rollup_query(assertion, sites, from, to, vec![Dimension::SourceName]);
-            by_source.filter.outcome = outcome.clone();
-            for row in store.rollup(&by_source)? {
-                if let Some(DimensionValue::Text(name)) = row.keys.into_iter().next()
-                    && !sources.contains(&name)
-                {
-                    sources.push(name);
-                }
+        let by_source = rollup_query(assertion, sites, from, to, vec![Dimension::SourceName]);
+        for row in store.rollup(&by_source)? {
+            metrics.add(&row.metrics);
+            if let Some(DimensionValue::Text(name)) = row.keys.into_iter().next() {
+                sources.push(name);
             }
         }
+    } else {
+        let query = rollup_query(assertion, sites, from, to, Vec::new());
+        metrics = store.passage_sums(&query, &attributes)?;
     }
     let coverage: Vec<CoverageUsed> = sites
         .iter()

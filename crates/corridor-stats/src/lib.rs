@@ -225,7 +225,7 @@ impl StatsQuery {
                 category: self.category.clone(),
                 operator: self.operator.clone(),
                 direction: self.direction.clone(),
-                outcome: self.outcome.clone(),
+                outcomes: self.outcome.iter().cloned().collect(),
                 vehicle_class: self.vehicle_class.clone(),
                 cargo_kind: self.cargo.clone(),
             },

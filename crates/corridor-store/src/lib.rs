@@ -233,16 +233,14 @@ pub trait Store: Send {
     fn rollup_differences(&self) -> Result<Vec<RollupDifference>, StoreError>;
 
     /// One page of the current passages matching `query`'s period and
-    /// filters (and, when `outcomes` is not empty, one of those outcomes), in
-    /// site, day and leaf order, skipping the first `offset`. Reads the
-    /// passage index by site and day; `query.group_by` is ignored.
+    /// filters, in site, day and leaf order, skipping the first `offset`.
+    /// Reads the passage index by site and day; `query.group_by` is ignored.
     ///
     /// # Errors
     /// A storage failure.
     fn passages(
         &self,
         query: &RollupQuery,
-        outcomes: &[String],
         offset: u64,
         limit: u64,
     ) -> Result<Vec<ListedPassage>, StoreError>;

@@ -269,7 +269,6 @@ impl Store for MemoryStore {
     fn passages(
         &self,
         query: &RollupQuery,
-        outcomes: &[String],
         offset: u64,
         limit: u64,
     ) -> Result<Vec<ListedPassage>, StoreError> {
@@ -283,12 +282,7 @@ impl Store for MemoryStore {
             let Some(facts) = self.state.passages.get(&state.leaf_index) else {
                 continue;
             };
-            let outcome_matches = outcomes.is_empty() || outcomes.contains(&facts.outcome);
-            let mut query = query.clone();
-            if !outcomes.is_empty() {
-                query.filter.outcome = None;
-            }
-            if outcome_matches && matching_metrics(facts, &query).is_some() {
+            if matching_metrics(facts, query).is_some() {
                 listed.push((
                     facts.site.clone(),
                     facts.day,

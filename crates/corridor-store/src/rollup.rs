@@ -109,7 +109,8 @@ pub struct RollupFilter {
     pub category: Option<String>,
     pub operator: Option<String>,
     pub direction: Option<String>,
-    pub outcome: Option<String>,
+    /// Any of these outcomes; empty means any outcome.
+    pub outcomes: Vec<String>,
     pub vehicle_class: Option<String>,
     pub cargo_kind: Option<String>,
 }
@@ -206,7 +207,7 @@ impl RollupKey {
             && same(&filter.category, &self.category)
             && same(&filter.operator, &self.operator)
             && same(&filter.direction, &self.direction)
-            && same(&filter.outcome, &self.outcome)
+            && (filter.outcomes.is_empty() || filter.outcomes.contains(&self.outcome))
             && same(&filter.vehicle_class, &self.vehicle_class)
             && same(&filter.cargo_kind, &self.cargo_kind)
     }

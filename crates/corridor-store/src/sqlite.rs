@@ -488,8 +488,7 @@ struct PassageConditions {
 }
 
 impl PassageConditions {
-    /// `outcomes`, when not empty, replaces the filter's single outcome.
-    fn new(query: &RollupQuery, outcomes: &[String]) -> PassageConditions {
+    fn new(query: &RollupQuery) -> PassageConditions {
         let mut sql = PassageConditions {
             conditions: vec![
                 "p.current = 1".to_string(),
@@ -509,15 +508,11 @@ impl PassageConditions {
             sql.conditions
                 .push(format!("p.site IN ({})", sql.site_list));
         }
-        let outcomes: Vec<String> = if outcomes.is_empty() {
-            filter.outcome.iter().cloned().collect()
-        } else {
-            outcomes.to_vec()
-        };
-        if !outcomes.is_empty() {
-            let placeholders: Vec<String> = outcomes
-                .into_iter()
-                .map(|outcome| sql.bind(outcome))
+        if !filter.outcomes.is_empty() {
+            let placeholders: Vec<String> = filter
+                .outcomes
+                .iter()
+                .map(|outcome| sql.bind(outcome.clone()))
                 .collect();
             sql.conditions
                 .push(format!("p.outcome IN ({})", placeholders.join(", ")));
@@ -665,7 +660,6 @@ impl Store for SqliteStore {
             ("category", &filter.category),
             ("operator", &filter.operator),
             ("direction", &filter.direction),
-            ("outcome", &filter.outcome),
             ("vehicle_class", &filter.vehicle_class),
             ("cargo_kind", &filter.cargo_kind),
         ] {
@@ -673,6 +667,17 @@ impl Store for SqliteStore {
                 values.push(wanted.clone().into());
                 conditions.push(format!("{column} = ?{}", values.len()));
             }
+        }
+        if !filter.outcomes.is_empty() {
+            let placeholders: Vec<String> = filter
+                .outcomes
+                .iter()
+                .map(|outcome| {
+                    values.push(outcome.clone().into());
+                    format!("?{}", values.len())
+                })
+                .collect();
+            conditions.push(format!("outcome IN ({})", placeholders.join(", ")));
         }
         let sums = "SUM(passages), SUM(vehicles), SUM(passengers), SUM(passengers_reported), SUM(medical_evacuees), SUM(medical_evacuees_reported), SUM(kilograms), SUM(kilograms_reported)";
         let select_keys = if group_columns.is_empty() {
@@ -735,7 +740,7 @@ impl Store for SqliteStore {
         query: &RollupQuery,
         attributes: &[(String, String)],
     ) -> Result<Metrics, StoreError> {
-        let mut sql = PassageConditions::new(query, &[]);
+        let mut sql = PassageConditions::new(query);
         let filter = &query.filter;
         // The first attribute drives the query through its index, so an
         // attribute filter reads the matching passages, not the whole period.
@@ -901,11 +906,10 @@ impl Store for SqliteStore {
     fn passages(
         &self,
         query: &RollupQuery,
-        outcomes: &[String],
         offset: u64,
         limit: u64,
     ) -> Result<Vec<ListedPassage>, StoreError> {
-        let mut sql = PassageConditions::new(query, outcomes);
+        let mut sql = PassageConditions::new(query);
         if let Some(kind) = &query.filter.cargo_kind {
             let kind = sql.bind(kind.clone());
             sql.conditions.push(format!(

@@ -250,7 +250,7 @@ fn contract_passages_are_listed_in_pages_by_site_day_and_leaf(store: &mut dyn St
         },
         &[],
     );
-    let all = ids(store.passages(&commercial, &[], 0, 100).expect("lists"));
+    let all = ids(store.passages(&commercial, 0, 100).expect("lists"));
     // lachin before port; within a site by day, then by leaf; p-3 now counts on day 102 at its correction's leaf.
     assert_eq!(
         all,
@@ -262,26 +262,26 @@ fn contract_passages_are_listed_in_pages_by_site_day_and_leaf(store: &mut dyn St
         ]
     );
     assert_eq!(
-        ids(store.passages(&commercial, &[], 1, 2).expect("lists")),
+        ids(store.passages(&commercial, 1, 2).expect("lists")),
         all[1..3].to_vec()
     );
     assert_eq!(
         ids(store
-            .passages(&commercial, &["passed".to_string()], 0, 100)
+            .passages(&with_outcomes(&commercial, &["passed"]), 0, 100)
             .expect("lists"))
         .len(),
         3
     );
     assert_eq!(
         ids(store
-            .passages(&commercial, &["turned_back".to_string()], 0, 100)
+            .passages(&with_outcomes(&commercial, &["turned_back"]), 0, 100)
             .expect("lists")),
         vec![("p-4".to_string(), 3)]
     );
     // The listing holds exactly what the figures count.
     let total = store.passage_sums(&commercial, &[]).expect("sums").passages;
     assert_eq!(total, all.len() as i64);
-    let leaf = &store.passages(&commercial, &[], 3, 1).expect("lists")[0].leaf;
+    let leaf = &store.passages(&commercial, 3, 1).expect("lists")[0].leaf;
     assert_eq!(
         Some(leaf.clone()),
         store
@@ -289,6 +289,13 @@ fn contract_passages_are_listed_in_pages_by_site_day_and_leaf(store: &mut dyn St
             .expect("reads")
             .map(|record| record.leaf)
     );
+}
+
+/// `query` limited to any of `outcomes`.
+fn with_outcomes(query: &RollupQuery, outcomes: &[&str]) -> RollupQuery {
+    let mut query = query.clone();
+    query.filter.outcomes = outcomes.iter().map(|outcome| outcome.to_string()).collect();
+    query
 }
 
 /// `passage_sums` answers filters the rollups cannot (attributes) from the
@@ -914,6 +921,8 @@ fn contract_rollup_filters(store: &mut dyn Store) {
     let a = sums(1, 3, (5, 1), (2, 1), (2_500, 1));
     let b = sums(1, 1, (0, 0), (0, 0), (0, 0));
     let c = sums(1, 1, (0, 1), (0, 1), (0, 0));
+    // The delayed vessel with 30 t of grain and 1 t of food.
+    let d = sums(1, 1, (0, 0), (0, 0), (31_000, 1));
     let e = sums(1, 2, (4, 1), (0, 0), (0, 0));
     let total = |parts: &[Metrics]| {
         let mut sum = Metrics::default();
@@ -961,10 +970,17 @@ fn contract_rollup_filters(store: &mut dyn Store) {
         ),
         (
             RollupFilter {
-                outcome: some("passed"),
+                outcomes: vec!["passed".into()],
                 ..Default::default()
             },
             total(&[a, c, e]),
+        ),
+        (
+            RollupFilter {
+                outcomes: vec!["passed".into(), "delayed".into()],
+                ..Default::default()
+            },
+            total(&[a, c, d, e]),
         ),
         (
             RollupFilter {
@@ -1867,7 +1883,7 @@ fn arbitrary_query() -> impl Strategy<Value = RollupQuery> {
                         category: category.map(str::to_string),
                         operator: operator.map(str::to_string),
                         direction: direction.map(str::to_string),
-                        outcome: outcome.map(str::to_string),
+                        outcomes: outcome.map(str::to_string).into_iter().collect(),
                         vehicle_class: class.map(str::to_string),
                         cargo_kind: cargo_kind.map(str::to_string),
                     },
@@ -1951,7 +1967,7 @@ impl NaiveModel {
                 || !wanted(&filter.category, &facts.category)
                 || !wanted(&filter.operator, operator)
                 || !wanted(&filter.direction, &facts.direction)
-                || !wanted(&filter.outcome, &facts.outcome)
+                || !(filter.outcomes.is_empty() || filter.outcomes.contains(&facts.outcome))
                 || !wanted(&filter.vehicle_class, &facts.vehicle_class)
             {
                 continue;

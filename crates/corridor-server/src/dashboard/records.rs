@@ -134,33 +134,20 @@ pub fn list_passages(
             direction: filter
                 .direction
                 .map(|direction| direction.as_str().to_string()),
+            outcomes: filter
+                .outcomes
+                .iter()
+                .map(|outcome| outcome.as_str().to_string())
+                .collect(),
             ..RollupFilter::default()
         },
         group_by: Vec::new(),
     };
-    let outcomes: Vec<String> = filter
-        .outcomes
-        .iter()
-        .map(|outcome| outcome.as_str().to_string())
-        .collect();
-    // Outcomes are disjoint: the totals of several add up.
-    let mut totals = corridor_store::Metrics::default();
-    let mut synthetic = corridor_store::Metrics::default();
-    let synthetic_attribute = [("synthetic".to_string(), "true".to_string())];
-    let per_outcome: Vec<Option<String>> = if outcomes.is_empty() {
-        vec![None]
-    } else {
-        outcomes.iter().cloned().map(Some).collect()
-    };
-    for outcome in per_outcome {
-        let mut query = query.clone();
-        query.filter.outcome = outcome;
-        totals.add(&store.passage_sums(&query, &[])?);
-        synthetic.add(&store.passage_sums(&query, &synthetic_attribute)?);
-    }
+    let totals = store.passage_sums(&query, &[])?;
+    let synthetic = store.passage_sums(&query, &[("synthetic".to_string(), "true".to_string())])?;
     let offset = (filter.page.max(1) - 1) as u64 * PAGE_SIZE as u64;
     let mut rows = Vec::with_capacity(PAGE_SIZE);
-    for listed in store.passages(&query, &outcomes, offset, PAGE_SIZE as u64)? {
+    for listed in store.passages(&query, offset, PAGE_SIZE as u64)? {
         match current_content(&listed.leaf) {
             Ok(object) => {
                 let mut row = row_of(listed.target_id, &object);
