@@ -38,12 +38,7 @@ pub fn current_checkpoint(data_dir: &DataDir, store: &dyn Store) -> Result<Optio
     };
     let checkpoint = published.checkpoint;
     let stored = store.leaf_count()?;
-    // The third line of a checkpoint body is its base64 root hash (C2SP tlog-checkpoint).
-    let root_line = checkpoint
-        .to_text()
-        .ok()
-        .and_then(|text| text.lines().nth(2).map(str::to_string))
-        .unwrap_or_default();
+    let root_line = crate::log_commands::base64(&checkpoint.root_hash);
     Ok(Some(CheckpointRef {
         origin: checkpoint.origin.clone(),
         tree_size: checkpoint.tree_size,
@@ -233,8 +228,9 @@ pub fn report(root: &Path, arguments: crate::cli::ReportArgs) -> Result<Completi
         bail!("give the period with --from and --to (YYYY-MM-DD), or use `corridor report verify`");
     };
     let data_dir = DataDir::open(root)?;
-    let checkpoint = checkpoint_covering_store(&data_dir)?;
     let store = data_dir.open_store()?;
+    let checkpoint = checkpoint_covering_store(&data_dir, &store)?;
+    let tree_size = checkpoint.tree_size;
     let query = ReportQuery {
         from,
         to,
@@ -247,6 +243,13 @@ pub fn report(root: &Path, arguments: crate::cli::ReportArgs) -> Result<Completi
         Some(checkpoint),
         Vec::new(),
     )?;
+    // Records are only ever added: if the count still equals the checkpoint's
+    // size, nothing was added while the figures were read.
+    if store.leaf_count()? != tree_size {
+        bail!(
+            "records were stored while the report was computed, so its figures may not match its checkpoint; run the report again"
+        );
+    }
     let text = match arguments.format {
         ReportFileFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
         ReportFileFormat::Csv => corridor_stats::report_html::render_csv(&report),
@@ -266,8 +269,8 @@ pub fn report(root: &Path, arguments: crate::cli::ReportArgs) -> Result<Completi
 /// report counts exactly the records below its checkpoint. Records stored
 /// but not yet published are published first, when no other process is
 /// writing.
-fn checkpoint_covering_store(data_dir: &DataDir) -> Result<ReportCheckpoint> {
-    let stored = data_dir.open_store()?.leaf_count()?;
+fn checkpoint_covering_store(data_dir: &DataDir, store: &dyn Store) -> Result<ReportCheckpoint> {
+    let stored = store.leaf_count()?;
     let reader = corridor_log::LogReader::new(data_dir.log_directory());
     let published = reader.latest().ok();
     let up_to_date = published
@@ -300,11 +303,7 @@ fn checkpoint_covering_store(data_dir: &DataDir) -> Result<ReportCheckpoint> {
     Ok(ReportCheckpoint {
         origin: checkpoint.origin.clone(),
         tree_size: checkpoint.tree_size,
-        root_hash: checkpoint
-            .to_text()
-            .ok()
-            .and_then(|text| text.lines().nth(2).map(str::to_string))
-            .unwrap_or_default(),
+        root_hash: crate::log_commands::base64(&checkpoint.root_hash),
         signed_note: published.signed,
     })
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::cli::{LogCommand, SummaryFormat, VerifyArgs, VerifyCommand, WitnessCommand};
 use crate::commands::Completion;
 
-fn base64(hash: &[u8]) -> String {
+pub(crate) fn base64(hash: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(hash)
 }
