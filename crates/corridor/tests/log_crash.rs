@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use corridor_tlog::{Checkpoint, EntryBundleAddress, Note, verify_consistency};
 use serde_json::Value;
 
+mod common;
+use common::Random;
+
 /// Records per round's file.
 const RECORDS_PER_ROUND: usize = 1500;
 const ROUNDS: usize = 20;
@@ -39,22 +42,6 @@ fn succeed(home: &Path, arguments: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A small xorshift generator: reproducible from the printed seed.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
 }
 
 const SITE: &str = r#"{"type":"site","id":"cp-1","name":"Checkpoint 1","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"team A"},"recorded_by":"observer-1"}"#;
@@ -86,18 +73,8 @@ fn decode(value: &Value) -> [u8; 32] {
 
 #[test]
 fn killing_add_at_random_points_never_breaks_the_log() {
-    let seed = std::env::var("CORRIDOR_CRASH_SEED")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|elapsed| elapsed.as_nanos() as u64)
-                .unwrap_or(1)
-                | 1
-        });
-    println!("crash test seed: {seed} (set CORRIDOR_CRASH_SEED={seed} to replay)");
-    let mut random = Random(seed);
+    let mut random = Random::from_environment("crash test");
+    let seed = random.seed();
     let holder = tempfile::tempdir().expect("temporary directory");
     let home = holder.path();
     let data_path: PathBuf = home.join("data");
@@ -147,13 +124,13 @@ fn killing_add_at_random_points_never_breaks_the_log() {
             .spawn()
             .expect("spawn corridor add");
         let delay = if round % 2 == 0 {
-            random.below(round_time.as_micros() as u64)
+            random.within(0..round_time.as_micros() as u64)
         } else {
             let waiting = Instant::now();
             while !watched.exists() && waiting.elapsed() < Duration::from_secs(10) {
                 std::thread::sleep(Duration::from_micros(100));
             }
-            random.below(8_000)
+            random.within(0..8_000)
         };
         std::thread::sleep(Duration::from_micros(delay));
         let finished = child.try_wait().expect("poll the child").is_some();

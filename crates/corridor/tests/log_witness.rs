@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::Random;
+
 fn corridor(home: &Path, arguments: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_corridor"))
         .args(arguments)
@@ -337,32 +340,18 @@ fn a_two_of_three_policy_rejects_one_cosignature_and_accepts_two() {
     );
 }
 
-/// A deterministic sequence of delays in microseconds, from the seed printed
-/// on failure: the cosign command runs for a few milliseconds.
-fn delays(seed: u64, count: usize) -> Vec<u64> {
-    let mut state = seed;
-    (0..count)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) % 6_000
-        })
-        .collect()
-}
-
 #[test]
 fn the_witness_state_survives_being_killed_while_cosigning() {
     let fixture = Fixture::new();
     let data = fixture.new_log("log", 5);
     let (witness, _) = fixture.new_witness("witness", &data);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(7, |elapsed| elapsed.as_nanos() as u64);
-    eprintln!("witness kill seed: {seed}");
+    let mut random = Random::from_environment("witness kill test");
+    let seed = random.seed();
     let mut killed_mid_run = 0;
     let rounds = 16;
-    for (round, delay) in delays(seed, rounds).into_iter().enumerate() {
+    for round in 0..rounds {
+        // The cosign command runs for a few milliseconds.
+        let delay = random.within(0..6_000);
         fixture.add(&data, &format!("r{round}"), 0, 3);
         let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
             .args([

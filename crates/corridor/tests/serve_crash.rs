@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 use corridor_tlog::{Checkpoint, Note, verify_consistency};
 use serde_json::{Value, json};
 
+mod common;
+use common::Random;
+
 /// Rounds when `CORRIDOR_CRASH_ROUNDS` is not set: enough to land kills in
 /// every phase of a request, short enough for CI (about 15 s in debug).
 const DEFAULT_ROUNDS: usize = 10;
@@ -60,22 +63,6 @@ fn succeed(data: &Path, arguments: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A small xorshift generator: reproducible from the printed seed.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn within(&mut self, range: std::ops::Range<u64>) -> u64 {
-        range.start + self.next() % (range.end - range.start).max(1)
-    }
 }
 
 /// Passage number `index`; the same index always gives the same record, so
@@ -295,21 +282,9 @@ fn rounds() -> usize {
 
 #[test]
 fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult {
-    let seed = std::env::var("CORRIDOR_CRASH_SEED")
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|elapsed| elapsed.as_nanos() as u64)
-                .unwrap_or(1)
-                | 1
-        });
     let rounds = rounds();
-    println!(
-        "server crash test seed: {seed}, {rounds} rounds (set CORRIDOR_CRASH_SEED={seed} to replay)"
-    );
-    let mut random = Random(seed);
+    let mut random = Random::from_environment(&format!("server crash test ({rounds} rounds)"));
+    let seed = random.seed();
     let holder = tempfile::tempdir()?;
     let data: PathBuf = holder.path().join("data");
     let log = data.join("log");
