@@ -439,9 +439,14 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
 
     // Every checkpoint ever published is a prefix of the final tree: those
     // seen between rounds and the kept history in `log/checkpoints/`.
+    // A kill can leave a half-written `.N.tmp` behind; only the renamed
+    // files were ever published.
     if let Ok(entries) = std::fs::read_dir(log.join("checkpoints")) {
         for entry in entries {
-            observed.push(std::fs::read_to_string(entry?.path())?);
+            let entry = entry?;
+            if !entry.file_name().to_string_lossy().starts_with('.') {
+                observed.push(std::fs::read_to_string(entry.path())?);
+            }
         }
     }
     for text in &observed {
