@@ -302,25 +302,17 @@ fn compare_leaves(
         };
         bundle_index += 1;
         let bundle_path = bundle.path();
-        let bytes = match std::fs::read(directory.bundle_path(&bundle)) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                if with_tiles {
-                    report.found(Problem::Unreadable {
-                        path: bundle_path,
-                        reason: error.to_string(),
-                    });
-                }
-                continue;
-            }
-        };
-        let entries = match parse_entry_bundle_exact(&bundle, &bytes) {
+        let bytes =
+            std::fs::read(directory.bundle_path(&bundle)).map_err(|error| error.to_string());
+        let entries = match bytes.as_ref().map_err(Clone::clone).and_then(|bytes| {
+            parse_entry_bundle_exact(&bundle, bytes).map_err(|error| error.to_string())
+        }) {
             Ok(entries) => entries,
-            Err(error) => {
+            Err(reason) => {
                 if with_tiles {
                     report.found(Problem::Unreadable {
                         path: bundle_path,
-                        reason: error.to_string(),
+                        reason,
                     });
                 }
                 continue;
