@@ -1,11 +1,17 @@
 //! Durable file replacement: every file of the log is written to a temporary
-//! name, flushed to disk, then renamed over its final name, so that a reader
-//! (or a crash) sees the old bytes or the new bytes, never a mix.
+//! name and renamed over its final name, so that a reader sees the old bytes
+//! or the new bytes, never a mix; and it is flushed to disk before anything
+//! refers to it, one file at a time ([`replace_file`]) or a whole batch at
+//! once ([`BatchWriter`]).
 
+#[cfg(not(target_os = "linux"))]
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 
 /// The temporary name a file is written under before it is renamed into place.
 ///
@@ -21,8 +27,8 @@ fn temporary_path(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` through a temporary file: write, `fsync`, rename.
 ///
-/// The parent directory is created if needed but *not* synced; callers batch
-/// directory syncs with [`DirectorySyncs`] (one per directory per integration).
+/// The parent directory is created if needed but *not* synced; the caller
+/// syncs it with [`sync_directory`] before relying on the new name.
 pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -45,38 +51,181 @@ pub(crate) fn sync_directory(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
-/// The directories whose entries changed during one integration, synced
-/// together before the checkpoint that depends on them is published.
-#[derive(Debug, Default)]
-pub(crate) struct DirectorySyncs {
-    directories: BTreeSet<PathBuf>,
+/// Many files placed under one root by a pool of threads, while the caller
+/// goes on computing the next ones, and made durable together before
+/// anything that refers to them (a checkpoint) is published.
+///
+/// Each file is written to a temporary name and renamed into place, so a
+/// reader sees either no file or the whole file. Durability comes once, at
+/// [`BatchWriter::finish`]: on Linux one `syncfs(2)` of the filesystem holding
+/// the root, which writes back every dirty page and commits the journal once,
+/// where flushing each file would commit it once per file. Elsewhere each
+/// file is flushed as it is placed, and the directories at the end.
+#[derive(Debug)]
+pub(crate) struct BatchWriter {
+    sender: Option<SyncSender<(PathBuf, Vec<u8>)>>,
+    workers: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
 }
 
-impl DirectorySyncs {
-    /// Remembers that `file` was created or replaced under `root`: its
-    /// directory and every directory between it and `root` may have new entries.
-    pub(crate) fn touched(&mut self, root: &Path, file: &Path) {
-        let mut current = file.parent();
-        while let Some(directory) = current {
-            if !self.directories.insert(directory.to_path_buf()) {
-                // Already recorded, and so are its ancestors.
-                break;
+/// A file that could not be placed, and why.
+pub(crate) type PlaceFailure = (PathBuf, io::Error);
+
+#[derive(Debug)]
+struct Shared {
+    /// Opened before the first file is placed: `syncfs` reports a writeback
+    /// error on the filesystem (Linux 5.8 and later) if it happened after
+    /// this descriptor was opened.
+    #[cfg(target_os = "linux")]
+    filesystem: File,
+    #[cfg(not(target_os = "linux"))]
+    root: PathBuf,
+    /// Directories that gained names, flushed at the end where `syncfs` is missing.
+    #[cfg(not(target_os = "linux"))]
+    directories: Mutex<BTreeSet<PathBuf>>,
+    queue: Mutex<Receiver<(PathBuf, Vec<u8>)>>,
+    /// The first failure; once set, the workers drain the queue without writing.
+    failure: Mutex<Option<PlaceFailure>>,
+}
+
+/// Files waiting for a worker, at most (each a tile or a bundle, up to ~100 KB).
+const QUEUED_FILES: usize = 256;
+
+impl BatchWriter {
+    /// Starts `threads` workers placing files under `root`, creating it if needed.
+    pub(crate) fn start(root: &Path, threads: usize) -> io::Result<Self> {
+        std::fs::create_dir_all(root)?;
+        let (sender, receiver) = mpsc::sync_channel(QUEUED_FILES);
+        let shared = Arc::new(Shared {
+            #[cfg(target_os = "linux")]
+            filesystem: File::open(root)?,
+            #[cfg(not(target_os = "linux"))]
+            root: root.to_path_buf(),
+            #[cfg(not(target_os = "linux"))]
+            directories: Mutex::new(BTreeSet::new()),
+            queue: Mutex::new(receiver),
+            failure: Mutex::new(None),
+        });
+        let workers = (0..threads.max(1))
+            .map(|_| {
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || shared.work())
+            })
+            .collect();
+        Ok(Self {
+            sender: Some(sender),
+            workers,
+            shared,
+        })
+    }
+
+    /// Queues `bytes` to be placed at `path`, waiting while the queue is full.
+    /// Returns the first failure of an earlier file, if any.
+    pub(crate) fn write(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<(), PlaceFailure> {
+        if let Some(failure) = locked(&self.shared.failure).take() {
+            return Err(failure);
+        }
+        let sender = self.sender.as_ref().ok_or_else(|| stopped(&path))?;
+        sender
+            .send((path, bytes))
+            .map_err(|error| stopped(&error.0.0))
+    }
+
+    /// Waits until every queued file is placed, then makes them all durable.
+    pub(crate) fn finish(mut self) -> Result<(), PlaceFailure> {
+        let root_failure = |error| (PathBuf::from("."), error);
+        if self.stop_workers() {
+            return Err(root_failure(io::Error::other(
+                "a file-writing thread panicked",
+            )));
+        }
+        if let Some(failure) = locked(&self.shared.failure).take() {
+            return Err(failure);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::syncfs(&self.shared.filesystem)
+                .map_err(|error| root_failure(io::Error::from(error)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let directories = std::mem::take(&mut *locked(&self.shared.directories));
+            for directory in directories.iter().rev() {
+                sync_directory(directory).map_err(|error| (directory.clone(), error))?;
             }
-            if directory == root {
-                break;
-            }
-            current = directory.parent();
+            Ok(())
         }
     }
 
-    /// Syncs every recorded directory, deepest first.
-    pub(crate) fn sync_all(&mut self) -> io::Result<()> {
-        for directory in self.directories.iter().rev() {
-            sync_directory(directory)?;
-        }
-        self.directories.clear();
-        Ok(())
+    /// Closes the queue and joins the workers; true if one of them panicked.
+    fn stop_workers(&mut self) -> bool {
+        self.sender = None;
+        self.workers
+            .drain(..)
+            .map(JoinHandle::join)
+            .fold(false, |panicked, joined| panicked | joined.is_err())
     }
+}
+
+impl Drop for BatchWriter {
+    /// An abandoned batch still waits for its workers, so no file is being
+    /// written once the caller has returned.
+    fn drop(&mut self) {
+        self.stop_workers();
+    }
+}
+
+impl Shared {
+    fn work(&self) {
+        loop {
+            let next = locked(&self.queue).recv();
+            let Ok((path, bytes)) = next else {
+                return;
+            };
+            if locked(&self.failure).is_some() {
+                continue;
+            }
+            if let Err(error) = self.place(&path, &bytes) {
+                locked(&self.failure).get_or_insert((path, error));
+            }
+        }
+    }
+
+    fn place(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let temporary = temporary_path(path);
+        let mut file = File::create(&temporary)?;
+        file.write_all(bytes)?;
+        #[cfg(not(target_os = "linux"))]
+        {
+            file.sync_data()?;
+            let mut directories = locked(&self.directories);
+            let mut current = path.parent();
+            while let Some(directory) = current {
+                if !directories.insert(directory.to_path_buf()) || directory == self.root {
+                    break;
+                }
+                current = directory.parent();
+            }
+        }
+        drop(file);
+        std::fs::rename(&temporary, path)
+    }
+}
+
+fn stopped(path: &Path) -> PlaceFailure {
+    (
+        path.to_path_buf(),
+        io::Error::other("the file-writing threads stopped"),
+    )
+}
+
+/// Locks `mutex`, taking the value even if a thread panicked holding it
+/// (every value guarded here stays consistent between statements).
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Reads a whole file, `Ok(None)` if it does not exist.

@@ -2,8 +2,9 @@
 //! into entry bundles, hash tiles and a new signed checkpoint.
 //!
 //! Crash safety rests on one ordering. Every tile and bundle is written to a
-//! temporary name, flushed and renamed; the directories are flushed; only then
-//! is the new checkpoint written the same way and renamed over `checkpoint`.
+//! temporary name and renamed; all of them, with their directories, are
+//! flushed to disk; only then is the new checkpoint written, flushed and
+//! renamed over `checkpoint`.
 //! A crash before that rename leaves the previous checkpoint published, and
 //! everything it covers untouched (integration only ever writes tiles that
 //! differ between the old and the new tree, under new partial-tile names or
@@ -20,7 +21,7 @@ use corridor_tlog::{
 };
 
 use crate::directory::LogDirectory;
-use crate::files::{DirectorySyncs, replace_file, sync_directory};
+use crate::files::{BatchWriter, PlaceFailure, replace_file, sync_directory};
 use crate::tiles::TileBuffers;
 
 /// How many leaves are read from the source at a time.
@@ -204,84 +205,37 @@ pub(crate) fn published_checkpoint(
     Ok(Some((opened.checkpoint, opened.note)))
 }
 
-/// Writes files under the log directory, a batch at a time: each file of a
-/// batch is written to a temporary name, flushed and renamed into place by a
-/// pool of threads (concurrent `fsync`s share journal commits, and file
-/// creation overlaps), then the directories are flushed. A file is renamed
-/// only once its bytes are durable.
+/// Writes the new files of an integration through a [`BatchWriter`], whose
+/// threads create and fill them while this thread hashes the next leaves.
+/// Nothing is durable, and nothing may refer to the files, until
+/// [`FileWriter::finish`].
 struct FileWriter<'a> {
     directory: &'a LogDirectory,
-    syncs: DirectorySyncs,
-    pending: Vec<(PathBuf, Vec<u8>)>,
-    pending_bytes: usize,
+    batch: BatchWriter,
 }
 
-/// Files held before their batch is written.
-const PENDING_FILES: usize = 512;
-/// Bytes held before their batch is written.
-const PENDING_BYTES: usize = 32 << 20;
-/// Threads writing a batch.
-const WRITER_THREADS: usize = 8;
+/// Threads creating and filling files (file creation is the costly part).
+const WRITER_THREADS: usize = 3;
 
 impl FileWriter<'_> {
-    fn write(&mut self, path: &Path, bytes: Vec<u8>) -> Result<(), IntegrateError> {
-        self.pending_bytes += bytes.len();
-        self.pending.push((path.to_path_buf(), bytes));
-        if self.pending.len() >= PENDING_FILES || self.pending_bytes >= PENDING_BYTES {
-            self.flush()?;
-        }
-        Ok(())
+    fn write(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<(), IntegrateError> {
+        self.batch.write(path, bytes).map_err(place_error)
     }
 
     fn write_tile(&mut self, tile: &TileAddress, hashes: &[Hash]) -> Result<(), IntegrateError> {
-        let path = self.directory.tile_path(tile);
-        self.write(&path, encode_tile_data(hashes))
+        self.write(self.directory.tile_path(tile), encode_tile_data(hashes))
     }
 
-    /// Writes every pending file durably into place, then flushes the directories.
-    fn flush(&mut self) -> Result<(), IntegrateError> {
-        let pending = std::mem::take(&mut self.pending);
-        self.pending_bytes = 0;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let chunk = pending.len().div_ceil(WRITER_THREADS);
-        let failure = std::thread::scope(|scope| {
-            let workers: Vec<_> = pending
-                .chunks(chunk)
-                .map(|files| {
-                    scope.spawn(move || {
-                        for (path, bytes) in files {
-                            replace_file(path, bytes).map_err(|error| (path.clone(), error))?;
-                        }
-                        Ok::<(), (PathBuf, std::io::Error)>(())
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|worker| worker.join())
-                .find_map(|outcome| match outcome {
-                    Ok(Ok(())) => None,
-                    Ok(Err(failure)) => Some(failure),
-                    Err(_) => Some((
-                        self.directory.root().to_path_buf(),
-                        std::io::Error::other("a writing thread panicked"),
-                    )),
-                })
-        });
-        if let Some((path, error)) = failure {
-            return Err(IntegrateError::Io {
-                path: path.display().to_string(),
-                error,
-            });
-        }
-        for (path, _) in &pending {
-            self.syncs.touched(self.directory.root(), path);
-        }
-        self.syncs
-            .sync_all()
-            .map_err(io_error(self.directory.root()))
+    /// Waits for every file and makes them all durable, with their directories.
+    fn finish(self) -> Result<(), IntegrateError> {
+        self.batch.finish().map_err(place_error)
+    }
+}
+
+fn place_error((path, error): PlaceFailure) -> IntegrateError {
+    IntegrateError::Io {
+        path: path.display().to_string(),
+        error,
     }
 }
 
@@ -324,9 +278,8 @@ pub fn integrate<S: LeafSource + ?Sized>(
 
     let mut writer = FileWriter {
         directory,
-        syncs: DirectorySyncs::default(),
-        pending: Vec::new(),
-        pending_bytes: 0,
+        batch: BatchWriter::start(directory.root(), WRITER_THREADS)
+            .map_err(io_error(directory.root()))?,
     };
     let (mut range, mut buffers) = resume(directory, old_size, published.as_ref())?;
 
@@ -374,10 +327,7 @@ pub fn integrate<S: LeafSource + ?Sized>(
                     index: bundle_index,
                     width: FULL_TILE_WIDTH,
                 };
-                writer.write(
-                    &directory.bundle_path(&address),
-                    std::mem::take(&mut bundle),
-                )?;
+                writer.write(directory.bundle_path(&address), std::mem::take(&mut bundle))?;
                 bundle_entries = 0;
                 bundle_index += 1;
             }
@@ -397,12 +347,12 @@ pub fn integrate<S: LeafSource + ?Sized>(
             index: bundle_index,
             width: bundle_entries as u16,
         };
-        writer.write(&directory.bundle_path(&address), bundle)?;
+        writer.write(directory.bundle_path(&address), bundle)?;
     }
     for (tile, hashes) in buffers.grown_partial_tiles() {
         writer.write_tile(&tile, hashes)?;
     }
-    writer.flush()?;
+    writer.finish()?;
 
     let root_hash = if new_size == 0 {
         EMPTY_ROOT
