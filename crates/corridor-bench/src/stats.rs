@@ -113,6 +113,7 @@ fn fill(store: &mut SqliteStore, passages: u64) -> Result<()> {
             leaf: leaf.into_bytes(),
             content_digest: [0; 32],
             private: None,
+            submitter: None,
             passage: Some(PassageFacts {
                 site: site.to_string(),
                 day,

@@ -28,7 +28,8 @@ pub use check::{CheckReport, Problem};
 pub use config::{Config, check_origin};
 pub use lock::WriterLock;
 pub use writer::{
-    BATCH_SIZE, ObserverSignatureCheck, Staged, SubmitFailure, SubmitSummary, Writer,
+    BATCH_SIZE, CommitNotifier, ObserverSignatureCheck, Staged, SubmitFailure, SubmitSummary,
+    Writer,
 };
 
 const CONFIG_FILE: &str = "corridor.toml";

@@ -15,7 +15,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::sync::mpsc;
+use std::sync::{Arc, OnceLock, mpsc};
 
 use corridor_model::leaf::{
     commitment, content_digest_of_canonical, format_logged_at, leaf_of_canonical_record,
@@ -36,6 +36,10 @@ use crate::{Config, EngineError, WriterLock};
 /// of a commit is spread over many records, small enough that a failed batch
 /// costs little to resubmit.
 pub const BATCH_SIZE: usize = 10_000;
+
+fn commit_thread_stopped() -> StoreError {
+    StoreError::Backend("the commit thread has stopped".into())
+}
 
 /// Checks an observer's signature over a record's public form and returns
 /// the leaf's `observer_sig` value, or why it does not hold.
@@ -70,10 +74,14 @@ struct PendingTarget {
     batch: u64,
 }
 
+/// Called on the commit thread each time a batch's commit returned.
+pub type CommitNotifier = Box<dyn Fn() + Send + Sync>;
+
 /// A thread that owns the writing store connection and commits batches in order.
 struct Committer {
     batches: Option<mpsc::SyncSender<Vec<NewRecord>>>,
     results: mpsc::Receiver<Result<Vec<u64>, StoreError>>,
+    notifier: Arc<OnceLock<CommitNotifier>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -81,6 +89,8 @@ impl Committer {
     fn start(mut store: Box<dyn Store>) -> Committer {
         let (batches, incoming) = mpsc::sync_channel::<Vec<NewRecord>>(1);
         let (outgoing, results) = mpsc::channel();
+        let notifier: Arc<OnceLock<CommitNotifier>> = Arc::default();
+        let notify = Arc::clone(&notifier);
         let thread = std::thread::Builder::new()
             .name("corridor-commit".into())
             .spawn(move || {
@@ -88,12 +98,16 @@ impl Committer {
                     if outgoing.send(store.append(&batch)).is_err() {
                         break;
                     }
+                    if let Some(notify) = notify.get() {
+                        notify();
+                    }
                 }
             })
             .ok();
         Committer {
             batches: Some(batches),
             results,
+            notifier,
             thread,
         }
     }
@@ -204,7 +218,7 @@ impl Writer {
         location: Location,
         object: &Map<String, Value>,
     ) -> Result<Staged, RecordError> {
-        self.stage_signed(location, object, None)
+        self.stage_signed(location, object, None, None)
     }
 
     /// The public form of a record as its leaf will carry it (`record` in the
@@ -246,7 +260,8 @@ impl Writer {
     /// [`Writer::stage`] with an observer's signature: `observer_signature`
     /// receives the record's public form (the leaf's `record`) and returns
     /// the value to put in the leaf's `observer_sig`, or why the signature
-    /// does not hold (reported on the field `observer_sig`).
+    /// does not hold (reported on the field `observer_sig`). `submitter`, the
+    /// API token submitting the record, is stored with it (never in the leaf).
     ///
     /// # Errors
     /// As [`Writer::stage`], or the signature check's reason.
@@ -255,6 +270,7 @@ impl Writer {
         location: Location,
         object: &Map<String, Value>,
         observer_signature: Option<ObserverSignatureCheck<'_>>,
+        submitter: Option<&str>,
     ) -> Result<Staged, RecordError> {
         let (record_type, id) = peek_identity(object);
         let fail = |error: FieldError| RecordError {
@@ -423,6 +439,7 @@ impl Writer {
             content_digest: digest,
             private: private.map(|(part, _)| part),
             passage,
+            submitter: submitter.map(str::to_string),
         });
         Ok(Staged::New)
     }
@@ -471,7 +488,7 @@ impl Writer {
         let sent = committer.batches.as_ref().map(|sender| sender.send(batch));
         if !matches!(sent, Some(Ok(()))) {
             self.forget_everything();
-            return Err(StoreError::Backend("the commit thread has stopped".into()));
+            return Err(commit_thread_stopped());
         }
         self.in_flight.push_back((number, records));
         let mut confirmed = Vec::new();
@@ -481,16 +498,62 @@ impl Writer {
         Ok(confirmed)
     }
 
+    /// Whether commits run on a thread of their own ([`Writer::pipelined`]):
+    /// then [`Writer::send_staged`] returns before its batch is durable.
+    pub fn is_pipelined(&self) -> bool {
+        self.committer.is_some()
+    }
+
+    /// Has `notify` called (on the commit thread) each time a batch's commit
+    /// returns, so a caller waiting for other work too can wake and collect
+    /// the result with [`Writer::try_confirm`]. Set once; later calls are
+    /// ignored, as is a writer that commits on the calling thread.
+    pub fn notify_on_commit(&mut self, notify: CommitNotifier) {
+        if let Some(committer) = &self.committer {
+            let _ = committer.notifier.set(notify);
+        }
+    }
+
+    /// The leaf indexes of the batch in flight if its commit has returned,
+    /// without waiting; `None` while it runs or when nothing is in flight.
+    ///
+    /// # Errors
+    /// The commit failed: that batch and everything after it are dropped.
+    pub fn try_confirm(&mut self) -> Option<Result<Vec<u64>, StoreError>> {
+        let committer = self.committer.as_ref()?;
+        if self.in_flight.is_empty() {
+            return None;
+        }
+        let result = match committer.results.try_recv() {
+            Ok(result) => result,
+            Err(mpsc::TryRecvError::Empty) => return None,
+            Err(mpsc::TryRecvError::Disconnected) => Err(commit_thread_stopped()),
+        };
+        Some(self.settle_oldest(result).map(|(_, indexes)| indexes))
+    }
+
     /// Waits for the oldest batch in flight; returns its record count and indexes.
     fn confirm_oldest(&mut self) -> Result<(usize, Vec<u64>), StoreError> {
+        if self.in_flight.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let result = match &self.committer {
+            Some(committer) => committer
+                .results
+                .recv()
+                .unwrap_or_else(|_| Err(commit_thread_stopped())),
+            None => Ok(Vec::new()),
+        };
+        self.settle_oldest(result)
+    }
+
+    /// Takes the oldest batch in flight out with its commit's `result`.
+    fn settle_oldest(
+        &mut self,
+        result: Result<Vec<u64>, StoreError>,
+    ) -> Result<(usize, Vec<u64>), StoreError> {
         let Some((number, records)) = self.in_flight.pop_front() else {
             return Ok((0, Vec::new()));
-        };
-        let result = match &self.committer {
-            Some(committer) => committer.results.recv().unwrap_or_else(|_| {
-                Err(StoreError::Backend("the commit thread has stopped".into()))
-            }),
-            None => Ok(Vec::new()),
         };
         match result {
             Ok(indexes) => {

@@ -184,3 +184,71 @@ fn a_repeated_record_in_one_batch_is_stored_once_and_a_changed_one_is_refused() 
     );
     assert_eq!(rejected, vec!["line 4 (passage p-1): id: \"p-1\" appears earlier in this batch with different content".to_string()]);
 }
+
+/// A pipelined writer whose commit thread reports each returned commit on a channel.
+fn notifying_writer(write_store: MemoryStore) -> (Writer, std::sync::mpsc::Receiver<()>) {
+    let mut writer = Writer::pipelined(
+        Box::new(MemoryStore::new()),
+        Box::new(write_store),
+        config(),
+        b"secret".to_vec(),
+        None,
+    );
+    let (sender, commits) = std::sync::mpsc::channel();
+    let sender = std::sync::Mutex::new(sender);
+    writer.notify_on_commit(Box::new(move || {
+        if let Ok(sender) = sender.lock() {
+            let _ = sender.send(());
+        }
+    }));
+    (writer, commits)
+}
+
+#[test]
+fn a_returned_commit_is_announced_and_collected_without_waiting() {
+    let (mut writer, commits) = notifying_writer(MemoryStore::new());
+    assert!(writer.is_pipelined());
+    assert!(writer.try_confirm().is_none(), "nothing is in flight yet");
+    writer
+        .stage(Location::Item(0), &site("north"))
+        .expect("stages");
+    writer
+        .stage(Location::Item(1), &passage("p-1", "north", "civilian"))
+        .expect("stages");
+    assert_eq!(writer.send_staged().expect("sent"), Vec::<u64>::new());
+    commits
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the commit thread announces the commit");
+    assert_eq!(
+        writer
+            .try_confirm()
+            .map(|result| result.expect("committed")),
+        Some(vec![0, 1])
+    );
+    assert!(
+        writer.try_confirm().is_none(),
+        "each commit is collected once"
+    );
+}
+
+#[test]
+fn a_failed_commit_is_announced_too_and_collected_as_the_failure() {
+    let mut write_store = MemoryStore::new();
+    write_store.inject(Fault::FailWrite);
+    let (mut writer, commits) = notifying_writer(write_store);
+    writer
+        .stage(Location::Item(0), &site("north"))
+        .expect("stages");
+    writer.send_staged().expect("sent");
+    commits
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the commit thread announces the failed commit");
+    let failure = writer.try_confirm().expect("the result is there");
+    assert!(
+        failure
+            .expect_err("the write failed")
+            .to_string()
+            .contains("injected fault"),
+    );
+    assert_eq!(writer.staged(), 0);
+}

@@ -42,6 +42,7 @@ fn store(passages: &[Passage]) -> MemoryStore {
                 leaf: b"{}".to_vec(),
                 content_digest: [0; 32],
                 private: None,
+                submitter: None,
                 passage: Some(PassageFacts {
                     site: "north".into(),
                     day: day_number(day(passage.day)),

@@ -53,6 +53,10 @@ pub struct NewRecord {
     pub private: Option<PrivatePart>,
     /// Index facts when the content is a passage.
     pub passage: Option<PassageFacts>,
+    /// The API token that submitted the record, so that an observer may read
+    /// the receipts of its own records. Stored beside the record, in the
+    /// same transaction, and never in its leaf. The memory store keeps none.
+    pub submitter: Option<String>,
 }
 
 /// The private part of a record, kept apart and erasable.

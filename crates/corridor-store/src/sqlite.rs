@@ -274,6 +274,11 @@ impl SqliteStore {
                 insert_passage(transaction, leaf_index, &record.target_id, facts)?;
                 deltas.apply(facts, 1);
             }
+            if let Some(token_id) = &record.submitter {
+                transaction
+                    .prepare_cached(crate::tokens::INSERT_SUBMISSION)?
+                    .execute(params![record.id, token_id])?;
+            }
             indexes.push(leaf_index);
         }
         drop(insert_record);

@@ -26,6 +26,11 @@ CREATE TABLE IF NOT EXISTS submissions (
 ) WITHOUT ROWID;
 ";
 
+/// Remembers the token that submitted a record (run by `append`, in the
+/// transaction that stores the record). A record keeps its first submitter.
+pub(crate) const INSERT_SUBMISSION: &str =
+    "INSERT OR IGNORE INTO submissions (record_id, token_id) VALUES (?1, ?2)";
+
 /// An API token as stored: everything but its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
@@ -113,28 +118,6 @@ impl SqliteStore {
         Ok(changed > 0)
     }
 
-    /// Remembers which token submitted each record, in one transaction.
-    /// A record already attributed keeps its first submitter.
-    ///
-    /// # Errors
-    /// A storage failure (nothing is remembered).
-    pub fn record_submitters(&mut self, pairs: &[(String, String)]) -> Result<(), StoreError> {
-        if pairs.is_empty() {
-            return Ok(());
-        }
-        let transaction = self.connection.transaction()?;
-        {
-            let mut statement = transaction.prepare_cached(
-                "INSERT OR IGNORE INTO submissions (record_id, token_id) VALUES (?1, ?2)",
-            )?;
-            for (record_id, token_id) in pairs {
-                statement.execute(params![record_id, token_id])?;
-            }
-        }
-        transaction.commit()?;
-        Ok(())
-    }
-
     /// The token that submitted `record_id` over the API, if any did.
     ///
     /// # Errors
@@ -157,7 +140,7 @@ mod tests {
 
     #[test]
     fn tokens_are_found_by_hash_listed_and_revoked_once() -> Result<(), StoreError> {
-        let mut store = SqliteStore::open_in_memory()?;
+        let store = SqliteStore::open_in_memory()?;
         let token = ApiToken {
             id: "t1".into(),
             name: "team a".into(),
@@ -177,10 +160,37 @@ mod tests {
                 .and_then(|token| token.revoked_at),
             Some("2026-01-02T00:00:00Z".to_string())
         );
-        store.record_submitters(&[("p-1".into(), "t1".into())])?;
-        store.record_submitters(&[("p-1".into(), "t2".into())])?;
+        Ok(())
+    }
+
+    fn event(id: &str, submitter: Option<&str>) -> crate::NewRecord {
+        crate::NewRecord {
+            id: id.into(),
+            target_id: id.into(),
+            record_type: corridor_model::RecordType::Incident,
+            content_type: corridor_model::RecordType::Incident,
+            effect: crate::Effect::Create,
+            leaf: format!("leaf of {id}").into_bytes(),
+            content_digest: [id.len() as u8; 32],
+            private: None,
+            passage: None,
+            submitter: submitter.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_submitter_is_stored_with_the_record_and_kept() -> Result<(), StoreError> {
+        use crate::Store;
+        let mut store = SqliteStore::open_in_memory()?;
+        store.append(&[event("p-1", Some("t1")), event("p-2", None)])?;
         assert_eq!(store.submitter("p-1")?, Some("t1".to_string()));
         assert_eq!(store.submitter("p-2")?, None);
+        assert_eq!(store.submitter("p-3")?, None);
+        // A refused batch remembers nothing of itself, and changes no submitter.
+        let refused = store.append(&[event("p-3", Some("t2")), event("p-1", Some("t2"))]);
+        assert!(matches!(refused, Err(StoreError::DuplicateId { .. })));
+        assert_eq!(store.submitter("p-1")?, Some("t1".to_string()));
+        assert_eq!(store.submitter("p-3")?, None);
         Ok(())
     }
 }

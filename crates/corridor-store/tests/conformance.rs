@@ -45,6 +45,7 @@ fn create(id: &str, content_type: RecordType) -> NewRecord {
         content_digest: digest_of(id),
         private: None,
         passage: None,
+        submitter: None,
     }
 }
 
