@@ -127,17 +127,23 @@ fn a_failed_commit_stores_nothing_of_its_batch_and_reports_what_came_before() {
     );
 }
 
-#[test]
-fn a_failed_pipelined_commit_drops_the_batches_staged_after_it() {
-    let mut write_store = MemoryStore::new();
-    write_store.inject(Fault::FailWrite);
-    let mut writer = Writer::pipelined(
+/// A writer validating against an empty memory store while its commit
+/// thread appends to `write_store`.
+fn pipelined(write_store: MemoryStore) -> Writer {
+    Writer::pipelined(
         Box::new(MemoryStore::new()),
         Box::new(write_store),
         config(),
         b"secret".to_vec(),
         None,
-    );
+    )
+}
+
+#[test]
+fn a_failed_pipelined_commit_drops_the_batches_staged_after_it() {
+    let mut write_store = MemoryStore::new();
+    write_store.inject(Fault::FailWrite);
+    let mut writer = pipelined(write_store);
     let mut records = vec![site("north")];
     // Batch 2 refers to batch 1's site; when batch 1 fails, batch 2 must not be stored.
     records.extend(
@@ -187,13 +193,7 @@ fn a_repeated_record_in_one_batch_is_stored_once_and_a_changed_one_is_refused() 
 
 /// A pipelined writer whose commit thread reports each returned commit on a channel.
 fn notifying_writer(write_store: MemoryStore) -> (Writer, std::sync::mpsc::Receiver<()>) {
-    let mut writer = Writer::pipelined(
-        Box::new(MemoryStore::new()),
-        Box::new(write_store),
-        config(),
-        b"secret".to_vec(),
-        None,
-    );
+    let mut writer = pipelined(write_store);
     let (sender, commits) = std::sync::mpsc::channel();
     let sender = std::sync::Mutex::new(sender);
     writer.notify_on_commit(Box::new(move || {
