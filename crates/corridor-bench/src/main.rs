@@ -6,6 +6,7 @@
 //! table on stdout and to `target/bench/results.json`.
 
 mod analysis;
+mod dashboard;
 mod generate;
 mod http;
 mod ingest;
@@ -33,7 +34,7 @@ struct Arguments {
     /// Scratch directory for the stores (default: a temporary directory)
     #[arg(long)]
     scratch: Option<PathBuf>,
-    /// Run only these benchmarks (import, stats, analysis, log, http); default all
+    /// Run only these benchmarks (import, stats, analysis, log, http, dashboard); default all
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -136,6 +137,13 @@ fn main() -> Result<()> {
             sizes.http_records,
             sizes.http_signed_records,
         )?);
+    }
+    if wanted("dashboard") {
+        eprintln!(
+            "dashboard: {} passages stored and published, then the 43-day page ...",
+            sizes.stats_passages
+        );
+        results.extend(dashboard::run(&scratch, sizes.stats_passages)?);
     }
     if wanted("analysis") {
         eprintln!(

@@ -77,7 +77,7 @@ fn median_ms(runs: usize, mut work: impl FnMut() -> Result<()>) -> Result<f64> {
     Ok(times[times.len() / 2])
 }
 
-fn raw_scan(
+pub(crate) fn raw_scan(
     connection: &rusqlite::Connection,
     first: jiff::civil::Date,
     last: jiff::civil::Date,
