@@ -3,7 +3,7 @@
 //! the tiles.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use corridor_tlog::{
@@ -20,10 +20,16 @@ use crate::keys::{KeyError, load_signer};
 use crate::receipt::Receipt;
 
 /// A log the caller writes: its directory and its signing key.
+///
+/// Clones share one publishing lock: integrating and attaching cosignatures
+/// never interleave, so cosignatures for checkpoint N, attached from another
+/// thread, cannot overwrite checkpoint N+1 published meanwhile (attaching
+/// reads the published checkpoint under the lock and refuses if it moved on).
 #[derive(Debug, Clone)]
 pub struct Log {
     directory: LogDirectory,
     signer: SignerKey,
+    publishing: Arc<Mutex<()>>,
 }
 
 /// Why cosignatures could not be attached to the published checkpoint.
@@ -57,7 +63,19 @@ impl Log {
     /// A log at `directory`, signed by `signer` (whose name is the origin).
     #[must_use]
     pub fn new(directory: LogDirectory, signer: SignerKey) -> Self {
-        Log { directory, signer }
+        Log {
+            directory,
+            signer,
+            publishing: Arc::default(),
+        }
+    }
+
+    /// Holds the publishing lock. A thread that panicked while holding it
+    /// left the files as a crash would, which integration recovers from.
+    fn publishing(&self) -> MutexGuard<'_, ()> {
+        self.publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The log at `log_directory`, signed with the private key in `key_path`.
@@ -93,6 +111,7 @@ impl Log {
         &self,
         source: &S,
     ) -> Result<Integration, IntegrateError> {
+        let _publishing = self.publishing();
         integrate(source, &self.directory, &self.signer)
     }
 
@@ -126,7 +145,8 @@ impl Log {
     /// one of `witnesses` and that it lacks. Returns how many were added.
     /// Signatures from other keys are ignored: an invalid line claiming a
     /// trusted witness's key would make verifiers reject the whole checkpoint.
-    /// The caller must be the log's only writer.
+    /// The caller must be the log's only writer (clones of one `Log` count as
+    /// one writer).
     ///
     /// # Errors
     ///
@@ -137,6 +157,7 @@ impl Log {
         cosigned: &[u8],
         witnesses: &[VerifierKey],
     ) -> Result<usize, AttachError> {
+        let _publishing = self.publishing();
         let Some((checkpoint, mut note)) = published_checkpoint(&self.directory, &self.signer)?
         else {
             return Err(AttachError::NothingPublished);

@@ -1,5 +1,5 @@
-//! The writer and the integrator: the two threads that own the data
-//! directory's writing side while the server runs.
+//! The writer, the integrator and the witness asker: the threads that own
+//! the data directory's writing side while the server runs.
 //!
 //! Every submission is a [`Job`] on one channel. The writer thread stages
 //! the jobs that are waiting (up to [`GROUP_RECORDS`] records) and hands the
@@ -13,7 +13,9 @@
 //!
 //! The integrator publishes every stored record in a new signed checkpoint
 //! at least every `checkpoint_interval`, and once more on shutdown, after
-//! the writer has committed its last group.
+//! the writer has committed its last group. A third thread asks the
+//! witnesses to cosign what the integrator published and attaches their
+//! cosignatures, so a slow witness never delays a checkpoint.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -161,6 +163,7 @@ pub struct Ingest {
     handle: IngestHandle,
     writer: Option<std::thread::JoinHandle<Writer>>,
     integrator: Option<std::thread::JoinHandle<Result<u64, String>>>,
+    witnesses: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Records acknowledged and not yet in a checkpoint: `(leaf end, records, acknowledged at)`.
@@ -210,10 +213,20 @@ impl Ingest {
                 .spawn(move || run_writer(writer, receiver, &metrics, &acks))
                 .map_err(|error| ServerError::Thread(error.to_string()))?
         };
+        // Witnesses are asked on a thread of their own: a slow or unreachable
+        // witness (up to the request timeout) never holds up the next checkpoint.
+        let (published_sizes, sizes) = std::sync::mpsc::channel();
+        let witness_thread = {
+            let log = log.clone();
+            let witness_list = data_dir.witness_list_path();
+            std::thread::Builder::new()
+                .name("corridor-witnesses".into())
+                .spawn(move || run_witnesses(&log, &witness_list, &sizes))
+                .map_err(|error| ServerError::Thread(error.to_string()))?
+        };
         let integrator_thread = {
             let wake = Arc::clone(&wake);
             let interval = options.checkpoint_interval;
-            let witness_list = data_dir.witness_list_path();
             std::thread::Builder::new()
                 .name("corridor-integrator".into())
                 .spawn(move || {
@@ -225,7 +238,7 @@ impl Ingest {
                         published: published_sender,
                         metrics: &metrics,
                         acks: &acks,
-                        witness_list,
+                        published_sizes,
                     })
                 })
                 .map_err(|error| ServerError::Thread(error.to_string()))?
@@ -238,6 +251,7 @@ impl Ingest {
             },
             writer: Some(writer_thread),
             integrator: Some(integrator_thread),
+            witnesses: Some(witness_thread),
         })
     }
 
@@ -246,7 +260,8 @@ impl Ingest {
     }
 
     /// Stops taking jobs, waits for the writer to commit what it holds, then
-    /// for the integrator's final checkpoint; releases the writer lock last.
+    /// for the integrator's final checkpoint and the witnesses' answers about
+    /// it; releases the writer lock last.
     pub fn stop(mut self) -> Result<u64, ServerError> {
         let IngestHandle { jobs, wake, .. } = self.handle;
         // Jobs queued before the stop are committed; any sent after it fail.
@@ -260,15 +275,19 @@ impl Ingest {
             .map_err(|_| ServerError::Thread("the writer thread panicked".into()))?;
         wake.stop.store(true, Ordering::SeqCst);
         wake.notify();
-        let final_size = self
-            .integrator
-            .take()
-            .map(|thread| thread.join())
+        let integrated = self.integrator.take().map(|thread| thread.join());
+        // The integrator is gone, so the witness thread ends once it has
+        // asked about the final checkpoint, while the writer lock is held.
+        let witnesses = self.witnesses.take().map(|thread| thread.join());
+        let final_size = integrated
             .transpose()
             .map_err(|_| ServerError::Thread("the integrator thread panicked".into()))?
             .transpose()
             .map_err(ServerError::FinalIntegration)?
             .unwrap_or(0);
+        witnesses
+            .transpose()
+            .map_err(|_| ServerError::Thread("the witness thread panicked".into()))?;
         drop(writer);
         Ok(final_size)
     }
@@ -548,7 +567,23 @@ struct Integrator<'a> {
     published: watch::Sender<u64>,
     metrics: &'a Metrics,
     acks: &'a AckQueue,
-    witness_list: std::path::PathBuf,
+    /// Each new published size, for the witness thread.
+    published_sizes: std::sync::mpsc::Sender<u64>,
+}
+
+/// Asks the witnesses to cosign each new checkpoint, skipping to the latest
+/// when several were published while the witnesses were being asked (a
+/// witness accepts any later checkpoint with its consistency proof). Ends when
+/// the integrator has published its last checkpoint and gone.
+fn run_witnesses(
+    log: &corridor_log::Log,
+    witness_list: &std::path::Path,
+    sizes: &std::sync::mpsc::Receiver<u64>,
+) {
+    while sizes.recv().is_ok() {
+        while sizes.try_recv().is_ok() {}
+        crate::witness::ask_witnesses(log, witness_list);
+    }
 }
 
 fn run_integrator(integrator: Integrator<'_>) -> Result<u64, String> {
@@ -564,7 +599,7 @@ fn run_integrator(integrator: Integrator<'_>) -> Result<u64, String> {
                         .metrics
                         .checkpoints_published
                         .fetch_add(1, Ordering::Relaxed);
-                    crate::witness::ask_witnesses(&integrator.log, &integrator.witness_list);
+                    let _ = integrator.published_sizes.send(size);
                 }
                 integrator.metrics.tree_size.store(size, Ordering::Relaxed);
                 integrator
