@@ -77,10 +77,14 @@ struct PendingTarget {
 /// Called on the commit thread each time a batch's commit returned.
 pub type CommitNotifier = Box<dyn Fn() + Send + Sync>;
 
+/// A commit's result, with its batch: the records are freed on the caller's
+/// thread, not on the commit thread, which is the busier one.
+type Committed = (Result<Vec<u64>, StoreError>, Vec<NewRecord>);
+
 /// A thread that owns the writing store connection and commits batches in order.
 struct Committer {
     batches: Option<mpsc::SyncSender<Vec<NewRecord>>>,
-    results: mpsc::Receiver<Result<Vec<u64>, StoreError>>,
+    results: mpsc::Receiver<Committed>,
     notifier: Arc<OnceLock<CommitNotifier>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -95,7 +99,8 @@ impl Committer {
             .name("corridor-commit".into())
             .spawn(move || {
                 for batch in incoming {
-                    if outgoing.send(store.append(&batch)).is_err() {
+                    let result = store.append(&batch);
+                    if outgoing.send((result, batch)).is_err() {
                         break;
                     }
                     if let Some(notify) = notify.get() {
@@ -525,7 +530,7 @@ impl Writer {
             return None;
         }
         let result = match committer.results.try_recv() {
-            Ok(result) => result,
+            Ok((result, _records)) => result,
             Err(mpsc::TryRecvError::Empty) => return None,
             Err(mpsc::TryRecvError::Disconnected) => Err(commit_thread_stopped()),
         };
@@ -538,10 +543,10 @@ impl Writer {
             return Ok((0, Vec::new()));
         }
         let result = match &self.committer {
-            Some(committer) => committer
-                .results
-                .recv()
-                .unwrap_or_else(|_| Err(commit_thread_stopped())),
+            Some(committer) => committer.results.recv().map_or_else(
+                |_| Err(commit_thread_stopped()),
+                |(result, _records)| result,
+            ),
             None => Ok(Vec::new()),
         };
         self.settle_oldest(result)

@@ -224,15 +224,11 @@ impl RollupDeltas {
     /// Adds (sign 1) or removes (sign -1) one passage.
     pub fn apply(&mut self, facts: &PassageFacts, sign: i64) {
         let metrics = Metrics::of_passage(facts, sign);
-        self.passage
-            .entry(RollupKey::of(facts, ""))
-            .or_default()
-            .add(&metrics);
+        // One key for both rollups: it is cloned only into a new row.
+        let key = RollupKey::of(facts, "");
+        add_to_row(&mut self.passage, &key, &metrics);
         if facts.cargo.is_empty() {
-            self.cargo
-                .entry(RollupKey::of(facts, ""))
-                .or_default()
-                .add(&metrics);
+            add_to_row(&mut self.cargo, &key, &metrics);
             return;
         }
         // In the cargo rollup a row's tonnes are that kind's tonnes only; a
@@ -253,6 +249,16 @@ impl RollupDeltas {
                 .entry(RollupKey::of(facts, kind))
                 .or_default()
                 .add(&line);
+        }
+    }
+}
+
+/// Adds `metrics` to the row of `key`, creating it if needed.
+fn add_to_row(rows: &mut BTreeMap<RollupKey, Metrics>, key: &RollupKey, metrics: &Metrics) {
+    match rows.get_mut(key) {
+        Some(row) => row.add(metrics),
+        None => {
+            rows.insert(key.clone(), *metrics);
         }
     }
 }
