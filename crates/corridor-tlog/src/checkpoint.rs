@@ -97,8 +97,10 @@ pub struct OpenedCheckpoint {
     pub verified: Vec<VerifiedSignature>,
 }
 
-/// Parses a canonical decimal: digits only, no leading zero except `0` itself.
-fn parse_tree_size(text: &str) -> Option<u64> {
+/// Parses a canonical decimal: digits only, no sign, no leading zero except
+/// `0` itself. Tree sizes, tile widths and levels, and the sizes of
+/// tlog-witness requests are all written this way.
+pub(crate) fn parse_canonical_decimal(text: &str) -> Option<u64> {
     if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
@@ -124,7 +126,7 @@ impl Checkpoint {
         }
         let size_line = lines.next().ok_or(CheckpointError::MissingTreeSize)?;
         let tree_size =
-            parse_tree_size(size_line).ok_or_else(|| CheckpointError::InvalidTreeSize {
+            parse_canonical_decimal(size_line).ok_or_else(|| CheckpointError::InvalidTreeSize {
                 text: size_line.to_owned(),
             })?;
         let root_line = lines.next().ok_or(CheckpointError::MissingRootHash)?;

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::checkpoint::parse_canonical_decimal;
 use crate::hash::{HASH_SIZE, Hash};
 use crate::tree::{HashReader, MAX_LEVEL, SubtreeAddress, fold_right};
 
@@ -204,17 +205,6 @@ pub enum TilePathError {
         /// The first unexpected element.
         element: String,
     },
-}
-
-/// Parses a decimal with no leading zeros (except "0" itself) and no sign.
-fn parse_canonical_decimal(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return None;
-    }
-    if text.len() > 1 && text.starts_with('0') {
-        return None;
-    }
-    text.parse().ok()
 }
 
 fn parse_three_digits(text: &str) -> Option<u64> {

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::checkpoint::Checkpoint;
+use crate::checkpoint::parse_canonical_decimal;
 use crate::hash::Hash;
 use crate::note::{NoteSignature, SignatureLineError};
 use crate::proof::{ConsistencyProofError, verify_consistency};
@@ -59,16 +60,6 @@ pub enum AddCheckpointRequestError {
     /// Nothing follows the empty line.
     #[error("no checkpoint after the empty line")]
     MissingCheckpoint,
-}
-
-fn parse_canonical_decimal(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return None;
-    }
-    if text.len() > 1 && text.starts_with('0') {
-        return None;
-    }
-    text.parse().ok()
 }
 
 impl AddCheckpointRequest {
