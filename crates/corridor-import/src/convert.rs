@@ -273,26 +273,24 @@ impl TimeFormat {
 
 impl TimeFormat {
     fn parse_date_part(&self, text: &str) -> Result<(BrokenDownTime, &String), ValueProblem> {
-        let mut first_problem = None;
+        // Only a single format's error is shown; with several, the formats
+        // that do not match are not worth rendering an error for, row by row.
+        if let [format] = self.formats.as_slice() {
+            return Ok((parse_with(format, text)?, format));
+        }
         for format in &self.formats {
-            match parse_with(format, text) {
-                Ok(parsed) => return Ok((parsed, format)),
-                Err(problem) => {
-                    first_problem.get_or_insert(problem);
-                }
+            if let Ok(parsed) = BrokenDownTime::parse(format, text) {
+                return Ok((parsed, format));
             }
         }
-        match (first_problem, self.formats.len()) {
-            (Some(problem), 1) => Err(problem),
-            _ => Err(ValueProblem::new(format!(
-                "does not match any of the formats {}",
-                self.formats
-                    .iter()
-                    .map(|format| format!("{format:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
+        Err(ValueProblem::new(format!(
+            "does not match any of the formats {}",
+            self.formats
+                .iter()
+                .map(|format| format!("{format:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
     }
 }
 

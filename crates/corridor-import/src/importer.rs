@@ -439,16 +439,11 @@ impl ImportPlan {
     /// mapping's `empty_values`.
     fn cell<'row>(&self, row: &'row Row, index: usize) -> Option<&'row str> {
         let text = row.cells.get(index)?.trim();
-        if text.is_empty()
-            || self
-                .empty_values
-                .iter()
-                .any(|empty| empty == &text.to_lowercase())
-        {
-            None
-        } else {
-            Some(text)
-        }
+        // Lower-cased once per cell (not per empty value), and only when
+        // the mapping has empty values.
+        let is_empty = text.is_empty()
+            || (!self.empty_values.is_empty() && self.empty_values.contains(&text.to_lowercase()));
+        (!is_empty).then_some(text)
     }
 
     fn is_skipped(&self, row: &Row) -> bool {
@@ -702,6 +697,10 @@ impl ImportPlan {
             }
         }
         for list in &self.lists {
+            let all_constant = list
+                .fields
+                .iter()
+                .all(|field| matches!(field.source, ResolvedSource::Constant(_)));
             let mut elements = Vec::new();
             for row in rows.iter().filter(|row| row.problem.is_none()) {
                 let mut element = Map::new();
@@ -722,10 +721,6 @@ impl ImportPlan {
                         }
                     }
                 }
-                let all_constant = list
-                    .fields
-                    .iter()
-                    .all(|field| matches!(field.source, ResolvedSource::Constant(_)));
                 if !list.scalar_elements && (row_has_cell_values || all_constant) {
                     for field in missing_required {
                         errors.push(in_row(
@@ -1304,19 +1299,10 @@ mod tests {
             Err("fields.operator: the header has 2 columns named \"Op\" (columns 2, 3); rename one in the file".into())
         );
         assert_eq!(
-            import(COMMON_FIELDS_MAPPING, b""),
+            import(&mapping("", "", ""), b""),
             Err("the file is empty: it has no header row".into())
         );
     }
-
-    const COMMON_FIELDS_MAPPING: &str = r##"
-        [fields]
-        type = { constant = "passage" }
-        id = { column = "ID" }
-        "source.kind" = { constant = "direct_observation" }
-        "source.name" = { constant = "Team A" }
-        recorded_by = { constant = "team-a" }
-    "##;
 
     #[test]
     fn dates_and_times_in_their_formats() {
@@ -1763,7 +1749,7 @@ mod tests {
 
     #[test]
     fn text_that_is_not_utf8_stops_the_import_naming_the_row() {
-        let mapping = Mapping::from_toml(COMMON_FIELDS_MAPPING).expect("valid");
+        let mapping = Mapping::from_toml(&mapping("", "", "")).expect("valid");
         let csv = b"ID,Op\np-1,a\np-2,Caf\xe9\np-3,b\n";
         let items: Vec<_> = CsvImporter::new(&mapping, &csv[..])
             .expect("header")

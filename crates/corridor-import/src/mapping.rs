@@ -142,13 +142,18 @@ pub(crate) enum TargetKind {
 }
 
 impl Target {
-    /// Personal data: its values never appear in messages.
-    pub(crate) fn is_private(&self) -> bool {
-        let first = match &self.kind {
+    /// The top-level record field it writes: `cargo` for `cargo[].tonnes`.
+    fn record_field(&self) -> Option<&String> {
+        match &self.kind {
             TargetKind::Scalar(path) => path.first(),
             TargetKind::ListElement { list, .. } => list.first(),
-        };
-        first.is_some_and(|segment| segment == "private")
+        }
+    }
+
+    /// Personal data: its values never appear in messages.
+    pub(crate) fn is_private(&self) -> bool {
+        self.record_field()
+            .is_some_and(|segment| segment == "private")
     }
 
     /// The path with `[]` as a segment for a list, used to find overlapping targets.
@@ -320,10 +325,18 @@ struct RawField {
     required: Option<bool>,
 }
 
+/// The names of the keys that are given, in the order listed.
+fn given_keys(keys: &[(&'static str, bool)]) -> Vec<&'static str> {
+    keys.iter()
+        .filter(|(_, given)| *given)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 impl RawField {
     /// Names of the keys given besides the source, to refuse them on a constant.
     fn option_keys(&self) -> Vec<&'static str> {
-        let options: [(&'static str, bool); 13] = [
+        given_keys(&[
             ("as", self.value_kind.is_some()),
             ("format", self.format.is_some()),
             ("time_column", self.time_column.is_some()),
@@ -336,13 +349,7 @@ impl RawField {
             ("default", self.default.is_some()),
             ("ignore_unmapped", self.ignore_unmapped.is_some()),
             ("required", self.required.is_some()),
-            ("template", false),
-        ];
-        options
-            .iter()
-            .filter(|(_, given)| *given)
-            .map(|(name, _)| *name)
-            .collect()
+        ])
     }
 }
 
@@ -572,11 +579,8 @@ impl Mapping {
         self.fields
             .iter()
             .filter_map(|field| {
-                let first = match &field.target.kind {
-                    TargetKind::Scalar(path) => path.first(),
-                    TargetKind::ListElement { list, .. } => list.first(),
-                };
-                first.map(|first| (first.as_str(), field.target.text.as_str()))
+                let record_field = field.target.record_field()?;
+                Some((record_field.as_str(), field.target.text.as_str()))
             })
             .collect()
     }
@@ -600,16 +604,12 @@ fn field_mapping(
 ) -> Result<FieldMapping, MappingError> {
     let key = field_key(target_text);
     let target = Target::parse(target_text).map_err(|reason| invalid(&key, reason))?;
-    let given_sources: Vec<&str> = [
+    let given_sources = given_keys(&[
         ("column", raw.column.is_some()),
         ("hxl", raw.hxl.is_some()),
         ("constant", raw.constant.is_some()),
         ("template", raw.template.is_some()),
-    ]
-    .iter()
-    .filter(|(_, given)| *given)
-    .map(|(name, _)| *name)
-    .collect();
+    ]);
     if given_sources.len() != 1 {
         let found = if given_sources.is_empty() {
             "none".to_owned()

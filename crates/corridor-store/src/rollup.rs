@@ -57,6 +57,18 @@ pub enum DimensionValue {
     Text(String),
 }
 
+impl DimensionValue {
+    /// A text dimension as the rollups store it: the empty text stands for
+    /// "the record did not say".
+    pub(crate) fn of_text(text: String) -> DimensionValue {
+        if text.is_empty() {
+            DimensionValue::None
+        } else {
+            DimensionValue::Text(text)
+        }
+    }
+}
+
 /// Sums over passages. A `*_reported` count says how many passages gave the
 /// figure at all, so that "no data" is never shown as zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -175,13 +187,7 @@ impl RollupKey {
 
     /// The value of one dimension of this key.
     pub fn value(&self, dimension: Dimension) -> DimensionValue {
-        let text = |value: &str| {
-            if value.is_empty() {
-                DimensionValue::None
-            } else {
-                DimensionValue::Text(value.to_string())
-            }
-        };
+        let text = |value: &String| DimensionValue::of_text(value.clone());
         match dimension {
             Dimension::Site => text(&self.site),
             Dimension::Day => DimensionValue::Day(self.day),

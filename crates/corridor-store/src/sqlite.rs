@@ -137,6 +137,12 @@ pub const INSERT_PASSAGE: &str = "INSERT INTO passages (leaf_index, target_id, c
 
 const METRIC_COLUMNS: &str = "passages, vehicles, passengers, passengers_reported, medical_evacuees, medical_evacuees_reported, kilograms, kilograms_reported";
 
+/// The grouping key of both rollup tables, in the order of [`RollupKey`].
+const ROLLUP_KEY_COLUMNS: &str = "site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind";
+
+/// The passage index columns [`passage_facts`] reads, in its order.
+const PASSAGE_FACT_COLUMNS: &str = "p.site, p.day, p.observed_at, p.category, p.operator, p.direction, p.outcome, p.vehicle_class, p.source_kind, p.source_name, p.recorded_by, p.mission, p.count, p.passengers, p.medical_evacuees, p.kilograms";
+
 /// A store in one SQLite database file.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -165,21 +171,15 @@ impl SqliteStore {
         connection.execute_batch(PRAGMAS)?;
         connection.execute_batch(SCHEMA)?;
         connection.execute_batch(crate::tokens::TOKEN_SCHEMA)?;
-        let version: Option<Vec<u8>> = connection
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |row| row.get(0),
-            )
-            .optional()?;
-        match version
+        match read_meta(&connection, "schema_version")?
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .and_then(|text| text.parse::<i64>().ok())
         {
             None => {
-                connection.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
-                    [SCHEMA_VERSION.to_string().into_bytes()],
+                write_meta(
+                    &connection,
+                    "schema_version",
+                    SCHEMA_VERSION.to_string().as_bytes(),
                 )?;
             }
             Some(found) if found > SCHEMA_VERSION => {
@@ -198,11 +198,7 @@ impl SqliteStore {
         transaction: &Transaction<'_>,
         batch: &[NewRecord],
     ) -> Result<Vec<u64>, StoreError> {
-        let first: u64 = transaction.query_row(
-            "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM records",
-            [],
-            |row| row.get(0),
-        )?;
+        let first = leaf_count(transaction)?;
         let mut deltas = RollupDeltas::default();
         let mut indexes = Vec::with_capacity(batch.len());
         let mut insert_record = transaction.prepare_cached(INSERT_RECORD)?;
@@ -287,6 +283,28 @@ impl SqliteStore {
     }
 }
 
+/// How many leaves are stored, which is also the next leaf index.
+fn leaf_count(connection: &Connection) -> Result<u64, StoreError> {
+    let count: i64 = connection
+        .prepare_cached("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM records")?
+        .query_row([], |row| row.get(0))?;
+    Ok(count as u64)
+}
+
+fn read_meta(connection: &Connection, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(connection
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |row| row.get(0))
+        .optional()?)
+}
+
+fn write_meta(connection: &Connection, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    connection
+        .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+        .execute(params![key, value])?;
+    Ok(())
+}
+
 fn existing_leaf(transaction: &Transaction<'_>, id: &str) -> Result<Option<u64>, StoreError> {
     let found: Option<i64> = transaction
         .query_row(
@@ -361,29 +379,10 @@ fn load_passage(
     leaf_index: i64,
 ) -> Result<Option<PassageFacts>, StoreError> {
     let facts = transaction
-        .prepare_cached("SELECT site, day, observed_at, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, mission, count, passengers, medical_evacuees, kilograms FROM passages WHERE leaf_index = ?1")?
-        .query_row([leaf_index], |row| {
-            Ok(PassageFacts {
-                site: row.get(0)?,
-                day: row.get(1)?,
-                observed_at: row.get(2)?,
-                category: row.get(3)?,
-                operator: row.get(4)?,
-                direction: row.get(5)?,
-                outcome: row.get(6)?,
-                vehicle_class: row.get(7)?,
-                source_kind: row.get(8)?,
-                source_name: row.get(9)?,
-                recorded_by: row.get(10)?,
-                mission: row.get(11)?,
-                count: row.get(12)?,
-                passengers: row.get(13)?,
-                medical_evacuees: row.get(14)?,
-                kilograms: row.get::<_, Option<i64>>(15)?.map(|kilograms| kilograms as u64),
-                cargo: Vec::new(),
-                attributes: Vec::new(),
-            })
-        })
+        .prepare_cached(&format!(
+            "SELECT {PASSAGE_FACT_COLUMNS} FROM passages p WHERE p.leaf_index = ?1"
+        ))?
+        .query_row([leaf_index], |row| passage_facts(row, 0))
         .optional()?;
     let Some(mut facts) = facts else {
         return Ok(None);
@@ -411,19 +410,71 @@ fn load_passage(
     Ok(Some(facts))
 }
 
+/// The facts of a passage from the [`PASSAGE_FACT_COLUMNS`] starting at
+/// `first`, without its cargo lines and attributes.
+fn passage_facts(row: &rusqlite::Row<'_>, first: usize) -> Result<PassageFacts, rusqlite::Error> {
+    Ok(PassageFacts {
+        site: row.get(first)?,
+        day: row.get(first + 1)?,
+        observed_at: row.get(first + 2)?,
+        category: row.get(first + 3)?,
+        operator: row.get(first + 4)?,
+        direction: row.get(first + 5)?,
+        outcome: row.get(first + 6)?,
+        vehicle_class: row.get(first + 7)?,
+        source_kind: row.get(first + 8)?,
+        source_name: row.get(first + 9)?,
+        recorded_by: row.get(first + 10)?,
+        mission: row.get(first + 11)?,
+        count: row.get(first + 12)?,
+        passengers: row.get(first + 13)?,
+        medical_evacuees: row.get(first + 14)?,
+        kilograms: row
+            .get::<_, Option<i64>>(first + 15)?
+            .map(|kilograms| kilograms as u64),
+        cargo: Vec::new(),
+        attributes: Vec::new(),
+    })
+}
+
+/// Metrics from eight sums in the order of [`METRIC_COLUMNS`] starting at
+/// `first`; a sum over no rows (NULL) is zero.
+fn metrics(row: &rusqlite::Row<'_>, first: usize) -> Result<Metrics, rusqlite::Error> {
+    let sum = |offset: usize| -> Result<i64, rusqlite::Error> {
+        Ok(row.get::<_, Option<i64>>(first + offset)?.unwrap_or(0))
+    };
+    Ok(Metrics {
+        passages: sum(0)?,
+        vehicles: sum(1)?,
+        passengers: sum(2)?,
+        passengers_reported: sum(3)?,
+        medical_evacuees: sum(4)?,
+        medical_evacuees_reported: sum(5)?,
+        kilograms: sum(6)?,
+        kilograms_reported: sum(7)?,
+    })
+}
+
+/// SQLite integers are signed: clamp rather than cast, since `u64::MAX as
+/// i64` is -1, which would turn "everything from start" into an empty range.
+fn clamp_to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 fn flush_deltas(transaction: &Transaction<'_>, deltas: &RollupDeltas) -> Result<(), StoreError> {
     for (table, rows) in [
-        ("passage_rollup", &deltas.passage),
-        ("cargo_rollup", &deltas.cargo),
+        (RollupTable::Passage, &deltas.passage),
+        (RollupTable::Cargo, &deltas.cargo),
     ] {
         let sql = format!(
-            "INSERT INTO {table} (site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind, {METRIC_COLUMNS})
+            "INSERT INTO {} ({ROLLUP_KEY_COLUMNS}, {METRIC_COLUMNS})
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
              ON CONFLICT DO UPDATE SET passages = passages + excluded.passages, vehicles = vehicles + excluded.vehicles,
                passengers = passengers + excluded.passengers, passengers_reported = passengers_reported + excluded.passengers_reported,
                medical_evacuees = medical_evacuees + excluded.medical_evacuees,
                medical_evacuees_reported = medical_evacuees_reported + excluded.medical_evacuees_reported,
-               kilograms = kilograms + excluded.kilograms, kilograms_reported = kilograms_reported + excluded.kilograms_reported"
+               kilograms = kilograms + excluded.kilograms, kilograms_reported = kilograms_reported + excluded.kilograms_reported",
+            table.name()
         );
         let mut upsert = transaction.prepare_cached(&sql)?;
         for (key, metrics) in rows {
@@ -482,55 +533,73 @@ fn stored_record(row: &rusqlite::Row<'_>) -> Result<StoredRecord, rusqlite::Erro
     })
 }
 
-/// Conditions on the passage index `p` for a query's period and filters, with
-/// their bound values (`?1` and `?2` are the first and last day); shared by
-/// `passage_sums` and `passages` so both count the same passages.
-struct PassageConditions {
+/// The table a query's period and filters are applied to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilteredTable {
+    /// A rollup table: no operator is stored as the empty text.
+    Rollup,
+    /// The passage index as `p`: only current passages count, and no
+    /// operator is NULL.
+    PassageIndex,
+}
+
+impl FilteredTable {
+    /// The expression for a dimension's column, compared as the rollups store it.
+    fn column(self, name: &str) -> String {
+        match self {
+            FilteredTable::Rollup => name.to_string(),
+            FilteredTable::PassageIndex if name == "operator" => {
+                "COALESCE(p.operator, '')".to_string()
+            }
+            FilteredTable::PassageIndex => format!("p.{name}"),
+        }
+    }
+}
+
+/// Conditions for a query's period and filters, with their bound values
+/// (`?1` and `?2` are the first and last day); shared by `rollup`,
+/// `passage_sums` and `passages` so all of them count the same passages.
+/// The cargo kind is left to the caller: each table answers it differently.
+struct QueryConditions {
     conditions: Vec<String>,
     values: Vec<rusqlite::types::Value>,
     /// The placeholders of the site filter, for reuse on another table.
     site_list: String,
 }
 
-impl PassageConditions {
-    fn new(query: &RollupQuery) -> PassageConditions {
-        let mut sql = PassageConditions {
-            conditions: vec![
-                "p.current = 1".to_string(),
-                "p.day BETWEEN ?1 AND ?2".to_string(),
-            ],
+impl QueryConditions {
+    fn new(query: &RollupQuery, table: FilteredTable) -> QueryConditions {
+        let mut sql = QueryConditions {
+            conditions: Vec::new(),
             values: vec![query.from_day.into(), query.to_day.into()],
             site_list: String::new(),
         };
+        if table == FilteredTable::PassageIndex {
+            sql.conditions.push("p.current = 1".to_string());
+        }
+        sql.conditions
+            .push(format!("{} BETWEEN ?1 AND ?2", table.column("day")));
         let filter = &query.filter;
         if !filter.sites.is_empty() {
-            let placeholders: Vec<String> = filter
-                .sites
-                .iter()
-                .map(|site| sql.bind(site.clone()))
-                .collect();
-            sql.site_list = placeholders.join(", ");
-            sql.conditions
-                .push(format!("p.site IN ({})", sql.site_list));
+            sql.site_list = sql.bind_all(&filter.sites);
+            let condition = format!("{} IN ({})", table.column("site"), sql.site_list);
+            sql.conditions.push(condition);
         }
         if !filter.outcomes.is_empty() {
-            let placeholders: Vec<String> = filter
-                .outcomes
-                .iter()
-                .map(|outcome| sql.bind(outcome.clone()))
-                .collect();
+            let outcomes = sql.bind_all(&filter.outcomes);
             sql.conditions
-                .push(format!("p.outcome IN ({})", placeholders.join(", ")));
+                .push(format!("{} IN ({outcomes})", table.column("outcome")));
         }
-        for (column, wanted) in [
-            ("p.category", &filter.category),
-            ("COALESCE(p.operator, '')", &filter.operator),
-            ("p.direction", &filter.direction),
-            ("p.vehicle_class", &filter.vehicle_class),
+        for (name, wanted) in [
+            ("category", &filter.category),
+            ("operator", &filter.operator),
+            ("direction", &filter.direction),
+            ("vehicle_class", &filter.vehicle_class),
         ] {
             if let Some(wanted) = wanted {
                 let placeholder = sql.bind(wanted.clone());
-                sql.conditions.push(format!("{column} = {placeholder}"));
+                sql.conditions
+                    .push(format!("{} = {placeholder}", table.column(name)));
             }
         }
         sql
@@ -540,6 +609,30 @@ impl PassageConditions {
     fn bind(&mut self, value: String) -> String {
         self.values.push(value.into());
         format!("?{}", self.values.len())
+    }
+
+    /// Binds text values and returns their placeholders, comma-separated.
+    fn bind_all(&mut self, values: &[String]) -> String {
+        let placeholders: Vec<String> = values
+            .iter()
+            .map(|value| self.bind(value.clone()))
+            .collect();
+        placeholders.join(", ")
+    }
+
+    /// Keeps only passages of the index carrying cargo of `kind`; returns
+    /// the placeholder bound to `kind`.
+    fn carrying(&mut self, kind: &str) -> String {
+        let kind = self.bind(kind.to_string());
+        self.conditions.push(format!(
+            "p.leaf_index IN (SELECT leaf_index FROM passage_cargo WHERE kind = {kind})"
+        ));
+        kind
+    }
+
+    /// The conditions joined for a `WHERE` clause.
+    fn clause(&self) -> String {
+        self.conditions.join(" AND ")
     }
 }
 
@@ -586,23 +679,15 @@ impl Store for SqliteStore {
     }
 
     fn leaf_count(&self) -> Result<u64, StoreError> {
-        let count: i64 = self.connection.query_row(
-            "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM records",
-            [],
-            |row| row.get(0),
-        )?;
-        Ok(count as u64)
+        leaf_count(&self.connection)
     }
 
     fn leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached("SELECT leaf FROM records WHERE leaf_index >= ?1 AND leaf_index < ?2 ORDER BY leaf_index")?;
-        // Clamp rather than cast: `u64::MAX as i64` is -1, which would turn
-        // "everything from start" into an empty range.
-        let clamp = |index: u64| i64::try_from(index).unwrap_or(i64::MAX);
         let leaves = statement
-            .query_map([clamp(start), clamp(end)], |row| row.get(0))?
+            .query_map([clamp_to_i64(start), clamp_to_i64(end)], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(leaves)
     }
@@ -636,53 +721,19 @@ impl Store for SqliteStore {
 
     fn rollup(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
         let table = if query.uses_cargo() {
-            "cargo_rollup"
+            RollupTable::Cargo
         } else {
-            "passage_rollup"
+            RollupTable::Passage
         };
         let group_columns: Vec<&str> = query
             .group_by
             .iter()
             .map(|dimension| dimension.column())
             .collect();
-        let mut conditions = vec!["day BETWEEN ?1 AND ?2".to_string()];
-        let mut values: Vec<rusqlite::types::Value> =
-            vec![query.from_day.into(), query.to_day.into()];
-        if !query.filter.sites.is_empty() {
-            let placeholders: Vec<String> = query
-                .filter
-                .sites
-                .iter()
-                .map(|site| {
-                    values.push(site.clone().into());
-                    format!("?{}", values.len())
-                })
-                .collect();
-            conditions.push(format!("site IN ({})", placeholders.join(", ")));
-        }
-        let filter = &query.filter;
-        for (column, wanted) in [
-            ("category", &filter.category),
-            ("operator", &filter.operator),
-            ("direction", &filter.direction),
-            ("vehicle_class", &filter.vehicle_class),
-            ("cargo_kind", &filter.cargo_kind),
-        ] {
-            if let Some(wanted) = wanted {
-                values.push(wanted.clone().into());
-                conditions.push(format!("{column} = ?{}", values.len()));
-            }
-        }
-        if !filter.outcomes.is_empty() {
-            let placeholders: Vec<String> = filter
-                .outcomes
-                .iter()
-                .map(|outcome| {
-                    values.push(outcome.clone().into());
-                    format!("?{}", values.len())
-                })
-                .collect();
-            conditions.push(format!("outcome IN ({})", placeholders.join(", ")));
+        let mut sql = QueryConditions::new(query, FilteredTable::Rollup);
+        if let Some(kind) = &query.filter.cargo_kind {
+            let placeholder = sql.bind(kind.clone());
+            sql.conditions.push(format!("cargo_kind = {placeholder}"));
         }
         let sums = "SUM(passages), SUM(vehicles), SUM(passengers), SUM(passengers_reported), SUM(medical_evacuees), SUM(medical_evacuees_reported), SUM(kilograms), SUM(kilograms_reported)";
         let select_keys = if group_columns.is_empty() {
@@ -698,40 +749,26 @@ impl Store for SqliteStore {
                 group_columns.join(", ")
             )
         };
-        let sql = format!(
-            "SELECT {select_keys}{sums} FROM {table} WHERE {} {group}",
-            conditions.join(" AND ")
+        let text = format!(
+            "SELECT {select_keys}{sums} FROM {} WHERE {} {group}",
+            table.name(),
+            sql.clause()
         );
-        let mut statement = self.connection.prepare_cached(&sql)?;
+        let mut statement = self.connection.prepare_cached(&text)?;
         let width = group_columns.len();
-        let rows = statement.query_map(rusqlite::params_from_iter(values), |row| {
+        let rows = statement.query_map(rusqlite::params_from_iter(sql.values), |row| {
             let mut keys = Vec::with_capacity(width);
             for (position, dimension) in query.group_by.iter().enumerate() {
                 keys.push(if *dimension == Dimension::Day {
                     DimensionValue::Day(row.get(position)?)
                 } else {
-                    let text: String = row.get(position)?;
-                    if text.is_empty() {
-                        DimensionValue::None
-                    } else {
-                        DimensionValue::Text(text)
-                    }
+                    DimensionValue::of_text(row.get(position)?)
                 });
             }
-            let sum = |offset: usize| -> Result<i64, rusqlite::Error> {
-                Ok(row.get::<_, Option<i64>>(width + offset)?.unwrap_or(0))
-            };
-            let metrics = Metrics {
-                passages: sum(0)?,
-                vehicles: sum(1)?,
-                passengers: sum(2)?,
-                passengers_reported: sum(3)?,
-                medical_evacuees: sum(4)?,
-                medical_evacuees_reported: sum(5)?,
-                kilograms: sum(6)?,
-                kilograms_reported: sum(7)?,
-            };
-            Ok(RollupRow { keys, metrics })
+            Ok(RollupRow {
+                keys,
+                metrics: metrics(row, width)?,
+            })
         })?;
         let rows: Vec<RollupRow> = rows.collect::<Result<_, _>>()?;
         Ok(rows
@@ -745,8 +782,7 @@ impl Store for SqliteStore {
         query: &RollupQuery,
         attributes: &[(String, String)],
     ) -> Result<Metrics, StoreError> {
-        let mut sql = PassageConditions::new(query);
-        let filter = &query.filter;
+        let mut sql = QueryConditions::new(query, FilteredTable::PassageIndex);
         // The first attribute drives the query through its index, so an
         // attribute filter reads the matching passages, not the whole period.
         for (position, (key, value)) in attributes.iter().enumerate() {
@@ -774,12 +810,9 @@ impl Store for SqliteStore {
         };
         // With a cargo filter only vehicles carrying that kind count, and
         // their tonnes are that kind's tonnes, as in the cargo rollup.
-        let kilograms = match &filter.cargo_kind {
+        let kilograms = match &query.filter.cargo_kind {
             Some(kind) => {
-                let kind = sql.bind(kind.clone());
-                sql.conditions.push(format!(
-                    "p.leaf_index IN (SELECT leaf_index FROM passage_cargo WHERE kind = {kind})"
-                ));
+                let kind = sql.carrying(kind);
                 format!(
                     "(SELECT SUM(c.kilograms) FROM passage_cargo c WHERE c.leaf_index = p.leaf_index AND c.kind = {kind})"
                 )
@@ -788,38 +821,25 @@ impl Store for SqliteStore {
         };
         let text = format!(
             "SELECT COUNT(*), SUM(p.count), SUM(p.passengers), COUNT(p.passengers), SUM(p.medical_evacuees), COUNT(p.medical_evacuees), SUM({kilograms}), COUNT({kilograms}) FROM {from} WHERE {}",
-            sql.conditions.join(" AND ")
+            sql.clause()
         );
         let mut statement = self.connection.prepare_cached(&text)?;
-        let metrics = statement.query_row(rusqlite::params_from_iter(sql.values), |row| {
-            let sum = |index: usize| -> Result<i64, rusqlite::Error> {
-                Ok(row.get::<_, Option<i64>>(index)?.unwrap_or(0))
-            };
-            Ok(Metrics {
-                passages: sum(0)?,
-                vehicles: sum(1)?,
-                passengers: sum(2)?,
-                passengers_reported: sum(3)?,
-                medical_evacuees: sum(4)?,
-                medical_evacuees_reported: sum(5)?,
-                kilograms: sum(6)?,
-                kilograms_reported: sum(7)?,
-            })
-        })?;
-        Ok(metrics)
+        Ok(
+            statement.query_row(rusqlite::params_from_iter(sql.values), |row| {
+                metrics(row, 0)
+            })?,
+        )
     }
 
     fn rollup_differences(&self) -> Result<Vec<RollupDifference>, StoreError> {
         // The recount applies the same per-passage rule as `append`, to the
         // passages marked current, one passage (with its cargo lines) at a time.
         let mut recount = RollupDeltas::default();
-        let mut statement = self.connection.prepare(
-            "SELECT p.leaf_index, p.site, p.day, p.observed_at, p.category, p.operator, p.direction, p.outcome,
-                    p.vehicle_class, p.source_kind, p.source_name, p.recorded_by, p.mission, p.count,
-                    p.passengers, p.medical_evacuees, p.kilograms, c.kind, c.kilograms
+        let mut statement = self.connection.prepare(&format!(
+            "SELECT p.leaf_index, {PASSAGE_FACT_COLUMNS}, c.kind, c.kilograms
              FROM passages p LEFT JOIN passage_cargo c ON c.leaf_index = p.leaf_index
-             WHERE p.current = 1 ORDER BY p.leaf_index, c.line",
-        )?;
+             WHERE p.current = 1 ORDER BY p.leaf_index, c.line"
+        ))?;
         let mut rows = statement.query([])?;
         let mut pending: Option<(i64, PassageFacts)> = None;
         while let Some(row) = rows.next()? {
@@ -828,29 +848,7 @@ impl Store for SqliteStore {
                 if let Some((_, facts)) = pending.take() {
                     recount.apply(&facts, 1);
                 }
-                let facts = PassageFacts {
-                    site: row.get(1)?,
-                    day: row.get(2)?,
-                    observed_at: row.get(3)?,
-                    category: row.get(4)?,
-                    operator: row.get(5)?,
-                    direction: row.get(6)?,
-                    outcome: row.get(7)?,
-                    vehicle_class: row.get(8)?,
-                    source_kind: row.get(9)?,
-                    source_name: row.get(10)?,
-                    recorded_by: row.get(11)?,
-                    mission: row.get(12)?,
-                    count: row.get(13)?,
-                    passengers: row.get(14)?,
-                    medical_evacuees: row.get(15)?,
-                    kilograms: row
-                        .get::<_, Option<i64>>(16)?
-                        .map(|kilograms| kilograms as u64),
-                    cargo: Vec::new(),
-                    attributes: Vec::new(),
-                };
-                pending = Some((leaf_index, facts));
+                pending = Some((leaf_index, passage_facts(row, 1)?));
             }
             if let (Some((_, facts)), Some(kind)) =
                 (&mut pending, row.get::<_, Option<String>>(17)?)
@@ -871,7 +869,7 @@ impl Store for SqliteStore {
             (RollupTable::Cargo, recount.cargo),
         ] {
             let mut statement = self.connection.prepare(&format!(
-                "SELECT site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind, {METRIC_COLUMNS} FROM {}",
+                "SELECT {ROLLUP_KEY_COLUMNS}, {METRIC_COLUMNS} FROM {}",
                 table.name()
             ))?;
             let stored = statement
@@ -890,16 +888,7 @@ impl Store for SqliteStore {
                             recorded_by: row.get(9)?,
                             cargo_kind: row.get(10)?,
                         },
-                        Metrics {
-                            passages: row.get(11)?,
-                            vehicles: row.get(12)?,
-                            passengers: row.get(13)?,
-                            passengers_reported: row.get(14)?,
-                            medical_evacuees: row.get(15)?,
-                            medical_evacuees_reported: row.get(16)?,
-                            kilograms: row.get(17)?,
-                            kilograms_reported: row.get(18)?,
-                        },
+                        metrics(row, 11)?,
                     ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -914,24 +903,19 @@ impl Store for SqliteStore {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<ListedPassage>, StoreError> {
-        let mut sql = PassageConditions::new(query);
+        let mut sql = QueryConditions::new(query, FilteredTable::PassageIndex);
         if let Some(kind) = &query.filter.cargo_kind {
-            let kind = sql.bind(kind.clone());
-            sql.conditions.push(format!(
-                "p.leaf_index IN (SELECT leaf_index FROM passage_cargo WHERE kind = {kind})"
-            ));
+            sql.carrying(kind);
         }
-        sql.values
-            .push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+        sql.values.push(clamp_to_i64(limit).into());
         let limit_placeholder = format!("?{}", sql.values.len());
-        sql.values
-            .push(i64::try_from(offset).unwrap_or(i64::MAX).into());
+        sql.values.push(clamp_to_i64(offset).into());
         // (site, day) is indexed and SQLite orders index entries by rowid
         // within a key, so this order needs no sort.
         let text = format!(
             "SELECT p.leaf_index, p.target_id, r.leaf FROM passages p JOIN records r ON r.leaf_index = p.leaf_index
              WHERE {} ORDER BY p.site, p.day, p.leaf_index LIMIT {limit_placeholder} OFFSET ?{}",
-            sql.conditions.join(" AND "),
+            sql.clause(),
             sql.values.len()
         );
         let mut statement = self.connection.prepare_cached(&text)?;
@@ -985,20 +969,11 @@ impl Store for SqliteStore {
     }
 
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .connection
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
-                row.get(0)
-            })
-            .optional()?)
+        read_meta(&self.connection, key)
     }
 
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.connection.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-            params![key, value],
-        )?;
-        Ok(())
+        write_meta(&self.connection, key, value)
     }
 }
 

@@ -46,6 +46,9 @@ pub struct ApiToken {
     pub revoked_at: Option<String>,
 }
 
+/// The columns [`token_row`] reads, in its order.
+const TOKEN_COLUMNS: &str = "id, name, role, created_at, revoked_at";
+
 fn token_row(row: &rusqlite::Row<'_>) -> Result<ApiToken, rusqlite::Error> {
     Ok(ApiToken {
         id: row.get(0)?,
@@ -81,13 +84,13 @@ impl SqliteStore {
     /// # Errors
     /// A storage failure.
     pub fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<ApiToken>, StoreError> {
+        // Every authenticated request asks, so the statement is cached.
         Ok(self
             .connection
-            .query_row(
-                "SELECT id, name, role, created_at, revoked_at FROM api_tokens WHERE secret_hash = ?1",
-                [secret_hash.as_slice()],
-                token_row,
-            )
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_hash = ?1"
+            ))?
+            .query_row([secret_hash.as_slice()], token_row)
             .optional()?)
     }
 
@@ -96,9 +99,9 @@ impl SqliteStore {
     /// # Errors
     /// A storage failure.
     pub fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let mut statement = self.connection.prepare(
-            "SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY created_at, id",
-        )?;
+        let mut statement = self.connection.prepare(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id"
+        ))?;
         let rows = statement
             .query_map([], token_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -125,11 +128,8 @@ impl SqliteStore {
     pub fn submitter(&self, record_id: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .connection
-            .query_row(
-                "SELECT token_id FROM submissions WHERE record_id = ?1",
-                [record_id],
-                |row| row.get(0),
-            )
+            .prepare_cached("SELECT token_id FROM submissions WHERE record_id = ?1")?
+            .query_row([record_id], |row| row.get(0))
             .optional()?)
     }
 }
