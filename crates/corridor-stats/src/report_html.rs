@@ -8,6 +8,7 @@
 //! output depends on the report alone, so the same report gives the same
 //! bytes.
 
+pub mod blocks;
 pub mod charts;
 pub mod figures;
 mod sections;
@@ -22,7 +23,11 @@ use crate::report::Report;
 /// The id of the script element that carries the report JSON in the HTML page.
 pub const EMBEDDED_JSON_ID: &str = "corridor-report";
 
-/// The page's stylesheet: screen first, then phones, then print.
+/// The base stylesheet the report and the server's dashboard both start
+/// with: colours, type, sections, notices, tables and claim cards.
+pub const BASE_STYLESHEET: &str = include_str!("report_html/base.css");
+
+/// The page's own stylesheet, after the base: screen first, then phones, then print.
 const STYLESHEET: &str = include_str!("report_html/report.css");
 
 /// The page may load nothing and run nothing: its only style is inline and
@@ -103,7 +108,7 @@ pub fn render_html(report: &Report) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n\
          <meta name=\"generator\" content=\"Corridor ({format})\">\n\
-         <title>{title}</title>\n<style>\n{STYLESHEET}</style>\n</head>\n<body>\n{body}\
+         <title>{title}</title>\n<style>\n{BASE_STYLESHEET}{STYLESHEET}</style>\n</head>\n<body>\n{body}\
          <script type=\"application/json\" id=\"{EMBEDDED_JSON_ID}\">{json}</script>\n</body>\n</html>\n",
         format = escape(&report.format),
         title = escape(&report.title),

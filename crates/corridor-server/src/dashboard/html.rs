@@ -5,7 +5,10 @@
 
 use std::fmt::Write as _;
 
-/// The dashboard's stylesheet, inlined into every page so a saved page still reads.
+use corridor_stats::report_html::BASE_STYLESHEET;
+
+/// The dashboard's stylesheet, inlined into every page after the report's
+/// base stylesheet ([`BASE_STYLESHEET`]) so a saved page still reads.
 pub const STYLESHEET: &str = include_str!("dashboard.css");
 
 /// Escapes text for HTML element content and attribute values.
@@ -47,6 +50,25 @@ pub fn link(path: &str, parameters: &[(&str, Option<&str>)]) -> String {
     }
 }
 
+/// The dashboard (`/`) for a period (`YYYY-MM-DD`), a site and a category,
+/// as a link from any page.
+pub fn dashboard_link(
+    from: &str,
+    to: &str,
+    site: Option<&str>,
+    category: Option<corridor_model::Category>,
+) -> String {
+    link(
+        "/",
+        &[
+            ("from", Some(from)),
+            ("to", Some(to)),
+            ("site", site),
+            ("category", category.map(|category| category.as_str())),
+        ],
+    )
+}
+
 // Figures read the same on the dashboard and in reports.
 pub use corridor_stats::report_html::figures::{day_label, number, percent, token as words};
 
@@ -85,7 +107,7 @@ pub fn page_with(title: &str, current: &str, body: &str, policy: &str, head: &st
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\">\n\
-         <link rel=\"icon\" href=\"data:,\">\n<title>{title}</title>\n<style>\n{STYLESHEET}</style>\n{head}</head>\n<body>\n\
+         <link rel=\"icon\" href=\"data:,\">\n<title>{title}</title>\n<style>\n{BASE_STYLESHEET}{STYLESHEET}</style>\n{head}</head>\n<body>\n\
          <header class=\"masthead\"><a class=\"brand\" href=\"/\">Corridor</a><nav class=\"site-nav\" aria-label=\"Pages\">{navigation}</nav></header>\n\
          <main>\n{body}</main>\n<footer class=\"page-footer\"><p>Every figure on this page is computed from records in an append-only, signed log. \
          <a href=\"/dashboard/verify\">Check them yourself</a>.</p></footer>\n</body>\n</html>\n",

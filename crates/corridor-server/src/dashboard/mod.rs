@@ -46,26 +46,30 @@ pub fn routes() -> Router<AppState> {
         .route(observer::SCRIPT_PATH, get(observer_script))
 }
 
-/// An HTML page with its security headers.
-fn html_response(status: StatusCode, policy: &'static str, body: String) -> Response {
-    let mut response = (status, body).into_response();
+/// `response` as `content_type`, which browsers may neither sniff as
+/// something else nor reuse without asking again.
+fn typed_uncached(mut response: Response, content_type: &'static str) -> Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("{policy}{}", html::NO_FRAMING)) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// An HTML page with its security headers.
+fn html_response(status: StatusCode, policy: &'static str, body: String) -> Response {
+    let mut response = typed_uncached((status, body).into_response(), "text/html; charset=utf-8");
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&format!("{policy}{}", html::NO_FRAMING)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 
@@ -228,16 +232,8 @@ async fn observer_page(State(state): State<AppState>) -> Response {
 }
 
 async fn observer_script() -> Response {
-    let mut response = observer::SCRIPT.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response
+    typed_uncached(
+        observer::SCRIPT.into_response(),
+        "text/javascript; charset=utf-8",
+    )
 }

@@ -9,14 +9,14 @@
 use std::fmt::Write as _;
 
 use corridor_model::{Direction, Outcome};
-use corridor_stats::claims::ClaimVerdict;
 use corridor_stats::report::SiteSection;
+use corridor_stats::report_html::blocks::{self, ClaimCardStyle, tile};
 use corridor_stats::report_html::charts;
-use corridor_stats::report_html::figures::{DayState, comparison, status_badge, verdict_badge};
+use corridor_stats::report_html::figures::{DayState, status_badge};
 use serde_json::{Map, Value};
 
 use super::data::{DashboardData, Selection, TimelineEvent};
-use super::html::{day_label, escape, link, number, page, percent, words};
+use super::html::{self, day_label, escape, link, number, page, percent, words};
 use super::query::RecordsFilter;
 use super::records::records_link;
 
@@ -48,19 +48,11 @@ fn records_of(selection: &Selection) -> RecordsFilter {
 fn dashboard_link(selection: &Selection, change: impl FnOnce(&mut Selection)) -> String {
     let mut selection = selection.clone();
     change(&mut selection);
-    let from = selection.from_text();
-    let to = selection.to_text();
-    link(
-        "/",
-        &[
-            ("from", Some(&from)),
-            ("to", Some(&to)),
-            ("site", selection.site.as_deref()),
-            (
-                "category",
-                selection.category.map(|category| category.as_str()),
-            ),
-        ],
+    html::dashboard_link(
+        &selection.from_text(),
+        &selection.to_text(),
+        selection.site.as_deref(),
+        selection.category,
     )
 }
 
@@ -127,22 +119,51 @@ pub fn render_dashboard(data: &DashboardData) -> String {
 }
 
 fn notices(body: &mut String, data: &DashboardData) {
-    if data.notices.is_empty() {
-        return;
-    }
     let title = if data.synthetic_passages > 0 {
         "These records are synthetic"
     } else {
         "Read this first"
     };
-    let _ = writeln!(
+    blocks::notices_section(body, title, &data.notices);
+}
+
+/// One `<option>` of a filter, selected when it is the current choice.
+/// `value` and `label` are markup (already escaped).
+fn option(body: &mut String, value: &str, label: &str, selected: bool) {
+    let selected = if selected { " selected" } else { "" };
+    let _ = write!(body, "<option value=\"{value}\"{selected}>{label}</option>");
+}
+
+/// One choice of a row of chips: a link to the dashboard with that filter.
+struct Chip {
+    /// Extra attributes, escaped, each with its leading space.
+    attributes: String,
+    href: String,
+    /// Markup (already escaped).
+    label: String,
+    current: bool,
+}
+
+/// A row of chips (`nav.chips`) named `name`, the same filter as the form
+/// above as plain links: one tap on a phone. The first chip is "all".
+fn chip_row(body: &mut String, name: &str, chips: impl IntoIterator<Item = Chip>) {
+    let _ = write!(
         body,
-        "<section id=\"notices\" class=\"notices\" role=\"note\" aria-labelledby=\"notices-title\"><h2 id=\"notices-title\">{title}</h2><ul>"
+        "<nav class=\"chips\" aria-label=\"{name}\"><span class=\"chips-label\">{name}</span>"
     );
-    for notice in &data.notices {
-        let _ = writeln!(body, "<li>{}</li>", escape(notice));
+    for chip in chips {
+        let current = if chip.current {
+            " aria-current=\"true\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            body,
+            "<a class=\"chip\"{} href=\"{}\"{current}>{}</a>",
+            chip.attributes, chip.href, chip.label
+        );
     }
-    body.push_str("</ul></section>\n");
+    body.push_str("</nav>\n");
 }
 
 fn filters(body: &mut String, data: &DashboardData) {
@@ -156,101 +177,60 @@ fn filters(body: &mut String, data: &DashboardData) {
     );
     body.push_str("<label>Site <select name=\"site\"><option value=\"\">All sites</option>");
     for (id, name) in &data.sites {
-        let selected = if selection.site.as_deref() == Some(id.as_str()) {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(
+        option(
             body,
-            "<option value=\"{}\"{selected}>{}</option>",
-            escape(id),
-            escape(name)
+            &escape(id),
+            &escape(name),
+            selection.site.as_deref() == Some(id.as_str()),
         );
     }
     body.push_str("</select></label>\n<label>Category <select name=\"category\"><option value=\"\">All categories</option>");
     for category in corridor_model::Category::ALL {
-        let selected = if selection.category == Some(*category) {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(
+        option(
             body,
-            "<option value=\"{}\"{selected}>{}</option>",
             category.as_str(),
-            words(category.as_str())
+            &words(category.as_str()),
+            selection.category == Some(*category),
         );
     }
     body.push_str("</select></label>\n<button type=\"submit\">Apply</button> <a class=\"reset\" href=\"/\">Reset</a>\n</form>\n");
 
-    // The same filters as plain links: one tap on a phone.
-    body.push_str(
-        "<nav class=\"chips\" aria-label=\"Category\"><span class=\"chips-label\">Category</span>",
-    );
-    let all = dashboard_link(selection, |selection| selection.category = None);
-    let current = if selection.category.is_none() {
-        " aria-current=\"true\""
-    } else {
-        ""
+    let all_categories = Chip {
+        attributes: String::new(),
+        href: dashboard_link(selection, |selection| selection.category = None),
+        label: "all".to_string(),
+        current: selection.category.is_none(),
     };
-    let _ = write!(body, "<a class=\"chip\" href=\"{all}\"{current}>all</a>");
-    for category in &data.categories {
-        let Some(parsed) = corridor_model::Category::parse(category) else {
-            continue;
-        };
-        let href = dashboard_link(selection, |selection| selection.category = Some(parsed));
-        let current = if selection.category == Some(parsed) {
-            " aria-current=\"true\""
-        } else {
-            ""
-        };
-        let _ = write!(
-            body,
-            "<a class=\"chip\" data-category=\"{}\" href=\"{href}\"{current}>{}</a>",
-            escape(category),
-            escape(&words(category))
-        );
-    }
-    body.push_str("</nav>\n");
+    let categories = data.categories.iter().filter_map(|category| {
+        let parsed = corridor_model::Category::parse(category)?;
+        Some(Chip {
+            attributes: format!(" data-category=\"{}\"", escape(category)),
+            href: dashboard_link(selection, |selection| selection.category = Some(parsed)),
+            label: escape(&words(category)),
+            current: selection.category == Some(parsed),
+        })
+    });
+    chip_row(
+        body,
+        "Category",
+        std::iter::once(all_categories).chain(categories),
+    );
     if data.sites.len() > 1 {
-        body.push_str(
-            "<nav class=\"chips\" aria-label=\"Site\"><span class=\"chips-label\">Site</span>",
-        );
-        let all = dashboard_link(selection, |selection| selection.site = None);
-        let current = if selection.site.is_none() {
-            " aria-current=\"true\""
-        } else {
-            ""
+        let all_sites = Chip {
+            attributes: String::new(),
+            href: dashboard_link(selection, |selection| selection.site = None),
+            label: "all".to_string(),
+            current: selection.site.is_none(),
         };
-        let _ = write!(body, "<a class=\"chip\" href=\"{all}\"{current}>all</a>");
-        for (id, name) in &data.sites {
-            let href = dashboard_link(selection, |selection| selection.site = Some(id.clone()));
-            let current = if selection.site.as_deref() == Some(id.as_str()) {
-                " aria-current=\"true\""
-            } else {
-                ""
-            };
-            let _ = write!(
-                body,
-                "<a class=\"chip\" href=\"{href}\"{current}>{}</a>",
-                escape(name)
-            );
-        }
-        body.push_str("</nav>\n");
+        let sites = data.sites.iter().map(|(id, name)| Chip {
+            attributes: String::new(),
+            href: dashboard_link(selection, |selection| selection.site = Some(id.clone())),
+            label: escape(name),
+            current: selection.site.as_deref() == Some(id.as_str()),
+        });
+        chip_row(body, "Site", std::iter::once(all_sites).chain(sites));
     }
     body.push_str("</section>\n");
-}
-
-fn tile(body: &mut String, class: &str, value: &str, label: &str, href: Option<&str>) {
-    let value = match href {
-        Some(href) => format!("<a class=\"value\" href=\"{href}\">{value}</a>"),
-        None => format!("<span class=\"value\">{value}</span>"),
-    };
-    let _ = writeln!(
-        body,
-        "<div class=\"tile {class}\">{value}<span class=\"label\">{label}</span></div>"
-    );
 }
 
 fn tiles(body: &mut String, data: &DashboardData) {
@@ -277,41 +257,41 @@ fn tiles(body: &mut String, data: &DashboardData) {
     body.push_str(
         "<section id=\"figures\" class=\"figures\" aria-label=\"Figures\"><div class=\"tiles\">\n",
     );
-    tile(
-        body,
-        "tile-vehicles",
-        &shown(figure(totals, "vehicles")),
-        "vehicles recorded",
-        Some(&records_link(&all)),
-    );
-    tile(
-        body,
-        "tile-flow",
-        &number(flow_total),
-        "passed (or delayed)",
-        Some(&records_link(&flow)),
-    );
-    tile(
-        body,
-        "tile-turned-back",
-        &number(outcome_total("turned_back")),
-        "turned back",
-        Some(&records_link(&turned_back)),
-    );
-    tile(
-        body,
-        "tile-evacuees",
-        &shown(figure(totals, "medical_evacuees")),
-        "medical evacuees",
-        Some(&records_link(&all)),
-    );
-    tile(
-        body,
-        "tile-passengers",
-        &shown(figure(totals, "passengers")),
-        "passengers",
-        Some(&records_link(&all)),
-    );
+    // Each figure links to the records that add up to it.
+    for (class, value, label, records) in [
+        (
+            "tile-vehicles",
+            shown(figure(totals, "vehicles")),
+            "vehicles recorded",
+            &all,
+        ),
+        (
+            "tile-flow",
+            number(flow_total),
+            "passed (or delayed)",
+            &flow,
+        ),
+        (
+            "tile-turned-back",
+            number(outcome_total("turned_back")),
+            "turned back",
+            &turned_back,
+        ),
+        (
+            "tile-evacuees",
+            shown(figure(totals, "medical_evacuees")),
+            "medical evacuees",
+            &all,
+        ),
+        (
+            "tile-passengers",
+            shown(figure(totals, "passengers")),
+            "passengers",
+            &all,
+        ),
+    ] {
+        tile(body, class, &value, label, Some(&records_link(records)));
+    }
     let per_day = figure(totals, "vehicles").map(|vehicles| vehicles / f64::from(selection.days()));
     tile(
         body,
@@ -680,22 +660,6 @@ fn timeline(body: &mut String, data: &DashboardData) {
     body.push_str("</ol>\n</section>\n");
 }
 
-fn plain(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number
-            .as_f64()
-            .map_or_else(|| number.to_string(), super::html::number),
-        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
-fn text_field(value: &Value, name: &str) -> String {
-    value.get(name).map(plain).unwrap_or_default()
-}
-
 /// The records behind an assertion's computed figure, when the records page
 /// can list them: a flow metric at one site (or all), filters it knows.
 fn assertion_records(assertion: &Value) -> Option<String> {
@@ -746,79 +710,16 @@ fn assertion_records(assertion: &Value) -> Option<String> {
     }))
 }
 
-fn describe_assertion(assertion: &Value) -> String {
-    let mut parts = vec![escape(&words(&text_field(assertion, "metric")))];
-    for name in ["category", "operator", "direction", "outcome", "cargo_kind"] {
-        if let Some(value) = assertion.get(name).filter(|value| !value.is_null()) {
-            parts.push(format!("{} {}", words(name), escape(&words(&plain(value)))));
-        }
-    }
-    match assertion.get("sites") {
-        Some(Value::Array(sites)) if !sites.is_empty() => parts.push(format!(
-            "at {}",
-            escape(&plain(&Value::Array(sites.clone())))
-        )),
-        _ => parts.push("at every site".to_string()),
-    }
-    parts.push(format!(
-        "{} to {}",
-        escape(&day_label(&text_field(assertion, "from"))),
-        escape(&day_label(&text_field(assertion, "to")))
-    ));
-    parts.join(", ")
-}
-
 fn claims(body: &mut String, data: &DashboardData) {
-    body.push_str(
-        "<section id=\"claims\" class=\"claims\">\n<h2>Claims checked against the records</h2>\n",
-    );
-    if data.claims.is_empty() {
-        body.push_str(
-            "<p class=\"empty\">No recorded claim is about this period.</p>\n</section>\n",
-        );
-        return;
-    }
-    body.push_str("<p class=\"small muted\">A lower bound (“at least”, “more than”) can be confirmed by partly watched time; an exact figure or an upper bound needs the whole period watched. Claims are checked as stated, over their own period, whatever the filters above.</p>\n");
-    for claim in &data.claims {
-        claim_card(body, claim);
-    }
-    body.push_str("</section>\n");
-}
-
-fn claim_card(body: &mut String, claim: &ClaimVerdict) {
-    let _ = writeln!(
+    blocks::claims_section(
         body,
-        "<article class=\"claim\" data-id=\"{id}\" data-verdict=\"{verdict}\">\n<header>{badge}<blockquote>{text}</blockquote><p class=\"small muted\">{speaker}, {said_on} · source: <cite>{source}</cite> · <code>{id}</code></p></header>\n<ol class=\"assertions\">",
-        id = escape(&claim.id),
-        verdict = escape(&claim.verdict.to_string()),
-        badge = verdict_badge(claim.verdict),
-        text = escape(&claim.text),
-        speaker = escape(&claim.speaker),
-        said_on = escape(&day_label(&claim.said_on)),
-        source = escape(&claim.source)
+        &data.claims,
+        "Claims are checked as stated, over their own period, whatever the filters above.",
+        ClaimCardStyle {
+            records_behind: assertion_records,
+            comparison_with_claimed: true,
+        },
     );
-    for assertion in &claim.assertions {
-        let op = assertion
-            .assertion
-            .get("op")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let computed = match (&assertion.computed, assertion_records(&assertion.assertion)) {
-            (Value::Null, _) => "—".to_string(),
-            (value, Some(href)) => format!("<a href=\"{href}\">{}</a>", escape(&plain(value))),
-            (value, None) => escape(&words(&plain(value))),
-        };
-        let _ = writeln!(
-            body,
-            "<li class=\"assertion\">{badge} <span class=\"what\">{what}</span><dl class=\"versus\"><div><dt>claimed</dt><dd class=\"claimed\">{op} {claimed}</dd></div><div><dt>computed</dt><dd class=\"computed\">{computed}</dd></div></dl><p class=\"small muted\">{reason}</p></li>",
-            badge = verdict_badge(assertion.verdict),
-            what = describe_assertion(&assertion.assertion),
-            op = comparison(op),
-            claimed = escape(&words(&plain(&assertion.claimed))),
-            reason = escape(&assertion.reason)
-        );
-    }
-    body.push_str("</ol>\n</article>\n");
 }
 
 fn log_state(body: &mut String, data: &DashboardData) {

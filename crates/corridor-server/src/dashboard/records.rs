@@ -13,7 +13,7 @@ use corridor_stats::snapshot::current_content;
 use corridor_store::{RollupFilter, RollupQuery, Store};
 use serde_json::{Map, Value};
 
-use super::html::{day_label, escape, link, number, page, words};
+use super::html::{dashboard_link, day_label, escape, link, number, page, words};
 use super::query::RecordsFilter;
 
 /// Records listed on one page.
@@ -354,18 +354,7 @@ pub fn render_records(listing: &RecordsPage) -> String {
     }
     let from = filter.from.strftime("%Y-%m-%d").to_string();
     let to = filter.to.strftime("%Y-%m-%d").to_string();
-    let back = link(
-        "/",
-        &[
-            ("from", Some(&from)),
-            ("to", Some(&to)),
-            ("site", filter.site.as_deref()),
-            (
-                "category",
-                filter.category.map(|category| category.as_str()),
-            ),
-        ],
-    );
+    let back = dashboard_link(&from, &to, filter.site.as_deref(), filter.category);
     let _ = writeln!(
         body,
         "<p><a href=\"{back}\">← back to the dashboard</a></p>"

@@ -3,6 +3,9 @@
 //! flow, status and coverage, then outcomes, claims, missions, incidents,
 //! appeals and the rule that turns figures into a status.
 //!
+//! The notices box, the figure tiles and the claim cards are the blocks the
+//! dashboard writes too ([`super::blocks`]).
+//!
 //! Every string taken from the report goes through [`escape`]; class names
 //! and ids built from report text go through [`slug`].
 
@@ -11,14 +14,15 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
+use super::blocks::{self, ClaimCardStyle, tile};
 use super::charts;
 use super::escape;
 use super::figures::{
-    DayState, comparison, day_label, field, json_figure, number, percent, plain, slug,
-    status_badge, time_label, token, verdict_badge,
+    DayState, day_label, field, json_figure, number, percent, plain, slug, status_badge,
+    time_label, token,
 };
 use crate::METRICS;
-use crate::claims::{AssertionVerdict, ClaimVerdict, Verdict};
+use crate::claims::Verdict;
 use crate::report::{Report, SiteSection};
 
 /// Everything between `<body>` and the embedded JSON.
@@ -28,7 +32,7 @@ pub(super) fn page_body(report: &Report) -> String {
     body.push_str("<main>\n");
     header(&mut body, report);
     contents(&mut body, report, &sites);
-    notices(&mut body, report);
+    blocks::notices_section(&mut body, "Read this first", &report.notices);
     at_a_glance(&mut body, report, &sites);
     checkpoint(&mut body, report);
     totals(&mut body, report);
@@ -36,7 +40,7 @@ pub(super) fn page_body(report: &Report) -> String {
         site_section(&mut body, report, site, anchor);
     }
     outcomes(&mut body, report);
-    claims(&mut body, report);
+    blocks::claims_section(&mut body, &report.claims, "", ClaimCardStyle::REPORT);
     missions(&mut body, report);
     incidents(&mut body, report);
     appeals(&mut body, report);
@@ -117,25 +121,6 @@ fn contents(body: &mut String, report: &Report, sites: &[(&SiteSection, String)]
     );
 }
 
-fn notices(body: &mut String, report: &Report) {
-    if report.notices.is_empty() {
-        return;
-    }
-    body.push_str("<section class=\"notices\" id=\"notices\" role=\"note\" aria-labelledby=\"notices-title\">\n<h2 id=\"notices-title\">Read this first</h2>\n<ul>\n");
-    for notice in &report.notices {
-        let _ = writeln!(body, "<li class=\"notice\">{}</li>", escape(notice));
-    }
-    body.push_str("</ul>\n</section>\n");
-}
-
-/// A figure tile: a big number and what it is.
-fn tile(body: &mut String, class: &str, value: &str, label: &str) {
-    let _ = writeln!(
-        body,
-        "<div class=\"tile {class}\"><div class=\"value\">{value}</div><div class=\"label\">{label}</div></div>"
-    );
-}
-
 /// Vehicles per outcome (`passed`, `turned_back`, …) over every site.
 fn vehicles_by_outcome(report: &Report) -> BTreeMap<String, f64> {
     let mut by_outcome = BTreeMap::new();
@@ -160,6 +145,7 @@ fn at_a_glance(body: &mut String, report: &Report, sites: &[(&SiteSection, Strin
             "vehicles recorded, every outcome ({} passages)",
             json_figure(report.totals.totals.get("passages"))
         ),
+        None,
     );
     if let (Some(vehicles), Some(days)) = (vehicles, period_days(report))
         && days > 0
@@ -169,6 +155,7 @@ fn at_a_glance(body: &mut String, report: &Report, sites: &[(&SiteSection, Strin
             "tile-per-day",
             &number((vehicles / f64::from(days) * 10.0).round() / 10.0),
             "vehicles a day on average",
+            None,
         );
     }
     let by_outcome = vehicles_by_outcome(report);
@@ -181,6 +168,7 @@ fn at_a_glance(body: &mut String, report: &Report, sites: &[(&SiteSection, Strin
         "tile-outcomes",
         &stopped.join(" / "),
         "turned back / held / delayed",
+        None,
     );
     let counts = |verdict: Verdict| {
         report
@@ -199,6 +187,7 @@ fn at_a_glance(body: &mut String, report: &Report, sites: &[(&SiteSection, Strin
             counts(Verdict::Inconsistent),
             counts(Verdict::NotVerifiable)
         ),
+        None,
     );
     body.push_str("</div>\n<div class=\"table-scroll\">\n<table class=\"site-summary\">\n<thead><tr><th scope=\"col\">Site</th><th scope=\"col\">Access status</th><th scope=\"col\" class=\"num\">Share of baseline</th><th scope=\"col\" class=\"num\">Watched</th></tr></thead>\n<tbody>\n");
     for (site, anchor) in sites {
@@ -416,24 +405,28 @@ fn site_section(body: &mut String, report: &Report, site: &SiteSection, anchor: 
         "tile-observed",
         &number(access.observed),
         "vehicles passed (passed or delayed)",
+        None,
     );
     tile(
         body,
         "tile-expected",
         &access.expected.map_or_else(|| "—".to_string(), number),
         "expected from the baseline over the watched time",
+        None,
     );
     tile(
         body,
         "tile-index",
         &access.index.map_or_else(|| "—".to_string(), percent),
         "of the baseline",
+        None,
     );
     tile(
         body,
         "tile-covered",
         &number((access.covered_days * 10.0).round() / 10.0),
         "days watched",
+        None,
     );
     tile(
         body,
@@ -445,6 +438,7 @@ fn site_section(body: &mut String, report: &Report, site: &SiteSection, anchor: 
             number(access.delayed as f64)
         ),
         "turned back / held / delayed",
+        None,
     );
     body.push_str("</div>\n");
 
@@ -613,6 +607,7 @@ fn outcomes(body: &mut String, report: &Report) {
             &format!("tile-outcome tile-outcome-{}", slug(outcome)),
             &number(by_outcome.get(outcome).copied().unwrap_or(0.0)),
             &format!("vehicles {label}"),
+            None,
         );
     }
     body.push_str("</div>\n<p class=\"small\">Flow is what went through: passed and delayed vehicles. Turned-back and held vehicles are counted beside the flow, never in it.</p>\n");
@@ -627,125 +622,6 @@ fn outcomes(body: &mut String, report: &Report) {
         );
     }
     body.push_str("</section>\n");
-}
-
-/// `vehicles, category peacekeeping, at lachin-road, 12 Dec 2022 to 23 Jan 2023`.
-fn describe_assertion(assertion: &Value) -> String {
-    let mut parts = vec![escape(&token(&field(assertion, "metric")))];
-    for name in ["category", "operator", "direction", "outcome", "cargo_kind"] {
-        if let Some(value) = assertion.get(name).filter(|value| !value.is_null()) {
-            parts.push(format!("{} {}", token(name), escape(&token(&plain(value)))));
-        }
-    }
-    if let Some(Value::Object(attributes)) = assertion.get("attributes") {
-        for (key, value) in attributes {
-            parts.push(format!("{} = {}", escape(key), escape(&plain(value))));
-        }
-    }
-    match assertion.get("sites") {
-        Some(Value::Array(sites)) if !sites.is_empty() => parts.push(format!(
-            "at {}",
-            escape(&plain(&Value::Array(sites.clone())))
-        )),
-        _ => parts.push("at every site".to_string()),
-    }
-    parts.push(format!(
-        "{} to {}",
-        escape(&day_label(&field(assertion, "from"))),
-        escape(&day_label(&field(assertion, "to")))
-    ));
-    parts.join(", ")
-}
-
-fn claims(body: &mut String, report: &Report) {
-    body.push_str(
-        "<section class=\"claims\" id=\"claims\">\n<h2>Claims checked against the records</h2>\n",
-    );
-    if report.claims.is_empty() {
-        body.push_str(
-            "<p class=\"empty\">No recorded claim is about this period.</p>\n</section>\n",
-        );
-        return;
-    }
-    body.push_str("<p class=\"small\">A lower bound (“at least”, “more than”) can be confirmed by partly watched time; an exact figure or an upper bound needs the whole period watched.</p>\n");
-    for claim in &report.claims {
-        claim_card(body, claim);
-    }
-    body.push_str("</section>\n");
-}
-
-fn claim_card(body: &mut String, claim: &ClaimVerdict) {
-    let _ = writeln!(
-        body,
-        "<article class=\"claim\" id=\"claim-{}\" data-verdict=\"{}\">\n<header>{}<blockquote class=\"claim-text\">{}</blockquote>\n<p class=\"claim-meta\">{}, {} · source: <cite>{}</cite> · <code>{}</code></p>\n</header>\n<ol class=\"assertions\">",
-        slug(&claim.id),
-        slug(&claim.verdict.to_string()),
-        verdict_badge(claim.verdict),
-        escape(&claim.text),
-        escape(&claim.speaker),
-        escape(&day_label(&claim.said_on)),
-        escape(&claim.source),
-        escape(&claim.id)
-    );
-    for assertion in &claim.assertions {
-        assertion_item(body, assertion);
-    }
-    body.push_str("</ol>\n</article>\n");
-}
-
-fn assertion_item(body: &mut String, checked: &AssertionVerdict) {
-    let op = checked.assertion.get("op").map(plain).unwrap_or_default();
-    let _ = writeln!(
-        body,
-        "<li class=\"assertion\">\n<p class=\"assertion-what\">{}: {} {}</p>\n<dl class=\"assertion-figures\"><div><dt>Claimed</dt><dd class=\"claimed\">{}</dd></div><div><dt>Computed</dt><dd class=\"computed\">{}</dd></div><div><dt>Verdict</dt><dd>{}</dd></div></dl>\n<p class=\"reason\">{}</p>",
-        describe_assertion(&checked.assertion),
-        comparison(&op),
-        json_figure(Some(&checked.claimed)),
-        json_figure(Some(&checked.claimed)),
-        json_figure(Some(&checked.computed)),
-        verdict_badge(checked.verdict),
-        escape(&checked.reason)
-    );
-    if !checked.coverage.is_empty() {
-        let parts: Vec<String> = checked
-            .coverage
-            .iter()
-            .map(|used| {
-                format!(
-                    "{}: {} watched{}",
-                    escape(&used.site),
-                    percent(used.share),
-                    if used.full {
-                        " (fully covered)"
-                    } else {
-                        " (partly covered)"
-                    }
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            body,
-            "<p class=\"assertion-coverage small\">Coverage: {}.</p>",
-            parts.join("; ")
-        );
-    }
-    if checked.sources.is_empty() {
-        body.push_str(
-            "<p class=\"assertion-sources small\">Sources: none (no record in scope).</p>\n",
-        );
-    } else {
-        let sources: Vec<String> = checked
-            .sources
-            .iter()
-            .map(|source| format!("<cite>{}</cite>", escape(source)))
-            .collect();
-        let _ = writeln!(
-            body,
-            "<p class=\"assertion-sources small\">Sources: {}.</p>",
-            sources.join("; ")
-        );
-    }
-    body.push_str("</li>\n");
 }
 
 /// Records sorted by a time field, then id, so the page does not depend on store order.
