@@ -88,6 +88,13 @@ fn fixture() -> Result<Fixture, Box<dyn std::error::Error>> {
     fixture_with(options())
 }
 
+/// A fixture holding what [`Fixture::seed`] submits.
+async fn seeded_fixture() -> Result<Fixture, Box<dyn std::error::Error>> {
+    let fixture = fixture()?;
+    fixture.seed().await?;
+    Ok(fixture)
+}
+
 impl Fixture {
     fn router(&self) -> Router {
         self.server.as_ref().map(Server::router).unwrap_or_default()
@@ -125,6 +132,14 @@ impl Fixture {
             headers,
             body,
         })
+    }
+
+    async fn get(
+        &self,
+        uri: &str,
+        token: Option<&str>,
+    ) -> Result<Answer, Box<dyn std::error::Error>> {
+        self.call("GET", uri, token, None).await
     }
 
     async fn submit(
@@ -246,12 +261,8 @@ fn example_request(method: &str, path: &str) -> (String, Option<(&'static str, V
 
 #[tokio::test]
 async fn every_route_is_documented_and_every_documented_route_is_served() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
-    let document = fixture
-        .call("GET", "/openapi.json", None, None)
-        .await?
-        .json();
+    let mut fixture = seeded_fixture().await?;
+    let document = fixture.get("/openapi.json", None).await?.json();
     let mut documented = Vec::new();
     for (path, methods) in document["paths"].as_object().ok_or("no paths")? {
         for method in methods.as_object().ok_or("no methods")?.keys() {
@@ -292,8 +303,7 @@ async fn every_route_is_documented_and_every_documented_route_is_served() -> Tes
 
 #[tokio::test]
 async fn authorization_matrix_every_role_against_every_route() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     // Who may call what: P public, O observer, A analyst, D admin.
     let matrix: &[(&str, &str)] = &[
         ("GET /healthz", "POAD"),
@@ -391,8 +401,7 @@ async fn authorization_matrix_every_role_against_every_route() -> TestResult {
 
 #[tokio::test]
 async fn a_submission_gets_a_receipt_whose_proof_verifies() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let answer = fixture
         .submit(
             &fixture.observer,
@@ -420,7 +429,7 @@ async fn a_submission_gets_a_receipt_whose_proof_verifies() -> TestResult {
 
     // The receipt endpoint returns a receipt anyone can check offline.
     let answer = fixture
-        .call("GET", "/api/v1/receipts/p-3", Some(&fixture.observer), None)
+        .get("/api/v1/receipts/p-3", Some(&fixture.observer))
         .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
     let receipt: corridor_log::Receipt = serde_json::from_slice(&answer.body)?;
@@ -441,8 +450,7 @@ async fn a_submission_gets_a_receipt_whose_proof_verifies() -> TestResult {
 
 #[tokio::test]
 async fn retrying_a_submission_stores_nothing_twice() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let batch = json!([
         passage("p-10", "2023-01-18T08:00"),
         passage("p-11", "2023-01-18T08:10")
@@ -474,8 +482,7 @@ async fn retrying_a_submission_stores_nothing_twice() -> TestResult {
 
 #[tokio::test]
 async fn batch_errors_name_index_id_field_and_reason() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let mut bad = passage("p-21", "2023-13-01");
     bad["id"] = json!("p-21");
     let batch = json!([passage("p-20", "2023-01-19"), bad, "not an object"]);
@@ -527,8 +534,7 @@ async fn batch_errors_name_index_id_field_and_reason() -> TestResult {
 
 #[tokio::test]
 async fn json_lines_bodies_are_submissions_too() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let lines = format!(
         "{}\n\n{}\n",
         passage("p-30", "2023-01-20T10:00"),
@@ -589,8 +595,7 @@ async fn oversized_bodies_and_batches_are_refused_with_413() -> TestResult {
 
 #[tokio::test]
 async fn observer_signatures_are_checked_and_kept_in_the_leaf() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let signer = SigningKey::from_bytes(&[42; 32]);
     let record = passage("p-60", "2023-01-21T12:00");
     let prepared = fixture
@@ -661,28 +666,22 @@ async fn site_records_need_the_admin_role() -> TestResult {
 
 #[tokio::test]
 async fn observers_read_receipts_of_their_own_records_only() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let own = fixture
-        .call("GET", "/api/v1/receipts/p-1", Some(&fixture.observer), None)
+        .get("/api/v1/receipts/p-1", Some(&fixture.observer))
         .await?;
     assert_eq!(own.status, StatusCode::OK);
     let other = fixture
-        .call(
-            "GET",
-            "/api/v1/receipts/p-1",
-            Some(&fixture.other_observer),
-            None,
-        )
+        .get("/api/v1/receipts/p-1", Some(&fixture.other_observer))
         .await?;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
     assert!(other.text().contains("own receipts"));
     let analyst = fixture
-        .call("GET", "/api/v1/receipts/p-1", Some(&fixture.analyst), None)
+        .get("/api/v1/receipts/p-1", Some(&fixture.analyst))
         .await?;
     assert_eq!(analyst.status, StatusCode::OK);
     let missing = fixture
-        .call("GET", "/api/v1/receipts/nope", Some(&fixture.analyst), None)
+        .get("/api/v1/receipts/nope", Some(&fixture.analyst))
         .await?;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     fixture.shutdown().await?;
@@ -707,9 +706,7 @@ async fn tokens_are_created_listed_and_revoked_by_admins() -> TestResult {
     let created = created.json();
     let secret = created["token"].as_str().ok_or("no secret")?.to_string();
     let id = created["id"].as_str().ok_or("no id")?.to_string();
-    let listed = fixture
-        .call("GET", "/api/v1/tokens", Some(&fixture.admin), None)
-        .await?;
+    let listed = fixture.get("/api/v1/tokens", Some(&fixture.admin)).await?;
     assert!(listed.text().contains(&id));
     assert!(
         !listed.text().contains(&secret),
@@ -761,15 +758,12 @@ async fn tokens_are_created_listed_and_revoked_by_admins() -> TestResult {
 
 #[tokio::test]
 async fn log_files_have_their_content_types_and_cache_headers() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
-    let checkpoint = fixture.call("GET", "/log/checkpoint", None, None).await?;
+    let mut fixture = seeded_fixture().await?;
+    let checkpoint = fixture.get("/log/checkpoint", None).await?;
     assert_eq!(checkpoint.status, StatusCode::OK);
     assert_eq!(checkpoint.headers[header::CACHE_CONTROL], "no-cache");
     assert!(checkpoint.text().starts_with(&format!("{ORIGIN}\n3\n")));
-    let partial = fixture
-        .call("GET", "/log/tile/0/000.p/3", None, None)
-        .await?;
+    let partial = fixture.get("/log/tile/0/000.p/3", None).await?;
     assert_eq!(partial.status, StatusCode::OK);
     assert_eq!(
         partial.headers[header::CONTENT_TYPE],
@@ -777,9 +771,7 @@ async fn log_files_have_their_content_types_and_cache_headers() -> TestResult {
     );
     assert_eq!(partial.body.len(), 3 * 32);
     assert_eq!(partial.headers[header::CACHE_CONTROL], "public, max-age=60");
-    let entries = fixture
-        .call("GET", "/log/tile/entries/000.p/3", None, None)
-        .await?;
+    let entries = fixture.get("/log/tile/entries/000.p/3", None).await?;
     assert_eq!(entries.status, StatusCode::OK);
     for bad in [
         "/log/../keys/log.key",
@@ -787,7 +779,7 @@ async fn log_files_have_their_content_types_and_cache_headers() -> TestResult {
         "/log/keys/log.key",
         "/log/tile/0/999",
     ] {
-        let answer = fixture.call("GET", bad, None, None).await?;
+        let answer = fixture.get(bad, None).await?;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{bad}");
     }
 
@@ -799,7 +791,7 @@ async fn log_files_have_their_content_types_and_cache_headers() -> TestResult {
         .submit(&fixture.observer, "?wait=true", &json!(many))
         .await?;
     assert_eq!(answer.status, StatusCode::CREATED);
-    let full = fixture.call("GET", "/log/tile/0/000", None, None).await?;
+    let full = fixture.get("/log/tile/0/000", None).await?;
     assert_eq!(full.status, StatusCode::OK);
     assert_eq!(full.body.len(), 256 * 32);
     assert_eq!(
@@ -818,20 +810,14 @@ async fn the_rate_limit_answers_429_with_retry_after() -> TestResult {
         ..options()
     })?;
     for _ in 0..2 {
-        let answer = fixture
-            .call("GET", "/healthz", Some(&fixture.analyst), None)
-            .await?;
+        let answer = fixture.get("/healthz", Some(&fixture.analyst)).await?;
         assert_eq!(answer.status, StatusCode::OK);
     }
-    let answer = fixture
-        .call("GET", "/healthz", Some(&fixture.analyst), None)
-        .await?;
+    let answer = fixture.get("/healthz", Some(&fixture.analyst)).await?;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(answer.headers.contains_key(header::RETRY_AFTER));
     // Another token has its own bucket.
-    let answer = fixture
-        .call("GET", "/healthz", Some(&fixture.admin), None)
-        .await?;
+    let answer = fixture.get("/healthz", Some(&fixture.admin)).await?;
     assert_eq!(answer.status, StatusCode::OK);
     fixture.shutdown().await?;
     Ok(())
@@ -839,13 +825,10 @@ async fn the_rate_limit_answers_429_with_retry_after() -> TestResult {
 
 #[tokio::test]
 async fn read_endpoints_answer_as_the_libraries_do() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let answer = fixture
-        .call(
-            "GET",
+        .get(
             "/api/v1/stats?from=2023-01-17&to=2023-01-17&by=category,direction",
-            None,
             None,
         )
         .await?;
@@ -864,10 +847,8 @@ async fn read_endpoints_answer_as_the_libraries_do() -> TestResult {
     assert_eq!(answer.json()["totals"]["vehicles"], 2);
 
     let answer = fixture
-        .call(
-            "GET",
+        .get(
             "/api/v1/stats?from=2023-01-17&to=2023-01-17&format=csv",
-            None,
             None,
         )
         .await?;
@@ -878,12 +859,7 @@ async fn read_endpoints_answer_as_the_libraries_do() -> TestResult {
     );
 
     let answer = fixture
-        .call(
-            "GET",
-            "/api/v1/stats?from=2023-02-30&to=2023-01-17",
-            None,
-            None,
-        )
+        .get("/api/v1/stats?from=2023-02-30&to=2023-01-17", None)
         .await?;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -892,10 +868,8 @@ async fn read_endpoints_answer_as_the_libraries_do() -> TestResult {
             .is_some_and(|m| m.contains("2023-02-30"))
     );
     let answer = fixture
-        .call(
-            "GET",
+        .get(
             "/api/v1/stats?from=2023-01-01&to=2023-01-17&category=aliens",
-            None,
             None,
         )
         .await?;
@@ -903,70 +877,50 @@ async fn read_endpoints_answer_as_the_libraries_do() -> TestResult {
     assert!(answer.text().contains("aliens"));
 
     let records = fixture
-        .call(
-            "GET",
+        .get(
             "/api/v1/records?type=passage&limit=1",
             Some(&fixture.analyst),
-            None,
         )
         .await?
         .json();
     assert_eq!(records["records"][0]["leaf"]["record"]["id"], "p-1");
     let next = records["next_cursor"].as_u64().ok_or("no cursor")?;
     let page = fixture
-        .call(
-            "GET",
+        .get(
             &format!("/api/v1/records?type=passage&limit=1&cursor={next}"),
             Some(&fixture.analyst),
-            None,
         )
         .await?
         .json();
     assert_eq!(page["records"][0]["leaf"]["record"]["id"], "p-2");
 
     let coverage = fixture
-        .call(
-            "GET",
-            "/api/v1/coverage?from=2023-01-17&to=2023-01-17",
-            None,
-            None,
-        )
+        .get("/api/v1/coverage?from=2023-01-17&to=2023-01-17", None)
         .await?;
     assert_eq!(coverage.json()["coverage"][0]["site"], "km-12");
     let access = fixture
-        .call(
-            "GET",
+        .get(
             "/api/v1/access?from=2023-01-17&to=2023-01-17&site=km-12",
-            None,
             None,
         )
         .await?;
     assert_eq!(access.json()["access"][0]["observed"], 2.0);
     let unknown = fixture
-        .call(
-            "GET",
+        .get(
             "/api/v1/access?from=2023-01-17&to=2023-01-17&site=nowhere",
-            None,
             None,
         )
         .await?;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 
     let report = fixture
-        .call(
-            "GET",
-            "/api/v1/report?from=2023-01-17&to=2023-01-17",
-            None,
-            None,
-        )
+        .get("/api/v1/report?from=2023-01-17&to=2023-01-17", None)
         .await?;
     assert_eq!(report.status, StatusCode::OK, "{}", report.text());
     assert_eq!(report.json()["checkpoint"]["tree_size"], 3);
     let html = fixture
-        .call(
-            "GET",
+        .get(
             "/api/v1/report?from=2023-01-17&to=2023-01-17&format=html",
-            None,
             None,
         )
         .await?;
@@ -977,20 +931,18 @@ async fn read_endpoints_answer_as_the_libraries_do() -> TestResult {
     );
 
     let consistency = fixture
-        .call("GET", "/api/v1/proofs/consistency?from=1&to=3", None, None)
+        .get("/api/v1/proofs/consistency?from=1&to=3", None)
         .await?;
     assert_eq!(consistency.status, StatusCode::OK, "{}", consistency.text());
     assert_eq!(consistency.json()["new_size"], 3);
     let inclusion = fixture
-        .call("GET", "/api/v1/proofs/inclusion?index=1", None, None)
+        .get("/api/v1/proofs/inclusion?index=1", None)
         .await?;
     assert_eq!(inclusion.json()["record_id"], "p-1");
-    let neither = fixture
-        .call("GET", "/api/v1/proofs/inclusion", None, None)
-        .await?;
+    let neither = fixture.get("/api/v1/proofs/inclusion", None).await?;
     assert_eq!(neither.status, StatusCode::BAD_REQUEST);
 
-    let unknown_route = fixture.call("GET", "/api/v1/nothing", None, None).await?;
+    let unknown_route = fixture.get("/api/v1/nothing", None).await?;
     assert_eq!(unknown_route.status, StatusCode::NOT_FOUND);
     assert!(unknown_route.text().contains("/openapi.json"));
     fixture.shutdown().await?;
@@ -999,15 +951,9 @@ async fn read_endpoints_answer_as_the_libraries_do() -> TestResult {
 
 #[tokio::test]
 async fn admins_read_and_erase_private_parts() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let private = fixture
-        .call(
-            "GET",
-            "/api/v1/records/p-1/private",
-            Some(&fixture.admin),
-            None,
-        )
+        .get("/api/v1/records/p-1/private", Some(&fixture.admin))
         .await?;
     assert_eq!(private.json()["private"]["plate"], PLATE);
     let erased = fixture
@@ -1020,12 +966,7 @@ async fn admins_read_and_erase_private_parts() -> TestResult {
         .await?;
     assert_eq!(erased.json()["erased"], 1);
     let private = fixture
-        .call(
-            "GET",
-            "/api/v1/records/p-1/private",
-            Some(&fixture.admin),
-            None,
-        )
+        .get("/api/v1/records/p-1/private", Some(&fixture.admin))
         .await?;
     assert_eq!(private.json()["private"], Value::Null);
     fixture.shutdown().await?;
@@ -1089,8 +1030,7 @@ async fn no_private_value_reaches_a_tile_a_public_response_a_log_line_or_a_metri
             .finish(),
     );
 
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     // A rejected record with a private value must not echo it either.
     let mut bad = passage("p-80", "2023-01-17");
     bad["private"] = json!({"plate": [PLATE]});
@@ -1132,7 +1072,7 @@ async fn no_private_value_reaches_a_tile_a_public_response_a_log_line_or_a_metri
         ("/api/v1/proofs/inclusion?record=p-1", None),
         ("/metrics", None),
     ] {
-        let answer = fixture.call("GET", uri, token.as_deref(), None).await?;
+        let answer = fixture.get(uri, token.as_deref()).await?;
         assert_eq!(answer.status, StatusCode::OK, "{uri}");
         assert!(
             !answer.text().contains(PLATE),
@@ -1173,8 +1113,7 @@ async fn no_private_value_reaches_a_tile_a_public_response_a_log_line_or_a_metri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_batches_commit_together_and_a_bad_one_drops_only_itself() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let mut tasks = Vec::new();
     for batch in 0..16 {
         let router = fixture.router();
@@ -1233,14 +1172,10 @@ async fn concurrent_batches_commit_together_and_a_bad_one_drops_only_itself() ->
 
 #[tokio::test]
 async fn a_witness_answers_add_checkpoint_as_c2sp_tlog_witness_says() -> TestResult {
-    let mut fixture = fixture()?;
-    fixture.seed().await?;
+    let mut fixture = seeded_fixture().await?;
     let witness_directory = tempfile::tempdir()?;
     let witness = corridor_log::Witness::init(witness_directory.path(), "witness.test")?;
-    let checkpoint = fixture
-        .call("GET", "/log/checkpoint", None, None)
-        .await?
-        .text();
+    let checkpoint = fixture.get("/log/checkpoint", None).await?.text();
     let body = format!("old 0\n\n{checkpoint}");
     let post = |router: Router, body: String| async move {
         let request = Request::builder()

@@ -12,7 +12,12 @@
 //! the `.expected` files, and review the diff.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
+mod common;
+use common::binary::{Corridor, Sandbox};
 
 /// Lines like `"notes":"@@PAD-N@@"` are expanded to N characters, so that a
 /// case can be larger than anyone wants to commit.
@@ -25,8 +30,8 @@ fn cases_directory() -> PathBuf {
 /// A data directory holding sites `km-12` (Asia/Baku) and `berlin`
 /// (Europe/Berlin) and passage `p-1`, published.
 struct Store {
-    _holder: tempfile::TempDir,
-    root: PathBuf,
+    sandbox: Sandbox,
+    corridor: Corridor,
 }
 
 const SEED: &str = r#"{"type":"site","id":"km-12","name":"Checkpoint km 12","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"Team A"},"recorded_by":"team-a"}
@@ -36,14 +41,14 @@ const SEED: &str = r#"{"type":"site","id":"km-12","name":"Checkpoint km 12","kin
 
 impl Store {
     fn new() -> Store {
-        let holder = tempfile::tempdir().expect("temporary directory");
+        let sandbox = Sandbox::new();
         let store = Store {
-            root: holder.path().to_path_buf(),
-            _holder: holder,
+            corridor: sandbox.corridor_on_data(),
+            sandbox,
         };
         let init = store.run(&["init", "--origin", "test.example/bad-input"]);
         assert!(init.status.success(), "{init:?}");
-        let seed = store.root.join("seed.jsonl");
+        let seed = store.sandbox.path("seed.jsonl");
         std::fs::write(&seed, SEED).expect("write the seed");
         let add = store.run(&["add", &seed.display().to_string()]);
         assert_eq!(
@@ -55,19 +60,11 @@ impl Store {
     }
 
     fn data(&self) -> PathBuf {
-        self.root.join("data")
+        self.sandbox.path("data")
     }
 
     fn run(&self, arguments: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_corridor"))
-            .arg("--data")
-            .arg(self.data())
-            .args(arguments)
-            .env_remove("CORRIDOR_DATA")
-            .env_remove("CORRIDOR_LOG")
-            .env("HOME", &self.root)
-            .output()
-            .expect("the corridor binary runs")
+        self.corridor.run(arguments)
     }
 
     /// Everything a stored record would change: the database file, the
@@ -90,7 +87,7 @@ impl Store {
             .expect("a name");
         let mut input = case.to_path_buf();
         let vkey = cases_directory().join("log.vkey").display().to_string();
-        let rejects = self.root.join("rejects.csv").display().to_string();
+        let rejects = self.sandbox.text("rejects.csv");
         let arguments: Vec<String> = if name.ends_with(".jsonl") {
             input = self.expand_padding(case);
             vec![
@@ -118,7 +115,7 @@ impl Store {
                 vkey,
             ]
         } else if name.ends_with(".log") {
-            let state = self.root.join("verify-state.json");
+            let state = self.sandbox.path("verify-state.json");
             let _ = std::fs::remove_file(&state);
             vec![
                 "verify".into(),
@@ -137,7 +134,7 @@ impl Store {
         let clean = |bytes: &[u8]| {
             String::from_utf8_lossy(bytes)
                 .replace(&input.display().to_string(), "$CASE")
-                .replace(&self.root.display().to_string(), "$TMP")
+                .replace(&self.sandbox.root().display().to_string(), "$TMP")
         };
         format!(
             "exit {}\n--- stdout\n{}--- stderr\n{}",
@@ -171,7 +168,7 @@ impl Store {
         let mut expanded = bytes[..start].to_vec();
         expanded.extend(std::iter::repeat_n(b'x', count));
         expanded.extend_from_slice(&rest[end + 2..]);
-        let path = self.root.join(case.file_name().expect("a name"));
+        let path = self.sandbox.root().join(case.file_name().expect("a name"));
         std::fs::write(&path, expanded).expect("write the expanded case");
         path
     }

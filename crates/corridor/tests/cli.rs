@@ -13,6 +13,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
+mod common;
+use common::binary::{Corridor, Sandbox};
+
 /// Exit code of a command that stored the good records and rejected others.
 const EXIT_REJECTED: i32 = 3;
 
@@ -26,18 +31,17 @@ struct Run {
 
 /// A temporary directory holding a data directory (`data/`) and input files.
 struct Workspace {
-    _holder: tempfile::TempDir,
-    root: PathBuf,
+    sandbox: Sandbox,
+    corridor: Corridor,
 }
 
 impl Workspace {
     /// A workspace whose data directory does not exist yet.
     fn empty() -> Workspace {
-        let holder = tempfile::tempdir().expect("temporary directory");
-        let root = holder.path().to_path_buf();
+        let sandbox = Sandbox::new();
         Workspace {
-            _holder: holder,
-            root,
+            corridor: sandbox.corridor_on_data(),
+            sandbox,
         }
     }
 
@@ -72,7 +76,7 @@ impl Workspace {
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.root.join(name)
+        self.sandbox.path(name)
     }
 
     fn text(&self, name: &str) -> String {
@@ -93,15 +97,7 @@ impl Workspace {
     }
 
     fn command(&self, arguments: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_corridor"));
-        command
-            .arg("--data")
-            .arg(self.data())
-            .args(arguments)
-            .env_remove("CORRIDOR_DATA")
-            .env_remove("CORRIDOR_LOG")
-            .env("HOME", &self.root);
-        command
+        self.corridor.command(arguments)
     }
 
     fn run(&self, arguments: &[&str]) -> Run {
@@ -142,6 +138,11 @@ impl Workspace {
             run.stderr
         );
         run.stdout
+    }
+
+    /// `status --format json`, parsed.
+    fn status(&self) -> Value {
+        parse_json(&self.succeed(&["status", "--format", "json"]))
     }
 
     fn show(&self, arguments: &[&str]) -> Value {
@@ -579,7 +580,7 @@ total                         13         7           9                 2  21.375
 #[test]
 fn status_counts_records_by_type() {
     let workspace = Workspace::with_fixture_passages();
-    let status = parse_json(&workspace.succeed(&["status", "--format", "json"]));
+    let status = workspace.status();
     assert_eq!(
         status,
         json!({
@@ -749,7 +750,7 @@ line,type,id,field,reason
         format!("add: 0 stored, 3 already stored, 10 rejected (reasons in {rejects})\n")
     );
     check_stats(&workspace, &period, totals());
-    let status = parse_json(&workspace.succeed(&["status", "--format", "json"]));
+    let status = workspace.status();
     assert_eq!(status["records"], 3);
 }
 
@@ -1048,7 +1049,7 @@ row,type,id,field,reason
             "{name}"
         );
     }
-    let status = parse_json(&workspace.succeed(&["status", "--format", "json"]));
+    let status = workspace.status();
     assert_eq!(status["by_type"], json!({"site": 3, "passage": 12}));
 }
 
@@ -1134,7 +1135,7 @@ Next: corridor --data {data} stats --from 2022-12-12 --to 2023-01-23 --by week,c
     assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert_eq!(again.stdout, run.stdout);
     check_figures(&workspace);
-    let status = parse_json(&workspace.succeed(&["status", "--format", "json"]));
+    let status = workspace.status();
     assert_eq!(status["records"], 993);
     assert_eq!(status["demo"], true);
 }
@@ -1153,7 +1154,7 @@ fn demo_refuses_a_directory_that_is_not_a_demo_store() {
         )
     );
     // The real records are untouched.
-    let status = parse_json(&workspace.succeed(&["status", "--format", "json"]));
+    let status = workspace.status();
     assert_eq!(status["records"], 13);
 
     let other = Workspace::empty();
@@ -1376,7 +1377,7 @@ fn bad_arguments_are_refused_with_a_message() {
         check_failure(&workspace, &arguments, code, &stderr);
     }
     // `init` twice left the first store as it was.
-    let status = parse_json(&workspace.succeed(&["status", "--format", "json"]));
+    let status = workspace.status();
     assert_eq!(status["origin"], "test.example/cli");
 }
 
@@ -1441,7 +1442,7 @@ fn a_mapping_that_writes_a_field_the_record_type_lacks_is_refused_before_any_row
     let mapping = std::fs::read_to_string(samples.join("port-voyages.toml"))
         .expect("sample mapping")
         .replacen("observed_at = ", "observed_on = ", 1);
-    let mapping_path = workspace.root.join("typo.toml");
+    let mapping_path = workspace.path("typo.toml");
     std::fs::write(&mapping_path, mapping).expect("written");
     let run = workspace.run(&[
         "import",

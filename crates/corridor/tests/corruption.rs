@@ -6,10 +6,14 @@
 //! built on the damage may be published.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use base64::Engine as _;
 use corridor_tlog::{EntryBundleAddress, leaf_hash, parse_entry_bundle};
+
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
+mod common;
+use common::binary::{Corridor, Sandbox};
 
 const ORIGIN: &str = "test.example/corruption";
 /// The bundle and level-0 tile of the 13 records the fixture stores.
@@ -20,8 +24,8 @@ const TILE: &str = "tile/0/000.p/13";
 /// published. Passage p-5 alone has an operator and passengers, so its
 /// rollup row is easy to find in the database file.
 struct Fixture {
-    _holder: tempfile::TempDir,
-    root: PathBuf,
+    sandbox: Sandbox,
+    corridor: Corridor,
 }
 
 fn records() -> String {
@@ -45,14 +49,14 @@ fn records() -> String {
 
 impl Fixture {
     fn new() -> Fixture {
-        let holder = tempfile::tempdir().expect("temporary directory");
+        let sandbox = Sandbox::new();
         let fixture = Fixture {
-            root: holder.path().to_path_buf(),
-            _holder: holder,
+            corridor: sandbox.corridor_on_data(),
+            sandbox,
         };
         fixture.succeed(&["init", "--origin", ORIGIN]);
-        std::fs::write(fixture.root.join("records.jsonl"), records()).expect("write records");
-        let records = fixture.root.join("records.jsonl").display().to_string();
+        std::fs::write(fixture.sandbox.path("records.jsonl"), records()).expect("write records");
+        let records = fixture.sandbox.text("records.jsonl");
         assert_eq!(
             fixture.succeed(&["add", &records]),
             "add: 13 stored, 0 already stored, 0 rejected\n"
@@ -61,45 +65,20 @@ impl Fixture {
     }
 
     fn data(&self) -> PathBuf {
-        self.root.join("data")
+        self.sandbox.path("data")
     }
 
     fn log_file(&self, relative: &str) -> PathBuf {
         self.data().join("log").join(relative)
     }
 
-    fn run(&self, arguments: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_corridor"))
-            .arg("--data")
-            .arg(self.data())
-            .args(arguments)
-            .env_remove("CORRIDOR_DATA")
-            .env_remove("CORRIDOR_LOG")
-            .env("HOME", &self.root)
-            .output()
-            .expect("the corridor binary runs")
-    }
-
     fn succeed(&self, arguments: &[&str]) -> String {
-        let output = self.run(arguments);
-        assert!(
-            output.status.success(),
-            "corridor {arguments:?} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        self.corridor.succeed(arguments)
     }
 
     /// Runs a command that must fail and returns its standard error.
     fn fail(&self, arguments: &[&str]) -> String {
-        let output = self.run(arguments);
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "corridor {arguments:?} should fail; stdout:\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        );
-        String::from_utf8_lossy(&output.stderr).into_owned()
+        self.corridor.fail(arguments)
     }
 
     /// The check's failure message for these problems.
@@ -196,10 +175,10 @@ fn a_flipped_byte_in_a_stored_leaf_is_named_and_never_published_on() {
     );
     fixture.succeed(&["check", "--recent", "5"]);
     // The published log itself is intact.
-    let state = fixture.root.join("state.json").display().to_string();
+    let state = fixture.sandbox.text("state.json");
     fixture.succeed(&["verify", "--state", &state]);
     // Nothing new is published on top of the damaged store.
-    let more = fixture.root.join("more.jsonl");
+    let more = fixture.sandbox.path("more.jsonl");
     std::fs::write(
         &more,
         r#"{"type":"passage","id":"p-13","site":"km-12","observed_at":"2023-01-13T09:00","category":"red_cross","source":{"kind":"direct_observation","name":"Team A"},"recorded_by":"team-a"}"#,
@@ -250,7 +229,7 @@ fn a_flipped_byte_in_an_entry_bundle_is_named_by_check_and_verify() {
             format!("{TILE} hash 7 (leaf 7) is {good}, but entry 7 of {BUNDLE} hashes to {bad}")
         ])
     );
-    let state = fixture.root.join("state.json").display().to_string();
+    let state = fixture.sandbox.text("state.json");
     let stderr = fixture.fail(&["verify", "--state", &state]);
     assert!(stderr.contains("entries altered"), "{stderr}");
 }

@@ -13,6 +13,11 @@ use corridor_model::{Location, RecordError};
 use corridor_store::{Fault, MemoryStore, Store};
 use serde_json::{Map, Value};
 
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
+mod common;
+use common::binary::Corridor;
+
 const SITE: &str = r#"{"type":"site","id":"km-12","name":"Checkpoint km 12","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"Team A"},"recorded_by":"team-a"}"#;
 
 fn passage(number: usize) -> String {
@@ -40,6 +45,18 @@ fn items(
         .iter()
         .enumerate()
         .map(|(index, record)| Ok((Location::Line(index as u64 + 1), record.clone())))
+}
+
+/// A writer on a memory store with `fault` injected.
+fn writer_with(fault: Fault) -> Writer {
+    let mut store = MemoryStore::new();
+    store.inject(fault);
+    Writer::new(
+        Box::new(store),
+        Config::new("test.example/faults"),
+        b"secret".to_vec(),
+        None,
+    )
 }
 
 /// Publishes what `store` holds into a fresh log directory and verifies it
@@ -73,14 +90,7 @@ fn failed_writes_and_commits_store_nothing_and_the_retry_stores_everything_once(
         (Fault::FailWrite, "injected fault: write failed"),
         (Fault::FailCommit, "injected fault: commit failed"),
     ] {
-        let mut store = MemoryStore::new();
-        store.inject(fault);
-        let mut writer = Writer::new(
-            Box::new(store),
-            Config::new("test.example/faults"),
-            b"secret".to_vec(),
-            None,
-        );
+        let mut writer = writer_with(fault);
         let failure = writer
             .submit_all(items(&records), |_| {}, |_| {})
             .expect_err("the fault fires");
@@ -112,14 +122,7 @@ fn failed_writes_and_commits_store_nothing_and_the_retry_stores_everything_once(
 #[test]
 fn a_failed_fsync_is_not_acknowledged_and_the_retry_stores_nothing_twice() {
     let records = objects(40);
-    let mut store = MemoryStore::new();
-    store.inject(Fault::FailSync);
-    let mut writer = Writer::new(
-        Box::new(store),
-        Config::new("test.example/faults"),
-        b"secret".to_vec(),
-        None,
-    );
+    let mut writer = writer_with(Fault::FailSync);
     let failure = writer
         .submit_all(items(&records), |_| {}, |_| {})
         .expect_err("the flush fails");
@@ -147,33 +150,6 @@ fn a_failed_fsync_is_not_acknowledged_and_the_retry_stores_nothing_twice() {
 
 // ---------------------------------------------------------------------------
 // A real full disk: `corridor add` under a file-size limit.
-
-fn corridor(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_corridor"));
-    command
-        .env_remove("CORRIDOR_DATA")
-        .env_remove("CORRIDOR_LOG")
-        .env("HOME", home);
-    command
-}
-
-fn succeed(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "corridor failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn run(home: &Path, data: &Path, arguments: &[&str]) -> Output {
-    corridor(home)
-        .arg("--data")
-        .arg(data)
-        .args(arguments)
-        .output()
-        .expect("the corridor binary runs")
-}
 
 /// Runs `corridor --data DATA ARGUMENTS` with its file-size limit set to
 /// `blocks` (512-byte blocks in dash, 1024 in bash: either is far below what
@@ -211,14 +187,11 @@ fn a_full_disk_refuses_the_add_whole_and_the_rerun_stores_everything_once() {
     let holder = tempfile::tempdir().expect("temporary directory");
     let home = holder.path();
     let data: PathBuf = home.join("data");
-    succeed(run(
-        home,
-        &data,
-        &["init", "--origin", "test.example/full-disk"],
-    ));
+    let corridor = Corridor::with_data(home, &data);
+    corridor.succeed(&["init", "--origin", "test.example/full-disk"]);
     let small = home.join("site.jsonl");
     std::fs::write(&small, format!("{SITE}\n")).expect("write");
-    succeed(run(home, &data, &["add", &small.display().to_string()]));
+    corridor.succeed(&["add", &small.display().to_string()]);
 
     // 3,000 passages of about 330 bytes: one batch, about a megabyte of leaves.
     let big = home.join("passages.jsonl");
@@ -237,26 +210,26 @@ fn a_full_disk_refuses_the_add_whole_and_the_rerun_stores_everything_once() {
     );
     // Nothing of the batch is visible, nothing was published.
     assert_eq!(
-        succeed(run(home, &data, &["status", "--format", "json"])),
+        corridor.succeed(&["status", "--format", "json"]),
         "{\"by_type\":{\"site\":1},\"demo\":false,\"origin\":\"test.example/full-disk\",\"records\":1}\n"
     );
     assert_eq!(
         std::fs::read(data.join("log").join("checkpoint")).expect("a checkpoint"),
         before_checkpoint
     );
-    succeed(run(home, &data, &["check"]));
+    corridor.succeed(&["check"]);
 
     // The fault clears: the same file stores every record, once.
     assert_eq!(
-        succeed(run(home, &data, &["add", &big_text])),
+        corridor.succeed(&["add", &big_text]),
         "add: 3000 stored, 0 already stored, 0 rejected\n"
     );
     assert_eq!(
-        succeed(run(home, &data, &["add", &big_text])),
+        corridor.succeed(&["add", &big_text]),
         "add: 0 stored, 3000 already stored, 0 rejected\n"
     );
     assert_eq!(tree_size(&data), "3001");
-    succeed(run(home, &data, &["check"]));
+    corridor.succeed(&["check"]);
     let state = home.join("state.json").display().to_string();
-    succeed(run(home, &data, &["verify", "--state", &state]));
+    corridor.succeed(&["verify", "--state", &state]);
 }

@@ -7,44 +7,20 @@
 //! The seed is printed; set `CORRIDOR_CRASH_SEED` to replay a run.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use corridor_tlog::{Checkpoint, EntryBundleAddress, Note, verify_consistency};
-use serde_json::Value;
-
+use corridor_tlog::{EntryBundleAddress, verify_consistency};
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
 mod common;
-use common::Random;
+use common::binary::Corridor;
+use common::published::{checkpoint_of, proof_hashes};
+use common::{Random, SITE};
 
 /// Records per round's file.
 const RECORDS_PER_ROUND: usize = 1500;
 const ROUNDS: usize = 20;
-
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_corridor"));
-    command.env_remove("CORRIDOR_DATA");
-    command
-}
-
-fn run(home: &Path, arguments: &[&str]) -> Output {
-    binary()
-        .args(arguments)
-        .env("HOME", home)
-        .output()
-        .expect("the corridor binary runs")
-}
-
-fn succeed(home: &Path, arguments: &[&str]) -> String {
-    let output = run(home, arguments);
-    assert!(
-        output.status.success(),
-        "corridor {arguments:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-const SITE: &str = r#"{"type":"site","id":"cp-1","name":"Checkpoint 1","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"team A"},"recorded_by":"observer-1"}"#;
 
 fn write_round_file(path: &Path, round: usize) {
     let mut text = format!("{SITE}\n");
@@ -62,15 +38,6 @@ fn write_round_file(path: &Path, round: usize) {
     std::fs::write(path, text).expect("write the round's records");
 }
 
-fn checkpoint_of(text: &str) -> Checkpoint {
-    let note = Note::parse(text.as_bytes()).expect("a signed note");
-    Checkpoint::parse(note.text()).expect("a checkpoint")
-}
-
-fn decode(value: &Value) -> [u8; 32] {
-    corridor_log::verify::decode_hash(value.as_str().expect("a string")).expect("a base64 hash")
-}
-
 #[test]
 fn killing_add_at_random_points_never_breaks_the_log() {
     let mut random = Random::from_environment("crash test");
@@ -81,11 +48,10 @@ fn killing_add_at_random_points_never_breaks_the_log() {
     let data = data_path.display().to_string();
     let log = format!("{data}/log");
     let state = home.join("verify-state.json").display().to_string();
-    succeed(
-        home,
-        &["--data", &data, "init", "--origin", "crash.example/log"],
-    );
-    let vkey = succeed(home, &["--data", &data, "log", "vkey"])
+    let corridor = Corridor::at_home(home);
+    corridor.succeed(&["--data", &data, "init", "--origin", "crash.example/log"]);
+    let vkey = corridor
+        .succeed(&["--data", &data, "log", "vkey"])
         .trim()
         .to_owned();
 
@@ -93,10 +59,7 @@ fn killing_add_at_random_points_never_breaks_the_log() {
     let calibration = home.join("round-0.jsonl");
     write_round_file(&calibration, 0);
     let started = Instant::now();
-    succeed(
-        home,
-        &["--data", &data, "add", &calibration.display().to_string()],
-    );
+    corridor.succeed(&["--data", &data, "add", &calibration.display().to_string()]);
     let round_time = started.elapsed();
     println!("one round of {RECORDS_PER_ROUND} records takes {round_time:?}");
 
@@ -116,9 +79,8 @@ fn killing_add_at_random_points_never_breaks_the_log() {
             width: 256,
         };
         let watched = Path::new(&log).join(first_new_bundle.path());
-        let mut child = binary()
-            .args(["--data", &data, "add", &file.display().to_string()])
-            .env("HOME", home)
+        let mut child = corridor
+            .command(&["--data", &data, "add", &file.display().to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -142,10 +104,8 @@ fn killing_add_at_random_points_never_breaks_the_log() {
 
         // Whatever was published survives the kill intact and extends what was verified.
         if std::fs::metadata(format!("{log}/checkpoint")).is_ok() {
-            let verified = run(
-                home,
-                &["verify", "--log", &log, "--vkey", &vkey, "--state", &state],
-            );
+            let verified =
+                corridor.run(&["verify", "--log", &log, "--vkey", &vkey, "--state", &state]);
             assert!(
                 verified.status.success(),
                 "round {round} (seed {seed}, kill after {delay} µs): the log does not verify after the kill:\n{}",
@@ -153,11 +113,7 @@ fn killing_add_at_random_points_never_breaks_the_log() {
             );
             let published =
                 std::fs::read_to_string(format!("{log}/checkpoint")).expect("checkpoint");
-            let status: Value = serde_json::from_str(&succeed(
-                home,
-                &["--data", &data, "status", "--format", "json"],
-            ))
-            .expect("status is JSON");
+            let status = corridor.succeed_json(&["--data", &data, "status", "--format", "json"]);
             if status["records"].as_u64() > Some(checkpoint_of(&published).tree_size) {
                 // Records were committed but the kill came before their checkpoint.
                 killed_before_publishing += 1;
@@ -166,24 +122,20 @@ fn killing_add_at_random_points_never_breaks_the_log() {
         }
 
         // Re-running the same add finishes the job, idempotently.
-        succeed(home, &["--data", &data, "add", &file.display().to_string()]);
+        corridor.succeed(&["--data", &data, "add", &file.display().to_string()]);
         observed.push(std::fs::read_to_string(format!("{log}/checkpoint")).expect("checkpoint"));
     }
 
     // Every record is there exactly once: ids are unique, so the count says it.
     let expected_leaves = 1 + (ROUNDS + 1) * RECORDS_PER_ROUND;
-    let status: Value = serde_json::from_str(&succeed(
-        home,
-        &["--data", &data, "status", "--format", "json"],
-    ))
-    .expect("status is JSON");
+    let status = corridor.succeed_json(&["--data", &data, "status", "--format", "json"]);
     assert_eq!(status["records"], expected_leaves as u64, "seed {seed}");
     for index in [
         0,
         RECORDS_PER_ROUND,
         ROUNDS * RECORDS_PER_ROUND + RECORDS_PER_ROUND - 1,
     ] {
-        succeed(home, &["--data", &data, "show", &format!("p-{index}")]);
+        corridor.succeed(&["--data", &data, "show", &format!("p-{index}")]);
     }
     let final_text = std::fs::read_to_string(format!("{log}/checkpoint")).expect("checkpoint");
     let final_checkpoint = checkpoint_of(&final_text);
@@ -191,34 +143,22 @@ fn killing_add_at_random_points_never_breaks_the_log() {
         final_checkpoint.tree_size, expected_leaves as u64,
         "everything is published"
     );
-    succeed(
-        home,
-        &["verify", "--log", &log, "--vkey", &vkey, "--state", &state],
-    );
+    corridor.succeed(&["verify", "--log", &log, "--vkey", &vkey, "--state", &state]);
 
     // Every checkpoint seen along the way is a prefix of the final tree.
     for text in &observed {
         let old = checkpoint_of(text);
-        let proof: Value = serde_json::from_str(&succeed(
-            home,
-            &[
-                "--data",
-                &data,
-                "log",
-                "consistency",
-                "--from",
-                &old.tree_size.to_string(),
-                "--format",
-                "json",
-            ],
-        ))
-        .expect("proof is JSON");
-        let hashes: Vec<[u8; 32]> = proof["proof"]
-            .as_array()
-            .expect("array")
-            .iter()
-            .map(decode)
-            .collect();
+        let proof = corridor.succeed_json(&[
+            "--data",
+            &data,
+            "log",
+            "consistency",
+            "--from",
+            &old.tree_size.to_string(),
+            "--format",
+            "json",
+        ]);
+        let hashes = proof_hashes(&proof);
         verify_consistency(
             old.tree_size,
             final_checkpoint.tree_size,

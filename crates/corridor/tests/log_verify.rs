@@ -4,43 +4,16 @@
 //! altered entry, a rollback to an older signed checkpoint, the wrong key).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use corridor_tlog::{
-    Checkpoint, Note, encode_entry_bundle, parse_entry_bundle, verify_consistency,
-};
+use corridor_tlog::{encode_entry_bundle, parse_entry_bundle, verify_consistency};
 use serde_json::Value;
 
-fn corridor(home: &Path, arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args(arguments)
-        .env("HOME", home)
-        .env_remove("CORRIDOR_DATA")
-        .output()
-        .expect("the corridor binary runs")
-}
-
-fn succeed(home: &Path, arguments: &[&str]) -> String {
-    let output = corridor(home, arguments);
-    assert!(
-        output.status.success(),
-        "corridor {arguments:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn fail(home: &Path, arguments: &[&str]) -> String {
-    let output = corridor(home, arguments);
-    assert!(
-        !output.status.success(),
-        "corridor {arguments:?} should have failed; stdout:\n{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-const SITE: &str = r#"{"type":"site","id":"cp-1","name":"Checkpoint 1","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"team A"},"recorded_by":"observer-1"}"#;
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
+mod common;
+use common::binary::Sandbox;
+use common::published::{checkpoint_of, decode, proof_hashes};
+use common::{SITE, copy_directory};
 
 /// JSON Lines with the site and passages `first..end`.
 fn passages(first: usize, end: usize) -> String {
@@ -58,34 +31,30 @@ fn passages(first: usize, end: usize) -> String {
 }
 
 struct Fixture {
-    _holder: tempfile::TempDir,
-    root: PathBuf,
+    sandbox: Sandbox,
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let holder = tempfile::tempdir().expect("temporary directory");
-        let root = holder.path().to_path_buf();
         Fixture {
-            _holder: holder,
-            root,
+            sandbox: Sandbox::new(),
         }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.root.join(name)
+        self.sandbox.path(name)
     }
 
     fn text(&self, name: &str) -> String {
-        self.path(name).display().to_string()
+        self.sandbox.text(name)
     }
 
     fn run(&self, arguments: &[&str]) -> String {
-        succeed(&self.root, arguments)
+        self.sandbox.corridor().succeed(arguments)
     }
 
     fn run_failing(&self, arguments: &[&str]) -> String {
-        fail(&self.root, arguments)
+        self.sandbox.corridor().fail_with_any_code(arguments)
     }
 
     /// A data directory with the site and passages `0..count` added.
@@ -115,10 +84,10 @@ impl Fixture {
 
     fn verify(&self, log: &str, state: &str) -> Result<String, String> {
         let vkey = self.vkey();
-        let output = corridor(
-            &self.root,
-            &["verify", "--log", log, "--vkey", &vkey, "--state", state],
-        );
+        let output = self
+            .sandbox
+            .corridor()
+            .run(&["verify", "--log", log, "--vkey", &vkey, "--state", state]);
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {
@@ -129,23 +98,6 @@ impl Fixture {
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
-}
-
-fn decode(text: &Value) -> [u8; 32] {
-    corridor_log::verify::decode_hash(text.as_str().expect("a string")).expect("a base64 hash")
-}
-
-fn copy_directory(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create copy");
-    for entry in std::fs::read_dir(from).expect("list") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_directory(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy file");
-        }
-    }
 }
 
 #[test]
@@ -213,15 +165,9 @@ fn receipts_consistency_and_verify_across_two_adds() {
     ]));
     assert_eq!(proof["old_size"], 11);
     assert_eq!(proof["new_size"], 26);
-    let old = Checkpoint::parse(Note::parse(old_checkpoint.as_bytes()).expect("note").text())
-        .expect("checkpoint");
+    let old = checkpoint_of(&old_checkpoint);
     assert_eq!(decode(&proof["old_root"]), old.root_hash);
-    let hashes: Vec<[u8; 32]> = proof["proof"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(decode)
-        .collect();
+    let hashes = proof_hashes(&proof);
     verify_consistency(11, 26, &old.root_hash, &decode(&proof["new_root"]), &hashes)
         .expect("the consistency proof verifies");
     let second = fixture.verify(&log, &state).expect("grown log verifies");
@@ -411,7 +357,7 @@ fn serve_directory(root: PathBuf) -> String {
 #[test]
 fn a_log_served_over_http_verifies_and_tampering_is_reported() {
     let (fixture, log, _) = tamper_fixture();
-    let base = serve_directory(fixture.root.clone());
+    let base = serve_directory(fixture.sandbox.root().to_path_buf());
     let url = format!("{base}/data/log");
     let state = fixture.text("http-state.json");
     let ok = fixture

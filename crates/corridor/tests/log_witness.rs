@@ -3,60 +3,34 @@
 //! `corridor verify --witness ... --min-witnesses K`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
 mod common;
-use common::Random;
-
-fn corridor(home: &Path, arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args(arguments)
-        .env("HOME", home)
-        .env_remove("CORRIDOR_DATA")
-        .env_remove("CORRIDOR_WITNESS_DIR")
-        .output()
-        .expect("the corridor binary runs")
-}
+use common::binary::Sandbox;
+use common::{Random, SITE, copy_directory};
 
 struct Fixture {
-    _holder: tempfile::TempDir,
-    root: PathBuf,
+    sandbox: Sandbox,
 }
-
-const SITE: &str = r#"{"type":"site","id":"cp-1","name":"Checkpoint 1","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"team A"},"recorded_by":"observer-1"}"#;
 
 impl Fixture {
     fn new() -> Fixture {
-        let holder = tempfile::tempdir().expect("temporary directory");
-        let root = holder.path().to_path_buf();
         Fixture {
-            _holder: holder,
-            root,
+            sandbox: Sandbox::new(),
         }
     }
 
     fn text(&self, name: &str) -> String {
-        self.root.join(name).display().to_string()
+        self.sandbox.text(name)
     }
 
     fn run(&self, arguments: &[&str]) -> String {
-        let output = corridor(&self.root, arguments);
-        assert!(
-            output.status.success(),
-            "corridor {arguments:?} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        self.sandbox.corridor().succeed(arguments)
     }
 
     fn run_failing(&self, arguments: &[&str]) -> String {
-        let output = corridor(&self.root, arguments);
-        assert!(
-            !output.status.success(),
-            "corridor {arguments:?} should have failed:\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        );
-        String::from_utf8_lossy(&output.stderr).into_owned()
+        self.sandbox.corridor().fail_with_any_code(arguments)
     }
 
     /// Adds passages `first..end` with id prefix `prefix` to `data`.
@@ -125,18 +99,17 @@ impl Fixture {
             &witness_key,
         ]);
     }
-}
 
-fn copy_directory(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create copy");
-    for entry in std::fs::read_dir(from).expect("list") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_directory(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy file");
-        }
+    /// The witness must refuse to cosign the log of `data`; returns why.
+    fn refused_cosign(&self, witness: &str, data: &str) -> String {
+        self.run_failing(&[
+            "witness",
+            "cosign",
+            "--dir",
+            witness,
+            "--log",
+            &format!("{data}/log"),
+        ])
     }
 }
 
@@ -166,14 +139,7 @@ fn a_fork_and_a_rollback_are_refused_and_the_evidence_kept() {
     fixture.cosign_and_attach(&witness, &honest);
 
     // Same size, another root: refused, both checkpoints kept.
-    let error = fixture.run_failing(&[
-        "witness",
-        "cosign",
-        "--dir",
-        &witness,
-        "--log",
-        &format!("{forked}/log"),
-    ]);
+    let error = fixture.refused_cosign(&witness, &forked);
     assert!(
         error.contains("refused to cosign: fork: the log presents a different root at size 21"),
         "{error}"
@@ -196,14 +162,7 @@ fn a_fork_and_a_rollback_are_refused_and_the_evidence_kept() {
 
     // Larger but not an extension: refused too.
     fixture.add(&forked, "q", 20, 30);
-    let error = fixture.run_failing(&[
-        "witness",
-        "cosign",
-        "--dir",
-        &witness,
-        "--log",
-        &format!("{forked}/log"),
-    ]);
+    let error = fixture.refused_cosign(&witness, &forked);
     assert!(
         error.contains("not consistent with the cosigned size 21"),
         "{error}"
@@ -247,26 +206,23 @@ fn a_two_of_three_policy_rejects_one_cosignature_and_accepts_two() {
     let log = format!("{data}/log");
     let vkey = format!("{data}/keys/log.vkey");
     let verify = |state: &str| {
-        corridor(
-            &fixture.root,
-            &[
-                "verify",
-                "--log",
-                &log,
-                "--vkey",
-                &vkey,
-                "--state",
-                state,
-                "--witness",
-                &first_key,
-                "--witness",
-                &second_key,
-                "--witness",
-                &third_key,
-                "--min-witnesses",
-                "2",
-            ],
-        )
+        fixture.sandbox.corridor().run(&[
+            "verify",
+            "--log",
+            &log,
+            "--vkey",
+            &vkey,
+            "--state",
+            state,
+            "--witness",
+            &first_key,
+            "--witness",
+            &second_key,
+            "--witness",
+            &third_key,
+            "--min-witnesses",
+            "2",
+        ])
     };
     let output = verify(&fixture.text("state-1.json"));
     assert!(!output.status.success());
@@ -353,8 +309,10 @@ fn the_witness_state_survives_being_killed_while_cosigning() {
         // The cosign command runs for a few milliseconds.
         let delay = random.within(0..6_000);
         fixture.add(&data, &format!("r{round}"), 0, 3);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
-            .args([
+        let mut child = fixture
+            .sandbox
+            .corridor()
+            .command(&[
                 "witness",
                 "cosign",
                 "--dir",
@@ -364,7 +322,6 @@ fn the_witness_state_survives_being_killed_while_cosigning() {
                 "--out",
                 &fixture.text("killed.txt"),
             ])
-            .env("HOME", &fixture.root)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

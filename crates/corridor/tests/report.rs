@@ -4,58 +4,40 @@
 //! report or the log was altered.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn corridor(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .args(arguments)
-        .output()
-        .expect("the binary runs")
-}
-
-#[track_caller]
-fn succeed(arguments: &[&str]) -> String {
-    let output = corridor(arguments);
-    assert!(
-        output.status.success(),
-        "{arguments:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-#[track_caller]
-fn fail(arguments: &[&str]) -> String {
-    let output = corridor(arguments);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{arguments:?} should fail; stdout: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
+mod common;
+use common::binary::Sandbox;
 
 struct Demo {
-    _holder: tempfile::TempDir,
+    sandbox: Sandbox,
     data: PathBuf,
 }
 
 impl Demo {
     fn new() -> Demo {
-        let holder = tempfile::tempdir().expect("temporary directory");
-        let data = holder.path().join("demo");
-        succeed(&["--data", text(&data), "demo"]);
-        Demo {
-            _holder: holder,
-            data,
-        }
+        let sandbox = Sandbox::new();
+        let data = sandbox.path("demo");
+        sandbox.corridor().succeed(&["--data", text(&data), "demo"]);
+        Demo { sandbox, data }
+    }
+
+    #[track_caller]
+    fn succeed(&self, arguments: &[&str]) -> String {
+        self.sandbox.corridor().succeed(arguments)
+    }
+
+    /// Runs a command that must fail with exit code 1; returns its standard error.
+    #[track_caller]
+    fn fail(&self, arguments: &[&str]) -> String {
+        self.sandbox.corridor().fail(arguments)
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.data.parent().expect("parent").join(name)
+        self.sandbox.path(name)
     }
 
     fn data(&self) -> &str {
@@ -68,7 +50,7 @@ impl Demo {
 
     fn report(&self, format: &str, file: &str) -> PathBuf {
         let output = self.path(file);
-        succeed(&[
+        self.succeed(&[
             "--data",
             self.data(),
             "report",
@@ -85,6 +67,35 @@ impl Demo {
         ]);
         output
     }
+
+    /// `report verify REPORT` against this demo's log, with the key `vkey`.
+    fn report_verify(&self, report: &Path, vkey: &Path) -> [String; 7] {
+        [
+            "report",
+            "verify",
+            text(report),
+            "--log",
+            text(&self.data.join("log")),
+            "--vkey",
+            text(vkey),
+        ]
+        .map(String::from)
+    }
+
+    /// Verifies `report` against this demo's log and key; returns the verdict.
+    #[track_caller]
+    fn verify_report(&self, report: &Path) -> String {
+        let arguments = self.report_verify(report, &self.vkey());
+        self.succeed(&arguments.each_ref().map(String::as_str))
+    }
+
+    /// Verifying `report` against this demo's log and the key `vkey` must
+    /// fail with exit code 1; returns why.
+    #[track_caller]
+    fn refuse_report(&self, report: &Path, vkey: &Path) -> String {
+        let arguments = self.report_verify(report, vkey);
+        self.fail(&arguments.each_ref().map(String::as_str))
+    }
 }
 
 fn text(path: &Path) -> &str {
@@ -94,7 +105,7 @@ fn text(path: &Path) -> &str {
 #[test]
 fn the_demo_claims_show_both_readings_side_by_side() {
     let demo = Demo::new();
-    let output: Value = serde_json::from_str(&succeed(&[
+    let output: Value = serde_json::from_str(&demo.succeed(&[
         "--data",
         demo.data(),
         "claims",
@@ -146,7 +157,7 @@ fn the_demo_claims_show_both_readings_side_by_side() {
             .is_some_and(|source| source.starts_with("Statement by the government"))
     );
     assert_eq!(output["checkpoint"]["tree_size"], Value::from(993));
-    let text = succeed(&[
+    let text = demo.succeed(&[
         "--data",
         demo.data(),
         "claims",
@@ -180,28 +191,11 @@ fn an_honest_report_is_verified_from_the_log_alone() {
                 .as_str()
                 .is_some_and(|text| text.contains("synthetic")))
     );
-    let log = demo.data.join("log");
-    let verified = succeed(&[
-        "report",
-        "verify",
-        text(&json_report),
-        "--log",
-        text(&log),
-        "--vkey",
-        text(&demo.vkey()),
-    ]);
+    let verified = demo.verify_report(&json_report);
     assert!(verified.starts_with("report verified: every figure matches the log demo.corridor.invalid/lachin-synthetic at tree size 993"), "{verified}");
     // The HTML page carries its JSON and verifies the same way.
     let html_report = demo.report("html", "report.html");
-    succeed(&[
-        "report",
-        "verify",
-        text(&html_report),
-        "--log",
-        text(&log),
-        "--vkey",
-        text(&demo.vkey()),
-    ]);
+    demo.verify_report(&html_report);
 }
 
 #[test]
@@ -212,15 +206,7 @@ fn a_changed_figure_is_named() {
         serde_json::from_slice(&std::fs::read(&path).expect("report")).expect("JSON");
     report["totals"]["totals"]["vehicles"] = Value::from(1_980);
     std::fs::write(&path, serde_json::to_vec(&report).expect("JSON")).expect("written");
-    let stderr = fail(&[
-        "report",
-        "verify",
-        text(&path),
-        "--log",
-        text(&demo.data.join("log")),
-        "--vkey",
-        text(&demo.vkey()),
-    ]);
+    let stderr = demo.refuse_report(&path, &demo.vkey());
     assert!(
         stderr.contains("mismatch: totals.totals.vehicles: report says 1980, the log gives 980"),
         "{stderr}"
@@ -243,15 +229,7 @@ fn an_altered_log_entry_is_detected() {
         .expect("a count");
     bytes[at + 8] = b'2';
     std::fs::write(&bundle, bytes).expect("written");
-    let stderr = fail(&[
-        "report",
-        "verify",
-        text(&path),
-        "--log",
-        text(&demo.data.join("log")),
-        "--vkey",
-        text(&demo.vkey()),
-    ]);
+    let stderr = demo.refuse_report(&path, &demo.vkey());
     assert!(stderr.contains("not to the checkpoint's root"), "{stderr}");
 }
 
@@ -260,15 +238,7 @@ fn a_report_signed_by_another_key_is_refused() {
     let demo = Demo::new();
     let other = Demo::new();
     let path = demo.report("json", "report.json");
-    let stderr = fail(&[
-        "report",
-        "verify",
-        text(&path),
-        "--log",
-        text(&demo.data.join("log")),
-        "--vkey",
-        text(&other.vkey()),
-    ]);
+    let stderr = demo.refuse_report(&path, &other.vkey());
     assert!(stderr.contains("not signed by this key"), "{stderr}");
 }
 
@@ -293,12 +263,12 @@ fn the_csv_report_has_one_row_per_day() {
 #[test]
 fn a_report_needs_a_period() {
     let demo = Demo::new();
-    let stderr = fail(&["--data", demo.data(), "report", "--from", "2022-12-12"]);
+    let stderr = demo.fail(&["--data", demo.data(), "report", "--from", "2022-12-12"]);
     assert!(
         stderr.contains("give the period with --from and --to"),
         "{stderr}"
     );
-    let stderr = fail(&[
+    let stderr = demo.fail(&[
         "--data",
         demo.data(),
         "report",

@@ -3,31 +3,18 @@
 //! SIGTERM without losing anything acknowledged.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
+mod common;
+use common::agent;
+use common::binary::{Corridor, terminate};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn corridor(data: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_corridor"));
-    command.arg("--data").arg(data);
-    command
-}
-
-fn run(data: &Path, arguments: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
-    let output = corridor(data).args(arguments).output()?;
-    if !output.status.success() {
-        return Err(format!(
-            "corridor {arguments:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8(output.stdout)?)
-}
 
 /// The server process; killed if the test fails before stopping it.
 struct Running {
@@ -42,9 +29,9 @@ impl Drop for Running {
     }
 }
 
-fn start(data: &Path) -> Result<Running, Box<dyn std::error::Error>> {
-    let mut child = corridor(data)
-        .args([
+fn start(corridor: &Corridor) -> Result<Running, Box<dyn std::error::Error>> {
+    let mut child = corridor
+        .command(&[
             "serve",
             "--addr",
             "127.0.0.1:0",
@@ -65,14 +52,6 @@ fn start(data: &Path) -> Result<Running, Box<dyn std::error::Error>> {
         .ok_or_else(|| format!("no address in {line:?}"))?
         .to_string();
     Ok(Running { child, base })
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
 }
 
 fn post(
@@ -115,24 +94,21 @@ fn passage(id: &str) -> Value {
 fn serve_acknowledges_proves_and_keeps_everything_across_sigterm() -> TestResult {
     let directory = tempfile::tempdir()?;
     let data = directory.path().join("data");
-    run(&data, &["init", "--origin", "test.example/serve"])?;
-    let admin = run(
-        &data,
-        &["token", "create", "--name", "operator", "--role", "admin"],
-    )?
-    .trim()
-    .to_string();
-    let observer = run(
-        &data,
-        &["token", "create", "--name", "team a", "--role", "observer"],
-    )?
-    .trim()
-    .to_string();
-    let listed = run(&data, &["token", "list"])?;
+    let corridor = Corridor::with_data(directory.path(), &data);
+    corridor.succeed(&["init", "--origin", "test.example/serve"]);
+    let admin = corridor
+        .succeed(&["token", "create", "--name", "operator", "--role", "admin"])
+        .trim()
+        .to_string();
+    let observer = corridor
+        .succeed(&["token", "create", "--name", "team a", "--role", "observer"])
+        .trim()
+        .to_string();
+    let listed = corridor.succeed(&["token", "list"]);
     assert!(listed.contains("operator") && listed.contains("observer"));
     assert!(!listed.contains(&admin), "token list shows a secret");
 
-    let server = start(&data)?;
+    let server = start(&corridor)?;
     let site = json!({"type": "site", "id": "km-12", "name": "Checkpoint km 12", "kind": "checkpoint",
         "timezone": "Asia/Baku", "source": {"kind": "direct_observation", "name": "Team A"}, "recorded_by": "team-a"});
     let (status, body) = post(&server.base, &admin, "/api/v1/records", &site)?;
@@ -163,49 +139,29 @@ fn serve_acknowledges_proves_and_keeps_everything_across_sigterm() -> TestResult
     let receipt_file = directory.path().join("receipt.json");
     std::fs::write(&receipt_file, receipt.to_string())?;
     let vkey = data.join("keys").join("log.vkey");
-    run(
-        &data,
-        &[
-            "verify",
-            "receipt",
-            &receipt_file.display().to_string(),
-            "--vkey",
-            &vkey.display().to_string(),
-        ],
-    )?;
+    corridor.succeed(&[
+        "verify",
+        "receipt",
+        &receipt_file.display().to_string(),
+        "--vkey",
+        &vkey.display().to_string(),
+    ]);
 
     // Acknowledge one more, then SIGTERM at once: it must be stored and published.
     let (status, body) = post(&server.base, &observer, "/api/v1/records", &passage("p-3"))?;
     assert_eq!(status, 201, "{body}");
     let mut server = server;
-    let terminated = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()?;
-    assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(exit) = server.child.try_wait()? {
-            break exit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not stop within 20 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = terminate(&mut server.child, Duration::from_secs(20));
     assert!(exit.success(), "the server exited with {exit}");
-    let proof: Value = serde_json::from_str(&run(&data, &["log", "prove", "--record", "p-3"])?)?;
+    let proof = corridor.succeed_json(&["log", "prove", "--record", "p-3"]);
     assert_eq!(
         proof["tree_size"], 4,
         "the final checkpoint misses an acknowledged record"
     );
-    run(
-        &data,
-        &[
-            "verify",
-            "--state",
-            &directory.path().join("state.json").display().to_string(),
-        ],
-    )?;
+    corridor.succeed(&[
+        "verify",
+        "--state",
+        &directory.path().join("state.json").display().to_string(),
+    ]);
     Ok(())
 }

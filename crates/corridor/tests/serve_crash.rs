@@ -14,17 +14,21 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use corridor_tlog::{Checkpoint, Note, verify_consistency};
+use corridor_tlog::verify_consistency;
 use serde_json::{Value, json};
 
+// Each test file uses a part of the shared helpers; the rest would warn.
+#[allow(dead_code)]
 mod common;
-use common::Random;
+use common::binary::{Corridor, terminate};
+use common::published::{checkpoint_of, proof_hashes};
+use common::{Random, SITE, agent};
 
 /// Rounds when `CORRIDOR_CRASH_ROUNDS` is not set: enough to land kills in
 /// every phase of a request, short enough for CI (about 15 s in debug).
@@ -34,36 +38,7 @@ const BATCH: u64 = 50;
 /// The kill comes this many milliseconds after the server answered `/healthz`.
 const KILL_AFTER_MS: std::ops::Range<u64> = 50..400;
 
-const SITE: &str = r#"{"type":"site","id":"cp-1","name":"Checkpoint 1","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"team A"},"recorded_by":"observer-1"}"#;
-
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn binary(data: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_corridor"));
-    command
-        .env_remove("CORRIDOR_DATA")
-        .env_remove("CORRIDOR_LOG")
-        .arg("--data")
-        .arg(data);
-    command
-}
-
-fn run(data: &Path, arguments: &[&str]) -> Output {
-    binary(data)
-        .args(arguments)
-        .output()
-        .expect("the corridor binary runs")
-}
-
-fn succeed(data: &Path, arguments: &[&str]) -> String {
-    let output = run(data, arguments);
-    assert!(
-        output.status.success(),
-        "corridor {arguments:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// Passage number `index`; the same index always gives the same record, so
 /// a resubmission is a retry, not a conflicting record.
@@ -73,14 +48,6 @@ fn passage(index: u64) -> Value {
         "direction": "outbound", "vehicle_class": "bus", "category": "civilian", "outcome": "passed",
         "passengers": index % 50, "source": {"kind": "direct_observation", "name": "team A"},
         "recorded_by": "observer-1"})
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
 }
 
 /// A port nobody listens on now: bind to port 0 and let go of it.
@@ -104,10 +71,10 @@ impl Drop for Running {
 }
 
 /// Starts `corridor serve` on `base`'s port and waits until `/healthz` answers.
-fn start(data: &Path, port: u16, base: &str) -> Running {
+fn start(corridor: &Corridor, port: u16, base: &str) -> Running {
     let mut running = Running {
-        child: binary(data)
-            .args([
+        child: corridor
+            .command(&[
                 "serve",
                 "--addr",
                 &format!("127.0.0.1:{port}"),
@@ -227,15 +194,6 @@ fn client(
     ledger.lock().expect("ledger").unknown.append(&mut retries);
 }
 
-fn checkpoint_of(text: &str) -> Checkpoint {
-    let note = Note::parse(text.as_bytes()).expect("a signed note");
-    Checkpoint::parse(note.text()).expect("a checkpoint")
-}
-
-fn decode(value: &Value) -> [u8; 32] {
-    corridor_log::verify::decode_hash(value.as_str().expect("a string")).expect("a base64 hash")
-}
-
 fn get_json(agent: &ureq::Agent, url: &str, token: &str) -> Value {
     let mut response = agent
         .get(url)
@@ -288,20 +246,19 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
     let holder = tempfile::tempdir()?;
     let data: PathBuf = holder.path().join("data");
     let log = data.join("log");
-    succeed(&data, &["init", "--origin", "crash.example/serve"]);
-    let token = succeed(
-        &data,
-        &["token", "create", "--name", "load", "--role", "admin"],
-    )
-    .trim()
-    .to_owned();
-    let vkey = succeed(&data, &["log", "vkey"]).trim().to_owned();
+    let corridor = Corridor::with_data(holder.path(), &data);
+    corridor.succeed(&["init", "--origin", "crash.example/serve"]);
+    let token = corridor
+        .succeed(&["token", "create", "--name", "load", "--role", "admin"])
+        .trim()
+        .to_owned();
+    let vkey = corridor.succeed(&["log", "vkey"]).trim().to_owned();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
 
     // The site first, acknowledged before any load.
     {
-        let _server = start(&data, port, &base);
+        let _server = start(&corridor, port, &base);
         let mut response = agent()
             .post(&format!("{base}/api/v1/records"))
             .header("Authorization", &format!("Bearer {token}"))
@@ -320,7 +277,7 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
     let mut observed: Vec<String> = Vec::new();
     let mut killed_in_flight = 0;
     for round in 1..=rounds {
-        let mut server = start(&data, port, &base);
+        let mut server = start(&corridor, port, &base);
         if let Ok(mut response) = agent().get(&format!("{base}/log/checkpoint")).call()
             && response.status() == 200
         {
@@ -357,7 +314,7 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
     }
 
     // A last run: retry what is unknown, list what is stored, stop cleanly.
-    let mut server = start(&data, port, &base);
+    let mut server = start(&corridor, port, &base);
     {
         let mut retries = std::mem::take(&mut ledger.lock().map_err(|_| "ledger")?.unknown);
         let agent = agent();
@@ -371,21 +328,7 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
         }
     }
     let ids = stored_ids(&base, &token);
-    let terminated = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()?;
-    assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(exit) = server.child.try_wait()? {
-            break exit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not stop within 30 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = terminate(&mut server.child, Duration::from_secs(30));
     assert!(exit.success(), "the server exited with {exit}");
 
     // Every acknowledged record is stored exactly once, and nothing else is
@@ -409,28 +352,25 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
     }
     assert_eq!(ids.get("cp-1").map(Vec::len), Some(1), "the site is stored");
     let stored = ids.len() as u64;
-    let status: Value = serde_json::from_str(&succeed(&data, &["status", "--format", "json"]))?;
+    let status = corridor.succeed_json(&["status", "--format", "json"]);
     assert_eq!(status["records"], stored, "status and the listing differ");
 
     // Whole records, the store equal to the published log, and the log valid.
-    succeed(&data, &["check"]);
+    corridor.succeed(&["check"]);
     let log_text = log.display().to_string();
-    succeed(
-        &data,
-        &[
-            "verify",
-            "--log",
-            &log_text,
-            "--vkey",
-            &vkey,
-            "--state",
-            &holder
-                .path()
-                .join("verify-state.json")
-                .display()
-                .to_string(),
-        ],
-    );
+    corridor.succeed(&[
+        "verify",
+        "--log",
+        &log_text,
+        "--vkey",
+        &vkey,
+        "--state",
+        &holder
+            .path()
+            .join("verify-state.json")
+            .display()
+            .to_string(),
+    ]);
     let final_checkpoint = checkpoint_of(&std::fs::read_to_string(log.join("checkpoint"))?);
     assert_eq!(
         final_checkpoint.tree_size, stored,
@@ -451,23 +391,15 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
     }
     for text in &observed {
         let old = checkpoint_of(text);
-        let proof: Value = serde_json::from_str(&succeed(
-            &data,
-            &[
-                "log",
-                "consistency",
-                "--from",
-                &old.tree_size.to_string(),
-                "--format",
-                "json",
-            ],
-        ))?;
-        let hashes: Vec<[u8; 32]> = proof["proof"]
-            .as_array()
-            .ok_or("a proof array")?
-            .iter()
-            .map(decode)
-            .collect();
+        let proof = corridor.succeed_json(&[
+            "log",
+            "consistency",
+            "--from",
+            &old.tree_size.to_string(),
+            "--format",
+            "json",
+        ]);
+        let hashes = proof_hashes(&proof);
         verify_consistency(
             old.tree_size,
             final_checkpoint.tree_size,

@@ -1,5 +1,42 @@
-//! What the crash tests share: a reproducible random source and the seed
-//! they print, so a failing run can be replayed with `CORRIDOR_CRASH_SEED`.
+//! What the integration tests share: running the real binary
+//! ([`binary::Corridor`]) in a temporary directory ([`binary::Sandbox`]), the
+//! site the log tests record passages at, reading checkpoints and proofs
+//! ([`published`]), an HTTP client ([`agent`]), copying a log directory, and, for
+//! the crash tests, a reproducible random source and the seed they print, so a
+//! failing run can be replayed with `CORRIDOR_CRASH_SEED`.
+//!
+//! Each file in `tests/` is its own crate and uses a part of this module, so
+//! each declares it as `#[allow(dead_code)] mod common;`.
+
+pub mod binary;
+pub mod published;
+
+/// Site `cp-1` (Asia/Baku) as a JSON Lines line: where the log tests' passages are.
+pub const SITE: &str = r#"{"type":"site","id":"cp-1","name":"Checkpoint 1","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"team A"},"recorded_by":"observer-1"}"#;
+
+/// An HTTP client for a server under test: an error status is an answer,
+/// not an error, and no request waits longer than 20 s.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+/// Copies the directory `from` with everything below it to `to`.
+pub fn copy_directory(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create copy");
+    for entry in std::fs::read_dir(from).expect("list") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_directory(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
 
 /// A small xorshift generator: reproducible from the printed seed.
 pub struct Random {
