@@ -175,7 +175,7 @@ impl Ingest {
         options: &ServerOptions,
         metrics: Arc<Metrics>,
     ) -> Result<Ingest, ServerError> {
-        let writer = data_dir.writer("corridor serve")?;
+        let mut writer = data_dir.writer("corridor serve")?;
         let integration_store = data_dir.open_store()?;
         let signer = data_dir.log_signer()?;
         let log = corridor_log::Log::new(data_dir.log_directory(), signer);
@@ -184,16 +184,12 @@ impl Ingest {
             .latest()
             .map(|published| published.checkpoint.tree_size)
             .unwrap_or(0);
+        metrics.tree_size.store(initial, Ordering::Relaxed);
         metrics
-            .tree_size
-            .store(initial, std::sync::atomic::Ordering::Relaxed);
-        metrics.stored_leaves.store(
-            Store::leaf_count(&integration_store)?,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+            .stored_leaves
+            .store(Store::leaf_count(&integration_store)?, Ordering::Relaxed);
         let (published_sender, published) = watch::channel(initial);
         let (jobs, receiver) = mpsc::channel(QUEUE_JOBS);
-        let mut writer = writer;
         // Wakes the writer thread when a commit returns, so a group is
         // answered as soon as it is durable even if no other job arrives. A
         // full queue needs no wake-up: the writer has jobs to take.
@@ -297,7 +293,6 @@ impl Ingest {
 /// again after an all-or-nothing job failed).
 struct StagedJob {
     items: Vec<SubmitItem>,
-    atomic: bool,
     token_id: Option<String>,
     reply: oneshot::Sender<Result<Vec<ItemOutcome>, String>>,
     staged: Vec<Result<Staged, RecordError>>,
@@ -399,7 +394,6 @@ fn run_writer(
                         staged_records += staged.len();
                         group.push(StagedJob {
                             items,
-                            atomic,
                             token_id,
                             reply,
                             staged,
@@ -543,7 +537,6 @@ fn answer_group(
     }
     for (job, outcomes) in group.into_iter().zip(answers) {
         let _ = job.reply.send(Ok(outcomes));
-        let _ = job.atomic;
     }
 }
 
