@@ -89,32 +89,7 @@ pub fn record_parser(data: &[u8]) {
 /// The mapping the CSV importer runs with: every feature at once (groups,
 /// HXL, several date formats, a time column and zone, value maps, numbers
 /// with separators, list fields, a private field, skip rules).
-const MAPPING: &str = r##"
-group_by = { column = "uuid" }
-
-[csv]
-decimal_separator = ","
-thousands_separator = " "
-empty_values = ["NA"]
-
-[fields]
-type = { constant = "passage" }
-id = { template = "kobo-{group}-{#date}" }
-"source.kind" = { constant = "direct_observation" }
-"source.name" = { constant = "fuzz" }
-recorded_by = { constant = "fuzz" }
-observed_at = { hxl = "#date", format = ["%d-%b-%Y", "%d/%m/%Y"], time_hxl = "#time", time_format = "%H:%M", timezone = "Europe/Istanbul" }
-category = { column = "cat", map = { "RU PK" = "peacekeeping", ICRC = "red_cross" }, default = "other" }
-count = { column = "n", as = "integer", required = true }
-"cargo[].tonnes" = { column = "t", as = "number" }
-"cargo[].kind" = { column = "k", map = { a = "food" }, ignore_unmapped = true }
-"private.plate" = { column = "plate" }
-notes = { template = "{cat} / {k}" }
-
-[[skip]]
-column = "cat"
-in = ["test", "x"]
-"##;
+const MAPPING: &str = include_str!("../../crates/corridor-import/tests/every_feature_mapping.toml");
 
 fn mapping() -> &'static Mapping {
     static MAPPING_ONCE: OnceLock<Mapping> = OnceLock::new();

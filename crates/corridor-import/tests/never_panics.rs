@@ -3,32 +3,9 @@
 use corridor_import::{CsvImporter, ImportItem, Mapping};
 use proptest::prelude::*;
 
-const MAPPING: &str = r##"
-group_by = { column = "uuid" }
-
-[csv]
-decimal_separator = ","
-thousands_separator = " "
-empty_values = ["NA"]
-
-[fields]
-type = { constant = "passage" }
-id = { template = "kobo-{group}-{#date}" }
-"source.kind" = { constant = "direct_observation" }
-"source.name" = { constant = "fuzz" }
-recorded_by = { constant = "fuzz" }
-observed_at = { hxl = "#date", format = ["%d-%b-%Y", "%d/%m/%Y"], time_hxl = "#time", time_format = "%H:%M", timezone = "Europe/Istanbul" }
-category = { column = "cat", map = { "RU PK" = "peacekeeping", ICRC = "red_cross" }, default = "other" }
-count = { column = "n", as = "integer", required = true }
-"cargo[].tonnes" = { column = "t", as = "number" }
-"cargo[].kind" = { column = "k", map = { a = "food" }, ignore_unmapped = true }
-"private.plate" = { column = "plate" }
-notes = { template = "{cat} / {k}" }
-
-[[skip]]
-column = "cat"
-in = ["test", "x"]
-"##;
+/// A mapping that uses every feature at once; the CSV fuzz target runs the
+/// same file (`fuzz/src/cases.rs`).
+const MAPPING: &str = include_str!("every_feature_mapping.toml");
 
 const HEADER: &str =
     "uuid,date,time,cat,n,t,k,plate\n#meta+id,#date,#time,#org+type,#num,#num+t,#cargo,#plate\n";
