@@ -261,9 +261,9 @@ fn passages() -> Vec<Map<String, Value>> {
     records
 }
 
-/// Illustrative appeals: the case mentions a hotline, not its calls.
+/// Illustrative appeals: the hotline's existence was reported, its calls were not.
 fn appeals() -> Vec<Map<String, Value>> {
-    let illustration = "Illustrative record: the case mentions a hotline residents could call, but no public figures on its calls exist.";
+    let illustration = "Illustrative record: a hotline for Karabakh Armenians was announced by a participant in the protest (News.am, 16 December 2022, https://news.am/eng/news/735554.html), but no figures on its calls were found.";
     [("medical", "2022-12-14", "referred"), ("supplies", "2022-12-20", "unresolved"), ("family", "2023-01-05", "received")]
         .iter()
         .enumerate()
