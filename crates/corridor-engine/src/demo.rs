@@ -1,11 +1,13 @@
-//! The demo data set: the real case from the design brief, as records.
+//! The demo data set: the Lachin road case of docs/case.md, as records.
 //!
-//! Only the aggregates are public figures, each attributed to the party that
-//! published it. The individual passage records are synthetic: they spread
-//! those published totals evenly over the days of the period and over single
-//! vehicles, and say so in every record (`attributes.synthetic`, `notes`).
+//! Only the aggregates are public figures, each cited as a reader would cite it:
+//! who said it, on what occasion and date, and where it was read. Both sides are
+//! cited in the same form. The individual passage records are synthetic: they
+//! spread those published totals evenly over the days of the period and over
+//! single vehicles, and say so in every record (`attributes.synthetic`, `notes`).
 //! Nothing else is invented, except a handful of appeals that illustrate the
-//! record type and are marked as such.
+//! record type and are marked as such. A figure whose source was not found says
+//! so in its record.
 
 use std::path::Path;
 
@@ -73,14 +75,63 @@ pub const RED_CROSS_VEHICLES: u32 = 122;
 pub const MEDICAL_EVACUEES: u32 = 90;
 pub const CIVILIANS_CARRIED_IN: u32 = 26;
 
-const STATEMENT_A: &str = "Statement by the government that said the road was not closed (figures for 12 Dec 2022 - 23 Jan 2023, as quoted in Corridor's design brief)";
-const STATEMENT_B: &str = "Statement by officials of the other party, who called the period a blockade (as quoted in Corridor's design brief)";
-const RECORDED_BY: &str = "corridor-demo";
-const SYNTHETIC_NOTE: &str = "Synthetic record: it spreads a published aggregate over days and vehicles. Only the aggregate is a public figure.";
-
-fn source(name: &str) -> Value {
-    json!({"kind": "official_statement", "name": name})
+/// The President of Azerbaijan's figures for 12 December 2022 – 23 January 2023.
+///
+/// The release's address on president.az was not found; its text was read in a
+/// republication of the same day, which is the address given.
+fn azerbaijan_president_call() -> Value {
+    json!({
+        "kind": "official_statement",
+        "name": "Ilham Aliyev, President of Azerbaijan, in a phone call with US Secretary of State Antony Blinken, 23 January 2023, as reported by President.Az (text read in EIN Presswire's republication)",
+        "url": "https://www.einpresswire.com/article/613030879/u-s-secretary-of-state-antony-blinken-made-a-phone-call-to-the-president-of-the-republic-of-azerbaijan-ilham-aliyev",
+        "published_on": "2023-01-23",
+    })
 }
+
+/// The Nagorno-Karabakh ombudsman's pre-blockade baseline and 150-day count.
+fn karabakh_ombudsman_report() -> Value {
+    json!({
+        "kind": "official_statement",
+        "name": "Gegham Stepanyan, Human Rights Defender of the Republic of Artsakh (Nagorno-Karabakh), updated ad hoc report on the 150-day blockade, as reported by Artsakhpress, 12 May 2023",
+        "url": "https://www.artsakhpress.am/eng/news/181271/",
+        "published_on": "2023-05-12",
+    })
+}
+
+/// The Nagorno-Karabakh authorities' report of the road's closure on 12 December 2022.
+fn karabakh_information_center() -> Value {
+    json!({
+        "kind": "official_statement",
+        "name": "Artsakh Information Center (Nagorno-Karabakh authorities), release on the closure of the Stepanakert-Goris road on 12 December 2022, as reported by Mediamax, 13 December 2022",
+        "url": "https://mediamax.am/en/news/karabakh/49673/",
+        "published_on": "2022-12-13",
+    })
+}
+
+/// Azerbaijan's ministries on the planned inspection of the two deposits.
+fn azerbaijan_ministries_statement() -> Value {
+    json!({
+        "kind": "official_statement",
+        "name": "Ministry of Economy and Ministry of Ecology and Natural Resources of Azerbaijan, joint statement on monitoring the Gizilbulag and Demirli deposits, 10 December 2022, as reported by Trend (republished by Today.az)",
+        "url": "http://www.today.az/news/politics/229076.html",
+        "published_on": "2022-12-10",
+    })
+}
+
+/// The report that the inspection visit did not take place.
+fn trend_inspection_report() -> Value {
+    json!({
+        "kind": "media_report",
+        "name": "Trend news agency, report from near Shusha that the expert group's inspection of the deposits did not take place, 15 December 2022 (republished by Today.az)",
+        "url": "http://www.today.az/news/podcasting/229262.html",
+        "published_on": "2022-12-15",
+    })
+}
+
+const RECORDED_BY: &str = "corridor-demo";
+const SYNTHETIC_NOTE: &str = "Synthetic record: it spreads a published aggregate over days and vehicles. Only the aggregate is a public figure; the source says who published it.";
+/// Said wherever the 26-civilians figure appears, because its source was not found.
+const CIVILIANS_UNSOURCED: &str = "No source was found for this figure: Corridor's original brief attributes it to the same statement, but the republished text of the release breaks off before any such passage (see docs/case.md).";
 
 fn object(value: Value) -> Map<String, Value> {
     match value {
@@ -102,46 +153,46 @@ pub fn records() -> Vec<Map<String, Value>> {
     let mut records = vec![
         object(json!({
             "type": "site", "id": DEMO_SITE, "name": "Lachin corridor road (demo site)", "kind": "road_segment",
-            "timezone": "Asia/Baku", "source": source(STATEMENT_A), "recorded_by": RECORDED_BY,
-            "notes": "The road of the case in Corridor's design brief. The demo records on it are synthetic; see each record's notes."
+            "timezone": "Asia/Baku", "source": azerbaijan_president_call(), "recorded_by": RECORDED_BY,
+            "notes": "The road of the case in docs/case.md: the Lachin-Khankendi road in Azerbaijani sources, the Stepanakert-Goris highway in Armenian and Nagorno-Karabakh ones. The demo records on it are synthetic; see each record's notes."
         })),
         object(json!({
-            "type": "site", "id": "gold-mine", "name": "Gold deposit (inspection site)", "kind": "mine",
-            "timezone": "Asia/Baku", "source": source(STATEMENT_A), "recorded_by": RECORDED_BY
+            "type": "site", "id": "gold-mine", "name": "Gizilbulag gold deposit (inspection site)", "kind": "mine",
+            "timezone": "Asia/Baku", "source": azerbaijan_ministries_statement(), "recorded_by": RECORDED_BY
         })),
         object(json!({
-            "type": "site", "id": "copper-molybdenum-mine", "name": "Copper-molybdenum deposit (inspection site)", "kind": "mine",
-            "timezone": "Asia/Baku", "source": source(STATEMENT_A), "recorded_by": RECORDED_BY
+            "type": "site", "id": "copper-molybdenum-mine", "name": "Demirli copper-molybdenum deposit (inspection site)", "kind": "mine",
+            "timezone": "Asia/Baku", "source": azerbaijan_ministries_statement(), "recorded_by": RECORDED_BY
         })),
         object(json!({
             "type": "mission", "id": "mission-inspection-2022-12-10", "kind": "inspection_visit",
-            "organisation": "Environmental experts (agreed visit)", "category": "other",
+            "organisation": "Azerbaijani expert group (Ministry of Ecology and Natural Resources, State Property Service, AzerGold)", "category": "other",
             "sites": ["gold-mine", "copper-molybdenum-mine"], "planned_start": "2022-12-10",
-            "plan": "Agreed visit of environmental experts to two mineral deposits.",
-            "outcome": "obstructed", "outcome_reason": "The visit was obstructed on the day, as the design brief's case records.",
-            "source": source(STATEMENT_A), "recorded_by": RECORDED_BY
+            "plan": "Preliminary monitoring of the two deposits, agreed with the Russian peacekeepers' command on 3 and 7 December 2022.",
+            "outcome": "obstructed", "outcome_reason": "According to the report, the group met provocations on arrival and the inspection did not take place; it blames the peacekeepers for not creating the conditions for it.",
+            "source": trend_inspection_report(), "recorded_by": RECORDED_BY
         })),
         object(json!({
             "type": "incident", "id": "incident-road-obstruction", "kind": "road_obstruction", "site": DEMO_SITE,
             "started_at": DEMO_FROM,
-            "description": "Protest camp on the road from 12 December 2022. One party says the road stayed open; the other calls the period a blockade.",
-            "source": source(STATEMENT_B), "recorded_by": RECORDED_BY
+            "description": "From about 10:30 on 12 December 2022 a group of Azerbaijanis, saying they protested against illegal mining, stopped traffic on the road near Shusha (Shushi) and kept a camp there. The Nagorno-Karabakh authorities called it a blockade; the President of Azerbaijan said the road was not closed.",
+            "source": karabakh_information_center(), "recorded_by": RECORDED_BY
         })),
         object(json!({
             "type": "coverage", "id": "coverage-register", "site": DEMO_SITE, "start": DEMO_FROM, "end": DEMO_TO,
             "mode": "register", "metrics": ["vehicles", "passages", "passengers", "medical_evacuees"],
-            "source": source(STATEMENT_A), "recorded_by": RECORDED_BY,
-            "notes": "The published figures come from a register kept by the party that published them. The demo takes it to cover what that party published from it (vehicles, passengers, medical evacuees), not tonnes."
+            "source": azerbaijan_president_call(), "recorded_by": RECORDED_BY,
+            "notes": "An assumption of the demo, not a published fact: the statement does not say how its figures were counted. The demo reads them as a complete register of the road for the period, covering what the statement gives (vehicles, passengers, medical evacuees), not tonnes."
         })),
         object(json!({
             "type": "baseline", "id": "baseline-vehicles", "site": DEMO_SITE, "metric": "vehicles", "direction": "both",
-            "per_day": 920, "source": source(STATEMENT_B), "recorded_by": RECORDED_BY,
-            "notes": "About 920 vehicles a day in both directions before 12 December 2022, per the other party's officials."
+            "per_day": 920, "source": karabakh_ombudsman_report(), "recorded_by": RECORDED_BY,
+            "notes": "About 920 vehicles a day on average in both directions before the blockade began on 12 December 2022, according to the Nagorno-Karabakh Human Rights Defender's 150-day report."
         })),
         object(json!({
             "type": "baseline", "id": "baseline-tonnes", "site": DEMO_SITE, "metric": "tonnes", "direction": "inbound",
-            "per_day": 400, "source": source(STATEMENT_B), "recorded_by": RECORDED_BY,
-            "notes": "About 400 tonnes of goods a day inbound before 12 December 2022, per the other party's officials."
+            "per_day": 400, "source": karabakh_ombudsman_report(), "recorded_by": RECORDED_BY,
+            "notes": "About 400 tonnes of goods a day on average brought in before the blockade began on 12 December 2022, according to the Nagorno-Karabakh Human Rights Defender's 150-day report."
         })),
     ];
     records.extend(passages());
@@ -184,7 +235,7 @@ fn passages() -> Vec<Map<String, Value>> {
                 "direction": "unknown",
                 "category": if is_peacekeeping { "peacekeeping" } else { "red_cross" },
                 "operator": if is_peacekeeping { "Peacekeeping force" } else { "ICRC" },
-                "source": source(STATEMENT_A),
+                "source": azerbaijan_president_call(),
                 "recorded_by": RECORDED_BY,
                 "attributes": {"synthetic": "true"},
                 "notes": SYNTHETIC_NOTE,
@@ -201,7 +252,7 @@ fn passages() -> Vec<Map<String, Value>> {
                 record["direction"] = json!("inbound");
                 record["passengers"] = json!(spread(CIVILIANS_CARRIED_IN, 2, vehicle));
                 record["notes"] = json!(format!(
-                    "{SYNTHETIC_NOTE} The statement says peacekeepers carried 26 civilians, 20 of them teenagers, back in on 17 January; the split over two vehicles is synthetic."
+                    "{SYNTHETIC_NOTE} The demo's claim says peacekeepers carried 26 civilians, 20 of them teenagers, back in on 17 January; the split over two vehicles is synthetic. {CIVILIANS_UNSOURCED}"
                 ));
             }
             records.push(object(record));
@@ -210,9 +261,9 @@ fn passages() -> Vec<Map<String, Value>> {
     records
 }
 
-/// Illustrative appeals: the case mentions a hotline, not its calls.
+/// Illustrative appeals: the hotline's existence was reported, its calls were not.
 fn appeals() -> Vec<Map<String, Value>> {
-    let illustration = "Illustrative record: the case mentions a hotline residents could call, but no public figures on its calls exist.";
+    let illustration = "Illustrative record: a hotline for Karabakh Armenians was announced by a participant in the protest (News.am, 16 December 2022, https://news.am/eng/news/735554.html), but no figures on its calls were found.";
     [("medical", "2022-12-14", "referred"), ("supplies", "2022-12-20", "unresolved"), ("family", "2023-01-05", "received")]
         .iter()
         .enumerate()
@@ -239,8 +290,8 @@ fn claims() -> Vec<Map<String, Value>> {
     vec![
         object(json!({
             "type": "claim", "id": "claim-road-not-closed",
-            "text": "Between 12 December 2022 and 23 January 2023, 980 vehicles used the road, more than 850 of them belonging to the peacekeeping force and more than 120 to the ICRC; about 90 sick people were taken out by ICRC convoys; on 17 January peacekeepers carried 26 civilians, 20 of them teenagers, back in. The road was not closed.",
-            "speaker": "Government of the party that said the road was not closed",
+            "text": "There is no blockade of the Lachin-Khankendi road: since 12 December 2022 some 980 vehicles have used it, more than 850 of them belonging to the Russian peacekeepers and more than 120 to the ICRC, and the ICRC has taken about 90 sick people and others needing medical care to Armenia; these facts show that Azerbaijan did not close the road. [Also checked, source not found: on 17 January peacekeepers carried 26 civilians, 20 of them teenagers, back in.]",
+            "speaker": "Ilham Aliyev, President of Azerbaijan",
             "said_on": DEMO_TO,
             "assertions": [
                 period(json!({"metric": "vehicles", "op": "eq", "value": 980})),
@@ -251,20 +302,20 @@ fn claims() -> Vec<Map<String, Value>> {
                  "from": "2023-01-17", "to": "2023-01-17", "sites": [DEMO_SITE]},
                 period(json!({"metric": "access_status", "op": "ne", "value": "closed"})),
             ],
-            "source": source(STATEMENT_A), "recorded_by": RECORDED_BY,
-            "notes": "said_on is the last day of the period the statement covers; the statement's own date is not in the design brief."
+            "source": azerbaijan_president_call(), "recorded_by": RECORDED_BY,
+            "notes": format!("The text follows the release's account of what the President said; \"about 980\" is checked as exactly 980. The 26-civilians assertion: {CIVILIANS_UNSOURCED}")
         })),
         object(json!({
             "type": "claim", "id": "claim-blockade-150-days",
-            "text": "Before 12 December about 920 vehicles a day used the road in both directions; in the first 150 days of the protest there were only 2,558 entries and exits, all of them ICRC or peacekeepers.",
-            "speaker": "Officials of the party that called the period a blockade",
-            "said_on": "2023-05-10",
+            "text": "Before the blockade an average of about 920 vehicles a day used the Stepanakert-Goris highway in both directions; in the 150 days of blockade no vehicle of a resident passed, only those of the ICRC and the Russian peacekeepers, 2,558 entries and exits in all, counting empty lorries that went out to fetch aid.",
+            "speaker": "Gegham Stepanyan, Human Rights Defender of the Republic of Artsakh (Nagorno-Karabakh)",
+            "said_on": "2023-05-12",
             "assertions": [
                 {"metric": "vehicles", "op": "eq", "value": 2558, "from": DEMO_FROM, "to": "2023-05-10", "sites": [DEMO_SITE]},
                 {"metric": "vehicles", "op": "eq", "value": 0, "category": "civilian", "from": DEMO_FROM, "to": "2023-05-10", "sites": [DEMO_SITE]},
             ],
-            "source": source(STATEMENT_B), "recorded_by": RECORDED_BY,
-            "notes": "said_on is the last of the 150 days the statement covers; the statement's own date is not in the design brief."
+            "source": karabakh_ombudsman_report(), "recorded_by": RECORDED_BY,
+            "notes": "said_on is the date Artsakhpress reported the updated report; the 150 days run from 12 December 2022 to 10 May 2023."
         })),
     ]
 }
@@ -322,6 +373,54 @@ mod tests {
             858
         );
         assert_eq!((0..7).map(|index| spread(3, 7, index)).sum::<u32>(), 3);
+    }
+
+    #[test]
+    fn every_published_figure_is_cited_with_its_date_and_address() {
+        for record in records() {
+            let source = &record["source"];
+            if source["kind"] == "document" {
+                // The illustrative appeals cite no one, and say they are invented.
+                assert_eq!(record["attributes"]["synthetic"], "true", "{record:?}");
+                continue;
+            }
+            let name = source["name"].as_str().unwrap_or_default();
+            assert!(
+                name.contains(" 2022") || name.contains(" 2023"),
+                "the source names its date: {name}"
+            );
+            if source["kind"] == "official_statement" {
+                assert!(
+                    name.contains(", as reported by "),
+                    "a statement names the outlet it was read in: {name}"
+                );
+            }
+            assert!(
+                source["url"]
+                    .as_str()
+                    .is_some_and(|url| url.starts_with("http")),
+                "{record:?}"
+            );
+            assert!(source["published_on"].is_string(), "{record:?}");
+        }
+    }
+
+    #[test]
+    fn the_figure_without_a_source_says_so() {
+        let claims = claims();
+        let road_not_closed = &claims[0];
+        assert_eq!(road_not_closed["id"], "claim-road-not-closed");
+        assert!(
+            road_not_closed["notes"]
+                .as_str()
+                .is_some_and(|notes| notes.contains(CIVILIANS_UNSOURCED))
+        );
+        let civilians_carried_in = passages_where(|record| record["direction"] == "inbound");
+        assert!(civilians_carried_in.iter().all(|record| {
+            record["notes"]
+                .as_str()
+                .is_some_and(|notes| notes.contains(CIVILIANS_UNSOURCED))
+        }));
     }
 
     #[test]

@@ -154,7 +154,7 @@ fn the_demo_claims_show_both_readings_side_by_side() {
     assert!(
         first["assertions"][0]["sources"][0]
             .as_str()
-            .is_some_and(|source| source.starts_with("Statement by the government"))
+            .is_some_and(|source| source.starts_with("Ilham Aliyev, President of Azerbaijan"))
     );
     assert_eq!(output["checkpoint"]["tree_size"], Value::from(993));
     let text = demo.succeed(&[
