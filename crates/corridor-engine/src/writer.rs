@@ -38,7 +38,7 @@ use crate::{Config, EngineError, WriterLock};
 pub const BATCH_SIZE: usize = 10_000;
 
 fn commit_thread_stopped() -> StoreError {
-    StoreError::Backend("the commit thread has stopped".into())
+    StoreError::Disconnected("the commit thread has stopped")
 }
 
 /// Checks an observer's signature over a record's public form and returns
