@@ -12,7 +12,7 @@ use corridor_stats::access::Thresholds;
 use corridor_stats::claims::check_claim;
 use corridor_stats::report::{ReportQuery, compute_report};
 use corridor_stats::snapshot::Snapshot;
-use corridor_store::{SqliteStore, Store};
+use corridor_store::{Store, StoreLocation};
 use serde_json::{Value, json};
 
 use crate::generate;
@@ -24,7 +24,7 @@ const CLAIMS: usize = 1_000;
 pub fn run(scratch: &Path) -> Result<Vec<BenchResult>> {
     let path = scratch.join("stats.db");
     add_context_records(&path)?;
-    let store = SqliteStore::open(&path)?;
+    let store = StoreLocation::Sqlite(path.clone()).open()?;
     let snapshot = Snapshot::load(&store)?;
     let resolver = snapshot.site_resolver();
     let claims: Vec<corridor_model::Record> = (0..CLAIMS)
@@ -80,12 +80,12 @@ pub fn run(scratch: &Path) -> Result<Vec<BenchResult>> {
 
 /// Sites, coverage and a baseline, so claims and reports have context.
 fn add_context_records(path: &Path) -> Result<()> {
-    let store = SqliteStore::open(path)?;
+    let store = StoreLocation::Sqlite(path.to_path_buf()).open()?;
     if store.current(generate::SITES[0].0)?.is_some() {
         return Ok(());
     }
     let mut writer = Writer::new(
-        Box::new(store),
+        store,
         Config::new("bench.invalid/analysis"),
         b"bench".to_vec(),
         None,

@@ -386,7 +386,8 @@ pub fn run(scratch: &Path, records: u64, signed_records: u64) -> Result<Vec<Benc
     let root = scratch.join("http-store");
     let _ = std::fs::remove_dir_all(&root);
     let data_dir = DataDir::init(&root, Config::new("bench.invalid/http"))?;
-    let token = corridor_server::create_token(&data_dir.open_store()?, "bench", Role::Admin)?.token;
+    let token =
+        corridor_server::create_token(&mut data_dir.open_store()?, "bench", Role::Admin)?.token;
     let server = BenchServer::start(&root)?;
     let address = server.address;
 

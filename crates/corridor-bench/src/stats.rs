@@ -8,7 +8,7 @@ use anyhow::Result;
 use corridor_model::RecordType;
 use corridor_model::time::day_number;
 use corridor_stats::{StatsDimension, StatsQuery};
-use corridor_store::{Effect, NewRecord, PassageFacts, SqliteStore, Store};
+use corridor_store::{Effect, NewRecord, PassageFacts, Store, StoreLocation};
 
 use crate::generate;
 use crate::report::BenchResult;
@@ -19,7 +19,7 @@ pub const RAW_SCAN: &str = "SELECT day, category, SUM(count), COUNT(*), SUM(pass
 pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
     let path = scratch.join("stats.db");
     let _ = std::fs::remove_file(&path);
-    let mut store = SqliteStore::open(&path)?;
+    let mut store = StoreLocation::Sqlite(path.clone()).open()?;
     fill(&mut store, passages)?;
 
     let first = jiff::civil::Date::constant(2022, 12, 12);
@@ -93,7 +93,7 @@ pub(crate) fn raw_scan(
 
 /// Fills the store through `Store::append` with prepared records (the
 /// fixture, not the measured part): 120 days around the queried period.
-fn fill(store: &mut SqliteStore, passages: u64) -> Result<()> {
+fn fill(store: &mut dyn Store, passages: u64) -> Result<()> {
     let first_day = day_number(jiff::civil::Date::constant(2022, 11, 1));
     let mut batch = Vec::with_capacity(corridor_engine::BATCH_SIZE);
     for index in 0..passages {

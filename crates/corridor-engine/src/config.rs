@@ -20,6 +20,28 @@ pub struct Config {
     /// Thresholds of the access index (`[access] open = 0.75, restricted = 0.25`).
     #[serde(default)]
     pub access: Thresholds,
+    /// Where the records are stored (`[store] url = "sqlite:store.db"`).
+    /// Left out of the file while it is the default, so settings written
+    /// before it existed read and render the same.
+    #[serde(default, skip_serializing_if = "StoreSettings::is_default")]
+    pub store: StoreSettings,
+}
+
+/// The `[store]` section: which backend holds the records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `sqlite:PATH`, `sqlite://PATH` or a path (see
+    /// [`corridor_store::StoreLocation`]); a relative path is taken from the
+    /// data directory. None: `store.db` in the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl StoreSettings {
+    pub fn is_default(&self) -> bool {
+        *self == StoreSettings::default()
+    }
 }
 
 impl Config {
@@ -30,6 +52,7 @@ impl Config {
             public_time_precision: default_precision(),
             demo: false,
             access: Thresholds::default(),
+            store: StoreSettings::default(),
         }
     }
 }

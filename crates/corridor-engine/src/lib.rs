@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! DATA/corridor.toml   settings (origin, public time precision, demo flag)
-//! DATA/store.db        the SQLite store (records, private parts, indexes, rollups)
+//! DATA/store.db        the SQLite store (records, private parts, indexes, rollups),
+//!                      unless `[store] url` in corridor.toml names another location
 //! DATA/writer.lock     held by the one process that writes
 //! DATA/keys/log.key    the log's signing key (mode 0600); log.vkey is its public key
 //! DATA/log/            the published log: checkpoint, tiles (see corridor-log)
@@ -22,10 +23,10 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-use corridor_store::{SqliteStore, Store, StoreError};
+use corridor_store::{Store, StoreError, StoreLocation};
 
 pub use check::{CheckReport, Problem};
-pub use config::{Config, check_origin};
+pub use config::{Config, StoreSettings, check_origin};
 pub use lock::WriterLock;
 pub use writer::{
     BATCH_SIZE, CommitNotifier, ObserverSignatureCheck, Staged, SubmitFailure, SubmitSummary,
@@ -90,6 +91,8 @@ impl EngineError {
 pub struct DataDir {
     root: PathBuf,
     config: Config,
+    /// Where the store lives, from `[store] url`, relative paths resolved.
+    store_location: StoreLocation,
 }
 
 impl DataDir {
@@ -116,10 +119,16 @@ impl DataDir {
                 });
             }
         }
+        let store_location =
+            store_location(root, &config).map_err(|reason| EngineError::BadConfig {
+                path: root.join(CONFIG_FILE).display().to_string(),
+                reason,
+            })?;
         std::fs::create_dir_all(root).map_err(|error| EngineError::io(root, error))?;
         let data_dir = DataDir {
             root: root.to_path_buf(),
             config,
+            store_location,
         };
         // The store first, the settings last: a directory without
         // corridor.toml is not yet a data directory, so a crash in between
@@ -172,9 +181,15 @@ impl DataDir {
             path: config_path.display().to_string(),
             reason: format!("origin: {reason}"),
         })?;
+        let store_location =
+            store_location(root, &config).map_err(|reason| EngineError::BadConfig {
+                path: config_path.display().to_string(),
+                reason,
+            })?;
         Ok(DataDir {
             root: root.to_path_buf(),
             config,
+            store_location,
         })
     }
 
@@ -186,13 +201,19 @@ impl DataDir {
         &self.config
     }
 
-    /// Opens the store for reading. Readers need no lock: SQLite's WAL lets
-    /// them see committed data beside the writer.
+    /// Opens a connection to the store that `[store] url` names (by default
+    /// `store.db` here). Readers need no lock: SQLite's WAL lets them see
+    /// committed data beside the writer.
     ///
     /// # Errors
     /// The store cannot be opened.
-    pub fn open_store(&self) -> Result<SqliteStore, EngineError> {
-        Ok(SqliteStore::open(&self.root.join(STORE_FILE))?)
+    pub fn open_store(&self) -> Result<Box<dyn Store>, EngineError> {
+        Ok(self.store_location.open()?)
+    }
+
+    /// Where the store lives, relative paths resolved against this directory.
+    pub fn store_location(&self) -> &StoreLocation {
+        &self.store_location
     }
 
     /// The directory holding the log's key pair.
@@ -268,13 +289,23 @@ impl DataDir {
         let secret = ensure_secret(&mut store)?;
         let read_store = self.open_store()?;
         Ok(Writer::pipelined(
-            Box::new(read_store),
-            Box::new(store),
+            read_store,
+            store,
             self.config.clone(),
             secret,
             Some(lock),
         ))
     }
+}
+
+/// The store location `config` names, relative to `root`: `[store] url`, or
+/// `store.db` in `root`. The error says what is wrong with the URL.
+fn store_location(root: &Path, config: &Config) -> Result<StoreLocation, String> {
+    let location = match &config.store.url {
+        None => StoreLocation::Sqlite(PathBuf::from(STORE_FILE)),
+        Some(url) => StoreLocation::parse(url).map_err(|error| format!("store: {error}"))?,
+    };
+    Ok(location.relative_to(root))
 }
 
 /// The per-store secret that keys content digests (see `corridor_model::leaf::content_digest`).

@@ -18,12 +18,12 @@ use crate::write_api::body_error;
 async fn with_writable_store<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut corridor_store::SqliteStore) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut dyn Store) -> Result<T, ApiError> + Send + 'static,
 {
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
         let mut store = state.data_dir().open_store()?;
-        work(&mut store)
+        work(store.as_mut())
     })
     .await
     .map_err(|error| ApiError::internal(format!("an admin task failed: {error}")))?
@@ -110,9 +110,12 @@ pub async fn create_token(
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::BadRequest("name: 1-200 characters".into()));
     }
-    let created = state
-        .with_store(move |store| Ok(crate::auth::create_token(store, &name, role)?))
-        .await?;
+    // Tokens are written, so through a writable connection of their own.
+    let created = with_writable_store(&state, move |store| {
+        crate::auth::create_token(store, &name, role)
+            .map_err(|error| ApiError::internal(format!("creating a token: {error}")))
+    })
+    .await?;
     let value =
         serde_json::to_value(&created).map_err(|error| ApiError::internal(error.to_string()))?;
     Ok((StatusCode::CREATED, axum::Json(value)).into_response())
@@ -125,14 +128,13 @@ pub async fn revoke_token(
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let revoked = state
-        .with_store(move |store| {
-            if store.revoke_token(&id, &now)? {
-                Ok(json!({"id": id, "revoked_at": now}))
-            } else {
-                Err(ApiError::NotFound(format!("no active token {id:?}")))
-            }
-        })
-        .await?;
+    let revoked = with_writable_store(&state, move |store| {
+        if store.revoke_token(&id, &now)? {
+            Ok(json!({"id": id, "revoked_at": now}))
+        } else {
+            Err(ApiError::NotFound(format!("no active token {id:?}")))
+        }
+    })
+    .await?;
     Ok(axum::Json(revoked).into_response())
 }

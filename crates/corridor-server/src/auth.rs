@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use corridor_store::{ApiToken, SqliteStore, StoreError};
+use corridor_store::{ApiToken, Store, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -86,10 +86,20 @@ pub struct TokenCreated {
     pub token: String,
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
+/// Why a token could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// `getrandom::Error` implements `std::error::Error` only with its
+    /// `std` feature, which this build does not enable, so it is kept as is.
+    #[error("no randomness for a token: {0}")]
+    Randomness(getrandom::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], TokenError> {
     let mut bytes = [0_u8; N];
-    getrandom::fill(&mut bytes)
-        .map_err(|error| StoreError::Backend(format!("no randomness for a token: {error}")))?;
+    getrandom::fill(&mut bytes).map_err(TokenError::Randomness)?;
     Ok(bytes)
 }
 
@@ -98,10 +108,10 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
 /// # Errors
 /// No randomness, or a storage failure.
 pub fn create_token(
-    store: &SqliteStore,
+    store: &mut dyn Store,
     name: &str,
     role: Role,
-) -> Result<TokenCreated, StoreError> {
+) -> Result<TokenCreated, TokenError> {
     let id = format!("tok_{}", hex::encode(random_bytes::<6>()?));
     let secret = format!(
         "{TOKEN_PREFIX}{}",

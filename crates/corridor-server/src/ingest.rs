@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use corridor_engine::{DataDir, Staged, Writer};
 use corridor_model::{FieldError, Location, RecordError};
-use corridor_store::{SqliteStore, Store};
+use corridor_store::{Store, StoreError};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -67,6 +67,13 @@ pub enum ItemOutcome {
     NotStored,
 }
 
+/// Why a submission was not stored: the commit of its group failed, and
+/// nothing of the group was stored. Every job of the group shares the one
+/// failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("storage failed: {0}")]
+pub struct CommitFailed(#[source] pub Arc<StoreError>);
+
 /// Work for the writer thread.
 #[derive(Debug)]
 pub enum Job {
@@ -77,7 +84,7 @@ pub enum Job {
         /// already known to hold a bad item).
         validate_only: bool,
         token_id: Option<String>,
-        reply: oneshot::Sender<Result<Vec<ItemOutcome>, String>>,
+        reply: oneshot::Sender<Result<Vec<ItemOutcome>, CommitFailed>>,
     },
     /// The public form of a record, for an observer to sign.
     Prepare {
@@ -162,7 +169,7 @@ impl Wake {
 pub struct Ingest {
     handle: IngestHandle,
     writer: Option<std::thread::JoinHandle<Writer>>,
-    integrator: Option<std::thread::JoinHandle<Result<u64, String>>>,
+    integrator: Option<std::thread::JoinHandle<Result<u64, corridor_log::IntegrateError>>>,
     witnesses: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -207,7 +214,10 @@ impl Ingest {
             std::thread::Builder::new()
                 .name("corridor-writer".into())
                 .spawn(move || run_writer(writer, receiver, &metrics, &acks))
-                .map_err(|error| ServerError::Thread(error.to_string()))?
+                .map_err(|source| ServerError::ThreadStart {
+                    thread: "writer",
+                    source,
+                })?
         };
         // Witnesses are asked on a thread of their own: a slow or unreachable
         // witness (up to the request timeout) never holds up the next checkpoint.
@@ -218,7 +228,10 @@ impl Ingest {
             std::thread::Builder::new()
                 .name("corridor-witnesses".into())
                 .spawn(move || run_witnesses(&log, &witness_list, &sizes))
-                .map_err(|error| ServerError::Thread(error.to_string()))?
+                .map_err(|source| ServerError::ThreadStart {
+                    thread: "witness",
+                    source,
+                })?
         };
         let integrator_thread = {
             let wake = Arc::clone(&wake);
@@ -237,7 +250,10 @@ impl Ingest {
                         published_sizes,
                     })
                 })
-                .map_err(|error| ServerError::Thread(error.to_string()))?
+                .map_err(|source| ServerError::ThreadStart {
+                    thread: "integrator",
+                    source,
+                })?
         };
         Ok(Ingest {
             handle: IngestHandle {
@@ -268,7 +284,7 @@ impl Ingest {
             .take()
             .map(|thread| thread.join())
             .transpose()
-            .map_err(|_| ServerError::Thread("the writer thread panicked".into()))?;
+            .map_err(|_| ServerError::ThreadPanicked { thread: "writer" })?;
         wake.stop.store(true, Ordering::SeqCst);
         wake.notify();
         let integrated = self.integrator.take().map(|thread| thread.join());
@@ -277,13 +293,15 @@ impl Ingest {
         let witnesses = self.witnesses.take().map(|thread| thread.join());
         let final_size = integrated
             .transpose()
-            .map_err(|_| ServerError::Thread("the integrator thread panicked".into()))?
+            .map_err(|_| ServerError::ThreadPanicked {
+                thread: "integrator",
+            })?
             .transpose()
             .map_err(ServerError::FinalIntegration)?
             .unwrap_or(0);
         witnesses
             .transpose()
-            .map_err(|_| ServerError::Thread("the witness thread panicked".into()))?;
+            .map_err(|_| ServerError::ThreadPanicked { thread: "witness" })?;
         drop(writer);
         Ok(final_size)
     }
@@ -294,7 +312,7 @@ impl Ingest {
 struct StagedJob {
     items: Vec<SubmitItem>,
     token_id: Option<String>,
-    reply: oneshot::Sender<Result<Vec<ItemOutcome>, String>>,
+    reply: oneshot::Sender<Result<Vec<ItemOutcome>, CommitFailed>>,
     staged: Vec<Result<Staged, RecordError>>,
 }
 
@@ -342,6 +360,7 @@ fn run_writer(
             && let Some(confirmed) = writer.try_confirm()
             && let Some(group) = in_flight.take()
         {
+            let confirmed = confirmed.map_err(|error| CommitFailed(Arc::new(error)));
             answer_group(group, confirmed, metrics, acks);
         }
         // Waiting here is woken by the next job or by `Job::Committed`.
@@ -430,21 +449,20 @@ fn run_writer(
                 in_flight = Some(group);
             }
             Err(error) => {
-                let message = error.to_string();
+                // The failed batch may be the one in flight or this one;
+                // either way neither group is stored, and both hear why.
+                let failure = CommitFailed(Arc::new(error));
                 if let Some(previous) = in_flight.take() {
-                    answer_group(
-                        previous,
-                        Err(corridor_store::StoreError::Backend(message.clone())),
-                        metrics,
-                        acks,
-                    );
+                    answer_group(previous, Err(failure.clone()), metrics, acks);
                 }
-                answer_group(group, Err(error), metrics, acks);
+                answer_group(group, Err(failure), metrics, acks);
             }
         }
     }
     if let Some(group) = in_flight.take() {
-        let confirmed = writer.commit();
+        let confirmed = writer
+            .commit()
+            .map_err(|error| CommitFailed(Arc::new(error)));
         answer_group(group, confirmed, metrics, acks);
     }
     writer
@@ -454,19 +472,20 @@ fn run_writer(
 /// staging order, or the failure (nothing of the group was stored).
 fn answer_group(
     group: Vec<StagedJob>,
-    confirmed: Result<Vec<u64>, corridor_store::StoreError>,
+    confirmed: Result<Vec<u64>, CommitFailed>,
     metrics: &Metrics,
     acks: &AckQueue,
 ) {
     let indexes = match confirmed {
         Ok(indexes) => indexes,
-        Err(error) => {
+        Err(failure) => {
             tracing::error!(
-                "committing a group of {} submissions failed: {error}",
-                group.len()
+                "committing a group of {} submissions failed: {}",
+                group.len(),
+                failure.0
             );
             for job in group {
-                let _ = job.reply.send(Err(format!("storage failed: {error}")));
+                let _ = job.reply.send(Err(failure.clone()));
             }
             return;
         }
@@ -554,7 +573,7 @@ fn internal_error(reason: &str) -> RecordError {
 
 struct Integrator<'a> {
     log: corridor_log::Log,
-    store: SqliteStore,
+    store: Box<dyn Store>,
     interval: Duration,
     wake: &'a Wake,
     published: watch::Sender<u64>,
@@ -579,7 +598,7 @@ fn run_witnesses(
     }
 }
 
-fn run_integrator(integrator: Integrator<'_>) -> Result<u64, String> {
+fn run_integrator(integrator: Integrator<'_>) -> Result<u64, corridor_log::IntegrateError> {
     loop {
         // The interval runs from the start of one publication to the next.
         let started = Instant::now();
@@ -623,7 +642,7 @@ fn run_integrator(integrator: Integrator<'_>) -> Result<u64, String> {
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::error!("publishing a checkpoint failed (will retry): {error}");
                 if stopping {
-                    return Err(error.to_string());
+                    return Err(error);
                 }
             }
         }

@@ -35,9 +35,9 @@ use std::time::Duration;
 
 use axum::Router;
 use corridor_engine::{DataDir, EngineError};
-use corridor_store::SqliteStore;
+use corridor_store::Store;
 
-pub use auth::{Role, TokenCreated, create_token, hash_secret};
+pub use auth::{Role, TokenCreated, TokenError, create_token, hash_secret};
 pub use error::ApiError;
 pub use observer::{OBSERVER_SIGNATURE_DOMAIN, observer_message};
 pub use routes::{Access, RouteDoc, route_table};
@@ -87,10 +87,18 @@ pub enum ServerError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Store(#[from] corridor_store::StoreError),
-    #[error("the writer thread could not be started or stopped: {0}")]
-    Thread(String),
+    #[error("the {thread} thread could not be started: {source}")]
+    ThreadStart {
+        thread: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {thread} thread panicked")]
+    ThreadPanicked { thread: &'static str },
+    #[error("the shutdown task failed: {0}")]
+    Shutdown(#[source] tokio::task::JoinError),
     #[error("publishing the final checkpoint failed: {0}")]
-    FinalIntegration(String),
+    FinalIntegration(#[source] corridor_log::IntegrateError),
     #[error("serving HTTP failed: {0}")]
     Io(#[from] std::io::Error),
     #[error(
@@ -113,7 +121,7 @@ pub struct AppState {
 #[derive(Debug)]
 struct Shared {
     data_dir: DataDir,
-    readers: Mutex<Vec<SqliteStore>>,
+    readers: Mutex<Vec<Box<dyn Store>>>,
     ingest: IngestHandle,
     metrics: Arc<Metrics>,
     options: ServerOptions,
@@ -160,7 +168,7 @@ impl AppState {
     pub async fn with_store<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, ApiError> + Send + 'static,
     {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -174,7 +182,7 @@ impl AppState {
                 Some(store) => store,
                 None => state.shared.data_dir.open_store()?,
             };
-            let result = work(&store);
+            let result = work(store.as_ref());
             if let Ok(mut idle) = state.shared.readers.lock()
                 && idle.len() < IDLE_READERS
             {
@@ -253,7 +261,7 @@ impl Server {
         drop(state);
         tokio::task::spawn_blocking(move || ingest.stop())
             .await
-            .map_err(|error| ServerError::Thread(error.to_string()))?
+            .map_err(ServerError::Shutdown)?
     }
 }
 

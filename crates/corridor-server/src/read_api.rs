@@ -19,7 +19,7 @@ use corridor_stats::coverage::site_coverage;
 use corridor_stats::report::{ReportCheckpoint, ReportQuery, compute_report};
 use corridor_stats::snapshot::Snapshot;
 use corridor_stats::{StatsDimension, StatsQuery};
-use corridor_store::{SqliteStore, Store};
+use corridor_store::Store;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -489,7 +489,7 @@ pub async fn baselines(State(state): State<AppState>) -> Result<Response, ApiErr
 }
 
 /// The latest checkpoint and how many stored records it does not cover yet.
-fn checkpoint_reference(state: &AppState, store: &SqliteStore) -> Result<Value, ApiError> {
+fn checkpoint_reference(state: &AppState, store: &dyn Store) -> Result<Value, ApiError> {
     let Ok(published) = state.log_reader().latest() else {
         return Ok(Value::Null);
     };
@@ -503,7 +503,7 @@ fn checkpoint_reference(state: &AppState, store: &SqliteStore) -> Result<Value, 
     }))
 }
 
-fn verdicts(state: &AppState, store: &SqliteStore, only: Option<&str>) -> Result<Value, ApiError> {
+fn verdicts(state: &AppState, store: &dyn Store, only: Option<&str>) -> Result<Value, ApiError> {
     let snapshot = Snapshot::load(store)?;
     let thresholds = state.data_dir().config().access;
     let claims: Vec<&Record> = snapshot

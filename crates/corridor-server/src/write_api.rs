@@ -320,7 +320,6 @@ async fn respond(
         let receipts_in = std::mem::take(&mut receipts);
         receipts = state
             .with_store(move |store| {
-                use corridor_store::Store;
                 let mut proven = Vec::with_capacity(receipts_in.len());
                 let latest = reader.latest().ok();
                 for mut receipt in receipts_in {

@@ -64,12 +64,12 @@ fn data_path(directory: &tempfile::TempDir) -> std::path::PathBuf {
 fn fixture_with(options: ServerOptions) -> Result<Fixture, Box<dyn std::error::Error>> {
     let directory = tempfile::tempdir()?;
     let data_dir = DataDir::init(&data_path(&directory), Config::new(ORIGIN))?;
-    let store = data_dir.open_store()?;
-    let admin = create_token(&store, "operator", Role::Admin)?.token;
-    let analyst = create_token(&store, "desk", Role::Analyst)?.token;
-    let observer = create_token(&store, "team a", Role::Observer)?.token;
-    let other_observer = create_token(&store, "team b", Role::Observer)?.token;
-    let revoked_token = create_token(&store, "old", Role::Admin)?;
+    let mut store = data_dir.open_store()?;
+    let admin = create_token(&mut store, "operator", Role::Admin)?.token;
+    let analyst = create_token(&mut store, "desk", Role::Analyst)?.token;
+    let observer = create_token(&mut store, "team a", Role::Observer)?.token;
+    let other_observer = create_token(&mut store, "team b", Role::Observer)?.token;
+    let revoked_token = create_token(&mut store, "old", Role::Admin)?;
     store.revoke_token(&revoked_token.id, "2026-01-01T00:00:00Z")?;
     drop(store);
     let server = Server::start(data_dir, options)?;

@@ -197,8 +197,8 @@ impl Fixture {
             &directory.path().join("data"),
             Config::new("test.example/bad-input-api"),
         )?;
-        let store = data_dir.open_store()?;
-        let admin = create_token(&store, "operator", Role::Admin)?.token;
+        let mut store = data_dir.open_store()?;
+        let admin = create_token(&mut store, "operator", Role::Admin)?.token;
         drop(store);
         let server = Server::start(
             data_dir,

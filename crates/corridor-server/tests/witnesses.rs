@@ -43,7 +43,7 @@ fn data_dir_with_witness(
     let mut list = WitnessList::load(&data_dir.witness_list_path())?;
     list.add(witness_key, url)?;
     list.save(&data_dir.witness_list_path())?;
-    let admin = create_token(&data_dir.open_store()?, "operator", Role::Admin)?.token;
+    let admin = create_token(&mut data_dir.open_store()?, "operator", Role::Admin)?.token;
     Ok((data_dir, admin))
 }
 

@@ -6,20 +6,24 @@
 //! table, the passage index and the rollups, in one transaction. Two backends
 //! implement the same contract, checked by one conformance suite
 //! (`tests/conformance.rs`): [`SqliteStore`], the default, and [`MemoryStore`],
-//! which can inject faults.
+//! which can inject faults. Callers open a store with [`open`] from its
+//! location (`sqlite:PATH` or a path), so none of them names a backend.
 
+mod boxed;
+mod location;
 mod memory;
 mod rollup;
 pub mod sqlite;
 pub mod tokens;
 
+pub use location::{StoreLocation, open};
 pub use memory::{Fault, MemoryStore};
 pub use rollup::{
     Dimension, DimensionValue, Metrics, RollupDifference, RollupFilter, RollupKey, RollupQuery,
     RollupRow, RollupTable,
 };
 pub use sqlite::SqliteStore;
-pub use tokens::ApiToken;
+pub use tokens::{ApiToken, TokenStore};
 
 use corridor_model::RecordType;
 
@@ -55,7 +59,7 @@ pub struct NewRecord {
     pub passage: Option<PassageFacts>,
     /// The API token that submitted the record, so that an observer may read
     /// the receipts of its own records. Stored beside the record, in the
-    /// same transaction, and never in its leaf. The memory store keeps none.
+    /// same transaction, and never in its leaf (see [`TokenStore::submitter`]).
     pub submitter: Option<String>,
 }
 
@@ -138,15 +142,33 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
+    #[error("a token with id {id:?} or the same secret is already stored")]
+    DuplicateToken { id: String },
+    /// The backend itself failed (SQLite's error, an I/O error, ...).
+    #[error("storage failed: {source}")]
+    Backend {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// The connection that serves this store is gone (for the writer, its
+    /// commit thread stopped); nothing more can be stored through it.
     #[error("storage failed: {0}")]
-    Backend(String),
+    Disconnected(&'static str),
+    #[error(
+        "{location}: the {scheme} backend is not supported by this build (it knows sqlite: and file paths)"
+    )]
+    UnsupportedBackend { location: String, scheme: String },
+    #[error("store location {location:?} {reason}")]
+    BadLocation { location: String, reason: String },
     #[error("injected fault: {0}")]
     Injected(&'static str),
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
-        StoreError::Backend(error.to_string())
+        StoreError::Backend {
+            source: Box::new(error),
+        }
     }
 }
 
@@ -157,7 +179,10 @@ impl From<rusqlite::Error> for StoreError {
 /// (`fsync`) at commit, after which the batch may or may not have reached the
 /// disk (`Fault::FailSync` keeps it): callers never count such a batch as
 /// stored, and resubmitting it stores every record exactly once. Leaf indexes are dense and start at 0.
-pub trait Store: Send {
+///
+/// Every backend keeps tokens and submitters too ([`TokenStore`]), so one
+/// opened store serves records, receipts and authentication.
+pub trait Store: TokenStore + Send + std::fmt::Debug {
     /// Stores a batch in one transaction and returns the leaf index of each record.
     ///
     /// # Errors

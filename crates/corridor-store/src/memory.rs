@@ -10,8 +10,8 @@ use crate::rollup::{
     group_rows, matching_metrics, rollup_differences,
 };
 use crate::{
-    CurrentState, Effect, ListedPassage, NewRecord, PassageFacts, PrivatePart, Store, StoreError,
-    StoredRecord,
+    ApiToken, CurrentState, Effect, ListedPassage, NewRecord, PassageFacts, PrivatePart, Store,
+    StoreError, StoredRecord, TokenStore,
 };
 
 /// A fault the memory store injects into the next write.
@@ -33,11 +33,14 @@ pub enum Fault {
     FailSync,
 }
 
-/// Records, indexes and rollups held in memory.
+/// Records, indexes, rollups and tokens held in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: State,
     faults: Vec<Fault>,
+    /// Tokens with the hash of their secret, in insertion order. Kept out of
+    /// `state`, which every append copies: tokens are not written by appends.
+    tokens: Vec<(ApiToken, [u8; 32])>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -50,6 +53,8 @@ struct State {
     passage_rollup: BTreeMap<RollupKey, Metrics>,
     cargo_rollup: BTreeMap<RollupKey, Metrics>,
     meta: BTreeMap<String, Vec<u8>>,
+    /// The token that submitted each record, by record id.
+    submitters: HashMap<String, String>,
 }
 
 impl MemoryStore {
@@ -112,6 +117,11 @@ impl State {
             if let (Some(facts), false) = (&record.passage, record.effect == Effect::Retract) {
                 self.passages.insert(leaf_index, facts.clone());
                 deltas.apply(facts, 1);
+            }
+            if let Some(token_id) = &record.submitter {
+                self.submitters
+                    .entry(record.id.clone())
+                    .or_insert_with(|| token_id.clone());
             }
             self.by_id.insert(record.id.clone(), leaf_index);
             self.records.push(StoredRecord {
@@ -340,5 +350,52 @@ impl Store for MemoryStore {
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.state.meta.insert(key.to_string(), value.to_vec());
         Ok(())
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn insert_token(&mut self, token: &ApiToken, secret_hash: &[u8; 32]) -> Result<(), StoreError> {
+        if self
+            .tokens
+            .iter()
+            .any(|(stored, hash)| stored.id == token.id || hash == secret_hash)
+        {
+            return Err(StoreError::DuplicateToken {
+                id: token.id.clone(),
+            });
+        }
+        self.tokens.push((token.clone(), *secret_hash));
+        Ok(())
+    }
+
+    fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<ApiToken>, StoreError> {
+        Ok(self
+            .tokens
+            .iter()
+            .find(|(_, hash)| hash == secret_hash)
+            .map(|(token, _)| token.clone()))
+    }
+
+    fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let mut tokens: Vec<ApiToken> =
+            self.tokens.iter().map(|(token, _)| token.clone()).collect();
+        tokens.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+        Ok(tokens)
+    }
+
+    fn revoke_token(&mut self, id: &str, revoked_at: &str) -> Result<bool, StoreError> {
+        let Some((token, _)) = self
+            .tokens
+            .iter_mut()
+            .find(|(token, _)| token.id == id && token.revoked_at.is_none())
+        else {
+            return Ok(false);
+        };
+        token.revoked_at = Some(revoked_at.to_string());
+        Ok(true)
+    }
+
+    fn submitter(&self, record_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.state.submitters.get(record_id).cloned())
     }
 }

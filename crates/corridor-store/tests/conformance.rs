@@ -1,8 +1,8 @@
-//! The store contract, one suite run against every backend: SQLite on disk, SQLite in memory and `MemoryStore`.
+//! The store contract, one suite run against every backend: SQLite on disk, SQLite in memory, SQLite opened by its location and `MemoryStore`.
 //!
 //! Each `contract_*` function states one part of the contract of
-//! [`corridor_store::Store`] against a `&mut dyn Store`; the `conformance!`
-//! macro runs every one of them on every backend, so a test is named
+//! [`corridor_store::Store`] against a `&mut dyn Store`; the
+//! `conformance_suite!` macro runs every one of them on one backend, so a test is named
 //! `backend::contract`. Tests that only one backend can run (durability across
 //! a reopen, fault injection) follow, then a property test that the backends
 //! agree with each other and with a naive recomputation from the current passages.
@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use corridor_model::RecordType;
 use corridor_store::{
-    CurrentState, Dimension, DimensionValue, Effect, Fault, MemoryStore, Metrics, NewRecord,
-    PassageFacts, PrivatePart, RollupDifference, RollupFilter, RollupKey, RollupQuery, RollupRow,
-    RollupTable, SqliteStore, Store, StoreError, StoredRecord,
+    ApiToken, CurrentState, Dimension, DimensionValue, Effect, Fault, MemoryStore, Metrics,
+    NewRecord, PassageFacts, PrivatePart, RollupDifference, RollupFilter, RollupKey, RollupQuery,
+    RollupRow, RollupTable, SqliteStore, Store, StoreError, StoredRecord,
 };
 use proptest::prelude::*;
 
@@ -1474,66 +1474,190 @@ fn contract_meta_is_a_durable_key_value_table(store: &mut dyn Store) {
     assert_eq!(store.leaf_count().expect("count"), 0);
 }
 
+fn contract_tokens_are_found_by_hash_listed_and_revoked_once(store: &mut dyn Store) {
+    let token = ApiToken {
+        id: "t1".into(),
+        name: "team a".into(),
+        role: "observer".into(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+        revoked_at: None,
+    };
+    store.insert_token(&token, &[7; 32]).expect("stores");
+    assert_eq!(
+        store.token_by_hash(&[7; 32]).expect("reads"),
+        Some(token.clone())
+    );
+    assert_eq!(store.token_by_hash(&[8; 32]).expect("reads"), None);
+    assert_eq!(store.tokens().expect("reads"), vec![token.clone()]);
+    assert!(
+        store
+            .revoke_token("t1", "2026-01-02T00:00:00Z")
+            .expect("revokes")
+    );
+    assert!(
+        !store
+            .revoke_token("t1", "2026-01-03T00:00:00Z")
+            .expect("reads")
+    );
+    assert!(
+        !store
+            .revoke_token("t9", "2026-01-03T00:00:00Z")
+            .expect("reads")
+    );
+    assert_eq!(
+        store
+            .token_by_hash(&[7; 32])
+            .expect("reads")
+            .and_then(|token| token.revoked_at),
+        Some("2026-01-02T00:00:00Z".to_string())
+    );
+    // Neither an id nor a secret is stored twice.
+    let same_id = ApiToken {
+        name: "team b".into(),
+        ..token.clone()
+    };
+    assert!(matches!(
+        store.insert_token(&same_id, &[9; 32]),
+        Err(StoreError::DuplicateToken { .. })
+    ));
+    let same_secret = ApiToken {
+        id: "t2".into(),
+        ..token
+    };
+    assert!(matches!(
+        store.insert_token(&same_secret, &[7; 32]),
+        Err(StoreError::DuplicateToken { .. })
+    ));
+    // Tokens are listed oldest first, then by id; none is a record.
+    let older = ApiToken {
+        id: "t0".into(),
+        name: "team c".into(),
+        role: "admin".into(),
+        created_at: "2025-12-31T00:00:00Z".into(),
+        revoked_at: None,
+    };
+    store.insert_token(&older, &[5; 32]).expect("stores");
+    let listed: Vec<String> = store
+        .tokens()
+        .expect("reads")
+        .into_iter()
+        .map(|token| token.id)
+        .collect();
+    assert_eq!(listed, vec!["t0".to_string(), "t1".to_string()]);
+    assert_eq!(store.leaf_count().expect("count"), 0);
+}
+
+fn contract_the_submitter_is_stored_with_the_record_and_kept(store: &mut dyn Store) {
+    let submitted = |id: &str, token: Option<&str>| NewRecord {
+        submitter: token.map(str::to_string),
+        ..create(id, RecordType::Incident)
+    };
+    store
+        .append(&[submitted("p-1", Some("t1")), submitted("p-2", None)])
+        .expect("stores");
+    assert_eq!(
+        store.submitter("p-1").expect("reads"),
+        Some("t1".to_string())
+    );
+    assert_eq!(store.submitter("p-2").expect("reads"), None);
+    assert_eq!(store.submitter("p-3").expect("reads"), None);
+    // A refused batch remembers nothing of itself, and changes no submitter.
+    let refused = store.append(&[submitted("p-3", Some("t2")), submitted("p-1", Some("t2"))]);
+    assert!(matches!(refused, Err(StoreError::DuplicateId { .. })));
+    assert_eq!(
+        store.submitter("p-1").expect("reads"),
+        Some("t1".to_string())
+    );
+    assert_eq!(store.submitter("p-3").expect("reads"), None);
+}
+
 // ---------------------------------------------------------------------------
 // Every contract on every backend.
 
-fn sqlite_file() -> (tempfile::TempDir, SqliteStore) {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&directory.path().join("store.db")).expect("opens");
-    (directory, store)
+/// A store under test, with whatever must outlive it (its directory).
+struct Backend {
+    store: Box<dyn Store>,
+    _directory: Option<tempfile::TempDir>,
 }
 
-macro_rules! conformance {
-    ($($contract:ident),+ $(,)?) => {
-        mod sqlite_file {
+fn sqlite_file() -> Backend {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&directory.path().join("store.db")).expect("opens");
+    Backend {
+        store: Box::new(store),
+        _directory: Some(directory),
+    }
+}
+
+fn sqlite_in_memory() -> Backend {
+    Backend {
+        store: Box::new(SqliteStore::open_in_memory().expect("opens")),
+        _directory: None,
+    }
+}
+
+fn memory() -> Backend {
+    Backend {
+        store: Box::new(MemoryStore::new()),
+        _directory: None,
+    }
+}
+
+/// SQLite opened the way the rest of Corridor opens a store: from its location.
+fn sqlite_by_location() -> Backend {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let location = format!("sqlite://{}", directory.path().join("store.db").display());
+    Backend {
+        store: corridor_store::open(&location).expect("opens"),
+        _directory: Some(directory),
+    }
+}
+
+/// Runs every contract on the backend that `$backend()` opens, as tests
+/// named `$backend::contract_...`. A new backend joins with one line below
+/// and one constructor above.
+macro_rules! conformance_suite {
+    ($backend:ident) => {
+        conformance_suite!(@contracts $backend:
+            contract_leaf_indexes_are_dense_from_zero,
+            contract_records_are_read_back_by_id_and_leaf_index,
+            contract_leaves_ranges_are_clamped,
+            contract_a_duplicate_id_stores_nothing_of_its_batch,
+            contract_changing_an_unknown_or_retracted_record_stores_nothing,
+            contract_current_follows_create_replace_retract,
+            contract_rollup_sums_group_by_every_dimension,
+            contract_rollup_filters,
+            contract_rollup_keeps_unknown_apart_from_zero,
+            contract_cargo_rollup_counts_a_vehicle_under_each_kind,
+            contract_corrections_and_retractions_move_rollups,
+            contract_private_parts_are_erased_with_their_corrections,
+            contract_current_of_type_in_leaf_order_without_retracted,
+            contract_count_by_type_counts_leaves,
+            contract_meta_is_a_durable_key_value_table,
+            contract_passage_sums_filter_by_attributes_and_agree_with_rollups,
+            contract_passages_are_listed_in_pages_by_site_day_and_leaf,
+            contract_rollups_equal_a_recount_of_current_passages,
+            contract_tokens_are_found_by_hash_listed_and_revoked_once,
+            contract_the_submitter_is_stored_with_the_record_and_kept,
+        );
+    };
+    (@contracts $backend:ident: $($contract:ident),+ $(,)?) => {
+        mod $backend {
             $(
                 #[test]
                 fn $contract() {
-                    let (_directory, mut store) = super::sqlite_file();
-                    super::$contract(&mut store);
-                }
-            )+
-        }
-        mod sqlite_in_memory {
-            $(
-                #[test]
-                fn $contract() {
-                    let mut store = corridor_store::SqliteStore::open_in_memory().expect("opens");
-                    super::$contract(&mut store);
-                }
-            )+
-        }
-        mod memory {
-            $(
-                #[test]
-                fn $contract() {
-                    super::$contract(&mut corridor_store::MemoryStore::new());
+                    let mut backend = super::$backend();
+                    super::$contract(backend.store.as_mut());
                 }
             )+
         }
     };
 }
 
-conformance!(
-    contract_leaf_indexes_are_dense_from_zero,
-    contract_records_are_read_back_by_id_and_leaf_index,
-    contract_leaves_ranges_are_clamped,
-    contract_a_duplicate_id_stores_nothing_of_its_batch,
-    contract_changing_an_unknown_or_retracted_record_stores_nothing,
-    contract_current_follows_create_replace_retract,
-    contract_rollup_sums_group_by_every_dimension,
-    contract_rollup_filters,
-    contract_rollup_keeps_unknown_apart_from_zero,
-    contract_cargo_rollup_counts_a_vehicle_under_each_kind,
-    contract_corrections_and_retractions_move_rollups,
-    contract_private_parts_are_erased_with_their_corrections,
-    contract_current_of_type_in_leaf_order_without_retracted,
-    contract_count_by_type_counts_leaves,
-    contract_meta_is_a_durable_key_value_table,
-    contract_passage_sums_filter_by_attributes_and_agree_with_rollups,
-    contract_passages_are_listed_in_pages_by_site_day_and_leaf,
-    contract_rollups_equal_a_recount_of_current_passages,
-);
+conformance_suite!(sqlite_file);
+conformance_suite!(sqlite_in_memory);
+conformance_suite!(memory);
+conformance_suite!(sqlite_by_location);
 
 // ---------------------------------------------------------------------------
 // SQLite only: what was acknowledged survives closing the database.

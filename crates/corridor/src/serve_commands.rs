@@ -169,7 +169,7 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
 
 pub fn token(root: &Path, command: TokenCommand) -> Result<Completion> {
     let data_dir = DataDir::open(root)?;
-    let store = data_dir.open_store()?;
+    let mut store = data_dir.open_store()?;
     match command {
         TokenCommand::Create { name, role, format } => {
             let Some(role) = Role::parse(&role) else {
@@ -178,7 +178,7 @@ pub fn token(root: &Path, command: TokenCommand) -> Result<Completion> {
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
-            let created = corridor_server::create_token(&store, name.trim(), role)?;
+            let created = corridor_server::create_token(&mut store, name.trim(), role)?;
             match format {
                 SummaryFormat::Json => println!("{}", serde_json::to_string(&created)?),
                 SummaryFormat::Text => {

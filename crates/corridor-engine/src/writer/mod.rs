@@ -1,0 +1,193 @@
+//! The write pipeline: submitted JSON objects become stored records.
+//!
+//! Each object is parsed and validated by the model, its references resolved
+//! against the store and the records staged before it in the same batch, then
+//! turned into a [`NewRecord`] (leaf bytes, digest, private part, passage
+//! facts). Staged records are committed in batches of [`BATCH_SIZE`], each in
+//! one store transaction: a record is acknowledged only once its batch commit
+//! returned.
+//!
+//! With two store connections ([`Writer::pipelined`]) a background thread
+//! commits batch k while batch k+1 is validated, so parsing and SQLite each
+//! get a core. Records of batch k+1 may refer to records of batch k: the
+//! overlay keeps every staged record until its batch is confirmed, and if a
+//! commit fails everything staged after it is dropped unacknowledged.
+//!
+//! This file holds the [`Writer`] and its streaming entry point
+//! ([`Writer::submit_all`]); `staging` turns one object into a staged
+//! record, `resolve` answers the parser's questions from the store and the
+//! overlay, and `commit` sends batches to the store (on the commit thread
+//! when pipelined) and settles the overlay when they return.
+
+mod commit;
+mod resolve;
+mod staging;
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+
+use corridor_model::{Location, RecordError};
+use corridor_store::{NewRecord, Store};
+use jiff::tz::TimeZone;
+use serde_json::{Map, Value};
+
+pub use commit::CommitNotifier;
+pub use staging::{ObserverSignatureCheck, Staged};
+
+use crate::{Config, EngineError, WriterLock};
+use commit::Committer;
+use staging::PendingTarget;
+
+/// How many records one store transaction holds. Large enough that the fsync
+/// of a commit is spread over many records, small enough that a failed batch
+/// costs little to resubmit.
+pub const BATCH_SIZE: usize = 10_000;
+
+/// Counts from submitting a stream of records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubmitSummary {
+    pub stored: u64,
+    pub already_stored: u64,
+    pub rejected: u64,
+}
+
+/// Validates, stages and commits records into one store.
+pub struct Writer {
+    store: Box<dyn Store>,
+    config: Config,
+    secret: Vec<u8>,
+    _lock: Option<WriterLock>,
+    batch: Vec<NewRecord>,
+    /// The number of the batch being staged.
+    batch_number: u64,
+    /// Batches sent to the committer and not yet confirmed: (number, records).
+    in_flight: VecDeque<(u64, usize)>,
+    committer: Option<Committer>,
+    /// Own ids staged and not yet confirmed, with their digests and batch.
+    pending_ids: HashMap<String, ([u8; 32], u64)>,
+    /// Logical records created, corrected or retracted and not yet confirmed.
+    pending_targets: HashMap<String, PendingTarget>,
+    /// Zones of current stored sites, read once per writer. A site's zone
+    /// never changes (see `check_site_correction`); a staged correction or
+    /// retraction of a site evicts its entry.
+    site_zones: RefCell<HashMap<String, TimeZone>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Writer")
+            .field("staged", &self.batch.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// A writer that reads and commits through one `store`, committing on
+    /// the calling thread. `lock`, when given, is held for the writer's life.
+    pub fn new(
+        store: Box<dyn Store>,
+        config: Config,
+        secret: Vec<u8>,
+        lock: Option<WriterLock>,
+    ) -> Writer {
+        Writer {
+            store,
+            config,
+            secret,
+            _lock: lock,
+            batch: Vec::new(),
+            batch_number: 0,
+            in_flight: VecDeque::new(),
+            committer: None,
+            pending_ids: HashMap::new(),
+            pending_targets: HashMap::new(),
+            site_zones: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// A writer that validates through `read_store` while a background thread
+    /// commits through `write_store` (two connections to the same database).
+    pub fn pipelined(
+        read_store: Box<dyn Store>,
+        write_store: Box<dyn Store>,
+        config: Config,
+        secret: Vec<u8>,
+        lock: Option<WriterLock>,
+    ) -> Writer {
+        let mut writer = Writer::new(read_store, config, secret, lock);
+        writer.committer = Some(Committer::start(write_store));
+        writer
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn store_mut(&mut self) -> &mut dyn Store {
+        self.store.as_mut()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// How many records wait for the next commit.
+    pub fn staged(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// Stages and commits a stream of records, reporting each rejection.
+    ///
+    /// Every good record is stored exactly once (resubmitting is a no-op);
+    /// every bad one is passed to `on_reject` and nothing of it is stored.
+    /// `on_progress` is called after each commit with the running summary.
+    ///
+    /// # Errors
+    /// A storage failure: the records of the failed batch are not stored, and
+    /// the summary of what was committed before it is in the error.
+    pub fn submit_all(
+        &mut self,
+        items: impl Iterator<Item = Result<(Location, Map<String, Value>), RecordError>>,
+        mut on_reject: impl FnMut(&RecordError),
+        mut on_progress: impl FnMut(&SubmitSummary),
+    ) -> Result<SubmitSummary, SubmitFailure> {
+        let mut summary = SubmitSummary::default();
+        for item in items {
+            let outcome = item.and_then(|(location, object)| self.stage(location, &object));
+            match outcome {
+                Ok(Staged::New) => {}
+                Ok(Staged::AlreadyStored { .. } | Staged::RepeatedInBatch) => {
+                    summary.already_stored += 1
+                }
+                Err(error) => {
+                    summary.rejected += 1;
+                    on_reject(&error);
+                }
+            }
+            if self.batch.len() >= BATCH_SIZE {
+                let confirmed = self.send_batch().map_err(|error| SubmitFailure {
+                    committed: summary,
+                    error: error.into(),
+                })?;
+                summary.stored += confirmed.len() as u64;
+                on_progress(&summary);
+            }
+        }
+        let confirmed = self.commit().map_err(|error| SubmitFailure {
+            committed: summary,
+            error: error.into(),
+        })?;
+        summary.stored += confirmed.len() as u64;
+        on_progress(&summary);
+        Ok(summary)
+    }
+}
+
+/// Why [`Writer::submit_all`] stopped early.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} ({} records were stored before the failure; resubmitting is safe)", committed.stored)]
+pub struct SubmitFailure {
+    pub committed: SubmitSummary,
+    pub error: EngineError,
+}
