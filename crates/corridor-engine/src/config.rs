@@ -20,6 +20,26 @@ pub struct Config {
     /// Thresholds of the access index (`[access] open = 0.75, restricted = 0.25`).
     #[serde(default)]
     pub access: Thresholds,
+    /// Where the published log lives (`[log] url = ...`); `DATA/log` when unset.
+    #[serde(default, skip_serializing_if = "LogSettings::is_default")]
+    pub log: LogSettings,
+}
+
+/// The `[log]` table: where the published log lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A directory (relative paths are below the data directory), a
+    /// `file://` URL, or an `http(s)://` URL (read-only); see
+    /// `corridor_log::open_log`. Unset: the data directory's `log/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl LogSettings {
+    fn is_default(&self) -> bool {
+        *self == LogSettings::default()
+    }
 }
 
 impl Config {
@@ -30,6 +50,7 @@ impl Config {
             public_time_precision: default_precision(),
             demo: false,
             access: Thresholds::default(),
+            log: LogSettings::default(),
         }
     }
 }
