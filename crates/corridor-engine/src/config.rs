@@ -99,3 +99,30 @@ pub fn check_origin(origin: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_table_is_optional_and_not_written_when_unset() {
+        let config = Config::new("example.org/log");
+        let text = toml::to_string(&config).expect("renders");
+        assert!(!text.contains("[log]") && !text.contains("url"), "{text}");
+        let parsed: Config = toml::from_str(&text).expect("parses");
+        assert_eq!(parsed, config);
+
+        let elsewhere: Config =
+            toml::from_str("origin = \"example.org/log\"\n[log]\nurl = \"published\"\n")
+                .expect("parses");
+        assert_eq!(elsewhere.log.url.as_deref(), Some("published"));
+        assert!(
+            toml::to_string(&elsewhere)
+                .expect("renders")
+                .contains("[log]\nurl = \"published\"\n")
+        );
+        let unknown = toml::from_str::<Config>("origin = \"o\"\n[log]\nbucket = \"b\"\n")
+            .expect_err("unknown key");
+        assert!(unknown.to_string().contains("bucket"), "{unknown}");
+    }
+}
