@@ -159,7 +159,10 @@ fn watch_checkpoints(
     stop: &AtomicBool,
     latencies: &Mutex<Vec<f64>>,
 ) {
-    let reader = corridor_log::LogReader::new(data_dir.log_directory());
+    let Ok(log) = data_dir.log() else {
+        return;
+    };
+    let reader = corridor_log::LogReader::new(log);
     loop {
         let stopping = stop.load(Ordering::SeqCst);
         if let Ok(published) = reader.latest() {

@@ -51,7 +51,7 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
     data_dir.integrate_log(&writer)?;
     drop(writer);
     let total_bytes = directory_size(&root)?;
-    let log_bytes = directory_size(data_dir.log_directory().root())?;
+    let log_bytes = directory_size(&root.join("log"))?;
     let store_bytes = total_bytes - log_bytes;
 
     // Baseline: the same rows, already built, inserted with the same statements,

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use corridor_log::{LogDirectory, LogReader, MemoryLeaves, VerifyPolicy, integrate, verify_log};
+use corridor_log::{LogReader, MemoryLeaves, VerifyPolicy, integrate, open_log, verify_log};
 use corridor_tlog::{KeyName, SignatureType, SignerKey, leaf_hash, verify_inclusion};
 use sha2::{Digest, Sha256};
 
@@ -39,11 +39,11 @@ pub fn run(scratch: &Path, leaves: u64) -> Result<Vec<BenchResult>> {
     let signer = SignerKey::from_seed(name, SignatureType::Ed25519, &[7u8; 32]);
     let log_root = scratch.join("log-bench");
     let _ = std::fs::remove_dir_all(&log_root);
-    let directory = LogDirectory::new(&log_root);
+    let directory = open_log(&log_root)?;
 
     // Measured: integration of every leaf, bundles and tiles fsynced, checkpoint signed.
     let started = Instant::now();
-    let integration = integrate(&source, &directory, &signer).context("integrating")?;
+    let integration = integrate(&source, directory.as_ref(), &signer).context("integrating")?;
     let integrate_seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(integration.tree_size == leaves, "integration stopped short");
 
@@ -70,7 +70,7 @@ pub fn run(scratch: &Path, leaves: u64) -> Result<Vec<BenchResult>> {
         previous: None,
     };
     let started = Instant::now();
-    verify_log(&directory, &policy).context("verifying")?;
+    verify_log(directory.as_ref(), &policy).context("verifying")?;
     let verify_seconds = started.elapsed().as_secs_f64();
 
     // Floor: read the one file back and hash the same leaves.

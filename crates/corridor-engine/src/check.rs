@@ -17,7 +17,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use corridor_log::{LogDirectory, VerifyPolicy, verify_log};
+use corridor_log::{CHECKPOINT_FILE, ExactTiles, LogSource, VerifyPolicy, verify_log};
 use corridor_store::{Metrics, RollupDifference, Store};
 use corridor_tlog::tile::FULL_TILE_WIDTH;
 use corridor_tlog::{
@@ -134,53 +134,13 @@ impl DataDir {
     /// the report, not an error.
     pub fn check(&self) -> Result<CheckReport, EngineError> {
         let store = self.open_store()?;
-        let directory = self.log_directory();
-        let mut report = CheckReport {
-            stored_leaves: store.leaf_count()?,
-            ..CheckReport::default()
+        let log = self.log()?;
+        // The key is needed only once something is published.
+        let log_key = match log.read(CHECKPOINT_FILE) {
+            Ok(None) => None,
+            _ => Some(self.log_key()?),
         };
-        if directory.checkpoint_path().exists() {
-            let log_key = self.log_key()?;
-            let policy = VerifyPolicy {
-                log_key: &log_key,
-                witnesses: &[],
-                min_witnesses: 0,
-                previous: None,
-            };
-            match verify_log(&directory, &policy) {
-                Ok(verified) => report.tree_size = verified.checkpoint.tree_size,
-                Err(error) => {
-                    report.found(Problem::Log {
-                        reason: error.to_string(),
-                    });
-                    // Compare the store with what the checkpoint claims anyway,
-                    // to say which records differ.
-                    if let Some(checkpoint) = read_checkpoint(&directory, &log_key) {
-                        report.tree_size = checkpoint.tree_size;
-                    }
-                }
-            }
-        }
-        if report.stored_leaves < report.tree_size {
-            report.found(Problem::StoreBehindLog {
-                stored_leaves: report.stored_leaves,
-                tree_size: report.tree_size,
-            });
-        }
-        let compared_end = report.tree_size.min(report.stored_leaves);
-        compare_leaves(
-            &store,
-            &directory,
-            0,
-            compared_end,
-            report.tree_size,
-            false,
-            &mut report,
-        )?;
-        for difference in store.rollup_differences()? {
-            report.found(rollup_problem(&difference));
-        }
-        Ok(report)
+        check_store_against_log(&store, log.as_ref(), log_key.as_ref())
     }
 
     /// A cheap check for start-up: the published checkpoint opens with the
@@ -194,78 +154,153 @@ impl DataDir {
     /// the report, not an error.
     pub fn check_recent(&self, recent: u64) -> Result<CheckReport, EngineError> {
         let store = self.open_store()?;
-        let directory = self.log_directory();
-        let mut report = CheckReport {
-            stored_leaves: store.leaf_count()?,
-            ..CheckReport::default()
+        let log = self.log()?;
+        let log_key = match log.read(CHECKPOINT_FILE) {
+            Ok(None) => None,
+            _ => Some(self.log_key()?),
         };
-        let signed = match directory.read_checkpoint() {
-            Ok(Some(signed)) => signed,
-            Ok(None) => return Ok(report),
-            Err(error) => {
-                report.found(Problem::Unreadable {
-                    path: corridor_log::directory::CHECKPOINT_FILE.into(),
-                    reason: error.to_string(),
-                });
-                return Ok(report);
-            }
-        };
-        let log_key = self.log_key()?;
-        let checkpoint = match Checkpoint::open(&signed, std::slice::from_ref(&log_key)) {
-            Ok(opened) => opened.checkpoint,
-            Err(error) => {
-                report.found(Problem::Log {
-                    reason: format!("checkpoint: {error}"),
-                });
-                return Ok(report);
-            }
-        };
-        report.tree_size = checkpoint.tree_size;
-        if checkpoint.tree_size > 0 {
-            let reader = TileHashReader::new(checkpoint.tree_size, directory.exact_tiles());
-            match CompactRange::load(checkpoint.tree_size, &reader) {
-                Ok(range) if range.root() != checkpoint.root_hash => report.found(Problem::Log {
-                    reason: format!(
-                        "the tiles give root {} for {} leaves, not the signed {}",
-                        base64(&range.root()),
-                        checkpoint.tree_size,
-                        base64(&checkpoint.root_hash)
-                    ),
-                }),
-                Ok(_) => {}
-                Err(error) => report.found(Problem::Log {
-                    reason: format!(
-                        "the tiles of the signed tree cannot be read: {error}{}",
-                        std::error::Error::source(&error)
-                            .map_or(String::new(), |source| format!(": {source}"))
-                    ),
-                }),
-            }
-        }
-        if report.stored_leaves < report.tree_size {
-            report.found(Problem::StoreBehindLog {
-                stored_leaves: report.stored_leaves,
-                tree_size: report.tree_size,
-            });
-        }
-        let end = report.tree_size.min(report.stored_leaves);
-        let start = end.saturating_sub(recent);
-        compare_leaves(
-            &store,
-            &directory,
-            start,
-            end,
-            report.tree_size,
-            true,
-            &mut report,
-        )?;
-        Ok(report)
+        check_recent_against_log(&store, log.as_ref(), log_key.as_ref(), recent)
     }
 }
 
+/// [`DataDir::check`] over any store and log: the log verifies from its
+/// files, every stored leaf is the published entry at its index, and the
+/// rollups equal a recount. `log_key` may be `None` only if nothing is
+/// published (then only the rollups are checked).
+///
+/// # Errors
+/// The store cannot be read. What is found wrong is in the report.
+pub fn check_store_against_log(
+    store: &dyn Store,
+    log: &dyn LogSource,
+    log_key: Option<&VerifierKey>,
+) -> Result<CheckReport, EngineError> {
+    let mut report = CheckReport {
+        stored_leaves: store.leaf_count()?,
+        ..CheckReport::default()
+    };
+    let published = !matches!(log.read(CHECKPOINT_FILE), Ok(None));
+    if let (true, Some(log_key)) = (published, log_key) {
+        let policy = VerifyPolicy {
+            log_key,
+            witnesses: &[],
+            min_witnesses: 0,
+            previous: None,
+        };
+        match verify_log(log, &policy) {
+            Ok(verified) => report.tree_size = verified.checkpoint.tree_size,
+            Err(error) => {
+                report.found(Problem::Log {
+                    reason: error.to_string(),
+                });
+                // Compare the store with what the checkpoint claims anyway,
+                // to say which records differ.
+                if let Some(checkpoint) = read_checkpoint(log, log_key) {
+                    report.tree_size = checkpoint.tree_size;
+                }
+            }
+        }
+    }
+    if report.stored_leaves < report.tree_size {
+        report.found(Problem::StoreBehindLog {
+            stored_leaves: report.stored_leaves,
+            tree_size: report.tree_size,
+        });
+    }
+    let compared_end = report.tree_size.min(report.stored_leaves);
+    compare_leaves(
+        store,
+        log,
+        0,
+        compared_end,
+        report.tree_size,
+        false,
+        &mut report,
+    )?;
+    for difference in store.rollup_differences()? {
+        report.found(rollup_problem(&difference));
+    }
+    Ok(report)
+}
+
+/// [`DataDir::check_recent`] over any store and log. `log_key` may be `None`
+/// only if nothing is published.
+///
+/// # Errors
+/// The store cannot be read. What is found wrong is in the report.
+pub fn check_recent_against_log(
+    store: &dyn Store,
+    log: &dyn LogSource,
+    log_key: Option<&VerifierKey>,
+    recent: u64,
+) -> Result<CheckReport, EngineError> {
+    let mut report = CheckReport {
+        stored_leaves: store.leaf_count()?,
+        ..CheckReport::default()
+    };
+    let signed = match log.read(CHECKPOINT_FILE) {
+        Ok(Some(signed)) => signed,
+        Ok(None) => return Ok(report),
+        Err(error) => {
+            report.found(Problem::Unreadable {
+                path: CHECKPOINT_FILE.into(),
+                reason: error.to_string(),
+            });
+            return Ok(report);
+        }
+    };
+    let Some(log_key) = log_key else {
+        report.found(Problem::Log {
+            reason: "the log is published but no log key was given to check it with".into(),
+        });
+        return Ok(report);
+    };
+    let checkpoint = match Checkpoint::open(&signed, std::slice::from_ref(log_key)) {
+        Ok(opened) => opened.checkpoint,
+        Err(error) => {
+            report.found(Problem::Log {
+                reason: format!("checkpoint: {error}"),
+            });
+            return Ok(report);
+        }
+    };
+    report.tree_size = checkpoint.tree_size;
+    if checkpoint.tree_size > 0 {
+        let reader = TileHashReader::new(checkpoint.tree_size, ExactTiles::new(log));
+        match CompactRange::load(checkpoint.tree_size, &reader) {
+            Ok(range) if range.root() != checkpoint.root_hash => report.found(Problem::Log {
+                reason: format!(
+                    "the tiles give root {} for {} leaves, not the signed {}",
+                    base64(&range.root()),
+                    checkpoint.tree_size,
+                    base64(&checkpoint.root_hash)
+                ),
+            }),
+            Ok(_) => {}
+            Err(error) => report.found(Problem::Log {
+                reason: format!(
+                    "the tiles of the signed tree cannot be read: {error}{}",
+                    std::error::Error::source(&error)
+                        .map_or(String::new(), |source| format!(": {source}"))
+                ),
+            }),
+        }
+    }
+    if report.stored_leaves < report.tree_size {
+        report.found(Problem::StoreBehindLog {
+            stored_leaves: report.stored_leaves,
+            tree_size: report.tree_size,
+        });
+    }
+    let end = report.tree_size.min(report.stored_leaves);
+    let start = end.saturating_sub(recent);
+    compare_leaves(store, log, start, end, report.tree_size, true, &mut report)?;
+    Ok(report)
+}
+
 /// The checkpoint, opened with the log key, if it opens at all.
-fn read_checkpoint(directory: &LogDirectory, log_key: &VerifierKey) -> Option<Checkpoint> {
-    let signed = directory.read_checkpoint().ok()??;
+fn read_checkpoint(log: &dyn LogSource, log_key: &VerifierKey) -> Option<Checkpoint> {
+    let signed = log.read(CHECKPOINT_FILE).ok()??;
     Checkpoint::open(&signed, std::slice::from_ref(log_key))
         .ok()
         .map(|opened| opened.checkpoint)
@@ -277,7 +312,7 @@ fn read_checkpoint(directory: &LogDirectory, log_key: &VerifierKey) -> Option<Ch
 /// check's log verification has already named them.
 fn compare_leaves(
     store: &dyn Store,
-    directory: &LogDirectory,
+    log: &dyn LogSource,
     start: u64,
     end: u64,
     tree_size: u64,
@@ -302,8 +337,7 @@ fn compare_leaves(
         };
         bundle_index += 1;
         let bundle_path = bundle.path();
-        let bytes =
-            std::fs::read(directory.bundle_path(&bundle)).map_err(|error| error.to_string());
+        let bytes = read_published(log, &bundle_path);
         let entries = match bytes.as_ref().map_err(Clone::clone).and_then(|bytes| {
             parse_entry_bundle_exact(&bundle, bytes).map_err(|error| error.to_string())
         }) {
@@ -320,8 +354,7 @@ fn compare_leaves(
         };
         let tile_hashes = if with_tiles {
             let tile_path = tile.path();
-            match std::fs::read(directory.tile_path(&tile))
-                .map_err(|error| error.to_string())
+            match read_published(log, &tile_path)
                 .and_then(|bytes| parse_tile_data(&tile, &bytes).map_err(|error| error.to_string()))
             {
                 Ok(hashes) => Some(hashes),
@@ -377,6 +410,15 @@ fn compare_leaves(
         }
     }
     Ok(())
+}
+
+/// The bytes of a published file, or why there are none.
+fn read_published(log: &dyn LogSource, path: &str) -> Result<Vec<u8>, String> {
+    match log.read(path) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(format!("{} is missing", log.describe_path(path))),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 fn rollup_problem(difference: &RollupDifference) -> Problem {

@@ -25,6 +25,9 @@ pub struct Config {
     /// before it existed read and render the same.
     #[serde(default, skip_serializing_if = "StoreSettings::is_default")]
     pub store: StoreSettings,
+    /// Where the published log lives (`[log] url = ...`); `DATA/log` when unset.
+    #[serde(default, skip_serializing_if = "LogSettings::is_default")]
+    pub log: LogSettings,
 }
 
 /// The `[store]` section: which backend holds the records.
@@ -44,6 +47,23 @@ impl StoreSettings {
     }
 }
 
+/// The `[log]` table: where the published log lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A directory (relative paths are below the data directory), a
+    /// `file://` URL, or an `http(s)://` URL (read-only); see
+    /// `corridor_log::open_log`. Unset: the data directory's `log/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl LogSettings {
+    fn is_default(&self) -> bool {
+        *self == LogSettings::default()
+    }
+}
+
 impl Config {
     /// Settings for a log named `origin`, everything else at its default.
     pub fn new(origin: impl Into<String>) -> Config {
@@ -53,6 +73,7 @@ impl Config {
             demo: false,
             access: Thresholds::default(),
             store: StoreSettings::default(),
+            log: LogSettings::default(),
         }
     }
 }
@@ -100,4 +121,31 @@ pub fn check_origin(origin: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_table_is_optional_and_not_written_when_unset() {
+        let config = Config::new("example.org/log");
+        let text = toml::to_string(&config).expect("renders");
+        assert!(!text.contains("[log]") && !text.contains("url"), "{text}");
+        let parsed: Config = toml::from_str(&text).expect("parses");
+        assert_eq!(parsed, config);
+
+        let elsewhere: Config =
+            toml::from_str("origin = \"example.org/log\"\n[log]\nurl = \"published\"\n")
+                .expect("parses");
+        assert_eq!(elsewhere.log.url.as_deref(), Some("published"));
+        assert!(
+            toml::to_string(&elsewhere)
+                .expect("renders")
+                .contains("[log]\nurl = \"published\"\n")
+        );
+        let unknown = toml::from_str::<Config>("origin = \"o\"\n[log]\nbucket = \"b\"\n")
+            .expect_err("unknown key");
+        assert!(unknown.to_string().contains("bucket"), "{unknown}");
+    }
 }

@@ -8,7 +8,8 @@
 //!                      unless `[store] url` in corridor.toml names another location
 //! DATA/writer.lock     held by the one process that writes
 //! DATA/keys/log.key    the log's signing key (mode 0600); log.vkey is its public key
-//! DATA/log/            the published log: checkpoint, tiles (see corridor-log)
+//! DATA/log/            the published log: checkpoint, tiles (see corridor-log),
+//!                      unless `[log] url` in corridor.toml puts it elsewhere
 //! ```
 //!
 //! [`DataDir`] opens a directory for reading (any number of processes) or
@@ -22,11 +23,12 @@ mod lock;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use corridor_store::{Store, StoreError, StoreLocation};
 
-pub use check::{CheckReport, Problem};
-pub use config::{Config, StoreSettings, check_origin};
+pub use check::{CheckReport, Problem, check_recent_against_log, check_store_against_log};
+pub use config::{Config, LogSettings, StoreSettings, check_origin};
 pub use lock::WriterLock;
 pub use writer::{
     BATCH_SIZE, CommitNotifier, ObserverSignatureCheck, Staged, SubmitFailure, SubmitSummary,
@@ -75,6 +77,8 @@ pub enum EngineError {
     LogKey(#[from] corridor_log::KeyError),
     #[error("publishing the log: {0}")]
     Integrate(#[from] corridor_log::IntegrateError),
+    #[error("opening the log: {0}")]
+    OpenLog(#[from] corridor_log::OpenLogError),
 }
 
 impl EngineError {
@@ -186,11 +190,16 @@ impl DataDir {
                 path: config_path.display().to_string(),
                 reason,
             })?;
-        Ok(DataDir {
+        let data_dir = DataDir {
             root: root.to_path_buf(),
             config,
             store_location,
-        })
+        };
+        data_dir.log().map_err(|error| EngineError::BadConfig {
+            path: config_path.display().to_string(),
+            reason: format!("log: {error}"),
+        })?;
+        Ok(data_dir)
     }
 
     pub fn root(&self) -> &Path {
@@ -221,9 +230,18 @@ impl DataDir {
         self.root.join(KEYS_DIRECTORY)
     }
 
-    /// The published log (checkpoint and tiles).
-    pub fn log_directory(&self) -> corridor_log::LogDirectory {
-        corridor_log::LogDirectory::new(self.root.join(LOG_DIRECTORY))
+    /// The published log (checkpoint and tiles), wherever `[log] url` puts
+    /// it: by default the data directory's `log/`.
+    ///
+    /// # Errors
+    /// The configured location names no log backend.
+    pub fn log(&self) -> Result<Arc<dyn corridor_log::LogStorage>, EngineError> {
+        let location = match &self.config.log.url {
+            Some(url) if !url.contains("://") => self.root.join(url).into_os_string(),
+            Some(url) => url.into(),
+            None => self.root.join(LOG_DIRECTORY).into_os_string(),
+        };
+        Ok(corridor_log::open_log(location)?)
     }
 
     /// The witnesses this log asks to cosign, and what each last cosigned.
@@ -242,7 +260,7 @@ impl DataDir {
     /// The key cannot be read or created.
     pub fn log_signer(&self) -> Result<corridor_tlog::SignerKey, EngineError> {
         let path = self.keys_directory().join(corridor_log::LOG_KEY_FILE);
-        if !path.exists() && !self.log_directory().checkpoint_path().exists() {
+        if !path.exists() && !self.log_is_published()? {
             return Ok(corridor_log::create_key_files(
                 &self.keys_directory(),
                 "log",
@@ -251,6 +269,17 @@ impl DataDir {
             )?);
         }
         Ok(corridor_log::load_signer(&path)?)
+    }
+
+    /// Whether the log has a checkpoint.
+    fn log_is_published(&self) -> Result<bool, EngineError> {
+        let log = self.log()?;
+        log.read(corridor_log::CHECKPOINT_FILE)
+            .map(|checkpoint| checkpoint.is_some())
+            .map_err(|source| EngineError::Io {
+                path: log.describe_path(corridor_log::CHECKPOINT_FILE),
+                source,
+            })
     }
 
     /// Publishes every stored record not yet in the log: tiles, then a new
@@ -262,7 +291,7 @@ impl DataDir {
         let signer = self.log_signer()?;
         Ok(corridor_log::integrate(
             writer.store(),
-            &self.log_directory(),
+            self.log()?.as_ref(),
             &signer,
         )?)
     }

@@ -3,7 +3,8 @@
 //! hashing of up to 255 nodes per tile level.
 //!
 //! Every tile path names immutable content (a partial tile of width `W` is
-//! never rewritten with other hashes), so cached tiles never go stale.
+//! never rewritten with other hashes: [`LogStorage::create`] refuses), so
+//! cached tiles never go stale.
 
 use std::collections::HashMap;
 use std::io;
@@ -15,7 +16,7 @@ use corridor_tlog::{
     tile_for_stored_hash,
 };
 
-use crate::directory::LogDirectory;
+use crate::storage::{LogStorage, PrefixTiles};
 
 /// A tile's hashes and those of every complete subtree inside it:
 /// `levels[d][i]` is the hash of tile hashes `i * 2^d .. (i + 1) * 2^d`.
@@ -79,10 +80,10 @@ impl TileCache {
     }
 }
 
-/// A [`HashReader`] for the tree of `tree_size` leaves over a log
-/// directory's tiles, through a [`TileCache`].
+/// A [`HashReader`] for the tree of `tree_size` leaves over a log's tiles,
+/// through a [`TileCache`].
 pub(crate) struct CachedTileReader<'a> {
-    pub(crate) directory: &'a LogDirectory,
+    pub(crate) storage: &'a dyn LogStorage,
     pub(crate) cache: &'a TileCache,
     pub(crate) tree_size: u64,
 }
@@ -92,7 +93,7 @@ impl CachedTileReader<'_> {
         if let Some(expanded) = self.cache.get(tile) {
             return Ok(expanded);
         }
-        let bytes = self.directory.prefix_tiles().fetch_tile(tile)?;
+        let bytes = PrefixTiles::new(self.storage).fetch_tile(tile)?;
         let hashes = parse_tile_data(tile, &bytes)
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error.to_string()))?;
         let expanded = Arc::new(ExpandedTile::new(hashes));

@@ -1,5 +1,5 @@
-//! The log directory: where each C2SP tlog-tiles resource lives on disk, and
-//! tile fetchers over it.
+//! The log in a directory on the local file system, one file per C2SP path:
+//! the [`LogStorage`] Corridor uses by default (`DATA/log`).
 //!
 //! ```text
 //! log/checkpoint                  the latest signed checkpoint (C2SP tlog-checkpoint)
@@ -10,31 +10,53 @@
 //!
 //! Partial tiles are kept after the full tile appears, so that proofs and
 //! roots for every published tree size can still be served from exact paths.
+//!
+//! Tiles and bundles go through a [`BatchWriter`]: threads create them while
+//! integration hashes the next leaves, and [`LogStorage::sync`] makes the
+//! whole batch durable with one `syncfs`. Checkpoints and their copies are
+//! written one at a time (temporary file, `fsync`, rename, directory
+//! `fsync`), under a lock that makes the compare-and-swap atomic within the
+//! process; the data directory's writer lock keeps other processes out.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
-use corridor_tlog::tile::FULL_TILE_WIDTH;
-use corridor_tlog::{EntryBundleAddress, HASH_SIZE, TileAddress, TileFetcher};
+use crate::files::{BatchWriter, read_optional, replace_file, sync_directory};
+use crate::storage::{
+    CHECKPOINT_FILE, LogSource, LogStorage, LogStorageError, check_checkpoint_successor,
+    check_same_checkpoint_more_signatures, checkpoint_copy_path,
+};
 
-use crate::files::read_optional;
-
-/// The file holding the latest signed checkpoint, relative to the log directory.
-pub const CHECKPOINT_FILE: &str = "checkpoint";
-/// The directory holding every published checkpoint, named by tree size.
-pub const CHECKPOINT_HISTORY_DIRECTORY: &str = "checkpoints";
+/// Threads creating and filling files (file creation is the costly part).
+const WRITER_THREADS: usize = 3;
 
 /// A log directory on the local file system.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct LogDirectory {
     root: PathBuf,
+    /// The files created since the last `sync`, being placed by threads.
+    batch: Mutex<Option<BatchWriter>>,
+    /// Held while a checkpoint or a copy is compared and replaced.
+    checkpoints: Mutex<()>,
+}
+
+/// Locks `mutex`, taking the value even if a thread panicked holding it: a
+/// batch abandoned by a panic is dropped as a failed one would be.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl LogDirectory {
     /// The log directory at `root` (it need not exist yet).
     #[must_use]
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        LogDirectory { root: root.into() }
+        LogDirectory {
+            root: root.into(),
+            batch: Mutex::new(None),
+            checkpoints: Mutex::new(()),
+        }
     }
 
     /// The directory itself.
@@ -43,189 +65,236 @@ impl LogDirectory {
         &self.root
     }
 
-    /// Where the latest signed checkpoint lives.
-    #[must_use]
-    pub fn checkpoint_path(&self) -> PathBuf {
-        self.root.join(CHECKPOINT_FILE)
+    /// Where the resource at a C2SP path lives, `None` for a path that would
+    /// leave the directory (`..`, absolute) or name it (empty).
+    fn file(&self, path: &str) -> Option<PathBuf> {
+        let relative = Path::new(path);
+        let inside = relative
+            .components()
+            .all(|component| matches!(component, Component::Normal(_)));
+        (inside && !path.is_empty()).then(|| self.root.join(relative))
     }
 
-    /// Where the checkpoint published at `tree_size` is kept.
-    #[must_use]
-    pub fn history_path(&self, tree_size: u64) -> PathBuf {
-        self.root
-            .join(CHECKPOINT_HISTORY_DIRECTORY)
-            .join(tree_size.to_string())
+    fn file_or_error(&self, path: &str) -> Result<PathBuf, LogStorageError> {
+        self.file(path).ok_or_else(|| LogStorageError::Io {
+            path: path.to_owned(),
+            source: io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a path inside the log directory",
+            ),
+        })
     }
 
-    /// Where a resource at a C2SP path (`tile/...`, `checkpoint`) lives.
-    #[must_use]
-    pub fn resource_path(&self, relative: &str) -> PathBuf {
-        self.root.join(relative)
+    fn io_error(path: &Path) -> impl FnOnce(io::Error) -> LogStorageError + '_ {
+        move |source| LogStorageError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+impl LogSource for LogDirectory {
+    fn describe(&self) -> String {
+        self.root.display().to_string()
     }
 
-    /// Where a hash tile lives.
-    #[must_use]
-    pub fn tile_path(&self, tile: &TileAddress) -> PathBuf {
-        self.root.join(tile.path())
+    fn describe_path(&self, path: &str) -> String {
+        self.root.join(path).display().to_string()
     }
 
-    /// Where an entry bundle lives.
-    #[must_use]
-    pub fn bundle_path(&self, bundle: &EntryBundleAddress) -> PathBuf {
-        self.root.join(bundle.path())
+    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        match self.file(path) {
+            Some(file) => read_optional(&file),
+            None => Ok(None),
+        }
     }
 
-    /// The bytes of the latest signed checkpoint, `None` before the first integration.
-    ///
-    /// # Errors
-    ///
-    /// The file exists but cannot be read.
-    pub fn read_checkpoint(&self) -> io::Result<Option<Vec<u8>>> {
-        read_optional(&self.checkpoint_path())
+    fn modified(&self, path: &str) -> io::Result<Option<SystemTime>> {
+        let Some(file) = self.file(path) else {
+            return Ok(None);
+        };
+        match std::fs::metadata(file) {
+            Ok(metadata) => metadata.modified().map(Some),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
     }
+}
 
-    /// The tree sizes of every checkpoint kept in the history, ascending.
-    ///
-    /// # Errors
-    ///
-    /// The history directory exists but cannot be listed.
-    pub fn published_sizes(&self) -> io::Result<Vec<u64>> {
-        let directory = self.root.join(CHECKPOINT_HISTORY_DIRECTORY);
+impl LogStorage for LogDirectory {
+    fn list(&self, directory: &str) -> io::Result<Vec<String>> {
+        let Some(directory) = self.file(directory) else {
+            return Ok(Vec::new());
+        };
         let entries = match std::fs::read_dir(&directory) {
             Ok(entries) => entries,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(error) => return Err(error),
         };
-        let mut sizes = Vec::new();
+        let mut names = Vec::new();
         for entry in entries {
-            let entry = entry?;
-            if let Some(size) = entry
-                .file_name()
-                .to_str()
-                .and_then(|name| name.parse::<u64>().ok())
+            // Temporary files are dot-prefixed and never part of the log.
+            if let Some(name) = entry?.file_name().to_str()
+                && !name.starts_with('.')
             {
-                sizes.push(size);
+                names.push(name.to_owned());
             }
         }
-        sizes.sort_unstable();
-        Ok(sizes)
+        Ok(names)
     }
 
-    /// A fetcher that reads each tile from its exact path.
-    #[must_use]
-    pub fn exact_tiles(&self) -> ExactTiles<'_> {
-        ExactTiles { directory: self }
-    }
-
-    /// A fetcher that, for a partial tile that was never written (a tree size
-    /// that was never published), cuts the hashes out of a wider tile of the
-    /// same index; see [`PrefixTiles`].
-    #[must_use]
-    pub fn prefix_tiles(&self) -> PrefixTiles<'_> {
-        PrefixTiles { directory: self }
-    }
-}
-
-/// Reads tiles from their exact C2SP paths; a missing file is an error.
-#[derive(Debug, Clone, Copy)]
-pub struct ExactTiles<'a> {
-    directory: &'a LogDirectory,
-}
-
-impl TileFetcher for ExactTiles<'_> {
-    type Error = io::Error;
-
-    fn fetch_tile(&self, tile: &TileAddress) -> Result<Vec<u8>, io::Error> {
-        std::fs::read(self.directory.tile_path(tile))
-    }
-}
-
-/// Reads tiles from their exact paths, or else from a wider tile of the same
-/// level and index, truncated.
-///
-/// Sound because a tile only ever grows at its end: the partial tile of width
-/// `W` is the first `W` hashes of every wider version of it. This lets the
-/// operator compute roots and proofs for any tree size up to the latest, not
-/// only for the sizes that were published.
-#[derive(Debug, Clone, Copy)]
-pub struct PrefixTiles<'a> {
-    directory: &'a LogDirectory,
-}
-
-impl PrefixTiles<'_> {
-    /// The narrowest written version of `tile` at least `tile.width` wide.
-    fn wider_version(&self, tile: &TileAddress) -> io::Result<Option<TileAddress>> {
-        let full = TileAddress {
-            width: FULL_TILE_WIDTH,
-            ..*tile
+    fn create(&self, path: &str, bytes: Vec<u8>) -> Result<(), LogStorageError> {
+        let file = self.file_or_error(path)?;
+        let mut batch = locked(&self.batch);
+        let writer = match batch.as_mut() {
+            Some(writer) => writer,
+            None => batch.insert(
+                BatchWriter::start(&self.root, WRITER_THREADS)
+                    .map_err(Self::io_error(&self.root))?,
+            ),
         };
-        let partial_directory = self
-            .directory
-            .tile_path(tile)
-            .parent()
-            .map(Path::to_path_buf);
-        let mut best: Option<u16> = None;
-        if let Some(partial_directory) = partial_directory {
-            match std::fs::read_dir(&partial_directory) {
-                Ok(entries) => {
-                    for entry in entries {
-                        let entry = entry?;
-                        let width = entry
-                            .file_name()
-                            .to_str()
-                            .and_then(|name| name.parse::<u16>().ok());
-                        if let Some(width) = width
-                            && width > tile.width
-                            && width < FULL_TILE_WIDTH
-                            && best.is_none_or(|best| width < best)
-                        {
-                            best = Some(width);
-                        }
-                    }
+        let written = writer.write(file, bytes);
+        if written.is_err() {
+            // Dropping waits for the threads; the next create starts afresh.
+            *batch = None;
+        }
+        written
+    }
+
+    fn sync(&self) -> Result<(), LogStorageError> {
+        let batch = locked(&self.batch).take();
+        match batch {
+            Some(batch) => batch.finish(&self.root),
+            None => Ok(()),
+        }
+    }
+
+    fn write_checkpoint_copy(&self, tree_size: u64, signed: &[u8]) -> Result<(), LogStorageError> {
+        let file = self.file_or_error(&checkpoint_copy_path(tree_size))?;
+        let _checkpoints = locked(&self.checkpoints);
+        if let Some(current) = read_optional(&file).map_err(Self::io_error(&file))? {
+            check_same_checkpoint_more_signatures(&current, signed).map_err(|reason| {
+                LogStorageError::NotSuccessor {
+                    path: file.display().to_string(),
+                    reason,
                 }
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-                Err(error) => return Err(error),
-            }
+            })?;
         }
-        if let Some(width) = best {
-            return Ok(Some(TileAddress { width, ..*tile }));
+        replace_file(&file, signed).map_err(Self::io_error(&file))?;
+        if let Some(parent) = file.parent() {
+            sync_directory(parent).map_err(Self::io_error(parent))?;
         }
-        if self.directory.tile_path(&full).exists() {
-            return Ok(Some(full));
+        Ok(())
+    }
+
+    fn replace_checkpoint(
+        &self,
+        replaced: Option<&[u8]>,
+        signed: &[u8],
+    ) -> Result<(), LogStorageError> {
+        let file = self.root.join(CHECKPOINT_FILE);
+        let _checkpoints = locked(&self.checkpoints);
+        let current = read_optional(&file).map_err(Self::io_error(&file))?;
+        if current.as_deref() != replaced {
+            return Err(LogStorageError::CheckpointChanged {
+                path: file.display().to_string(),
+            });
         }
-        Ok(None)
+        if let Some(current) = &current {
+            check_checkpoint_successor(current, signed).map_err(|reason| {
+                LogStorageError::NotSuccessor {
+                    path: file.display().to_string(),
+                    reason,
+                }
+            })?;
+        }
+        replace_file(&file, signed).map_err(Self::io_error(&file))?;
+        sync_directory(&self.root).map_err(Self::io_error(&self.root))
     }
 }
 
-impl TileFetcher for PrefixTiles<'_> {
-    type Error = io::Error;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn fetch_tile(&self, tile: &TileAddress) -> Result<Vec<u8>, io::Error> {
-        match std::fs::read(self.directory.tile_path(tile)) {
-            Ok(bytes) => return Ok(bytes),
-            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
-            Err(_) => {}
-        }
-        let Some(wider) = self.wider_version(tile)? else {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{}: no such tile, nor a wider version of it", tile.path()),
-            ));
-        };
-        let mut bytes = std::fs::read(self.directory.tile_path(&wider))?;
-        let wanted = usize::from(tile.width) * HASH_SIZE;
-        if bytes.len() < wanted {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{} is {} bytes, too short to hold {}",
-                    wider.path(),
-                    bytes.len(),
-                    tile.path()
-                ),
-            ));
-        }
-        bytes.truncate(wanted);
-        Ok(bytes)
+    fn written(directory: &LogDirectory, path: &str) -> Option<Vec<u8>> {
+        directory.read(path).expect("readable")
+    }
+
+    #[test]
+    fn an_immutable_file_takes_the_same_bytes_again_and_refuses_others() {
+        let holder = tempfile::tempdir().expect("temporary directory");
+        let directory = LogDirectory::new(holder.path().join("log"));
+        directory
+            .create("tile/0/000.p/1", vec![7; 32])
+            .expect("queued");
+        directory.sync().expect("durable");
+        directory
+            .create("tile/0/000.p/1", vec![7; 32])
+            .expect("same bytes");
+        directory.sync().expect("same bytes are success");
+        directory
+            .create("tile/0/000.p/1", vec![8; 32])
+            .expect("queued");
+        let error = directory.sync().expect_err("different bytes");
+        assert!(
+            matches!(&error, LogStorageError::Conflict { path } if path.ends_with("tile/0/000.p/1")),
+            "{error}"
+        );
+        assert_eq!(written(&directory, "tile/0/000.p/1"), Some(vec![7; 32]));
+        assert_eq!(directory.list("tile/0/000.p").expect("listed"), vec!["1"]);
+    }
+
+    #[test]
+    fn a_file_truncated_by_a_crash_is_completed() {
+        let holder = tempfile::tempdir().expect("temporary directory");
+        let directory = LogDirectory::new(holder.path().join("log"));
+        let file = holder.path().join("log/tile/entries/000.p/2");
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("directories");
+        std::fs::write(&file, b"").expect("an empty leftover");
+        directory
+            .create("tile/entries/000.p/2", b"\x00\x01a\x00\x01b".to_vec())
+            .expect("queued");
+        directory.sync().expect("a truncated leftover is rewritten");
+        assert_eq!(
+            written(&directory, "tile/entries/000.p/2"),
+            Some(b"\x00\x01a\x00\x01b".to_vec())
+        );
+    }
+
+    #[test]
+    fn paths_outside_the_directory_are_neither_read_nor_written() {
+        let holder = tempfile::tempdir().expect("temporary directory");
+        std::fs::write(holder.path().join("secret"), b"key").expect("write");
+        let directory = LogDirectory::new(holder.path().join("log"));
+        assert_eq!(written(&directory, "../secret"), None);
+        assert_eq!(written(&directory, "/etc/hostname"), None);
+        assert!(directory.create("../escaped", vec![1]).is_err());
+        assert!(!holder.path().join("escaped").exists());
+    }
+
+    #[test]
+    fn the_checkpoint_is_swapped_only_from_the_bytes_named() {
+        let holder = tempfile::tempdir().expect("temporary directory");
+        let directory = LogDirectory::new(holder.path().join("log"));
+        let first = b"o\n1\nAAAA\n\n\xe2\x80\x94 o sig\n".as_slice();
+        let second = b"o\n2\nBBBB\n\n\xe2\x80\x94 o sig\n".as_slice();
+        let error = directory
+            .replace_checkpoint(Some(first), second)
+            .expect_err("nothing to replace yet");
+        assert!(matches!(error, LogStorageError::CheckpointChanged { .. }));
+        directory.replace_checkpoint(None, first).expect("first");
+        let error = directory
+            .replace_checkpoint(None, second)
+            .expect_err("the caller did not see the first");
+        assert!(matches!(error, LogStorageError::CheckpointChanged { .. }));
+        directory
+            .replace_checkpoint(Some(first), second)
+            .expect("grows");
+        let error = directory
+            .replace_checkpoint(Some(second), first)
+            .expect_err("never back");
+        assert!(matches!(error, LogStorageError::NotSuccessor { .. }));
+        assert_eq!(written(&directory, CHECKPOINT_FILE), Some(second.to_vec()));
     }
 }

@@ -1,8 +1,9 @@
-//! Durable file replacement: every file of the log is written to a temporary
-//! name and renamed over its final name, so that a reader sees the old bytes
-//! or the new bytes, never a mix; and it is flushed to disk before anything
-//! refers to it, one file at a time ([`replace_file`]) or a whole batch at
-//! once ([`BatchWriter`]).
+//! Files on disk for the log directory: every file is written to a
+//! temporary name and renamed to its final name, so that a reader sees no
+//! file, the old bytes or the new bytes, never a mix; and it is flushed to
+//! disk before anything refers to it, one file at a time ([`replace_file`])
+//! or a whole batch at once ([`BatchWriter`], which also refuses to rename
+//! over an immutable file that holds other bytes).
 
 #[cfg(not(target_os = "linux"))]
 use std::collections::BTreeSet;
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+
+use crate::storage::LogStorageError;
 
 /// The temporary name a file is written under before it is renamed into place.
 ///
@@ -51,25 +54,31 @@ pub(crate) fn sync_directory(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
-/// Many files placed under one root by a pool of threads, while the caller
-/// goes on computing the next ones, and made durable together before
-/// anything that refers to them (a checkpoint) is published.
+/// Many immutable files placed under one root by a pool of threads, while
+/// the caller goes on computing the next ones, and made durable together
+/// before anything that refers to them (a checkpoint) is published.
 ///
-/// Each file is written to a temporary name and renamed into place, so a
-/// reader sees either no file or the whole file. Durability comes once, at
+/// Each file is written to a temporary name and moved into place only if
+/// its name is free ([`place_new`]), so a reader sees either no file or the
+/// whole file, and a file once placed is never replaced by other bytes.
+/// Durability comes once, at
 /// [`BatchWriter::finish`]: on Linux one `syncfs(2)` of the filesystem holding
 /// the root, which writes back every dirty page and commits the journal once,
 /// where flushing each file would commit it once per file. Elsewhere each
 /// file is flushed as it is placed, and the directories at the end.
 #[derive(Debug)]
 pub(crate) struct BatchWriter {
-    sender: Option<SyncSender<(PathBuf, Vec<u8>)>>,
+    sender: Option<SyncSender<Placement>>,
     workers: Vec<JoinHandle<()>>,
     shared: Arc<Shared>,
 }
 
-/// A file that could not be placed, and why.
-pub(crate) type PlaceFailure = (PathBuf, io::Error);
+/// One file to place: where, and its bytes.
+#[derive(Debug)]
+struct Placement {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
 
 #[derive(Debug)]
 struct Shared {
@@ -83,9 +92,9 @@ struct Shared {
     /// Directories that gained names, flushed at the end where `syncfs` is missing.
     #[cfg(not(target_os = "linux"))]
     directories: Mutex<BTreeSet<PathBuf>>,
-    queue: Mutex<Receiver<(PathBuf, Vec<u8>)>>,
+    queue: Mutex<Receiver<Placement>>,
     /// The first failure; once set, the workers drain the queue without writing.
-    failure: Mutex<Option<PlaceFailure>>,
+    failure: Mutex<Option<LogStorageError>>,
 }
 
 /// Files waiting for a worker, at most (each a tile or a bundle, up to ~100 KB).
@@ -121,19 +130,23 @@ impl BatchWriter {
 
     /// Queues `bytes` to be placed at `path`, waiting while the queue is full.
     /// Returns the first failure of an earlier file, if any.
-    pub(crate) fn write(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<(), PlaceFailure> {
+    pub(crate) fn write(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<(), LogStorageError> {
         if let Some(failure) = locked(&self.shared.failure).take() {
             return Err(failure);
         }
         let sender = self.sender.as_ref().ok_or_else(|| stopped(&path))?;
         sender
-            .send((path, bytes))
-            .map_err(|error| stopped(&error.0.0))
+            .send(Placement { path, bytes })
+            .map_err(|error| stopped(&error.0.path))
     }
 
     /// Waits until every queued file is placed, then makes them all durable.
-    pub(crate) fn finish(mut self) -> Result<(), PlaceFailure> {
-        let root_failure = |error| (PathBuf::from("."), error);
+    /// `root` names the whole batch in an error that concerns all of it.
+    pub(crate) fn finish(mut self, root: &Path) -> Result<(), LogStorageError> {
+        let root_failure = |source| LogStorageError::Io {
+            path: root.display().to_string(),
+            source,
+        };
         if self.stop_workers() {
             return Err(root_failure(io::Error::other(
                 "a file-writing thread panicked",
@@ -151,7 +164,10 @@ impl BatchWriter {
         {
             let directories = std::mem::take(&mut *locked(&self.shared.directories));
             for directory in directories.iter().rev() {
-                sync_directory(directory).map_err(|error| (directory.clone(), error))?;
+                sync_directory(directory).map_err(|source| LogStorageError::Io {
+                    path: directory.display().to_string(),
+                    source,
+                })?;
             }
             Ok(())
         }
@@ -179,19 +195,29 @@ impl Shared {
     fn work(&self) {
         loop {
             let next = locked(&self.queue).recv();
-            let Ok((path, bytes)) = next else {
+            let Ok(Placement { path, bytes }) = next else {
                 return;
             };
             if locked(&self.failure).is_some() {
                 continue;
             }
             if let Err(error) = self.place(&path, &bytes) {
-                locked(&self.failure).get_or_insert((path, error));
+                locked(&self.failure).get_or_insert(error);
             }
         }
     }
 
-    fn place(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fn place(&self, path: &Path, bytes: &[u8]) -> Result<(), LogStorageError> {
+        let io_failure = |source| LogStorageError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        self.write_temporary(path, bytes).map_err(io_failure)?;
+        place_new(&temporary_path(path), path, bytes)
+    }
+
+    /// Writes `bytes` under the temporary name of `path`.
+    fn write_temporary(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -211,15 +237,70 @@ impl Shared {
             }
         }
         drop(file);
-        std::fs::rename(&temporary, path)
+        Ok(())
     }
 }
 
-fn stopped(path: &Path) -> PlaceFailure {
-    (
-        path.to_path_buf(),
-        io::Error::other("the file-writing threads stopped"),
-    )
+/// Moves the temporary file holding `bytes` to `path` if no file is there.
+/// A file holding the same bytes counts as placed. So does a file that is a
+/// strict prefix of them (typically empty): what a power failure leaves of a
+/// file renamed into place before the durability point that would have
+/// written its data. It is never a valid file at that path, since the path
+/// fixes a tile's length and a bundle's entry count. Anything else is a
+/// [`LogStorageError::Conflict`].
+fn place_new(temporary: &Path, path: &Path, bytes: &[u8]) -> Result<(), LogStorageError> {
+    let io_failure = |source| LogStorageError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    match move_if_free(temporary, path) {
+        Ok(()) => return Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(io_failure(error)),
+    }
+    let existing = std::fs::read(path).map_err(io_failure)?;
+    if existing == bytes {
+        return std::fs::remove_file(temporary).map_err(io_failure);
+    }
+    if existing.len() < bytes.len() && bytes.starts_with(&existing) {
+        tracing::warn!(
+            "{}: replacing a truncated copy left by a crash ({} of {} bytes)",
+            path.display(),
+            existing.len(),
+            bytes.len()
+        );
+        return std::fs::rename(temporary, path).map_err(io_failure);
+    }
+    // Best effort: the temporary name is reused (and truncated) by the next attempt.
+    let _ = std::fs::remove_file(temporary);
+    Err(LogStorageError::Conflict {
+        path: path.display().to_string(),
+    })
+}
+
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists` then): one
+/// `renameat2(RENAME_NOREPLACE)` on Linux, as cheap as a plain rename; a hard
+/// link and an unlink where that is missing.
+fn move_if_free(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            // A filesystem without RENAME_NOREPLACE says EINVAL.
+            Err(error) if error == rustix::io::Errno::INVAL => {}
+            Err(error) => return Err(io::Error::from(error)),
+        }
+    }
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
+}
+
+fn stopped(path: &Path) -> LogStorageError {
+    LogStorageError::Io {
+        path: path.display().to_string(),
+        source: io::Error::other("the file-writing threads stopped"),
+    }
 }
 
 /// Locks `mutex`, taking the value even if a thread panicked holding it

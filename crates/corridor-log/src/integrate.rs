@@ -1,17 +1,16 @@
 //! Integration: turning the leaves the store holds beyond the published tree
 //! into entry bundles, hash tiles and a new signed checkpoint.
 //!
-//! Crash safety rests on one ordering. Every tile and bundle is written to a
-//! temporary name and renamed; all of them, with their directories, are
-//! flushed to disk; only then is the new checkpoint written, flushed and
-//! renamed over `checkpoint`.
-//! A crash before that rename leaves the previous checkpoint published, and
-//! everything it covers untouched (integration only ever writes tiles that
-//! differ between the old and the new tree, under new partial-tile names or
-//! full-tile names no published checkpoint refers to). Running integration
-//! again recomputes the same bytes and finishes the job.
-
-use std::path::{Path, PathBuf};
+//! Crash safety rests on one ordering, in the terms of [`LogStorage`]: every
+//! tile and bundle is created; one `sync` makes them all durable; only then
+//! is the new checkpoint written, first as its per-size copy, then by the
+//! compare-and-swap of `checkpoint` that names the checkpoint it replaces.
+//! A failure or crash before that swap leaves the previous checkpoint
+//! published, and everything it covers untouched (integration only ever
+//! creates tiles that differ between the old and the new tree, under new
+//! partial-tile names or full-tile names no published checkpoint refers
+//! to). Running integration again recomputes the same bytes, which the
+//! create-only writes accept, and finishes the job.
 
 use corridor_store::{Store, StoreError};
 use corridor_tlog::tile::{FULL_TILE_WIDTH, MAX_ENTRY_SIZE, TILE_HEIGHT};
@@ -20,8 +19,7 @@ use corridor_tlog::{
     TileHashReader, encode_tile_data, leaf_hash, parse_tile_data,
 };
 
-use crate::directory::LogDirectory;
-use crate::files::{BatchWriter, PlaceFailure, replace_file, sync_directory};
+use crate::storage::{CHECKPOINT_FILE, ExactTiles, LogStorage, LogStorageError};
 use crate::tiles::TileBuffers;
 
 /// How many leaves are read from the source at a time.
@@ -88,13 +86,24 @@ pub struct Integration {
 /// previous one and running integration again is safe.
 #[derive(Debug, thiserror::Error)]
 pub enum IntegrateError {
-    /// A file could not be read or written.
+    /// A file could not be read.
     #[error("{path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// What the system said.
         error: std::io::Error,
+    },
+    /// A file could not be written, or holds other bytes than integration computed.
+    #[error(transparent)]
+    Storage(#[from] LogStorageError),
+    /// A file of the published tree is missing.
+    #[error("{path} is missing (the published tree of {tree_size} leaves needs it)")]
+    Missing {
+        /// The file.
+        path: String,
+        /// The published size.
+        tree_size: u64,
     },
     /// The store failed.
     #[error("reading leaves from the store: {0}")]
@@ -174,25 +183,33 @@ pub enum IntegrateError {
     Sign(String),
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> IntegrateError + '_ {
-    move |source| IntegrateError::Io {
-        path: path.display().to_string(),
-        error: source,
-    }
+/// The checkpoint a log publishes, as read before it is replaced.
+#[derive(Debug)]
+pub(crate) struct PublishedCheckpoint {
+    pub(crate) checkpoint: Checkpoint,
+    pub(crate) note: Note,
+    /// The bytes, which the replacement names (compare-and-swap).
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// The published checkpoint, opened with the log's key.
 pub(crate) fn published_checkpoint(
-    directory: &LogDirectory,
+    storage: &dyn LogStorage,
     signer: &SignerKey,
-) -> Result<Option<(Checkpoint, Note)>, IntegrateError> {
-    let path = directory.checkpoint_path();
-    let Some(bytes) = directory.read_checkpoint().map_err(io_error(&path))? else {
+) -> Result<Option<PublishedCheckpoint>, IntegrateError> {
+    let path = storage.describe_path(CHECKPOINT_FILE);
+    let bytes = storage
+        .read(CHECKPOINT_FILE)
+        .map_err(|error| IntegrateError::Io {
+            path: path.clone(),
+            error,
+        })?;
+    let Some(bytes) = bytes else {
         return Ok(None);
     };
     let opened = Checkpoint::open(&bytes, &[signer.verifier_key()]).map_err(|error| {
         IntegrateError::BadPublishedCheckpoint {
-            path: path.display().to_string(),
+            path,
             reason: error.to_string(),
         }
     })?;
@@ -202,62 +219,42 @@ pub(crate) fn published_checkpoint(
             found: opened.checkpoint.origin,
         });
     }
-    Ok(Some((opened.checkpoint, opened.note)))
+    Ok(Some(PublishedCheckpoint {
+        checkpoint: opened.checkpoint,
+        note: opened.note,
+        bytes,
+    }))
 }
 
-/// Writes the new files of an integration through a [`BatchWriter`], whose
-/// threads create and fill them while this thread hashes the next leaves.
-/// Nothing is durable, and nothing may refer to the files, until
-/// [`FileWriter::finish`].
-struct FileWriter<'a> {
-    directory: &'a LogDirectory,
-    batch: BatchWriter,
-}
-
-/// Threads creating and filling files (file creation is the costly part).
-const WRITER_THREADS: usize = 3;
-
-impl FileWriter<'_> {
-    fn write(&mut self, path: PathBuf, bytes: Vec<u8>) -> Result<(), IntegrateError> {
-        self.batch.write(path, bytes).map_err(place_error)
-    }
-
-    fn write_tile(&mut self, tile: &TileAddress, hashes: &[Hash]) -> Result<(), IntegrateError> {
-        self.write(self.directory.tile_path(tile), encode_tile_data(hashes))
-    }
-
-    /// Waits for every file and makes them all durable, with their directories.
-    fn finish(self) -> Result<(), IntegrateError> {
-        self.batch.finish().map_err(place_error)
-    }
-}
-
-fn place_error((path, error): PlaceFailure) -> IntegrateError {
-    IntegrateError::Io {
-        path: path.display().to_string(),
-        error,
-    }
+fn create_tile(
+    storage: &dyn LogStorage,
+    tile: &TileAddress,
+    hashes: &[Hash],
+) -> Result<(), IntegrateError> {
+    Ok(storage.create(&tile.path(), encode_tile_data(hashes))?)
 }
 
 /// Integrates every leaf of `source` beyond the published tree into the log
-/// at `directory`, signing the new checkpoint with `signer` (whose name is the
+/// in `storage`, signing the new checkpoint with `signer` (whose name is the
 /// log's origin). Returns what is published afterwards.
 ///
-/// The caller must be the only writer of the log directory (in Corridor: the
-/// holder of the data directory's writer lock).
+/// The caller must be the only writer of the log (in Corridor: the holder of
+/// the data directory's writer lock); a second writer makes the
+/// checkpoint's compare-and-swap or a create-only write fail, never the
+/// log diverge.
 ///
 /// # Errors
 ///
 /// [`IntegrateError`]; the previously published state stays intact.
 pub fn integrate<S: LeafSource + ?Sized>(
     source: &S,
-    directory: &LogDirectory,
+    storage: &dyn LogStorage,
     signer: &SignerKey,
 ) -> Result<Integration, IntegrateError> {
-    let published = published_checkpoint(directory, signer)?;
+    let published = published_checkpoint(storage, signer)?;
     let old_size = published
         .as_ref()
-        .map_or(0, |(checkpoint, _)| checkpoint.tree_size);
+        .map_or(0, |published| published.checkpoint.tree_size);
     let new_size = source.leaf_count()?;
     if new_size < old_size {
         return Err(IntegrateError::StoreBehindLog {
@@ -265,23 +262,18 @@ pub fn integrate<S: LeafSource + ?Sized>(
             published_size: old_size,
         });
     }
-    if let Some((checkpoint, note)) = &published
+    if let Some(published) = &published
         && new_size == old_size
     {
         return Ok(Integration {
             previous_size: old_size,
             tree_size: old_size,
-            root_hash: checkpoint.root_hash,
-            checkpoint: note.to_text(),
+            root_hash: published.checkpoint.root_hash,
+            checkpoint: published.note.to_text(),
         });
     }
 
-    let mut writer = FileWriter {
-        directory,
-        batch: BatchWriter::start(directory.root(), WRITER_THREADS)
-            .map_err(io_error(directory.root()))?,
-    };
-    let (mut range, mut buffers) = resume(directory, old_size, published.as_ref())?;
+    let (mut range, mut buffers) = resume(storage, old_size, published.as_ref())?;
 
     // The partial entry bundle the published tree ends with, from the store.
     let bundle_width = u64::from(FULL_TILE_WIDTH);
@@ -327,7 +319,7 @@ pub fn integrate<S: LeafSource + ?Sized>(
                     index: bundle_index,
                     width: FULL_TILE_WIDTH,
                 };
-                writer.write(directory.bundle_path(&address), std::mem::take(&mut bundle))?;
+                storage.create(&address.path(), std::mem::take(&mut bundle))?;
                 bundle_entries = 0;
                 bundle_index += 1;
             }
@@ -337,7 +329,7 @@ pub fn integrate<S: LeafSource + ?Sized>(
                 })
                 .map_err(|error| IntegrateError::TreeFull(error.to_string()))?;
             for (tile, hashes) in completed.drain(..) {
-                writer.write_tile(&tile, &hashes)?;
+                create_tile(storage, &tile, &hashes)?;
             }
         }
         next = end;
@@ -347,19 +339,23 @@ pub fn integrate<S: LeafSource + ?Sized>(
             index: bundle_index,
             width: bundle_entries as u16,
         };
-        writer.write(directory.bundle_path(&address), bundle)?;
+        storage.create(&address.path(), bundle)?;
     }
     for (tile, hashes) in buffers.grown_partial_tiles() {
-        writer.write_tile(&tile, hashes)?;
+        create_tile(storage, &tile, hashes)?;
     }
-    writer.finish()?;
+    // The durability point: nothing may refer to these files before it.
+    storage.sync()?;
 
     let root_hash = if new_size == 0 {
         EMPTY_ROOT
     } else {
         range.root()
     };
-    let checkpoint = publish(directory, signer, new_size, root_hash)?;
+    let replaced = published
+        .as_ref()
+        .map(|published| published.bytes.as_slice());
+    let checkpoint = publish(storage, signer, new_size, root_hash, replaced)?;
     tracing::info!(
         previous_size = old_size,
         tree_size = new_size,
@@ -399,9 +395,9 @@ fn checked_leaves<S: LeafSource + ?Sized>(
 /// Loads the right edge and the partial tiles of the published tree, and
 /// checks that they reproduce its signed root before anything is built on them.
 fn resume(
-    directory: &LogDirectory,
+    storage: &dyn LogStorage,
     old_size: u64,
-    published: Option<&(Checkpoint, Note)>,
+    published: Option<&PublishedCheckpoint>,
 ) -> Result<(CompactRange, TileBuffers), IntegrateError> {
     let mut buffers = TileBuffers::default();
     if old_size == 0 {
@@ -411,16 +407,15 @@ fn resume(
         tree_size: old_size,
         reason,
     };
-    let fetcher = directory.exact_tiles();
-    let reader = TileHashReader::new(old_size, fetcher);
+    let reader = TileHashReader::new(old_size, ExactTiles::new(storage));
     let range = CompactRange::load(old_size, &reader).map_err(|error| {
         damaged(format!(
             "{error}: {}",
             std::error::Error::source(&error).map_or(String::new(), ToString::to_string)
         ))
     })?;
-    if let Some((checkpoint, _)) = published
-        && range.root() != checkpoint.root_hash
+    if let Some(published) = published
+        && range.root() != published.checkpoint.root_hash
     {
         return Err(damaged(
             "the right-edge hashes give a different root".into(),
@@ -440,8 +435,17 @@ fn resume(
                 index: hashes_at_level / u64::from(FULL_TILE_WIDTH),
                 width: in_partial,
             };
-            let path = directory.tile_path(&tile);
-            let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+            let path = tile.path();
+            let bytes = storage
+                .read(&path)
+                .map_err(|error| IntegrateError::Io {
+                    path: storage.describe_path(&path),
+                    error,
+                })?
+                .ok_or_else(|| IntegrateError::Missing {
+                    path: storage.describe_path(&path),
+                    tree_size: old_size,
+                })?;
             let hashes =
                 parse_tile_data(&tile, &bytes).map_err(|error| damaged(error.to_string()))?;
             buffers.seed(tile_level, tile.index, hashes);
@@ -451,13 +455,14 @@ fn resume(
     Ok((range, buffers))
 }
 
-/// Signs and publishes the checkpoint for `tree_size`: first into the
-/// history, then over `checkpoint`, each flushed with its directory.
+/// Signs and publishes the checkpoint for `tree_size` in place of `replaced`;
+/// see [`write_checkpoint`].
 fn publish(
-    directory: &LogDirectory,
+    storage: &dyn LogStorage,
     signer: &SignerKey,
     tree_size: u64,
     root_hash: Hash,
+    replaced: Option<&[u8]>,
 ) -> Result<String, IntegrateError> {
     let checkpoint = Checkpoint {
         origin: signer.name().to_string(),
@@ -472,23 +477,19 @@ fn publish(
     note.sign(signer)
         .map_err(|error| IntegrateError::Sign(error.to_string()))?;
     let signed = note.to_text();
-    write_checkpoint(directory, tree_size, &signed)?;
+    write_checkpoint(storage, tree_size, &signed, replaced)?;
     Ok(signed)
 }
 
-/// Writes a signed checkpoint into the history and then over `checkpoint`.
+/// Publishes a signed checkpoint: first its per-size copy
+/// (`checkpoints/<size>`), then in place of `replaced` as `checkpoint`
+/// (compare-and-swap). The caller has made every file it covers durable.
 pub(crate) fn write_checkpoint(
-    directory: &LogDirectory,
+    storage: &dyn LogStorage,
     tree_size: u64,
     signed: &str,
-) -> Result<(), IntegrateError> {
-    let history = directory.history_path(tree_size);
-    replace_file(&history, signed.as_bytes()).map_err(io_error(&history))?;
-    if let Some(parent) = history.parent() {
-        sync_directory(parent).map_err(io_error(parent))?;
-    }
-    let current = directory.checkpoint_path();
-    replace_file(&current, signed.as_bytes()).map_err(io_error(&current))?;
-    sync_directory(directory.root()).map_err(io_error(directory.root()))?;
-    Ok(())
+    replaced: Option<&[u8]>,
+) -> Result<(), LogStorageError> {
+    storage.write_checkpoint_copy(tree_size, signed.as_bytes())?;
+    storage.replace_checkpoint(replaced, signed.as_bytes())
 }

@@ -1,13 +1,20 @@
-//! The transparency log on disk: C2SP tlog-tiles directory, integration of
-//! new leaves with crash-safe publication of signed checkpoints, proofs and
-//! receipts, full verification from the files alone, and witnesses.
+//! The transparency log and where it lives: C2SP tlog-tiles storage,
+//! integration of new leaves with crash-safe publication of signed
+//! checkpoints, proofs and receipts, full verification from the files alone,
+//! and witnesses.
 //!
 //! The math and formats are `corridor-tlog`'s (pure, no I/O); this crate is
-//! where they meet the file system.
+//! where they meet storage, and every file of the log goes through one seam:
 //!
-//! - [`directory`]: where each resource lives ([`LogDirectory`]) and tile fetchers.
+//! - [`storage`]: [`LogStorage`] (and its read half, [`LogSource`]), keyed by
+//!   C2SP path: create-only immutable files, a durability point, per-size
+//!   checkpoint copies that only gain cosignatures, a compare-and-swap of the
+//!   checkpoint; tile fetchers over it.
+//! - [`open_log`]: the one function that picks a backend from a path or URL:
+//!   [`directory`] ([`LogDirectory`], the default) or [`http`] (read-only);
+//!   [`memory`] ([`MemoryLog`], with fault injection) is for tests.
 //! - [`integrate`](mod@integrate): leaves from a [`LeafSource`] (the store) into
-//!   bundles, tiles and a checkpoint, written temp-fsync-rename, checkpoint last.
+//!   bundles, tiles and a checkpoint, through the storage, checkpoint last.
 //! - [`log`]: [`Log`] (integrate, on a schedule, attach cosignatures) and
 //!   [`LogReader`] (roots, proofs, receipts from the tiles).
 //! - [`verify`]: [`verify_log`], recomputing everything and naming what was altered.
@@ -15,23 +22,31 @@
 //! - [`witness`]: [`Witness`], cosigning only checkpoints that extend what it cosigned.
 //! - [`keys`]: key files.
 //!
-//! Invariant: a checkpoint file is only ever written after every tile and
-//! bundle it covers is durable, so any crash leaves a verifiable log.
+//! Invariant: the checkpoint is replaced only after every file it covers is
+//! durable. In the terms of the trait: [`LogStorage::replace_checkpoint`] is
+//! called only after a [`LogStorage::sync`] that returned `Ok` and followed
+//! every [`LogStorage::create`] of a file the new checkpoint covers. So any
+//! crash or failed write leaves a verifiable log, and integration resumes.
 
 mod cache;
 pub mod directory;
 mod files;
+pub mod http;
 pub mod integrate;
 pub mod keys;
 pub mod leaves;
 pub mod log;
+pub mod memory;
+mod open;
 pub mod receipt;
+pub mod storage;
 mod tiles;
 pub mod verify;
 pub mod witness;
 pub mod witnessing;
 
-pub use directory::{ExactTiles, LogDirectory, PrefixTiles};
+pub use directory::LogDirectory;
+pub use http::HttpLog;
 pub use integrate::{IntegrateError, Integration, LeafSource, MemoryLeaves, integrate};
 pub use keys::{
     KeyError, LOG_KEY_FILE, LOG_VKEY_FILE, create_key_files, load_signer,
@@ -39,9 +54,15 @@ pub use keys::{
 };
 pub use leaves::{ReadLeavesError, read_leaves};
 pub use log::{AttachError, Log, LogReader, ProofError, Published};
+pub use memory::{LogFault, MemoryLog};
+pub use open::{OpenLogError, open_log};
 pub use receipt::{Receipt, ReceiptError};
+pub use storage::{
+    CHECKPOINT_FILE, ExactTiles, LogSource, LogStorage, LogStorageError, PrefixTiles,
+    checkpoint_copy_path, published_sizes,
+};
 pub use verify::{
-    LogSource, TileHashMismatch, TrustedHead, VerifiedLog, VerifyError, VerifyPolicy, VerifyState,
+    TileHashMismatch, TrustedHead, VerifiedLog, VerifyError, VerifyPolicy, VerifyState,
     file_name_for_origin, verify_log,
 };
 pub use witness::{Cosigned, Witness, WitnessError, WitnessedLog};

@@ -2,7 +2,6 @@
 //! schedule), attach witness cosignatures, and serve proofs and receipts from
 //! the tiles.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -12,14 +11,14 @@ use corridor_tlog::{
 };
 
 use crate::cache::{CachedTileReader, TileCache};
-use crate::directory::LogDirectory;
 use crate::integrate::{
-    IntegrateError, Integration, LeafSource, integrate, published_checkpoint, write_checkpoint,
+    IntegrateError, Integration, LeafSource, PublishedCheckpoint, integrate, published_checkpoint,
+    write_checkpoint,
 };
-use crate::keys::{KeyError, load_signer};
 use crate::receipt::Receipt;
+use crate::storage::{CHECKPOINT_FILE, LogStorage, checkpoint_copy_path, published_sizes};
 
-/// A log the caller writes: its directory and its signing key.
+/// A log the caller writes: its storage and its signing key.
 ///
 /// Clones share one publishing lock: integrating and attaching cosignatures
 /// never interleave, so cosignatures for checkpoint N, attached from another
@@ -27,7 +26,7 @@ use crate::receipt::Receipt;
 /// reads the published checkpoint under the lock and refuses if it moved on).
 #[derive(Debug, Clone)]
 pub struct Log {
-    directory: LogDirectory,
+    storage: Arc<dyn LogStorage>,
     signer: SignerKey,
     publishing: Arc<Mutex<()>>,
 }
@@ -60,11 +59,11 @@ pub enum AttachError {
 }
 
 impl Log {
-    /// A log at `directory`, signed by `signer` (whose name is the origin).
+    /// A log in `storage`, signed by `signer` (whose name is the origin).
     #[must_use]
-    pub fn new(directory: LogDirectory, signer: SignerKey) -> Self {
+    pub fn new(storage: Arc<dyn LogStorage>, signer: SignerKey) -> Self {
         Log {
-            directory,
+            storage,
             signer,
             publishing: Arc::default(),
         }
@@ -78,22 +77,10 @@ impl Log {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The log at `log_directory`, signed with the private key in `key_path`.
-    ///
-    /// # Errors
-    ///
-    /// [`KeyError`] if the key cannot be read.
-    pub fn open(log_directory: &Path, key_path: &Path) -> Result<Self, KeyError> {
-        Ok(Log::new(
-            LogDirectory::new(log_directory),
-            load_signer(key_path)?,
-        ))
-    }
-
-    /// The log directory.
+    /// Where the log's files live.
     #[must_use]
-    pub fn directory(&self) -> &LogDirectory {
-        &self.directory
+    pub fn storage(&self) -> &Arc<dyn LogStorage> {
+        &self.storage
     }
 
     /// The public key that verifies the log's checkpoints.
@@ -112,7 +99,7 @@ impl Log {
         source: &S,
     ) -> Result<Integration, IntegrateError> {
         let _publishing = self.publishing();
-        integrate(source, &self.directory, &self.signer)
+        integrate(source, self.storage.as_ref(), &self.signer)
     }
 
     /// Integrates every `interval` until `keep_going` returns false, for a
@@ -158,7 +145,11 @@ impl Log {
         witnesses: &[VerifierKey],
     ) -> Result<usize, AttachError> {
         let _publishing = self.publishing();
-        let Some((checkpoint, mut note)) = published_checkpoint(&self.directory, &self.signer)?
+        let Some(PublishedCheckpoint {
+            checkpoint,
+            mut note,
+            bytes,
+        }) = published_checkpoint(self.storage.as_ref(), &self.signer)?
         else {
             return Err(AttachError::NothingPublished);
         };
@@ -194,7 +185,13 @@ impl Log {
             }
         }
         if added > 0 {
-            write_checkpoint(&self.directory, checkpoint.tree_size, &note.to_text())?;
+            write_checkpoint(
+                self.storage.as_ref(),
+                checkpoint.tree_size,
+                &note.to_text(),
+                Some(&bytes),
+            )
+            .map_err(IntegrateError::from)?;
         }
         Ok(added)
     }
@@ -253,7 +250,7 @@ pub enum ProofError {
 /// from the tiles (kept in memory once read: clones share the cache).
 #[derive(Debug, Clone)]
 pub struct LogReader {
-    directory: LogDirectory,
+    storage: Arc<dyn LogStorage>,
     cache: Arc<TileCache>,
 }
 
@@ -281,27 +278,27 @@ fn error_text(error: &dyn std::error::Error) -> String {
 }
 
 impl LogReader {
-    /// A reader over `directory`.
+    /// A reader over `storage`.
     #[must_use]
-    pub fn new(directory: LogDirectory) -> Self {
+    pub fn new(storage: Arc<dyn LogStorage>) -> Self {
         LogReader {
-            directory,
+            storage,
             cache: Arc::new(TileCache::new(CACHED_TILES)),
         }
     }
 
     fn hash_reader(&self, tree_size: u64) -> CachedTileReader<'_> {
         CachedTileReader {
-            directory: &self.directory,
+            storage: self.storage.as_ref(),
             cache: &self.cache,
             tree_size,
         }
     }
 
-    /// The log directory.
+    /// Where the log's files live.
     #[must_use]
-    pub fn directory(&self) -> &LogDirectory {
-        &self.directory
+    pub fn storage(&self) -> &Arc<dyn LogStorage> {
+        &self.storage
     }
 
     /// The latest published checkpoint (parsed, not verified: the operator's own).
@@ -310,12 +307,11 @@ impl LogReader {
     ///
     /// [`ProofError::NothingPublished`], or it cannot be read or parsed.
     pub fn latest(&self) -> Result<Published, ProofError> {
-        let path = self.directory.checkpoint_path();
         let bytes = self
-            .directory
-            .read_checkpoint()
+            .storage
+            .read(CHECKPOINT_FILE)
             .map_err(|source| ProofError::Io {
-                path: path.display().to_string(),
+                path: self.storage.describe_path(CHECKPOINT_FILE),
                 error: source,
             })?
             .ok_or(ProofError::NothingPublished)?;
@@ -332,11 +328,11 @@ impl LogReader {
         if latest.checkpoint.tree_size == tree_size {
             return Ok(latest);
         }
-        let path = self.directory.history_path(tree_size);
-        match crate::files::read_optional(&path) {
+        let path = checkpoint_copy_path(tree_size);
+        match self.storage.read(&path) {
             Ok(Some(bytes)) => parse_published(&bytes),
             Ok(None) => {
-                let sizes = self.directory.published_sizes().unwrap_or_default();
+                let sizes = published_sizes(self.storage.as_ref()).unwrap_or_default();
                 let published = sizes
                     .iter()
                     .map(u64::to_string)
@@ -348,7 +344,7 @@ impl LogReader {
                 })
             }
             Err(source) => Err(ProofError::Io {
-                path: path.display().to_string(),
+                path: self.storage.describe_path(&path),
                 error: source,
             }),
         }

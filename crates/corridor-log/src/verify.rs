@@ -15,39 +15,15 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use corridor_tlog::tile::FULL_TILE_WIDTH;
 use corridor_tlog::{
     Checkpoint, CompactRange, EMPTY_ROOT, EntryBundleAddress, EntryBundleError, Hash,
-    SignatureType, SubtreeAddress, TileAddress, TileFetcher, TileHashReader, VerifierKey,
-    consistency_proof, leaf_hash, parse_entry_bundle_exact, parse_tile_data, tile_width,
-    verify_consistency,
+    SignatureType, SubtreeAddress, TileAddress, TileHashReader, VerifierKey, consistency_proof,
+    leaf_hash, parse_entry_bundle_exact, parse_tile_data, tile_width, verify_consistency,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::directory::LogDirectory;
 use crate::files::{read_optional, replace_file, sync_directory};
+pub use crate::storage::LogSource;
+use crate::storage::{CHECKPOINT_FILE, ExactTiles};
 use crate::tiles::TileBuffers;
-
-/// Where a verifier reads a log's resources from: a directory, later a URL.
-pub trait LogSource {
-    /// What to call the log in messages (its directory or URL).
-    fn describe(&self) -> String;
-
-    /// The bytes at a C2SP path relative to the log (`checkpoint`,
-    /// `tile/0/000`), `Ok(None)` if there is nothing there.
-    ///
-    /// # Errors
-    ///
-    /// The resource exists but cannot be read.
-    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>>;
-}
-
-impl LogSource for LogDirectory {
-    fn describe(&self) -> String {
-        self.root().display().to_string()
-    }
-
-    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
-        read_optional(&self.resource_path(path))
-    }
-}
 
 /// A tree head a verifier trusts: one it verified before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,24 +263,6 @@ fn base64(hash: &Hash) -> String {
     BASE64.encode(hash)
 }
 
-/// Reads tiles through a [`LogSource`].
-struct SourceTiles<'a> {
-    source: &'a dyn LogSource,
-}
-
-impl TileFetcher for SourceTiles<'_> {
-    type Error = io::Error;
-
-    fn fetch_tile(&self, tile: &TileAddress) -> Result<Vec<u8>, io::Error> {
-        self.source.read(&tile.path())?.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{} is missing", tile.path()),
-            )
-        })
-    }
-}
-
 /// Opens the checkpoint with the log key and the witness keys, and checks
 /// the origin and the witness quorum.
 ///
@@ -371,7 +329,7 @@ pub fn verify_log(
     source: &dyn LogSource,
     policy: &VerifyPolicy<'_>,
 ) -> Result<VerifiedLog, VerifyError> {
-    let signed = match source.read("checkpoint") {
+    let signed = match source.read(CHECKPOINT_FILE) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => {
             return Err(VerifyError::NoCheckpoint {
@@ -493,7 +451,7 @@ pub fn verify_log(
             });
         }
         // And the proof a light client would be given checks out too.
-        let reader = TileHashReader::new(tree_size, SourceTiles { source });
+        let reader = TileHashReader::new(tree_size, ExactTiles::new(source));
         let inconsistent = |reason: String| VerifyError::Inconsistent {
             previous_size: previous.tree_size,
             tree_size,

@@ -23,9 +23,9 @@ use corridor_tlog::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::directory::LogDirectory;
 use crate::files::{read_optional, replace_file, sync_directory};
 use crate::keys::{KeyError, create_key_files, key_paths, load_signer};
+use crate::storage::{CHECKPOINT_FILE, ExactTiles, LogSource};
 use crate::verify::{decode_hash, file_name_for_origin};
 
 /// The stem of the witness's key files.
@@ -348,22 +348,25 @@ impl Witness {
         }
     }
 
-    /// Cosigns the checkpoint published in a log directory, computing the
-    /// consistency proof from its tiles.
+    /// Cosigns the checkpoint a log publishes, computing the consistency
+    /// proof from its tiles.
     ///
     /// # Errors
     ///
     /// As [`Witness::cosign`]; also an unreadable checkpoint.
-    pub fn cosign_directory(
+    pub fn cosign_published(
         &self,
-        log: &LogDirectory,
+        log: &dyn LogSource,
         timestamp: u64,
     ) -> Result<Cosigned, WitnessError> {
-        let path = log.checkpoint_path();
+        let path = log.describe_path(CHECKPOINT_FILE);
         let signed = log
-            .read_checkpoint()
-            .map_err(io_error(&path))?
-            .ok_or_else(|| WitnessError::BadCheckpoint(format!("{} is missing", path.display())))?;
+            .read(CHECKPOINT_FILE)
+            .map_err(|error| WitnessError::Io {
+                path: path.clone(),
+                error,
+            })?
+            .ok_or_else(|| WitnessError::BadCheckpoint(format!("{path} is missing")))?;
         let note = corridor_tlog::Note::parse(&signed)
             .map_err(|error| WitnessError::BadCheckpoint(error.to_string()))?;
         let checkpoint = Checkpoint::parse(note.text())
@@ -376,7 +379,7 @@ impl Witness {
         let old_size = state.tree_size;
         // A smaller tree has no proof; the decision refuses it as a rollback.
         let proof = if old_size <= checkpoint.tree_size {
-            let reader = TileHashReader::new(checkpoint.tree_size, log.exact_tiles());
+            let reader = TileHashReader::new(checkpoint.tree_size, ExactTiles::new(log));
             consistency_proof(old_size, checkpoint.tree_size, &reader).map_err(|error| {
                 WitnessError::BadCheckpoint(format!(
                     "the log's tiles cannot give a consistency proof from size {old_size} to {}: {error}",

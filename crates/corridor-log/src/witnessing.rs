@@ -165,7 +165,7 @@ pub fn collect_cosignatures(
     list: &mut WitnessList,
     transport: &dyn WitnessTransport,
 ) -> Vec<WitnessOutcome> {
-    let reader = LogReader::new(log.directory().clone());
+    let reader = LogReader::new(std::sync::Arc::clone(log.storage()));
     let published = match reader.latest() {
         Ok(published) => published,
         Err(error) => {

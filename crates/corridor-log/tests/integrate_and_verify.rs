@@ -3,8 +3,11 @@
 //! proofs for published and unpublished sizes check out, and an interrupted
 //! integration is finished by the next one.
 
+use std::sync::Arc;
+
 use corridor_log::{
-    LogDirectory, LogReader, MemoryLeaves, TrustedHead, VerifyPolicy, integrate, verify_log,
+    LogDirectory, LogReader, LogSource, MemoryLeaves, TrustedHead, VerifyPolicy, integrate,
+    verify_log,
 };
 use corridor_tlog::tile::tiles_for_size;
 use corridor_tlog::{
@@ -23,10 +26,12 @@ fn leaves(count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn check_tiles_match(directory: &LogDirectory, tree: &MemoryTree, tree_size: u64) {
+fn check_tiles_match(directory: &dyn LogSource, tree: &MemoryTree, tree_size: u64) {
     for tile in tiles_for_size(tree_size) {
-        let bytes = std::fs::read(directory.tile_path(&tile))
-            .unwrap_or_else(|error| panic!("{} missing: {error}", tile.path()));
+        let bytes = directory
+            .read(&tile.path())
+            .unwrap_or_else(|error| panic!("{} unreadable: {error}", tile.path()))
+            .unwrap_or_else(|| panic!("{} missing", tile.path()));
         let hashes = parse_tile_data(&tile, &bytes).expect("tile has its width");
         for (position, hash) in hashes.iter().enumerate() {
             let address = tile.hash_address(position as u16).expect("address");
@@ -43,18 +48,18 @@ fn check_tiles_match(directory: &LogDirectory, tree: &MemoryTree, tree_size: u64
 #[test]
 fn integration_in_steps_matches_the_reference_tree_and_verifies() {
     let directory_holder = tempfile::tempdir().expect("temporary directory");
-    let directory = LogDirectory::new(directory_holder.path().join("log"));
+    let directory = Arc::new(LogDirectory::new(directory_holder.path().join("log")));
     let signer = signer();
     let all = leaves(66_000);
     let hashes: Vec<_> = all.iter().map(|leaf| leaf_hash(leaf)).collect();
     let mut previous: Option<TrustedHead> = None;
     for size in [0usize, 1, 5, 255, 256, 257, 600, 65_536, 66_000] {
         let source = MemoryLeaves(all[..size].to_vec());
-        let integration = integrate(&source, &directory, &signer).expect("integrates");
+        let integration = integrate(&source, &*directory, &signer).expect("integrates");
         let tree = MemoryTree::from_leaf_hashes(&hashes[..size]);
         assert_eq!(integration.tree_size, size as u64);
         assert_eq!(integration.root_hash, tree.root(), "root at {size}");
-        check_tiles_match(&directory, &tree, size as u64);
+        check_tiles_match(&*directory, &tree, size as u64);
         let log_key = signer.verifier_key();
         let policy = VerifyPolicy {
             log_key: &log_key,
@@ -62,7 +67,7 @@ fn integration_in_steps_matches_the_reference_tree_and_verifies() {
             min_witnesses: 0,
             previous,
         };
-        let verified = verify_log(&directory, &policy).expect("verifies");
+        let verified = verify_log(&*directory, &policy).expect("verifies");
         assert_eq!(verified.checkpoint.tree_size, size as u64);
         previous = Some(TrustedHead {
             tree_size: size as u64,
@@ -100,14 +105,14 @@ fn integration_in_steps_matches_the_reference_tree_and_verifies() {
 #[test]
 fn an_interrupted_integration_is_finished_by_the_next() {
     let directory_holder = tempfile::tempdir().expect("temporary directory");
-    let directory = LogDirectory::new(directory_holder.path().join("log"));
+    let directory = Arc::new(LogDirectory::new(directory_holder.path().join("log")));
     let signer = signer();
     let all = leaves(700);
-    integrate(&MemoryLeaves(all[..300].to_vec()), &directory, &signer).expect("first");
-    integrate(&MemoryLeaves(all.clone()), &directory, &signer).expect("second");
+    integrate(&MemoryLeaves(all[..300].to_vec()), &*directory, &signer).expect("first");
+    integrate(&MemoryLeaves(all.clone()), &*directory, &signer).expect("second");
     // Pretend the second run died after writing its tiles, before its checkpoint.
-    let older = std::fs::read(directory.history_path(300)).expect("history kept");
-    std::fs::write(directory.checkpoint_path(), older).expect("rewind checkpoint");
+    let older = std::fs::read(directory.root().join("checkpoints/300")).expect("history kept");
+    std::fs::write(directory.root().join("checkpoint"), older).expect("rewind checkpoint");
     let log_key = signer.verifier_key();
     let policy = VerifyPolicy {
         log_key: &log_key,
@@ -116,30 +121,30 @@ fn an_interrupted_integration_is_finished_by_the_next() {
         previous: None,
     };
     assert_eq!(
-        verify_log(&directory, &policy)
+        verify_log(&*directory, &policy)
             .expect("the older checkpoint still verifies")
             .checkpoint
             .tree_size,
         300
     );
-    let again = integrate(&MemoryLeaves(all.clone()), &directory, &signer).expect("repair");
+    let again = integrate(&MemoryLeaves(all.clone()), &*directory, &signer).expect("repair");
     assert_eq!(again.previous_size, 300);
     assert_eq!(again.tree_size, 700);
     let tree =
         MemoryTree::from_leaf_hashes(&all.iter().map(|leaf| leaf_hash(leaf)).collect::<Vec<_>>());
     assert_eq!(again.root_hash, tree.root());
-    verify_log(&directory, &policy).expect("repaired log verifies");
+    verify_log(&*directory, &policy).expect("repaired log verifies");
 }
 
 #[test]
 fn a_store_that_no_longer_holds_the_published_leaves_is_refused() {
     let directory_holder = tempfile::tempdir().expect("temporary directory");
-    let directory = LogDirectory::new(directory_holder.path().join("log"));
+    let directory = Arc::new(LogDirectory::new(directory_holder.path().join("log")));
     let signer = signer();
     let mut all = leaves(300);
-    integrate(&MemoryLeaves(all[..270].to_vec()), &directory, &signer).expect("first");
+    integrate(&MemoryLeaves(all[..270].to_vec()), &*directory, &signer).expect("first");
     all[260] = b"a different leaf 260".to_vec();
-    let error = integrate(&MemoryLeaves(all.clone()), &directory, &signer)
+    let error = integrate(&MemoryLeaves(all.clone()), &*directory, &signer)
         .expect_err("a replaced store must not be published");
     assert!(
         matches!(
@@ -148,7 +153,7 @@ fn a_store_that_no_longer_holds_the_published_leaves_is_refused() {
         ),
         "{error}"
     );
-    let error = integrate(&MemoryLeaves(all[..100].to_vec()), &directory, &signer)
+    let error = integrate(&MemoryLeaves(all[..100].to_vec()), &*directory, &signer)
         .expect_err("a shrunk store must not be published");
     assert!(error.to_string().contains("holds 100 leaves"), "{error}");
 }
@@ -164,7 +169,7 @@ proptest::proptest! {
         probe in 0usize..10_000,
     ) {
         let directory_holder = tempfile::tempdir().expect("temporary directory");
-        let directory = LogDirectory::new(directory_holder.path().join("log"));
+        let directory = Arc::new(LogDirectory::new(directory_holder.path().join("log")));
         let signer = signer();
         let total: usize = steps.iter().sum();
         let all = leaves(total);
@@ -172,11 +177,11 @@ proptest::proptest! {
         let mut size = 0;
         for step in steps {
             size += step;
-            let integration = integrate(&MemoryLeaves(all[..size].to_vec()), &directory, &signer)
+            let integration = integrate(&MemoryLeaves(all[..size].to_vec()), &*directory, &signer)
                 .expect("integrates");
             let tree = MemoryTree::from_leaf_hashes(&hashes[..size]);
             proptest::prop_assert_eq!(integration.root_hash, tree.root());
-            check_tiles_match(&directory, &tree, size as u64);
+            check_tiles_match(&*directory, &tree, size as u64);
         }
         let reader = LogReader::new(directory.clone());
         let tree = MemoryTree::from_leaf_hashes(&hashes);
@@ -193,7 +198,7 @@ proptest::proptest! {
 #[test]
 fn periodic_integration_publishes_what_arrives_and_stops_when_told() {
     let directory_holder = tempfile::tempdir().expect("temporary directory");
-    let directory = LogDirectory::new(directory_holder.path().join("log"));
+    let directory = Arc::new(LogDirectory::new(directory_holder.path().join("log")));
     let log = corridor_log::Log::new(directory.clone(), signer());
     let source = MemoryLeaves(leaves(42));
     let mut rounds = Vec::new();

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use corridor_log::{
     Log, LogDirectory, MemoryLeaves, VerifyPolicy, Witness, WitnessList, WitnessOutcome,
@@ -84,7 +85,10 @@ fn cosigned_names(outcomes: &[WitnessOutcome]) -> Vec<String> {
 #[test]
 fn witnesses_cosign_a_growing_log_and_two_of_three_verify() {
     let holder = tempfile::tempdir().expect("temp dir");
-    let log = Log::new(LogDirectory::new(holder.path().join("log")), signer());
+    let log = Log::new(
+        Arc::new(LogDirectory::new(holder.path().join("log"))),
+        signer(),
+    );
     let (transport, mut list) = witnesses(holder.path(), &log.verifier_key());
 
     log.integrate(&leaves("a", 300)).expect("integrates");
@@ -119,14 +123,17 @@ fn witnesses_cosign_a_growing_log_and_two_of_three_verify() {
         min_witnesses: 2,
         previous: None,
     };
-    let verified = verify_log(log.directory(), &policy).expect("two of three cosigned");
+    let verified = verify_log(log.storage().as_ref(), &policy).expect("two of three cosigned");
     assert_eq!(verified.cosigned_by.len(), 2);
 }
 
 #[test]
 fn a_stale_size_is_corrected_by_the_witness_conflict_answer() {
     let holder = tempfile::tempdir().expect("temp dir");
-    let log = Log::new(LogDirectory::new(holder.path().join("log")), signer());
+    let log = Log::new(
+        Arc::new(LogDirectory::new(holder.path().join("log"))),
+        signer(),
+    );
     let (transport, mut list) = witnesses(holder.path(), &log.verifier_key());
     log.integrate(&leaves("a", 100)).expect("integrates");
     collect_cosignatures(&log, &mut list, &transport);
@@ -140,13 +147,19 @@ fn a_stale_size_is_corrected_by_the_witness_conflict_answer() {
 #[test]
 fn a_forked_history_is_refused_and_unreachable_witnesses_are_reported() {
     let holder = tempfile::tempdir().expect("temp dir");
-    let honest = Log::new(LogDirectory::new(holder.path().join("log")), signer());
+    let honest = Log::new(
+        Arc::new(LogDirectory::new(holder.path().join("log"))),
+        signer(),
+    );
     let (mut transport, mut list) = witnesses(holder.path(), &honest.verifier_key());
     honest.integrate(&leaves("a", 40)).expect("integrates");
     collect_cosignatures(&honest, &mut list, &transport);
 
     // The same key signs another history of the same origin.
-    let forked = Log::new(LogDirectory::new(holder.path().join("forked")), signer());
+    let forked = Log::new(
+        Arc::new(LogDirectory::new(holder.path().join("forked"))),
+        signer(),
+    );
     forked.integrate(&leaves("b", 60)).expect("integrates");
     let outcomes = collect_cosignatures(&forked, &mut list, &transport);
     assert!(

@@ -185,8 +185,9 @@ impl Ingest {
         let mut writer = data_dir.writer("corridor serve")?;
         let integration_store = data_dir.open_store()?;
         let signer = data_dir.log_signer()?;
-        let log = corridor_log::Log::new(data_dir.log_directory(), signer);
-        let reader = corridor_log::LogReader::new(data_dir.log_directory());
+        let storage = data_dir.log()?;
+        let log = corridor_log::Log::new(std::sync::Arc::clone(&storage), signer);
+        let reader = corridor_log::LogReader::new(storage);
         let initial = reader
             .latest()
             .map(|published| published.checkpoint.tree_size)

@@ -223,7 +223,7 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let ingest = Ingest::start(&data_dir, &options, Arc::clone(&metrics))?;
         let shared = Shared {
-            log_reader: corridor_log::LogReader::new(data_dir.log_directory()),
+            log_reader: corridor_log::LogReader::new(data_dir.log()?),
             rate_limiter: auth::RateLimiter::new(options.rate_per_second, options.rate_burst),
             readers: Mutex::new(Vec::new()),
             ingest: ingest.handle(),

@@ -1,5 +1,6 @@
-//! The log directory served as static files under `/log/`, as C2SP
-//! tlog-tiles clients expect: the checkpoint as text, never cached long;
+//! The log's files served under `/log/`, read through its storage
+//! (whichever backend the data directory configures), as C2SP tlog-tiles
+//! clients expect: the checkpoint as text, never cached long;
 //! full tiles and bundles immutable; partial ones briefly cacheable.
 
 use axum::extract::{Path, State};
@@ -71,20 +72,21 @@ pub async fn log_resource(
             "/log/{path} is not a log resource"
         )));
     };
-    let file = state.data_dir().log_directory().resource_path(&path);
+    let storage = std::sync::Arc::clone(state.log_reader().storage());
+    let location = storage.describe_path(&path);
     let read = {
-        let file = file.clone();
-        tokio::task::spawn_blocking(move || std::fs::read(file))
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || storage.read(&path))
             .await
             .map_err(|error| ApiError::internal(error.to_string()))?
     };
     let bytes = match read {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
             return Err(ApiError::NotFound(format!("/log/{path} does not exist")));
         }
         Err(error) => {
-            return Err(ApiError::internal(format!("{}: {error}", file.display())));
+            return Err(ApiError::internal(format!("{location}: {error}")));
         }
     };
     let mut response = bytes.into_response();

@@ -987,7 +987,7 @@ async fn shutdown_publishes_every_acknowledged_record() -> TestResult {
     let data_dir = fixture.data_dir()?;
     let final_size = fixture.shutdown().await?;
     assert_eq!(final_size, 4);
-    let published = corridor_log::LogReader::new(data_dir.log_directory()).latest()?;
+    let published = corridor_log::LogReader::new(data_dir.log()?).latest()?;
     assert_eq!(published.checkpoint.tree_size, 4);
     // The writer lock was released.
     drop(data_dir.writer("test")?);
@@ -1084,7 +1084,7 @@ async fn no_private_value_reaches_a_tile_a_public_response_a_log_line_or_a_metri
     let data_dir = fixture.data_dir()?;
     fixture.shutdown().await?;
     // Every file of the published log.
-    let mut pending = vec![data_dir.log_directory().root().to_path_buf()];
+    let mut pending = vec![data_dir.root().join("log")];
     let mut files = 0;
     while let Some(path) = pending.pop() {
         if path.is_dir() {

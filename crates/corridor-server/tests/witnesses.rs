@@ -72,7 +72,7 @@ async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
 }
 
 fn published(data_dir: &DataDir) -> (u64, String) {
-    LogReader::new(data_dir.log_directory())
+    LogReader::new(data_dir.log().expect("the log opens"))
         .latest()
         .map(|published| (published.checkpoint.tree_size, published.signed))
         .unwrap_or_default()

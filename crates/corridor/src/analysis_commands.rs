@@ -30,10 +30,10 @@ pub struct CheckpointRef {
 
 /// The latest checkpoint of a data directory's log, if one was published.
 pub fn current_checkpoint(data_dir: &DataDir, store: &dyn Store) -> Result<Option<CheckpointRef>> {
-    let reader = corridor_log::LogReader::new(data_dir.log_directory());
+    let reader = corridor_log::LogReader::new(data_dir.log()?);
     let published = match reader.latest() {
         Ok(published) => published,
-        Err(_) if !data_dir.log_directory().checkpoint_path().exists() => return Ok(None),
+        Err(corridor_log::ProofError::NothingPublished) => return Ok(None),
         Err(error) => return Err(error).context("reading the log's checkpoint"),
     };
     let checkpoint = published.checkpoint;
@@ -271,7 +271,7 @@ pub fn report(root: &Path, arguments: crate::cli::ReportArgs) -> Result<Completi
 /// writing.
 fn checkpoint_covering_store(data_dir: &DataDir, store: &dyn Store) -> Result<ReportCheckpoint> {
     let stored = store.leaf_count()?;
-    let reader = corridor_log::LogReader::new(data_dir.log_directory());
+    let reader = corridor_log::LogReader::new(data_dir.log()?);
     let published = reader.latest().ok();
     let up_to_date = published
         .as_ref()
@@ -353,14 +353,21 @@ fn verify_report(report_path: &Path, log: &str, vkey: &str) -> Result<Completion
             "--log {log}: reading a log over HTTP is not supported yet; download its directory and give the path"
         );
     }
-    let leaves =
-        corridor_log::read_leaves(Path::new(log), checkpoint.tree_size, &checkpoint.root_hash)
-            .with_context(|| {
-                format!(
-                    "reading the first {} leaves of the log in {log}",
-                    checkpoint.tree_size
-                )
-            })?;
+    let leaves = corridor_log::open_log(log)
+        .map_err(anyhow::Error::from)
+        .and_then(|log| {
+            Ok(corridor_log::read_leaves(
+                log.as_ref(),
+                checkpoint.tree_size,
+                &checkpoint.root_hash,
+            )?)
+        })
+        .with_context(|| {
+            format!(
+                "reading the first {} leaves of the log in {log}",
+                checkpoint.tree_size
+            )
+        })?;
     eprintln!(
         "checkpoint signature verified; {} leaves read and their root matches; recomputing ...",
         leaves.len()

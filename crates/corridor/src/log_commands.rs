@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use corridor_engine::{DataDir, Writer};
 use corridor_log::{
-    LogDirectory, LogReader, LogSource, Receipt, TrustedHead, VerifyPolicy, VerifyState, Witness,
-    file_name_for_origin, verifier_key_from_argument, verify_log,
+    LogReader, LogStorage, Receipt, TrustedHead, VerifyPolicy, VerifyState, Witness,
+    file_name_for_origin, open_log, verifier_key_from_argument, verify_log,
 };
 use corridor_store::Store;
 use corridor_tlog::{SignatureType, VerifierKey};
@@ -48,7 +48,7 @@ fn ask_witnesses(data_dir: &DataDir, verbose: bool) -> Result<()> {
         return Ok(());
     }
     let signer = data_dir.log_signer()?;
-    let log = corridor_log::Log::new(data_dir.log_directory(), signer);
+    let log = corridor_log::Log::new(data_dir.log()?, signer);
     let outcomes = corridor_log::collect_cosignatures(
         &log,
         &mut list,
@@ -150,7 +150,7 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
             let Some(stored) = store.record(&record)? else {
                 bail!("no record {record:?}");
             };
-            let reader = LogReader::new(data_dir.log_directory());
+            let reader = LogReader::new(data_dir.log()?);
             let receipt = reader
                 .receipt(Some(record.clone()), stored.leaf_index, &stored.leaf, size)
                 .with_context(|| {
@@ -167,7 +167,7 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
             }
         }
         LogCommand::Consistency { from, to, format } => {
-            let reader = LogReader::new(data_dir.log_directory());
+            let reader = LogReader::new(data_dir.log()?);
             let to = match to {
                 Some(size) => size,
                 None => reader.latest()?.checkpoint.tree_size,
@@ -199,7 +199,7 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let _writer = data_dir.writer("corridor log attach-cosignature")?;
-            let log = corridor_log::Log::new(data_dir.log_directory(), data_dir.log_signer()?);
+            let log = corridor_log::Log::new(data_dir.log()?, data_dir.log_signer()?);
             let added = log.attach_cosignatures(&bytes, &witnesses)?;
             println!("{added} cosignature(s) added to the published checkpoint");
         }
@@ -231,16 +231,12 @@ pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
     if let Some(VerifyCommand::Receipt { file, vkey }) = arguments.command {
         return verify_receipt(&file, &vkey);
     }
-    let (source, vkey_argument): (Box<dyn LogSource>, String) = match &arguments.log {
+    let (source, vkey_argument): (std::sync::Arc<dyn LogStorage>, String) = match &arguments.log {
         Some(location) => {
             let vkey = arguments.vkey.clone().context(
                 "--vkey is required with --log: the log's public key, as published by its operator",
             )?;
-            if location.starts_with("http://") || location.starts_with("https://") {
-                (Box::new(HttpLog::new(location)), vkey)
-            } else {
-                (Box::new(LogDirectory::new(location)), vkey)
-            }
+            (open_log(location)?, vkey)
         }
         None => {
             let data_dir = DataDir::open(root)?;
@@ -248,7 +244,7 @@ pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
                 Some(vkey) => vkey.clone(),
                 None => data_dir.log_vkey_path().display().to_string(),
             };
-            (Box::new(data_dir.log_directory()), vkey)
+            (data_dir.log()?, vkey)
         }
     };
     let log_key = verifier_key_from_argument(&vkey_argument)?;
@@ -346,50 +342,6 @@ pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
     Ok(Completion::Clean)
 }
 
-/// A log published over HTTP(S): each C2SP path fetched below the base URL.
-struct HttpLog {
-    base: String,
-    agent: ureq::Agent,
-}
-
-/// The largest resource fetched: a full entry bundle of maximal entries.
-const MAX_RESOURCE_BYTES: u64 = 256 * (2 + 65_535);
-
-impl HttpLog {
-    fn new(base: &str) -> HttpLog {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(std::time::Duration::from_secs(60)))
-            .user_agent(concat!("corridor-verify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
-        HttpLog {
-            base: base.trim_end_matches('/').to_owned(),
-            agent,
-        }
-    }
-}
-
-impl LogSource for HttpLog {
-    fn describe(&self) -> String {
-        self.base.clone()
-    }
-
-    fn read(&self, path: &str) -> std::io::Result<Option<Vec<u8>>> {
-        let url = format!("{}/{path}", self.base);
-        match self.agent.get(&url).call() {
-            Ok(mut response) => response
-                .body_mut()
-                .with_config()
-                .limit(MAX_RESOURCE_BYTES)
-                .read_to_vec()
-                .map(Some)
-                .map_err(|error| std::io::Error::other(format!("{url}: {error}"))),
-            Err(ureq::Error::StatusCode(404)) => Ok(None),
-            Err(error) => Err(std::io::Error::other(format!("{url}: {error}"))),
-        }
-    }
-}
-
 fn verify_receipt(file: &Path, vkey: &str) -> Result<Completion> {
     let log_key = verifier_key_from_argument(vkey)?;
     let text =
@@ -452,7 +404,7 @@ pub fn witness(command: WitnessCommand) -> Result<Completion> {
             let witness = Witness::open(&dir.path)?;
             let cosigned = match (log, checkpoint, proof) {
                 (Some(log), _, _) => {
-                    witness.cosign_directory(&LogDirectory::new(log), now_seconds())?
+                    witness.cosign_published(open_log(log)?.as_ref(), now_seconds())?
                 }
                 (None, Some(checkpoint), Some(proof)) => {
                     let signed = std::fs::read(&checkpoint)

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use corridor_engine::{Config, Writer};
-use corridor_log::{LogDirectory, VerifyPolicy, verify_log};
+use corridor_log::{VerifyPolicy, open_log, verify_log};
 use corridor_model::{Location, RecordError};
 use corridor_store::{Fault, MemoryStore, Store};
 use serde_json::{Map, Value};
@@ -63,13 +63,13 @@ fn writer_with(fault: Fault) -> Writer {
 /// from the files; returns the verified tree size.
 fn publish_and_verify(store: &dyn Store) -> u64 {
     let directory = tempfile::tempdir().expect("temporary directory");
-    let log = LogDirectory::new(directory.path().join("log"));
+    let log = open_log(directory.path().join("log")).expect("a log directory");
     let signer = corridor_log::keys::generate_signer(
         "test.example/faults",
         corridor_tlog::SignatureType::Ed25519,
     )
     .expect("a key");
-    corridor_log::integrate(store, &log, &signer).expect("integrates");
+    corridor_log::integrate(store, log.as_ref(), &signer).expect("integrates");
     let key = signer.verifier_key();
     let policy = VerifyPolicy {
         log_key: &key,
@@ -77,7 +77,7 @@ fn publish_and_verify(store: &dyn Store) -> u64 {
         min_witnesses: 0,
         previous: None,
     };
-    verify_log(&log, &policy)
+    verify_log(log.as_ref(), &policy)
         .expect("verifies")
         .checkpoint
         .tree_size

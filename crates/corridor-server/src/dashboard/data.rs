@@ -263,9 +263,11 @@ pub fn log_state(log: &LogReader, stored_records: u64) -> Result<LogState, Strin
             }
         })
         .collect();
-    let published_at = std::fs::metadata(log.directory().checkpoint_path())
-        .and_then(|metadata| metadata.modified())
+    let published_at = log
+        .storage()
+        .modified(corridor_log::CHECKPOINT_FILE)
         .ok()
+        .flatten()
         .and_then(|modified| Timestamp::try_from(modified).ok())
         .map(|instant| instant.strftime("%Y-%m-%d %H:%M:%S UTC").to_string());
     Ok(LogState {
