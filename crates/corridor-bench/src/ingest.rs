@@ -1,16 +1,15 @@
 //! Bulk import from JSON Lines through the real write pipeline, against plain
 //! SQLite inserts of the same rows into the same schema.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use corridor_engine::{BATCH_SIZE, Config, DataDir};
-use corridor_model::Location;
+use corridor_model::jsonl::JsonLines;
 use corridor_store::sqlite::{INSERT_CURRENT, INSERT_PASSAGE, INSERT_RECORD, PRAGMAS, SCHEMA};
 use rusqlite::{Connection, params};
-use serde_json::Value;
 
 use crate::generate;
 use crate::report::BenchResult;
@@ -29,17 +28,17 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
     let mut writer = data_dir.writer("bench import")?;
     let reader = BufReader::with_capacity(1 << 16, std::fs::File::open(&input)?);
     let mut rejected = 0_u64;
-    let lines = reader.lines().enumerate().map(|(number, line)| {
-        let line = line.map_err(|error| line_error(number, error.to_string()))?;
-        match serde_json::from_str::<Value>(&line) {
-            Ok(Value::Object(object)) => Ok((Location::Line(number as u64 + 1), object)),
-            _ => Err(line_error(number, "not a JSON object".into())),
-        }
-    });
+    let mut read_error = None;
+    // The reader `corridor add` uses (duplicate keys checked as it parses).
+    let lines = JsonLines::new(reader)
+        .map_while(|line| line.map_err(|error| read_error = Some(error)).ok());
     let summary = writer
         .submit_all(lines, |_| rejected += 1, |_| {})
         .map_err(|failure| anyhow::anyhow!("{failure}"))?;
     let import_seconds = started.elapsed().as_secs_f64();
+    if let Some(error) = read_error {
+        return Err(error).context("reading the benchmark input");
+    }
     let peak_rss = memory.peak_megabytes();
     anyhow::ensure!(
         rejected == 0 && summary.stored == passages + generate::SITES.len() as u64,
@@ -109,18 +108,6 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
             "peak resident memory of the benchmark process during the import (Linux VmHWM, reset through /proc/self/clear_refs when the import starts)",
         ),
     ])
-}
-
-fn line_error(number: usize, reason: String) -> corridor_model::RecordError {
-    corridor_model::RecordError {
-        location: Location::Line(number as u64 + 1),
-        record_type: None,
-        id: None,
-        error: corridor_model::FieldError {
-            field: String::new(),
-            reason,
-        },
-    }
 }
 
 fn write_input(path: &Path, passages: u64) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use jiff::civil::{Date, DateTime};
 use jiff::fmt::strtime::BrokenDownTime;
-use jiff::tz::{Offset, TimeZone};
+use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
 
 /// What is wrong with a cell's value. The importer renders it with the value
 /// (`"18,13" is not a number`) or, for private fields, without it.
@@ -257,17 +257,47 @@ impl TimeFormat {
             return instant_at_offset(date_time, offset);
         }
         match &self.timezone {
-            Some((time_zone_name, time_zone)) => time_zone
-                .to_ambiguous_zoned_datetime(date_time)
-                .unambiguous()
-                .map(|zoned| write_instant(&zoned))
-                .map_err(|_| {
-                    ValueProblem::new(format!(
-                        "does not name a single moment in {time_zone_name}: the clocks changed then (the time was skipped or repeated); give it with an offset"
-                    ))
-                }),
+            Some((time_zone_name, time_zone)) => {
+                let offset = single_offset(date_time, time_zone_name, time_zone)?;
+                instant_at_offset(date_time, offset)
+            }
             None => Ok(write_local(date_time)),
         }
+    }
+}
+
+/// The offset a zone gives a wall-clock time, when it gives exactly one: the
+/// rule (and the words) of `corridor_model::time::single_offset`, which
+/// judges local times in JSON records. A time that a clock change skipped
+/// or showed twice does not say which moment was meant.
+fn single_offset(
+    date_time: DateTime,
+    time_zone_name: &str,
+    time_zone: &TimeZone,
+) -> Result<Offset, ValueProblem> {
+    // `+04:00`, as records write offsets.
+    let written = |offset: Offset| {
+        let seconds = offset.seconds();
+        let sign = if seconds < 0 { '-' } else { '+' };
+        let magnitude = seconds.unsigned_abs();
+        format!(
+            "{sign}{:02}:{:02}",
+            magnitude / 3600,
+            (magnitude % 3600) / 60
+        )
+    };
+    match time_zone.to_ambiguous_timestamp(date_time).offset() {
+        AmbiguousOffset::Unambiguous { offset } => Ok(offset),
+        AmbiguousOffset::Gap { before, after } => Err(ValueProblem::new(format!(
+            "does not name a single moment in {time_zone_name}: the clocks skipped it (from {} to {}); give the time with an offset",
+            written(before),
+            written(after)
+        ))),
+        AmbiguousOffset::Fold { before, after } => Err(ValueProblem::new(format!(
+            "does not name a single moment in {time_zone_name}: the clocks showed it twice (at {}, then at {}); give the time with an offset",
+            written(before),
+            written(after)
+        ))),
     }
 }
 
@@ -517,7 +547,26 @@ mod tests {
         let format = time_format("%Y-%m-%d %H:%M", None, Some("Europe/Berlin"));
         assert_eq!(
             time(&format, "2023-03-26 02:30", None),
-            Err("does not name a single moment in Europe/Berlin: the clocks changed then (the time was skipped or repeated); give it with an offset".into())
+            Err("does not name a single moment in Europe/Berlin: the clocks skipped it (from +01:00 to +02:00); give the time with an offset".into())
+        );
+        let format = time_format("%Y-%m-%d %H:%M", None, Some("America/New_York"));
+        assert_eq!(
+            time(&format, "2023-03-12 02:30", None),
+            Err("does not name a single moment in America/New_York: the clocks skipped it (from -05:00 to -04:00); give the time with an offset".into())
+        );
+        assert_eq!(
+            time(&format, "2023-11-05 01:30", None),
+            Err("does not name a single moment in America/New_York: the clocks showed it twice (at -04:00, then at -05:00); give the time with an offset".into())
+        );
+        // Next to the changes, and with an offset in the fold, it is one moment.
+        assert_eq!(
+            time(&format, "2023-11-05 02:00", None),
+            Ok("2023-11-05T02:00:00-05:00".into())
+        );
+        let with_offset = time_format("%Y-%m-%d %H:%M %z", None, Some("America/New_York"));
+        assert_eq!(
+            time(&with_offset, "2023-11-05 01:30 -0400", None),
+            Ok("2023-11-05T01:30:00-04:00".into())
         );
     }
 

@@ -8,6 +8,8 @@
 pub mod canonical;
 pub mod error;
 pub mod fast_leaf;
+pub mod json;
+pub mod jsonl;
 pub mod leaf;
 pub mod parse;
 pub mod record;

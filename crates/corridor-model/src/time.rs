@@ -9,7 +9,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
-use jiff::tz::{Offset, TimeZone};
+use jiff::tz::{AmbiguousOffset, Offset, TimeZone, TimeZoneDatabase};
 
 use crate::vocab::TimePrecision;
 
@@ -88,7 +88,9 @@ impl SubmittedTime {
         match offset {
             None => Ok(SubmittedTime::Local(local)),
             Some(offset) => {
-                let timestamp = offset.to_timestamp(local).map_err(|_| not_a_time())?;
+                let timestamp = offset
+                    .to_timestamp(local)
+                    .map_err(|_| TimeError(format!("{text:?} {}", beyond_the_last_moment())))?;
                 Ok(SubmittedTime::Instant { timestamp, offset })
             }
         }
@@ -120,20 +122,15 @@ impl SubmittedTime {
                 offset,
             },
             (SubmittedTime::Local(local), Some(zone)) => {
-                // In a gap or fold (daylight-saving changes) the compatible
-                // choice matches what a person reading a wall clock meant.
-                let zoned = zone
-                    .to_ambiguous_zoned_datetime(local)
-                    .compatible()
-                    .map_err(|error| {
-                        TimeError(format!(
-                            "{local} cannot be placed in the site's time zone: {error}"
-                        ))
-                    })?;
-                Time::At {
-                    local: zoned.datetime(),
-                    offset: zoned.offset(),
+                let offset = single_offset(local, zone)?;
+                if offset.to_timestamp(local).is_err() {
+                    return Err(TimeError(format!(
+                        "{} {}",
+                        local.strftime("%Y-%m-%dT%H:%M:%S"),
+                        beyond_the_last_moment()
+                    )));
                 }
+                Time::At { local, offset }
             }
             (SubmittedTime::Local(local), None) => {
                 return Err(TimeError(format!(
@@ -155,6 +152,72 @@ impl SubmittedTime {
         let public = exact.truncate(precision);
         let removed = if public == exact { None } else { Some(exact) };
         Ok((public, removed))
+    }
+}
+
+/// The offset a zone gives a wall-clock time, when it gives exactly one.
+///
+/// In a clock change the wall clock skips an hour (a gap) or shows it twice
+/// (a fold). Such a time does not say which moment was observed, and any
+/// guess would move a record, maybe to another day; the submitter is asked
+/// for the offset instead. `corridor-import` applies the same rule, in the
+/// same words, to local times read with a mapping's zone.
+///
+/// # Errors
+/// A message naming the time and the zone and asking for an offset.
+pub fn single_offset(local: DateTime, zone: &TimeZone) -> Result<Offset, TimeError> {
+    let name = zone.iana_name().unwrap_or("the site's time zone");
+    let shown = local.strftime("%Y-%m-%dT%H:%M:%S");
+    match zone.to_ambiguous_timestamp(local).offset() {
+        AmbiguousOffset::Unambiguous { offset } => Ok(offset),
+        AmbiguousOffset::Gap { before, after } => Err(TimeError(format!(
+            "{shown} does not name a single moment in {name}: the clocks skipped it (from {} to {}); give the time with an offset",
+            offset_text(before),
+            offset_text(after)
+        ))),
+        AmbiguousOffset::Fold { before, after } => Err(TimeError(format!(
+            "{shown} does not name a single moment in {name}: the clocks showed it twice (at {}, then at {}); give the time with an offset",
+            offset_text(before),
+            offset_text(after)
+        ))),
+    }
+}
+
+/// The end of a message about a time past the last instant jiff (and so a
+/// record) can hold: 9999-12-30T22:00:00Z, so that the time in every offset
+/// still has a calendar date.
+fn beyond_the_last_moment() -> String {
+    format!(
+        "is later than the last moment a record's time can name ({}Z)",
+        Offset::UTC
+            .to_datetime(Timestamp::MAX)
+            .strftime("%Y-%m-%dT%H:%M:%S")
+    )
+}
+
+/// Zone names that resolve but name no place: tzdb's placeholder and jiff's
+/// zone for "not known".
+const PLACELESS_ZONES: &[&str] = &["Factory", "Etc/Unknown"];
+
+/// Checks that `name` is a time zone name exactly as the bundled tzdb spells
+/// it. Any other spelling that resolves (`asia/baku`) would be stored as
+/// typed, and a reader would have to guess what it means.
+///
+/// # Errors
+/// The reason, with the canonical spelling when the name differs from one
+/// only by case.
+pub fn check_zone_name(name: &str) -> Result<(), String> {
+    let not_a_zone = || format!("{name:?} is not an IANA time zone name (e.g. Asia/Baku)");
+    let Ok(zone) = TimeZoneDatabase::bundled().get(name) else {
+        return Err(not_a_zone());
+    };
+    match zone.iana_name() {
+        Some(canonical) if PLACELESS_ZONES.contains(&canonical) => Err(not_a_zone()),
+        Some(canonical) if canonical == name => Ok(()),
+        Some(canonical) => Err(format!(
+            "{name:?} is not an IANA time zone name as written; did you mean {canonical:?}?"
+        )),
+        None => Err(not_a_zone()),
     }
 }
 
@@ -232,6 +295,17 @@ impl serde::Serialize for Time {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
+}
+
+/// An offset as records write it: `+04:00`.
+fn offset_text(offset: Offset) -> String {
+    struct Shown(Offset);
+    impl fmt::Display for Shown {
+        fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write_offset(formatter, self.0)
+        }
+    }
+    Shown(offset).to_string()
 }
 
 fn write_offset(formatter: &mut fmt::Formatter<'_>, offset: Offset) -> fmt::Result {
@@ -449,6 +523,104 @@ mod tests {
             .resolve(None, TimePrecision::Second)
             .expect_err("needs a zone");
         assert!(error.0.contains("no offset"), "{error}");
+    }
+
+    fn new_york() -> TimeZone {
+        TimeZone::get("America/New_York").expect("bundled zone")
+    }
+
+    fn resolve_in(zone: &TimeZone, text: &str) -> Result<String, String> {
+        SubmittedTime::parse(text)
+            .and_then(|submitted| submitted.resolve(Some(zone), TimePrecision::Second))
+            .map(|(public, _)| public.to_string())
+            .map_err(|error| error.0)
+    }
+
+    #[test]
+    fn a_local_time_a_clock_change_skips_or_repeats_is_refused() {
+        assert_eq!(
+            resolve_in(&new_york(), "2023-03-12T02:30"),
+            Err("2023-03-12T02:30:00 does not name a single moment in America/New_York: the clocks skipped it (from -05:00 to -04:00); give the time with an offset".into())
+        );
+        assert_eq!(
+            resolve_in(&new_york(), "2023-11-05T01:30"),
+            Err("2023-11-05T01:30:00 does not name a single moment in America/New_York: the clocks showed it twice (at -04:00, then at -05:00); give the time with an offset".into())
+        );
+        // Either side of the fold, given with its offset, is one moment.
+        assert_eq!(
+            resolve_in(&new_york(), "2023-11-05T01:30-04:00"),
+            Ok("2023-11-05T01:30:00-04:00".into())
+        );
+        assert_eq!(
+            resolve_in(&new_york(), "2023-11-05T01:30:00-05:00"),
+            Ok("2023-11-05T01:30:00-05:00".into())
+        );
+        // Next to the changes the wall clock is unambiguous.
+        assert_eq!(
+            resolve_in(&new_york(), "2023-03-12T03:00"),
+            Ok("2023-03-12T03:00:00-04:00".into())
+        );
+        assert_eq!(
+            resolve_in(&new_york(), "2023-11-05T02:00"),
+            Ok("2023-11-05T02:00:00-05:00".into())
+        );
+    }
+
+    #[test]
+    fn a_time_past_the_last_moment_gets_a_clear_message() {
+        let last = "is later than the last moment a record's time can name (9999-12-30T22:00:00Z)";
+        assert_eq!(
+            resolve_in(&baku(), "9999-12-31T10:00"),
+            Err(format!("9999-12-31T10:00:00 {last}"))
+        );
+        assert_eq!(
+            resolve_in(&baku(), "9999-12-31T10:00:00Z"),
+            Err(format!("\"9999-12-31T10:00:00Z\" {last}"))
+        );
+        assert_eq!(
+            resolve_in(&new_york(), "9999-12-31T23:59:59.5-05:00"),
+            Err(format!("\"9999-12-31T23:59:59.5-05:00\" {last}"))
+        );
+        assert_eq!(resolve_in(&baku(), "9999-12-31"), Ok("9999-12-31".into()));
+        assert_eq!(
+            resolve_in(&baku(), "9999-12-30T23:00:00+04:00"),
+            Ok("9999-12-30T23:00:00+04:00".into())
+        );
+    }
+
+    #[test]
+    fn zone_names_must_be_spelt_as_the_bundled_tzdb_spells_them() {
+        for name in ["Asia/Baku", "America/New_York", "Europe/Berlin", "UTC"] {
+            assert_eq!(check_zone_name(name), Ok(()), "{name}");
+        }
+        for (name, canonical) in [
+            ("asia/baku", "Asia/Baku"),
+            ("ASIA/BAKU", "Asia/Baku"),
+            ("america/new_york", "America/New_York"),
+            ("utc", "UTC"),
+        ] {
+            assert_eq!(
+                check_zone_name(name),
+                Err(format!(
+                    "{name:?} is not an IANA time zone name as written; did you mean {canonical:?}?"
+                ))
+            );
+        }
+        for name in [
+            "Factory",
+            "factory",
+            "posixrules",
+            "Etc/Unknown",
+            "Asia/Bakuu",
+            "",
+        ] {
+            assert_eq!(
+                check_zone_name(name),
+                Err(format!(
+                    "{name:?} is not an IANA time zone name (e.g. Asia/Baku)"
+                ))
+            );
+        }
     }
 
     /// Regression (found by the `record_parser` fuzz target): a time in a

@@ -908,11 +908,20 @@ fn times_in_all_three_forms_land_in_the_site_offset() {
             "2023-07-15T12:00:00Z",
             "2023-07-15T14:00:00+02:00",
         ),
-        // A wall-clock time in the spring-forward gap moves forward by the gap...
-        ("berlin", "2023-03-26T02:30", "2023-03-26T03:30:00+02:00"),
-        // ...one in the autumn fold is the earlier of the two...
-        ("berlin", "2023-10-29T02:30", "2023-10-29T02:30:00+02:00"),
-        // ...and an instant picks the right side of the fold.
+        // A wall-clock time in a clock change is refused (see
+        // `a_local_time_in_a_clock_change_is_refused`); with its offset it
+        // names one side of the autumn fold...
+        (
+            "berlin",
+            "2023-10-29T02:30+02:00",
+            "2023-10-29T02:30:00+02:00",
+        ),
+        (
+            "berlin",
+            "2023-10-29T02:30+01:00",
+            "2023-10-29T02:30:00+01:00",
+        ),
+        // ...and so does an instant.
         (
             "berlin",
             "2023-10-29T00:30:00Z",
@@ -928,6 +937,75 @@ fn times_in_all_three_forms_land_in_the_site_offset() {
             &observed(site, submitted),
             &observed_normalized(site, stored),
         );
+    }
+}
+
+#[test]
+fn a_local_time_in_a_clock_change_is_refused() {
+    check(
+        &observed("berlin", "2023-03-26T02:30"),
+        "observed_at: 2023-03-26T02:30:00 does not name a single moment in Europe/Berlin: \
+         the clocks skipped it (from +01:00 to +02:00); give the time with an offset",
+    );
+    check(
+        &observed("berlin", "2023-10-29T02:30"),
+        "observed_at: 2023-10-29T02:30:00 does not name a single moment in Europe/Berlin: \
+         the clocks showed it twice (at +02:00, then at +01:00); give the time with an offset",
+    );
+    // Every time field follows the rule, a correction's nested record too.
+    check(
+        &correction_with_record(
+            r#"{"type": "passage", "site": "berlin", "observed_at": "2023-10-29T02:15:30",
+                "category": "red_cross"}"#,
+        ),
+        "record.observed_at: 2023-10-29T02:15:30 does not name a single moment in Europe/Berlin: \
+         the clocks showed it twice (at +02:00, then at +01:00); give the time with an offset",
+    );
+}
+
+#[test]
+fn a_time_past_the_last_moment_is_refused_with_a_clear_message() {
+    check(
+        &observed("lachin", "9999-12-31T10:00"),
+        "observed_at: 9999-12-31T10:00:00 is later than the last moment a record's time can \
+         name (9999-12-30T22:00:00Z)",
+    );
+    check(
+        &observed("lachin", "9999-12-31T23:59:59Z"),
+        "observed_at: \"9999-12-31T23:59:59Z\" is later than the last moment a record's time \
+         can name (9999-12-30T22:00:00Z)",
+    );
+    check(
+        &observed("lachin", "9999-12-31"),
+        &observed_normalized("lachin", "9999-12-31"),
+    );
+}
+
+#[test]
+fn integers_beyond_any_range_are_out_of_range_not_fractions() {
+    for (patch, expected) in [
+        (
+            r#"{"count": 18446744073709551617}"#,
+            "count: 1.8446744073709552e+19 is out of range (1 to 10000)",
+        ),
+        (
+            r#"{"count": 1000000000000000000000000000000}"#,
+            "count: 1e+30 is out of range (1 to 10000)",
+        ),
+        (
+            r#"{"passengers": 1e6}"#,
+            "passengers: 1000000.0 is out of range (0 to 100000)",
+        ),
+        (
+            r#"{"passengers": -18446744073709551617}"#,
+            "passengers: -1.8446744073709552e+19 is negative",
+        ),
+        (
+            r#"{"count": 18446744073709551615}"#,
+            "count: 18446744073709551615 is out of range (1 to 10000)",
+        ),
+    ] {
+        check(&with(PASSAGE, patch), expected);
     }
 }
 
@@ -1191,6 +1269,22 @@ fn site_fields() {
             "timezone: not a string: 4",
         ),
         (
+            with(SITE, r#"{"timezone": "asia/baku"}"#),
+            "timezone: \"asia/baku\" is not an IANA time zone name as written; did you mean \"Asia/Baku\"?",
+        ),
+        (
+            with(SITE, r#"{"timezone": "EUROPE/BERLIN"}"#),
+            "timezone: \"EUROPE/BERLIN\" is not an IANA time zone name as written; did you mean \"Europe/Berlin\"?",
+        ),
+        (
+            with(SITE, r#"{"timezone": "Factory"}"#),
+            "timezone: \"Factory\" is not an IANA time zone name (e.g. Asia/Baku)",
+        ),
+        (
+            with(SITE, r#"{"timezone": "posixrules"}"#),
+            "timezone: \"posixrules\" is not an IANA time zone name (e.g. Asia/Baku)",
+        ),
+        (
             with(SITE, r#"{"latitude": 39.6}"#),
             "longitude: missing (latitude and longitude go together)",
         ),
@@ -1237,6 +1331,56 @@ fn site_fields() {
     ] {
         check(&input, expected);
     }
+}
+
+/// The fixed store replaying leaves from a log, as `report verify` does.
+struct Replaying(FixedStore);
+
+impl Resolve for Replaying {
+    fn precision(&self) -> TimePrecision {
+        self.0.precision()
+    }
+
+    fn site_zone(&self, site_id: &str) -> Result<TimeZone, String> {
+        self.0.site_zone(site_id)
+    }
+
+    fn check_reference(&self, id: &str, expected: RecordType) -> Result<(), String> {
+        self.0.check_reference(id, expected)
+    }
+
+    fn correctable(&self, id: &str) -> Result<RecordType, String> {
+        self.0.correctable(id)
+    }
+
+    fn replaying_leaves(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_replayed_leaf_keeps_the_zone_name_it_was_logged_with() {
+    let replay = |input: &str| {
+        let object: Map<String, Value> = serde_json::from_str(input).expect("input is JSON");
+        parse_submission(
+            &object,
+            &Replaying(FixedStore {
+                precision: TimePrecision::Second,
+            }),
+        )
+        .map(|submission| canonical(&submission.record.to_public_json()))
+        .map_err(|error| error.to_string())
+    };
+    let logged = with(SITE, r#"{"timezone": "asia/baku"}"#);
+    assert_eq!(
+        replay(&logged),
+        Ok(canonical(&serde_json::from_str(&logged).expect("JSON")))
+    );
+    // A name no zone database knows was never accepted, and still is not.
+    assert_eq!(
+        replay(&with(SITE, r#"{"timezone": "Asia/Stepanakert"}"#)),
+        Err("timezone: \"Asia/Stepanakert\" is not an IANA time zone name (e.g. Asia/Baku)".into())
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -16,6 +16,8 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use corridor_model::json::{StrictDocument, StrictValue, parse_document, parse_value};
+use corridor_model::jsonl::JsonLines;
 use corridor_model::{FieldError, Location, RecordError};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -66,45 +68,77 @@ fn item_error(index: u64, reason: String) -> RecordError {
     }
 }
 
-/// Splits a body into items: a JSON object, a JSON array, or JSON Lines.
-/// An item that is not an object is an error of that item.
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Result<Value, String>>, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|error| {
-        ApiError::BadRequest(format!(
-            "the body is not UTF-8 (byte {})",
-            error.valid_up_to() + 1
-        ))
-    })?;
+/// Splits a body into items: a JSON object, a JSON array, or JSON Lines
+/// (read by the reader `corridor add` uses, so a file is read the same way
+/// by both). An item that is not an object, or repeats a key, is an error
+/// of that item.
+fn parse_body(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<Result<Value, RecordError>>, ApiError> {
     let lines_declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.contains("ndjson") || value.contains("jsonl"));
     if !lines_declared {
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Array(items)) => return Ok(items.into_iter().map(Ok).collect()),
-            Ok(object @ Value::Object(_)) => return Ok(vec![Ok(object)]),
-            Ok(_) => {
+        // A byte-order mark may be ignored (RFC 8259, section 8.1), as the
+        // JSON Lines reader ignores it.
+        let text = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+        match parse_document(text) {
+            Ok(StrictDocument::Items(items)) => {
+                return Ok(items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, item)| checked_item(index as u64, item))
+                    .collect());
+            }
+            Ok(StrictDocument::Single(item)) if item.value.is_object() => {
+                return Ok(vec![checked_item(0, item)]);
+            }
+            Ok(StrictDocument::Single(_)) => {
                 return Err(ApiError::BadRequest(
                     "the body must be a record object, an array of them, or JSON Lines".into(),
                 ));
             }
             // Several objects on several lines: JSON Lines.
-            Err(_) if text.trim_start().starts_with('{') && text.trim().contains('\n') => {}
+            Err(_) if text.trim_ascii().starts_with(b"{") && text.trim_ascii().contains(&b'\n') => {
+            }
             Err(error) => {
-                return Err(ApiError::BadRequest(format!(
-                    "the body is not valid JSON: {error}"
-                )));
+                return Err(match std::str::from_utf8(text) {
+                    Err(error) => ApiError::BadRequest(format!(
+                        "the body is not UTF-8 (byte {})",
+                        error.valid_up_to() + 1
+                    )),
+                    Ok(_) => ApiError::BadRequest(format!("the body is not valid JSON: {error}")),
+                });
             }
         }
     }
-    Ok(text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            serde_json::from_str::<Value>(line.trim())
-                .map_err(|error| format!("not valid JSON: {error}"))
-        })
-        .collect())
+    let mut items = Vec::new();
+    for line in JsonLines::new(body) {
+        let line = line.map_err(|error| {
+            ApiError::BadRequest(format!("the request body cannot be read: {error}"))
+        })?;
+        // Items count the records of the body; blank lines are not items.
+        let index = items.len() as u64;
+        items.push(match line {
+            Ok((_, object)) => Ok(Value::Object(object)),
+            Err(mut error) => {
+                error.location = Location::Item(index);
+                Err(error)
+            }
+        });
+    }
+    Ok(items)
+}
+
+/// An item as parsed, or its error when it repeats a key.
+fn checked_item(index: u64, item: StrictValue) -> Result<Value, RecordError> {
+    if item.repeated_key.is_none() {
+        return Ok(item.value);
+    }
+    item.into_record_object(Location::Item(index))
+        .map(Value::Object)
 }
 
 /// Whether a record creates or changes a site (only admins may).
@@ -217,9 +251,7 @@ pub async fn submit(
     let mut items = Vec::with_capacity(count);
     let mut positions = Vec::with_capacity(count);
     for (index, value) in values.into_iter().enumerate() {
-        let item = value
-            .map_err(|reason| item_error(index as u64, reason))
-            .and_then(|value| read_item(index as u64, value, caller.role));
+        let item = value.and_then(|value| read_item(index as u64, value, caller.role));
         match item {
             Ok(item) => {
                 items.push(item);
@@ -367,12 +399,14 @@ pub async fn prepare(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(body_error)?;
-    let value: Value = serde_json::from_slice(&body)
+    let parsed = parse_value(&body)
         .map_err(|error| ApiError::BadRequest(format!("the body is not valid JSON: {error}")))?;
-    let item = read_item(0, value, caller.role).map_err(|error| ApiError::Rejected {
-        message: error.to_string(),
-        errors: vec![record_error_json(0, &error)],
-    })?;
+    let item = checked_item(0, parsed)
+        .and_then(|value| read_item(0, value, caller.role))
+        .map_err(|error| ApiError::Rejected {
+            message: error.to_string(),
+            errors: vec![record_error_json(0, &error)],
+        })?;
     let (reply, answer) = oneshot::channel();
     state
         .ingest()

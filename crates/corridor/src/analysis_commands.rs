@@ -374,12 +374,14 @@ fn verify_report(report_path: &Path, log: &str, vkey: &str) -> Result<Completion
     );
 
     // Rebuild the records from the leaves alone and compute the same report.
+    // Old leaves are replayed under the rules they were logged with.
     let mut writer = corridor_engine::Writer::new(
         Box::new(corridor_store::MemoryStore::new()),
         corridor_engine::Config::new(checkpoint.origin.clone()),
         Vec::new(),
         None,
-    );
+    )
+    .replaying_leaves();
     let mut replay_errors = Vec::new();
     let items = leaves.iter().enumerate().map(|(index, leaf)| {
         let location = corridor_model::Location::Item(index as u64);

@@ -2,11 +2,12 @@
 //! print for people (or JSON for machines).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use corridor_engine::{Config, DataDir, SubmitSummary, demo};
+use corridor_model::jsonl::JsonLines;
 use corridor_model::{FieldError, Location, RecordError, TimePrecision};
 use corridor_stats::{StatsDimension, StatsQuery};
 use corridor_store::Store;
@@ -22,9 +23,6 @@ pub enum Completion {
     /// Some input records were rejected (the rest were stored).
     SomeRejected,
 }
-
-/// The largest JSON Lines line accepted, so one runaway line cannot eat memory.
-const MAX_LINE_BYTES: usize = 1 << 20;
 
 pub fn run(arguments: Arguments) -> Result<Completion> {
     let data = arguments.data.clone();
@@ -293,7 +291,7 @@ fn add(
     let data_dir = DataDir::open(root)?;
     let (input, size) = open_input(file)?;
     let bar = byte_progress(size);
-    let mut reader = BufReader::with_capacity(
+    let reader = BufReader::with_capacity(
         1 << 16,
         CountingReader {
             inner: input,
@@ -303,56 +301,19 @@ fn add(
     let mut writer = data_dir.writer("corridor add")?;
     let mut rejections = Rejections::new(rejects.or_else(|| default_rejects_path(file)), "line")?;
     let mut read_error: Option<std::io::Error> = None;
-    let mut line_number = 0_u64;
-    let mut buffer = Vec::new();
-    let lines = std::iter::from_fn(|| {
-        loop {
-            buffer.clear();
-            match reader
-                .by_ref()
-                .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut buffer)
-            {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(error) => {
-                    read_error = Some(error);
-                    return None;
-                }
-            }
-            line_number += 1;
-            let location = Location::Line(line_number);
-            if buffer.len() > MAX_LINE_BYTES && !buffer.ends_with(b"\n") {
-                // Skip the rest of the oversized line without holding it in memory.
-                let _ = reader.skip_until(b'\n');
-                return Some(Err(line_error(
-                    location,
-                    format!("longer than {MAX_LINE_BYTES} bytes"),
-                )));
-            }
-            let text = match std::str::from_utf8(&buffer) {
-                Ok(text) => text.trim_start_matches('\u{feff}').trim(),
-                Err(error) => {
-                    return Some(Err(line_error(
-                        location,
-                        format!("not UTF-8 (byte {})", error.valid_up_to() + 1),
-                    )));
-                }
-            };
-            if text.is_empty() {
-                continue;
-            }
-            return Some(match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(object)) => Ok((location, object)),
-                Ok(_) => Err(line_error(location, "not a JSON object".to_string())),
-                Err(error) => Err(line_error(location, format!("not valid JSON: {error}"))),
-            });
+    let mut json_lines = JsonLines::new(reader);
+    let lines = json_lines.by_ref().map_while(|line| match line {
+        Ok(item) => Some(item),
+        Err(error) => {
+            read_error = Some(error);
+            None
         }
     });
     let outcome = writer.submit_all(lines, |error| rejections.record(error), |_| {});
     bar.finish_and_clear();
     let summary = outcome.map_err(anyhow::Error::new)?;
     log_commands::publish(&data_dir, &writer)?;
+    let line_number = json_lines.line_number();
     if let Some(error) = read_error {
         return Err(error).with_context(|| {
             format!(
@@ -364,18 +325,6 @@ fn add(
     }
     let rejects_path = rejections.finish()?;
     Ok(report_summary(&summary, rejects_path, format, "add"))
-}
-
-fn line_error(location: Location, reason: String) -> RecordError {
-    RecordError {
-        location,
-        record_type: None,
-        id: None,
-        error: FieldError {
-            field: String::new(),
-            reason,
-        },
-    }
 }
 
 fn import(

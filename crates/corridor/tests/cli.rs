@@ -1462,3 +1462,52 @@ fn a_mapping_that_writes_a_field_the_record_type_lacks_is_refused_before_any_row
         "nothing was stored"
     );
 }
+
+/// Regression (issue 11, item 4): a local time in a clock change was stored
+/// silently shifted (`02:30` in the spring gap became `03:30-04:00`).
+#[test]
+fn a_local_time_in_a_clock_change_is_refused_asking_for_an_offset() {
+    let workspace = Workspace::initialized();
+    let passage = |id: &str, at: &str| {
+        record_line(
+            "passage",
+            &format!(r#""id":"{id}","site":"nyc","observed_at":"{at}","category":"civilian""#),
+        )
+    };
+    let lines = [
+        record_line(
+            "site",
+            r#""id":"nyc","name":"Holland Tunnel","kind":"crossing","timezone":"America/New_York""#,
+        ),
+        passage("p-gap", "2023-03-12T02:30"),
+        passage("p-fold", "2023-11-05T01:30"),
+        passage("p-fold-first", "2023-11-05T01:30-04:00"),
+        passage("p-fold-second", "2023-11-05T01:30:00-05:00"),
+    ];
+    let input = workspace.write("clock-changes.jsonl", lines.join("\n").as_bytes());
+    let rejects = workspace.text("clock-changes.rejects.csv");
+    let run = workspace.run(&["add", &input, "--rejects", &rejects]);
+    assert_eq!(run.code, Some(EXIT_REJECTED), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "rejected: line 2 (passage p-gap): observed_at: 2023-03-12T02:30:00 does not name a single \
+         moment in America/New_York: the clocks skipped it (from -05:00 to -04:00); give the time \
+         with an offset\n\
+         rejected: line 3 (passage p-fold): observed_at: 2023-11-05T01:30:00 does not name a \
+         single moment in America/New_York: the clocks showed it twice (at -04:00, then at \
+         -05:00); give the time with an offset\n"
+    );
+    assert_eq!(
+        run.stdout,
+        format!("add: 3 stored, 0 already stored, 2 rejected (reasons in {rejects})\n")
+    );
+    // Each side of the fold, given with its offset, is stored as that moment.
+    assert_eq!(
+        workspace.show(&["p-fold-first"])["leaf"]["record"]["observed_at"],
+        "2023-11-05T01:30:00-04:00"
+    );
+    assert_eq!(
+        workspace.show(&["p-fold-second"])["leaf"]["record"]["observed_at"],
+        "2023-11-05T01:30:00-05:00"
+    );
+}

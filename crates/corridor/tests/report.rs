@@ -284,3 +284,96 @@ fn a_report_needs_a_period() {
         "{stderr}"
     );
 }
+
+/// Issue 11, item 7: new sites must spell their zone as tzdb does, but a log
+/// made before that rule holds a site with `"timezone": "asia/baku"`. Its
+/// report must still verify: `report verify` replays each leaf under the
+/// rules it was logged with.
+#[test]
+fn a_report_over_leaves_logged_under_older_rules_still_verifies() {
+    let sandbox = Sandbox::new();
+    let data = sandbox.path("data");
+    sandbox.corridor().succeed(&[
+        "--data",
+        text(&data),
+        "init",
+        "--origin",
+        "test.example/legacy",
+    ]);
+    let source = serde_json::json!({"kind": "direct_observation", "name": "Team A"});
+    let records = [
+        serde_json::json!({"type": "site", "id": "km-12", "name": "Checkpoint km 12",
+            "kind": "checkpoint", "timezone": "asia/baku", "source": source,
+            "recorded_by": "team-a"}),
+        serde_json::json!({"type": "passage", "id": "p-1", "site": "km-12",
+            "observed_at": "2023-01-17T09:40", "category": "red_cross", "source": source,
+            "recorded_by": "team-a"}),
+    ];
+    // Written as the writer wrote it before the rule: a replaying writer
+    // applies the older rules, which is what a log made back then holds.
+    let data_dir = corridor_engine::DataDir::open(&data).expect("the data directory");
+    let mut writer = data_dir
+        .writer("writing a legacy log")
+        .expect("the writer")
+        .replaying_leaves();
+    let items = records.iter().enumerate().map(|(index, record)| {
+        let object = record
+            .as_object()
+            .cloned()
+            .expect("the records are objects");
+        Ok((corridor_model::Location::Line(index as u64 + 1), object))
+    });
+    let summary = writer
+        .submit_all(items, |error| panic!("refused: {error}"), |_| {})
+        .expect("stored");
+    assert_eq!(summary.stored, 2);
+    data_dir.integrate_log(&writer).expect("published");
+    drop(writer);
+
+    // A new submission with that spelling is refused...
+    let site = sandbox.path("site.jsonl");
+    let mut new_site = records[0].clone();
+    new_site["id"] = Value::from("km-13");
+    std::fs::write(&site, new_site.to_string()).expect("write the site");
+    let refused = sandbox
+        .corridor()
+        .run(&["--data", text(&data), "add", text(&site)]);
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        "rejected: line 1 (site km-13): timezone: \"asia/baku\" is not an IANA time zone name as \
+         written; did you mean \"Asia/Baku\"?\n"
+    );
+
+    // ...and the old log's report is made and verified from its leaves.
+    let report = sandbox.path("report.json");
+    sandbox.corridor().succeed(&[
+        "--data",
+        text(&data),
+        "report",
+        "--from",
+        "2023-01-17",
+        "--to",
+        "2023-01-17",
+        "--site",
+        "km-12",
+        "--format",
+        "json",
+        "-o",
+        text(&report),
+    ]);
+    let verified = sandbox.corridor().succeed(&[
+        "report",
+        "verify",
+        text(&report),
+        "--log",
+        text(&data.join("log")),
+        "--vkey",
+        text(&data.join("keys/log.vkey")),
+    ]);
+    assert!(
+        verified.starts_with(
+            "report verified: every figure matches the log test.example/legacy at tree size 2"
+        ),
+        "{verified}"
+    );
+}

@@ -71,6 +71,8 @@ pub struct Writer {
     /// never changes (see `check_site_correction`); a staged correction or
     /// retraction of a site evicts its entry.
     site_zones: RefCell<HashMap<String, TimeZone>>,
+    /// Set by [`Writer::replaying_leaves`].
+    replaying_leaves: bool,
 }
 
 impl std::fmt::Debug for Writer {
@@ -103,7 +105,17 @@ impl Writer {
             pending_ids: HashMap::new(),
             pending_targets: HashMap::new(),
             site_zones: RefCell::new(HashMap::new()),
+            replaying_leaves: false,
         }
+    }
+
+    /// This writer rebuilds a store from a log's leaves (`report verify`):
+    /// each leaf is judged by the rules it was logged under
+    /// ([`corridor_model::Resolve::replaying_leaves`]), not refused by a rule
+    /// added since.
+    pub fn replaying_leaves(mut self) -> Writer {
+        self.replaying_leaves = true;
+        self
     }
 
     /// A writer that validates through `read_store` while a background thread

@@ -57,6 +57,10 @@ impl Resolve for Lookup<'_> {
         self.writer.config.public_time_precision
     }
 
+    fn replaying_leaves(&self) -> bool {
+        self.writer.replaying_leaves
+    }
+
     fn site_zone(&self, site_id: &str) -> Result<TimeZone, String> {
         // Cached zones belong to sites known current: staging a correction or
         // retraction of a site evicts it, and no other process writes.
