@@ -8,27 +8,27 @@
 
 use std::fmt::Write as _;
 
-use corridor_model::{Direction, Outcome};
+use corridor_model::{Assertion, ClaimMetric, Direction, Outcome};
+use corridor_stats::flow::FLOW_OUTCOMES;
 use corridor_stats::report::SiteSection;
 use corridor_stats::report_html::blocks::{self, ClaimCardStyle, tile};
 use corridor_stats::report_html::charts;
 use corridor_stats::report_html::figures::{DayState, status_badge};
-use serde_json::{Map, Value};
+use corridor_stats::{StatsDimension, StatsRow};
 
 use super::data::{DashboardData, Selection, TimelineEvent};
 use super::html::{self, day_label, escape, link, number, page, percent, words};
 use super::query::RecordsFilter;
 use super::records::records_link;
 
-/// The outcomes that count as flow (what went through).
-const FLOW: [Outcome; 2] = [Outcome::Passed, Outcome::Delayed];
-
-fn figure(values: &Map<String, Value>, metric: &str) -> Option<f64> {
-    values.get(metric).and_then(Value::as_f64)
+/// A count, or `—` where no record gave it.
+fn shown(value: Option<i64>) -> String {
+    value.map_or_else(|| "—".to_string(), |value| number(value as f64))
 }
 
-fn shown(value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_string(), number)
+/// A row's vehicles, counting a row without the figure as none.
+fn vehicles(row: &StatsRow) -> f64 {
+    row.figures.vehicles.map_or(0.0, |vehicles| vehicles as f64)
 }
 
 /// The records filter for the current selection, narrowed further by the caller.
@@ -235,25 +235,25 @@ fn filters(body: &mut String, data: &DashboardData) {
 
 fn tiles(body: &mut String, data: &DashboardData) {
     let selection = &data.selection;
-    let totals = &data.totals.totals;
+    let totals = &data.totals.totals.figures;
     let all = records_of(selection);
     let flow = RecordsFilter {
-        outcomes: FLOW.to_vec(),
+        outcomes: FLOW_OUTCOMES.to_vec(),
         ..all.clone()
     };
     let turned_back = RecordsFilter {
         outcomes: vec![Outcome::TurnedBack],
         ..all.clone()
     };
-    let outcome_total = |outcome: &str| -> f64 {
+    let outcome_total = |outcome: Outcome| -> f64 {
         data.by_outcome
             .rows
             .iter()
-            .filter(|row| row.get("outcome").and_then(Value::as_str) == Some(outcome))
-            .filter_map(|row| figure(row, "vehicles"))
+            .filter(|row| row.label(StatsDimension::Outcome) == Some(outcome.as_str()))
+            .map(vehicles)
             .sum()
     };
-    let flow_total = outcome_total("passed") + outcome_total("delayed");
+    let flow_total: f64 = FLOW_OUTCOMES.into_iter().map(outcome_total).sum();
     body.push_str(
         "<section id=\"figures\" class=\"figures\" aria-label=\"Figures\"><div class=\"tiles\">\n",
     );
@@ -261,7 +261,7 @@ fn tiles(body: &mut String, data: &DashboardData) {
     for (class, value, label, records) in [
         (
             "tile-vehicles",
-            shown(figure(totals, "vehicles")),
+            shown(totals.vehicles),
             "vehicles recorded",
             &all,
         ),
@@ -273,30 +273,35 @@ fn tiles(body: &mut String, data: &DashboardData) {
         ),
         (
             "tile-turned-back",
-            number(outcome_total("turned_back")),
+            number(outcome_total(Outcome::TurnedBack)),
             "turned back",
             &turned_back,
         ),
         (
             "tile-evacuees",
-            shown(figure(totals, "medical_evacuees")),
+            shown(totals.medical_evacuees),
             "medical evacuees",
             &all,
         ),
         (
             "tile-passengers",
-            shown(figure(totals, "passengers")),
+            shown(totals.passengers),
             "passengers",
             &all,
         ),
     ] {
         tile(body, class, &value, label, Some(&records_link(records)));
     }
-    let per_day = figure(totals, "vehicles").map(|vehicles| vehicles / f64::from(selection.days()));
+    let per_day = totals
+        .vehicles
+        .map(|vehicles| vehicles as f64 / f64::from(selection.days()));
     tile(
         body,
         "tile-per-day",
-        &shown(per_day.map(|value| (value * 10.0).round() / 10.0)),
+        &per_day.map_or_else(
+            || "—".to_string(),
+            |value| number((value * 10.0).round() / 10.0),
+        ),
         "vehicles a day on average",
         None,
     );
@@ -369,7 +374,7 @@ fn site_section(body: &mut String, data: &DashboardData, site: &SiteSection) {
     let mut figures = vec![format!(
         "<a href=\"{}\">{}</a> vehicles passed",
         records_link(&RecordsFilter {
-            outcomes: FLOW.to_vec(),
+            outcomes: FLOW_OUTCOMES.to_vec(),
             ..at_site.clone()
         }),
         number(site.access.observed)
@@ -429,7 +434,7 @@ fn site_section(body: &mut String, data: &DashboardData, site: &SiteSection) {
     // The daily figures, each linked to its records.
     let flow = RecordsFilter {
         site: Some(site.id.clone()),
-        outcomes: FLOW.to_vec(),
+        outcomes: FLOW_OUTCOMES.to_vec(),
         ..records_of(selection)
     };
     let _ = writeln!(
@@ -469,16 +474,14 @@ fn breakdown(body: &mut String, data: &DashboardData) {
     let mut cells: std::collections::BTreeMap<(String, String), f64> = Default::default();
     for row in &data.by_category_direction.rows {
         let category = row
-            .get("category")
-            .and_then(Value::as_str)
+            .label(StatsDimension::Category)
             .unwrap_or("")
             .to_string();
         let direction = row
-            .get("direction")
-            .and_then(Value::as_str)
+            .label(StatsDimension::Direction)
             .unwrap_or("")
             .to_string();
-        let vehicles = figure(row, "vehicles").unwrap_or(0.0);
+        let vehicles = vehicles(row);
         match by_category.iter_mut().find(|(known, _)| *known == category) {
             Some((_, total)) => *total += vehicles,
             None => by_category.push((category.clone(), vehicles)),
@@ -546,7 +549,7 @@ fn breakdown(body: &mut String, data: &DashboardData) {
             number(*total)
         );
     }
-    let total = figure(&data.totals.totals, "vehicles").unwrap_or(0.0);
+    let total = vehicles(&data.totals.totals);
     let _ = writeln!(
         body,
         "</tbody><tfoot><tr><th scope=\"row\">All</th><td colspan=\"3\"></td><td class=\"num\"><a href=\"{}\">{}</a></td></tr></tfoot></table></div>\n<p class=\"small muted\">Vehicles of every outcome. A vehicle whose direction was not recorded counts under “unknown”.</p>\n</section>",
@@ -558,14 +561,13 @@ fn breakdown(body: &mut String, data: &DashboardData) {
 fn refused(body: &mut String, data: &DashboardData) {
     let selection = &data.selection;
     body.push_str("<section id=\"refused\" class=\"refused\">\n<h2>Turned back, held and delayed; denied missions</h2>\n");
-    let rows: Vec<&Map<String, Value>> = data
+    let rows: Vec<&StatsRow> = data
         .by_outcome
         .rows
         .iter()
         .filter(|row| {
-            row.get("outcome")
-                .and_then(Value::as_str)
-                .is_some_and(|outcome| outcome != "passed")
+            row.label(StatsDimension::Outcome)
+                .is_some_and(|outcome| outcome != Outcome::Passed.as_str())
         })
         .collect();
     if rows.is_empty() {
@@ -573,8 +575,8 @@ fn refused(body: &mut String, data: &DashboardData) {
     } else {
         body.push_str("<div class=\"table-scroll\"><table class=\"outcomes\"><thead><tr><th scope=\"col\">Outcome</th><th scope=\"col\">Category</th><th scope=\"col\" class=\"num\">Vehicles</th></tr></thead><tbody>\n");
         for row in rows {
-            let outcome = row.get("outcome").and_then(Value::as_str).unwrap_or("");
-            let category = row.get("category").and_then(Value::as_str).unwrap_or("");
+            let outcome = row.label(StatsDimension::Outcome).unwrap_or("");
+            let category = row.label(StatsDimension::Category).unwrap_or("");
             let href = records_link(&RecordsFilter {
                 category: corridor_model::Category::parse(category).or(selection.category),
                 outcomes: Outcome::parse(outcome).into_iter().collect(),
@@ -586,7 +588,7 @@ fn refused(body: &mut String, data: &DashboardData) {
                 o = escape(outcome),
                 ow = escape(&words(outcome)),
                 cw = escape(&words(category)),
-                v = shown(figure(row, "vehicles"))
+                v = shown(row.figures.vehicles)
             );
         }
         body.push_str("</tbody></table></div>\n");
@@ -662,49 +664,40 @@ fn timeline(body: &mut String, data: &DashboardData) {
 
 /// The records behind an assertion's computed figure, when the records page
 /// can list them: a flow metric at one site (or all), filters it knows.
-fn assertion_records(assertion: &Value) -> Option<String> {
-    let metric = assertion.get("metric")?.as_str()?;
+fn assertion_records(assertion: &Assertion) -> Option<String> {
     if !matches!(
-        metric,
-        "vehicles" | "passages" | "passengers" | "medical_evacuees"
+        assertion.metric,
+        ClaimMetric::Vehicles
+            | ClaimMetric::Passages
+            | ClaimMetric::Passengers
+            | ClaimMetric::MedicalEvacuees
     ) {
         return None;
     }
-    if assertion
-        .get("attributes")
-        .is_some_and(|attributes| attributes.as_object().is_some_and(|map| !map.is_empty()))
-        || ["operator", "vehicle_class", "cargo_kind"]
-            .iter()
-            .any(|name| assertion.get(name).is_some_and(|value| !value.is_null()))
+    if !assertion.attributes.is_empty()
+        || assertion.operator.is_some()
+        || assertion.cargo_kind.is_some()
     {
         return None;
     }
-    let site = match assertion.get("sites") {
-        Some(Value::Array(sites)) if sites.len() > 1 => return None,
-        Some(Value::Array(sites)) => sites.first().and_then(Value::as_str).map(str::to_string),
-        _ => None,
+    let site = match assertion.sites.as_slice() {
+        [] => None,
+        [site] => Some(site.clone()),
+        _ => return None,
     };
-    let from = corridor_model::time::parse_date(assertion.get("from")?.as_str()?)?;
-    let to = corridor_model::time::parse_date(assertion.get("to")?.as_str()?)?;
-    let category = match assertion.get("category").and_then(Value::as_str) {
-        Some(text) => Some(corridor_model::Category::parse(text)?),
-        None => None,
-    };
-    let direction = match assertion.get("direction").and_then(Value::as_str) {
-        Some(text) => Some(Direction::parse(text)?),
-        None => None,
-    };
-    // Without an outcome, a claim counts the flow (passed or delayed).
-    let outcomes = match assertion.get("outcome").and_then(Value::as_str) {
-        Some(text) => vec![Outcome::parse(text)?],
-        None => FLOW.to_vec(),
+    let from = corridor_model::time::parse_date(&assertion.from)?;
+    let to = corridor_model::time::parse_date(&assertion.to)?;
+    // Without an outcome, a claim counts the flow.
+    let outcomes = match assertion.outcome {
+        Some(outcome) => vec![outcome],
+        None => FLOW_OUTCOMES.to_vec(),
     };
     Some(records_link(&RecordsFilter {
         from,
         to,
         site,
-        category,
-        direction,
+        category: assertion.category,
+        direction: assertion.direction,
         outcomes,
         page: 1,
     }))
