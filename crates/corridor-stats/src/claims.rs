@@ -686,3 +686,59 @@ fn check_record_count(
         sources,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn computed_figures_serialize_as_they_always_read() {
+        let json = |computed: Option<Computed>| serde_json::to_string(&computed).expect("json");
+        assert_eq!(json(Some(Computed::Figure(980.0))), "980");
+        assert_eq!(json(Some(Computed::Figure(12.5))), "12.5");
+        assert_eq!(json(Some(Computed::Count(3))), "3");
+        assert_eq!(
+            json(Some(Computed::Statuses(vec![
+                Some(AccessStatus::SeverelyRestricted),
+                None
+            ]))),
+            "\"severely_restricted, unknown\""
+        );
+        assert_eq!(json(None), "null");
+        assert_eq!(
+            Computed::Statuses(vec![Some(AccessStatus::Open)]).to_string(),
+            "open"
+        );
+    }
+
+    #[test]
+    fn a_verdict_writes_the_assertion_with_sorted_keys_and_the_claimed_figure_whole() {
+        let assertion = Assertion {
+            metric: ClaimMetric::Vehicles,
+            op: ComparisonOp::Gt,
+            value: AssertedValue::Number(850.0),
+            tolerance: None,
+            from: "2022-12-12".into(),
+            to: "2023-01-23".into(),
+            sites: vec!["lachin-road".into()],
+            category: Some(Category::Peacekeeping),
+            operator: None,
+            direction: None,
+            outcome: None,
+            cargo_kind: None,
+            attributes: std::collections::BTreeMap::new(),
+        };
+        let verdict = judged(
+            &assertion,
+            Some(Computed::Figure(858.0)),
+            Verdict::Consistent,
+            "reason".into(),
+            Vec::new(),
+            Vec::new(),
+        );
+        assert_eq!(
+            serde_json::to_string(&verdict).expect("json"),
+            "{\"assertion\":{\"category\":\"peacekeeping\",\"from\":\"2022-12-12\",\"metric\":\"vehicles\",\"op\":\"gt\",\"sites\":[\"lachin-road\"],\"to\":\"2023-01-23\",\"value\":850.0},\"claimed\":850,\"computed\":858,\"verdict\":\"consistent\",\"reason\":\"reason\",\"coverage\":[],\"sources\":[]}"
+        );
+    }
+}
