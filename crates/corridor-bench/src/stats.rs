@@ -38,11 +38,7 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
     let raw_vehicles = raw_scan(&connection, first, last)?;
     let scan_ms = median_ms(3, || raw_scan(&connection, first, last).map(|_| ()))?;
 
-    let rollup_vehicles = report
-        .totals
-        .get("vehicles")
-        .and_then(serde_json::Value::as_i64)
-        .unwrap_or(0);
+    let rollup_vehicles = report.totals.figures.vehicles.unwrap_or(0);
     anyhow::ensure!(
         rollup_vehicles == raw_vehicles,
         "rollups say {rollup_vehicles} vehicles, the raw scan {raw_vehicles}"

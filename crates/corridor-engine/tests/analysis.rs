@@ -193,7 +193,10 @@ fn verdicts(writer: &Writer, assertions: Value) -> Vec<(Verdict, Value)> {
     verdict
         .assertions
         .into_iter()
-        .map(|assertion| (assertion.verdict, assertion.computed))
+        .map(|assertion| {
+            let computed = serde_json::to_value(&assertion.computed).expect("json");
+            (assertion.verdict, computed)
+        })
         .collect()
 }
 

@@ -1,16 +1,16 @@
 //! Baselines and the access index: observed flow set against what normally
 //! passed, with a status per day and for the period.
 //!
-//! Flow is what went through: passages with outcome `passed` or `delayed`.
-//! Turned-back and held vehicles are reported beside the flow, never folded
-//! into it. A day nobody watched has no status; a covered day on which nothing
+//! Flow is what went through, by the one rule in [`crate::flow`]: passages
+//! with outcome `passed` or `delayed`. Turned-back and held vehicles are
+//! reported beside the flow, never folded into it. A day nobody watched has no status; a covered day on which nothing
 //! of the category passed is `closed`; otherwise the index (observed divided
 //! by the baseline scaled to the covered share of the day) picks `open`,
 //! `restricted` or `severely_restricted` from the documented thresholds.
 
 use corridor_model::time::day_number;
 use corridor_model::{
-    AccessStatus, BaselineDirection, BaselineReference, Body, Category, FlowMetric,
+    AccessStatus, BaselineDirection, BaselineReference, Body, Category, FlowMetric, Outcome,
 };
 use corridor_store::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQuery, Store};
 use jiff::Span;
@@ -18,8 +18,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::StatsError;
-use crate::claims::FLOW_OUTCOMES;
 use crate::coverage::site_coverage;
+use crate::flow::flow_outcome_tokens;
+use crate::numbers::number;
 use crate::snapshot::Snapshot;
 
 /// Where the index turns one status into the next, as fractions of the baseline.
@@ -136,10 +137,7 @@ pub fn metric_value(metrics: &Metrics, metric: FlowMetric) -> f64 {
 /// Flow (passed + delayed) per site-local day, as `(day number, metrics)`.
 fn flow_by_day(store: &dyn Store, query: &RollupQuery) -> Result<Vec<(i32, Metrics)>, StatsError> {
     let mut query = query.clone();
-    query.filter.outcomes = FLOW_OUTCOMES
-        .iter()
-        .map(|outcome| outcome.to_string())
-        .collect();
+    query.filter.outcomes = flow_outcome_tokens();
     Ok(store
         .rollup(&query)?
         .into_iter()
@@ -340,7 +338,7 @@ pub fn access_index(
         ),
         _ => String::new(),
     };
-    let outcome_total = |outcome: &str| -> Result<i64, StatsError> {
+    let outcome_total = |outcome: Outcome| -> Result<i64, StatsError> {
         let mut query = flow_query(
             site,
             from,
@@ -349,7 +347,7 @@ pub fn access_index(
             BaselineDirection::Both,
             Vec::new(),
         );
-        query.filter.outcomes = vec![outcome.to_string()];
+        query.filter.outcomes = vec![outcome.as_str().to_string()];
         Ok(store
             .rollup(&query)?
             .iter()
@@ -369,16 +367,16 @@ pub fn access_index(
         index,
         status,
         explanation,
-        turned_back: outcome_total("turned_back")?,
-        held: outcome_total("held")?,
-        delayed: outcome_total("delayed")?,
+        turned_back: outcome_total(Outcome::TurnedBack)?,
+        held: outcome_total(Outcome::Held)?,
+        delayed: outcome_total(Outcome::Delayed)?,
         days,
     })
 }
 
 /// A figure for a sentence: thousands separated, at most one decimal.
 fn readable(value: f64) -> String {
-    crate::report_html::figures::number(value)
+    number(value)
 }
 
 /// Index and status for an observed figure over `covered` days (or a share of one).

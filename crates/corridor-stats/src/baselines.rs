@@ -7,11 +7,12 @@ use std::collections::BTreeSet;
 use corridor_model::time::{date_of_day_number, day_number};
 use corridor_model::{BaselineDirection, Category, FlowMetric};
 use corridor_store::Store;
-use serde_json::{Map, Value};
 
 use crate::access::{BaselineFigure, baseline_for};
+use crate::error::StatsError;
+use crate::query::StatsDimension;
 use crate::snapshot::Snapshot;
-use crate::{StatsDimension, StatsError, StatsReport};
+use crate::table::{Expected, StatsReport, StatsRow};
 
 /// Adds baseline figures to `report`'s rows and totals.
 pub(crate) fn annotate(store: &dyn Store, report: &mut StatsReport) -> Result<(), StatsError> {
@@ -21,12 +22,8 @@ pub(crate) fn annotate(store: &dyn Store, report: &mut StatsReport) -> Result<()
         .map(date_of_day_number)
         .collect();
     let mut used: Vec<BaselineFigure> = Vec::new();
-    let mut expected = |row: &Map<String, Value>| -> Result<Map<String, Value>, StatsError> {
-        let text = |dimension: StatsDimension| {
-            row.get(dimension.as_str())
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
+    let mut expected = |row: &StatsRow| -> Result<Expected, StatsError> {
+        let text = |dimension: StatsDimension| row.label(dimension).map(str::to_string);
         let site = text(StatsDimension::Site).or_else(|| match query.sites.as_slice() {
             [one] => Some(one.clone()),
             _ if snapshot.sites.len() == 1 => snapshot.sites.keys().next().cloned(),
@@ -59,10 +56,10 @@ pub(crate) fn annotate(store: &dyn Store, report: &mut StatsReport) -> Result<()
                         .is_none_or(|wanted| wanted == day.strftime("%Y-%m").to_string())
             })
             .count() as f64;
-        let mut values = Map::new();
+        let mut values = Expected::default();
         for (metric, field) in [
-            (FlowMetric::Vehicles, "baseline_vehicles"),
-            (FlowMetric::Tonnes, "baseline_tonnes"),
+            (FlowMetric::Vehicles, &mut values.vehicles),
+            (FlowMetric::Tonnes, &mut values.tonnes),
         ] {
             let figure = match (&site, direction, pinned_category == category.is_some()) {
                 (Some(site), Some(direction), true) => {
@@ -70,25 +67,19 @@ pub(crate) fn annotate(store: &dyn Store, report: &mut StatsReport) -> Result<()
                 }
                 _ => None,
             };
-            let value = match figure {
-                Some(figure) => {
-                    let expected = figure.per_day * span;
-                    if !used.contains(&figure) {
-                        used.push(figure);
-                    }
-                    crate::claims::figure(expected)
+            *field = figure.map(|figure| {
+                let expected = figure.per_day * span;
+                if !used.contains(&figure) {
+                    used.push(figure);
                 }
-                None => Value::Null,
-            };
-            values.insert(field.to_string(), value);
+                expected
+            });
         }
         Ok(values)
     };
-    let totals = expected(&Map::new())?;
-    report.totals.extend(totals);
+    report.totals.expected = Some(expected(&report.totals)?);
     for row in &mut report.rows {
-        let values = expected(row)?;
-        row.extend(values);
+        row.expected = Some(expected(row)?);
     }
     let mut seen = BTreeSet::new();
     used.retain(|figure| seen.insert(figure.id.clone()));

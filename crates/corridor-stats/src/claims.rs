@@ -15,12 +15,13 @@ use corridor_model::{
 };
 use corridor_store::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQuery, Store};
 use jiff::civil::Date;
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde::{Serialize, Serializer};
 
-use crate::StatsError;
-use crate::access::{AccessQuery, Thresholds, access_index};
+use crate::access::{AccessQuery, AccessSummary, Thresholds, access_index};
 use crate::coverage::site_coverage;
+use crate::error::StatsError;
+use crate::flow::flow_outcome_tokens;
+use crate::numbers::figure_json;
 use crate::snapshot::Snapshot;
 
 /// How a claim or assertion stands against the records.
@@ -42,9 +43,6 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// The outcomes that count as flow when a claim names none.
-pub const FLOW_OUTCOMES: [&str; 2] = ["passed", "delayed"];
-
 /// The default tolerance of `approx` when the claim gives none, in percent.
 pub const DEFAULT_APPROX_PERCENT: f64 = 5.0;
 
@@ -57,14 +55,87 @@ pub struct CoverageUsed {
     pub sources: Vec<String>,
 }
 
+/// What the records give for an assertion, to set beside the claimed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Computed {
+    /// A flow figure: vehicles, passages, passengers, medical evacuees or tonnes.
+    Figure(f64),
+    /// A count of mission, incident or appeal records.
+    Count(u64),
+    /// The access status of each site asserted about, in order; `None` where
+    /// no status could be given.
+    Statuses(Vec<Option<AccessStatus>>),
+}
+
+impl Computed {
+    /// The statuses as one text: `open, unknown`.
+    fn statuses_text(statuses: &[Option<AccessStatus>]) -> String {
+        let texts: Vec<&str> = statuses
+            .iter()
+            .map(|status| status.map_or("unknown", AccessStatus::as_str))
+            .collect();
+        texts.join(", ")
+    }
+}
+
+/// As the JSON writes it, without quotes: `980`, `12.5`, `open, unknown`.
+impl std::fmt::Display for Computed {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Computed::Figure(number) => write!(formatter, "{}", figure_json(*number)),
+            Computed::Count(count) => write!(formatter, "{count}"),
+            Computed::Statuses(statuses) => formatter.write_str(&Computed::statuses_text(statuses)),
+        }
+    }
+}
+
+/// JSON as it has always read: a figure as an integer when whole, a count as
+/// an integer, the statuses as one comma-separated string.
+impl Serialize for Computed {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Computed::Figure(number) => figure_json(*number).serialize(serializer),
+            Computed::Count(count) => serializer.serialize_u64(*count),
+            Computed::Statuses(statuses) => {
+                serializer.serialize_str(&Computed::statuses_text(statuses))
+            }
+        }
+    }
+}
+
+/// The claimed value in JSON: a figure (an integer when whole) or a status token.
+fn serialize_claimed<S: Serializer>(
+    claimed: &AssertedValue,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match claimed {
+        AssertedValue::Number(number) => figure_json(*number).serialize(serializer),
+        AssertedValue::Status(status) => serializer.serialize_str(status.as_str()),
+    }
+}
+
+/// The assertion in JSON as recorded, its keys in sorted order, as it has
+/// always been written (through a JSON value, whose objects sort their keys).
+fn serialize_assertion<S: Serializer>(
+    assertion: &Assertion,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serde_json::to_value(assertion)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(serializer)
+}
+
 /// The verdict on one assertion, with the computed figure beside the claimed one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssertionVerdict {
     /// The assertion as recorded.
-    pub assertion: Value,
-    pub claimed: Value,
-    /// The figure computed from the records (`null` when none reports it).
-    pub computed: Value,
+    #[serde(serialize_with = "serialize_assertion")]
+    pub assertion: Assertion,
+    /// The claimed value: the assertion's own `value`.
+    #[serde(serialize_with = "serialize_claimed")]
+    pub claimed: AssertedValue,
+    /// What the records give (`None`, `null`, when no record reports it).
+    pub computed: Option<Computed>,
     pub verdict: Verdict,
     pub reason: String,
     pub coverage: Vec<CoverageUsed>,
@@ -183,10 +254,7 @@ fn rollup_query(
             // delayed): a vehicle turned back did not "use the road".
             outcomes: match assertion.outcome {
                 Some(outcome) => vec![outcome.as_str().to_string()],
-                None => FLOW_OUTCOMES
-                    .iter()
-                    .map(|outcome| outcome.to_string())
-                    .collect(),
+                None => flow_outcome_tokens(),
             },
             vehicle_class: None,
             cargo_kind: assertion.cargo_kind.clone(),
@@ -220,27 +288,17 @@ fn check_assertion(
 ) -> Result<AssertionVerdict, StatsError> {
     let (from, to) = period(assertion)?;
     let sites = assertion_sites(snapshot, assertion);
-    let recorded = serde_json::to_value(assertion).unwrap_or(Value::Null);
-    let claimed = match &assertion.value {
-        AssertedValue::Number(number) => figure(*number),
-        AssertedValue::Status(status) => json!(status.as_str()),
-    };
     if let Some(metric) = flow_metric(assertion.metric) {
-        return check_flow(
-            store, snapshot, assertion, metric, &sites, from, to, recorded, claimed,
-        );
+        return check_flow(store, snapshot, assertion, metric, &sites, from, to);
     }
     match assertion.metric {
-        ClaimMetric::AccessStatus => check_status(
-            store, snapshot, assertion, &sites, from, to, thresholds, recorded, claimed,
-        ),
-        _ => Ok(check_record_count(
-            snapshot, assertion, &sites, from, to, recorded, claimed,
-        )),
+        ClaimMetric::AccessStatus => {
+            check_status(store, snapshot, assertion, &sites, from, to, thresholds)
+        }
+        _ => Ok(check_record_count(snapshot, assertion, &sites, from, to)),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn check_flow(
     store: &dyn Store,
     snapshot: &Snapshot,
@@ -249,8 +307,6 @@ fn check_flow(
     sites: &[String],
     from: Date,
     to: Date,
-    recorded: Value,
-    claimed: Value,
 ) -> Result<AssertionVerdict, StatsError> {
     let attributes: Vec<(String, String)> = assertion
         .attributes
@@ -289,9 +345,8 @@ fn check_flow(
     let computed = flow_figure(&metrics, metric);
     let AssertedValue::Number(value) = assertion.value else {
         return Ok(judged(
-            recorded,
-            claimed,
-            Value::Null,
+            assertion,
+            None,
             Verdict::NotVerifiable,
             "a flow figure is compared with a number".into(),
             coverage,
@@ -306,9 +361,8 @@ fn check_flow(
         Some(observed) => judge(observed, value, assertion.op, assertion.tolerance, full),
     };
     Ok(judged(
-        recorded,
-        claimed,
-        computed.map_or(Value::Null, figure),
+        assertion,
+        computed.map(Computed::Figure),
         verdict,
         reason,
         coverage,
@@ -316,27 +370,17 @@ fn check_flow(
     ))
 }
 
-/// A figure as JSON: an integer when whole, so counts read as counts.
-pub fn figure(number: f64) -> Value {
-    if number.fract() == 0.0 && number.abs() < 9.0e15 {
-        json!(number as i64)
-    } else {
-        json!(number)
-    }
-}
-
 fn judged(
-    assertion: Value,
-    claimed: Value,
-    computed: Value,
+    assertion: &Assertion,
+    computed: Option<Computed>,
     verdict: Verdict,
     reason: String,
     coverage: Vec<CoverageUsed>,
     sources: Vec<String>,
 ) -> AssertionVerdict {
     AssertionVerdict {
-        assertion,
-        claimed,
+        assertion: assertion.clone(),
+        claimed: assertion.value.clone(),
         computed,
         verdict,
         reason,
@@ -437,7 +481,6 @@ pub fn judge(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn check_status(
     store: &dyn Store,
     snapshot: &Snapshot,
@@ -446,14 +489,11 @@ fn check_status(
     from: Date,
     to: Date,
     thresholds: Thresholds,
-    recorded: Value,
-    claimed: Value,
 ) -> Result<AssertionVerdict, StatsError> {
     let AssertedValue::Status(claimed_status) = assertion.value else {
         return Ok(judged(
-            recorded,
-            claimed,
-            Value::Null,
+            assertion,
+            None,
             Verdict::NotVerifiable,
             "an access status is compared with a status".into(),
             Vec::new(),
@@ -505,9 +545,8 @@ fn check_status(
             Verdict::Consistent
         };
         return Ok(judged(
-            recorded,
-            claimed,
-            json!(status_text(&statuses)),
+            assertion,
+            Some(Computed::Statuses(site_statuses(&statuses))),
             verdict,
             format!("traffic passed in the period, so it was not closed ({explained})"),
             coverage,
@@ -518,9 +557,8 @@ fn check_status(
         && claimed_status != AccessStatus::Closed
     {
         return Ok(judged(
-            recorded,
-            claimed,
-            Value::Null,
+            assertion,
+            None,
             Verdict::NotVerifiable,
             format!("an access status needs a baseline ({explained})"),
             coverage,
@@ -529,9 +567,8 @@ fn check_status(
     }
     if !all_full {
         return Ok(judged(
-            recorded,
-            claimed,
-            json!(status_text(&statuses)),
+            assertion,
+            Some(Computed::Statuses(site_statuses(&statuses))),
             Verdict::NotVerifiable,
             format!("the period is not fully covered ({explained})"),
             coverage,
@@ -548,9 +585,8 @@ fn check_status(
         _ => Verdict::Inconsistent,
     };
     Ok(judged(
-        recorded,
-        claimed,
-        json!(status_text(&statuses)),
+        assertion,
+        Some(Computed::Statuses(site_statuses(&statuses))),
         verdict,
         explained,
         coverage,
@@ -558,12 +594,9 @@ fn check_status(
     ))
 }
 
-fn status_text(statuses: &[crate::access::AccessSummary]) -> String {
-    let texts: Vec<&str> = statuses
-        .iter()
-        .map(|summary| summary.status.map_or("unknown", AccessStatus::as_str))
-        .collect();
-    texts.join(", ")
+/// Each site's computed status, in the order of the sites.
+fn site_statuses(statuses: &[AccessSummary]) -> Vec<Option<AccessStatus>> {
+    statuses.iter().map(|summary| summary.status).collect()
 }
 
 /// Missions, incidents and appeals are counted from their records. They are
@@ -574,8 +607,6 @@ fn check_record_count(
     sites: &[String],
     from: Date,
     to: Date,
-    recorded: Value,
-    claimed: Value,
 ) -> AssertionVerdict {
     let within = |time: &Time| {
         let day = time.local_day();
@@ -627,9 +658,8 @@ fn check_record_count(
     }
     let AssertedValue::Number(value) = assertion.value else {
         return judged(
-            recorded,
-            claimed,
-            Value::Null,
+            assertion,
+            None,
             Verdict::NotVerifiable,
             "a count is compared with a number".into(),
             Vec::new(),
@@ -648,12 +678,67 @@ fn check_record_count(
         assertion.metric
     );
     judged(
-        recorded,
-        claimed,
-        json!(count),
+        assertion,
+        Some(Computed::Count(count)),
         verdict,
         reason,
         Vec::new(),
         sources,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn computed_figures_serialize_as_they_always_read() {
+        let json = |computed: Option<Computed>| serde_json::to_string(&computed).expect("json");
+        assert_eq!(json(Some(Computed::Figure(980.0))), "980");
+        assert_eq!(json(Some(Computed::Figure(12.5))), "12.5");
+        assert_eq!(json(Some(Computed::Count(3))), "3");
+        assert_eq!(
+            json(Some(Computed::Statuses(vec![
+                Some(AccessStatus::SeverelyRestricted),
+                None
+            ]))),
+            "\"severely_restricted, unknown\""
+        );
+        assert_eq!(json(None), "null");
+        assert_eq!(
+            Computed::Statuses(vec![Some(AccessStatus::Open)]).to_string(),
+            "open"
+        );
+    }
+
+    #[test]
+    fn a_verdict_writes_the_assertion_with_sorted_keys_and_the_claimed_figure_whole() {
+        let assertion = Assertion {
+            metric: ClaimMetric::Vehicles,
+            op: ComparisonOp::Gt,
+            value: AssertedValue::Number(850.0),
+            tolerance: None,
+            from: "2022-12-12".into(),
+            to: "2023-01-23".into(),
+            sites: vec!["lachin-road".into()],
+            category: Some(Category::Peacekeeping),
+            operator: None,
+            direction: None,
+            outcome: None,
+            cargo_kind: None,
+            attributes: std::collections::BTreeMap::new(),
+        };
+        let verdict = judged(
+            &assertion,
+            Some(Computed::Figure(858.0)),
+            Verdict::Consistent,
+            "reason".into(),
+            Vec::new(),
+            Vec::new(),
+        );
+        assert_eq!(
+            serde_json::to_string(&verdict).expect("json"),
+            "{\"assertion\":{\"category\":\"peacekeeping\",\"from\":\"2022-12-12\",\"metric\":\"vehicles\",\"op\":\"gt\",\"sites\":[\"lachin-road\"],\"to\":\"2023-01-23\",\"value\":850.0},\"claimed\":850,\"computed\":858,\"verdict\":\"consistent\",\"reason\":\"reason\",\"coverage\":[],\"sources\":[]}"
+        );
+    }
 }

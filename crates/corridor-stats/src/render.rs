@@ -1,9 +1,10 @@
 //! Human and spreadsheet renderings of a [`StatsReport`]: an aligned text
-//! table and CSV. JSON is the report itself, serialized.
+//! table and CSV. JSON is the report itself, serialized; both renderings
+//! write each cell as the JSON writes it, so the three formats agree.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::{METRICS, StatsReport};
+use crate::table::{METRICS, StatsReport};
 
 /// The columns of the report's rows: dimensions first, then metrics.
 fn columns(report: &StatsReport) -> Vec<String> {
@@ -19,7 +20,10 @@ fn columns(report: &StatsReport) -> Vec<String> {
 
 /// The figure columns: the metrics, then the baseline beside them when asked.
 fn metric_columns(report: &StatsReport) -> Vec<String> {
-    let mut columns: Vec<String> = METRICS.iter().map(|metric| metric.to_string()).collect();
+    let mut columns: Vec<String> = METRICS
+        .iter()
+        .map(|metric| metric.as_str().to_string())
+        .collect();
     if report.query.baseline {
         columns.extend([
             "baseline_vehicles".to_string(),
@@ -42,8 +46,10 @@ pub fn render_table(report: &StatsReport) -> String {
     let columns = columns(report);
     let mut lines: Vec<Vec<String>> = vec![columns.clone()];
     for row in &report.rows {
+        let row = row.to_json();
         lines.push(columns.iter().map(|column| cell(row.get(column))).collect());
     }
+    let totals = report.totals.to_json();
     let dimensions = report.query.by.len();
     let mut total: Vec<String> = (0..dimensions)
         .map(|position| {
@@ -57,7 +63,7 @@ pub fn render_table(report: &StatsReport) -> String {
     total.extend(
         metric_columns(report)
             .iter()
-            .map(|metric| cell(report.totals.get(metric))),
+            .map(|metric| cell(totals.get(metric))),
     );
     if dimensions == 0 {
         // Without dimensions the table is just the totals.
@@ -99,7 +105,7 @@ pub fn render_table(report: &StatsReport) -> String {
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
-    if report.totals.values().all(Value::is_null) {
+    if totals.values().all(Value::is_null) {
         out.push_str("(no passages recorded in this period: that is not the same as no traffic unless the period was covered)\n");
     }
     out
@@ -118,10 +124,10 @@ pub fn render_csv(report: &StatsReport) -> String {
             .join(","),
     );
     out.push('\n');
-    let rows: Vec<&serde_json::Map<String, Value>> = if report.query.by.is_empty() {
-        vec![&report.totals]
+    let rows: Vec<Map<String, Value>> = if report.query.by.is_empty() {
+        vec![report.totals.to_json()]
     } else {
-        report.rows.iter().collect()
+        report.rows.iter().map(|row| row.to_json()).collect()
     };
     for row in rows {
         out.push_str(

@@ -6,15 +6,18 @@
 use std::collections::BTreeMap;
 
 use corridor_model::time::parse_date;
-use corridor_model::{AccessStatus, BaselineDirection, Category, FlowMetric};
+use corridor_model::{
+    AccessStatus, AssertedValue, Assertion, BaselineDirection, Category, ClaimMetric, ComparisonOp,
+    FlowMetric,
+};
 use corridor_stats::access::{AccessSummary, BaselineFigure, DayAccess, Thresholds};
-use corridor_stats::claims::{AssertionVerdict, ClaimVerdict, CoverageUsed, Verdict};
+use corridor_stats::claims::{AssertionVerdict, ClaimVerdict, Computed, CoverageUsed, Verdict};
 use corridor_stats::coverage::{Gap, SiteCoverage};
 use corridor_stats::report::{
     AppealSummary, Report, ReportCheckpoint, ReportQuery, SiteSection, report_json,
 };
 use corridor_stats::report_html::{extract_embedded_json, render_csv, render_html};
-use corridor_stats::{StatsDimension, StatsQuery, StatsReport, compute};
+use corridor_stats::{Figures, StatsDimension, StatsQuery, StatsReport, StatsRow, compute};
 use corridor_store::MemoryStore;
 use serde_json::{Map, Value, json};
 
@@ -32,6 +35,36 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
+/// A typed statistics row from the JSON object it serializes as: the labels
+/// of `by`, then the figures the object gives.
+fn row(by: &[StatsDimension], value: Value) -> StatsRow {
+    let fields = object(value);
+    let count = |name: &str| fields.get(name).and_then(Value::as_i64);
+    StatsRow {
+        labels: by
+            .iter()
+            .map(|dimension| {
+                let label = fields
+                    .get(dimension.as_str())
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                (*dimension, label)
+            })
+            .collect(),
+        figures: Figures {
+            vehicles: count("vehicles"),
+            passages: count("passages"),
+            passengers: count("passengers"),
+            medical_evacuees: count("medical_evacuees"),
+            kilograms: fields
+                .get("tonnes")
+                .and_then(Value::as_f64)
+                .map(|tonnes| (tonnes * 1000.0).round() as i64),
+        },
+        expected: None,
+    }
+}
+
 /// A statistics report with the given figures. It starts as a real (empty)
 /// one computed from an empty store, so that it has every field the type has.
 fn stats(by: &[StatsDimension], totals: Value, rows: Vec<Value>) -> StatsReport {
@@ -41,8 +74,8 @@ fn stats(by: &[StatsDimension], totals: Value, rows: Vec<Value>) -> StatsReport 
     );
     query.by = by.to_vec();
     let mut report = compute(&MemoryStore::new(), &query).expect("an empty store computes");
-    report.totals = object(totals);
-    report.rows = rows.into_iter().map(object).collect();
+    report.totals = row(&[], totals);
+    report.rows = rows.into_iter().map(|value| row(by, value)).collect();
     report
 }
 
@@ -114,10 +147,25 @@ fn coverage(site: &str, covered_hours: f64, gaps: &[(&str, &str)]) -> SiteCovera
 }
 
 fn assertion(verdict: Verdict, claimed: Value, computed: Value, reason: &str) -> AssertionVerdict {
+    let claimed = AssertedValue::Number(claimed.as_f64().expect("a claimed figure"));
     AssertionVerdict {
-        assertion: json!({"metric": "vehicles", "op": "gte", "value": claimed, "from": FROM, "to": TO, "sites": ["north-gate"], "category": "red_cross"}),
+        assertion: Assertion {
+            metric: ClaimMetric::Vehicles,
+            op: ComparisonOp::Gte,
+            value: claimed.clone(),
+            tolerance: None,
+            from: FROM.into(),
+            to: TO.into(),
+            sites: vec!["north-gate".into()],
+            category: Some(Category::RedCross),
+            operator: None,
+            direction: None,
+            outcome: None,
+            cargo_kind: None,
+            attributes: BTreeMap::new(),
+        },
         claimed,
-        computed,
+        computed: computed.as_f64().map(Computed::Figure),
         verdict,
         reason: reason.into(),
         coverage: vec![CoverageUsed {

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use corridor_engine::DataDir;
 use corridor_model::parse::parse_submission;
-use corridor_model::{Body, Record};
+use corridor_model::{AssertedValue, Assertion, Body, Record};
 use corridor_stats::claims::{ClaimVerdict, Verdict, check_claim};
 use corridor_stats::snapshot::Snapshot;
 use corridor_store::Store;
@@ -157,8 +157,11 @@ fn render_claims(output: &ClaimsOutput) -> String {
             let described = describe_assertion(&assertion.assertion);
             out.push_str(&format!(
                 "  - {described}: claimed {}, computed {} → {}\n",
-                plain(&assertion.claimed),
-                plain(&assertion.computed),
+                claimed_text(&assertion.claimed),
+                assertion
+                    .computed
+                    .as_ref()
+                    .map_or_else(|| "no data".to_string(), ToString::to_string),
                 verdict_label(assertion.verdict)
             ));
             out.push_str(&format!("    {}\n", assertion.reason));
@@ -189,32 +192,41 @@ fn verdict_label(verdict: Verdict) -> String {
     verdict.to_string().to_uppercase()
 }
 
-fn plain(value: &Value) -> String {
-    match value {
-        Value::Null => "no data".into(),
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
+/// A claimed value as the JSON writes it, without quotes: `850`, `open`.
+fn claimed_text(claimed: &AssertedValue) -> String {
+    match claimed {
+        AssertedValue::Number(number) => corridor_stats::numbers::figure_json(*number).to_string(),
+        AssertedValue::Status(status) => status.as_str().to_string(),
     }
 }
 
 /// `vehicles gt 850 (category peacekeeping, 2022-12-12..2023-01-23, sites lachin-road)`.
-fn describe_assertion(assertion: &Value) -> String {
-    let field = |name: &str| assertion.get(name).map(plain).unwrap_or_default();
-    let mut filters = Vec::new();
-    for name in ["category", "operator", "direction", "outcome", "cargo_kind"] {
-        if let Some(value) = assertion.get(name) {
-            filters.push(format!("{name} {}", plain(value)));
-        }
-    }
-    filters.push(format!("{}..{}", field("from"), field("to")));
-    if let Some(Value::Array(sites)) = assertion.get("sites") {
-        let names: Vec<String> = sites.iter().map(plain).collect();
-        filters.push(format!("sites {}", names.join(", ")));
+fn describe_assertion(assertion: &Assertion) -> String {
+    let named = [
+        (
+            "category",
+            assertion.category.map(|category| category.as_str()),
+        ),
+        ("operator", assertion.operator.as_deref()),
+        (
+            "direction",
+            assertion.direction.map(|direction| direction.as_str()),
+        ),
+        ("outcome", assertion.outcome.map(|outcome| outcome.as_str())),
+        ("cargo_kind", assertion.cargo_kind.as_deref()),
+    ];
+    let mut filters: Vec<String> = named
+        .iter()
+        .filter_map(|(name, value)| value.map(|value| format!("{name} {value}")))
+        .collect();
+    filters.push(format!("{}..{}", assertion.from, assertion.to));
+    if !assertion.sites.is_empty() {
+        filters.push(format!("sites {}", assertion.sites.join(", ")));
     }
     format!(
         "{} {} ({})",
-        field("metric"),
-        field("op"),
+        assertion.metric,
+        assertion.op,
         filters.join(", ")
     )
 }

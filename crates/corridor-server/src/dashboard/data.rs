@@ -14,7 +14,7 @@ use corridor_stats::claims::{ClaimVerdict, check_claim};
 use corridor_stats::coverage::site_coverage;
 use corridor_stats::report::SiteSection;
 use corridor_stats::snapshot::Snapshot;
-use corridor_stats::{StatsDimension, StatsError, StatsQuery, StatsReport, metric_values};
+use corridor_stats::{StatsDimension, StatsError, StatsQuery, StatsReport, StatsRow};
 use corridor_store::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQuery, Store};
 use corridor_tlog::cosignature::parse_timestamped_signature;
 use corridor_tlog::note::Note;
@@ -397,11 +397,7 @@ pub fn gather(
             &[("synthetic".to_string(), "true".to_string())],
         )?
         .passages;
-    let all_passages = totals
-        .totals
-        .get("passages")
-        .and_then(|value| value.as_i64())
-        .unwrap_or(0);
+    let all_passages = totals.totals.figures.passages.unwrap_or(0);
     let mut notices = Vec::new();
     if synthetic > 0 {
         let share = if synthetic == all_passages {
@@ -489,12 +485,12 @@ fn report(
         .map(|category| category.as_str().to_string());
     let rows = groups
         .into_iter()
-        .map(|(key, metrics)| corridor_stats::stats_row(&by, key, &metrics))
+        .map(|(key, metrics)| StatsRow::new(&by, key, &metrics))
         .collect();
     query.by = by;
     StatsReport {
         query,
-        totals: metric_values(total),
+        totals: StatsRow::totals(total),
         rows,
         baselines: Vec::new(),
     }

@@ -70,7 +70,8 @@ pub fn dashboard_link(
 }
 
 // Figures read the same on the dashboard and in reports.
-pub use corridor_stats::report_html::figures::{day_label, number, percent, token as words};
+pub use corridor_stats::numbers::{number, percent};
+pub use corridor_stats::report_html::figures::{day_label, token as words};
 
 /// The content security policy of the dashboard pages: no script at all,
 /// inline style only, forms submit to this server only.

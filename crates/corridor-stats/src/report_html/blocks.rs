@@ -11,13 +11,14 @@
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use corridor_model::Assertion;
 
 use super::escape;
 use super::figures::{
-    comparison, day_label, field, json_figure, percent, plain, slug, token, verdict_badge,
+    claimed_text, comparison, computed_text, day_label, slug, token, verdict_badge,
 };
 use crate::claims::{AssertionVerdict, ClaimVerdict};
+use crate::numbers::percent;
 
 /// The notices box a reader must see first (`section#notices`), under
 /// `title`; nothing when there are no notices.
@@ -57,7 +58,7 @@ pub struct ClaimCardStyle {
     /// The address of the records behind an assertion's computed figure,
     /// escaped for an attribute, where the page can list them (the
     /// dashboard); a self-contained report links nowhere.
-    pub records_behind: fn(&Value) -> Option<String>,
+    pub records_behind: fn(&Assertion) -> Option<String>,
     /// Write the comparison with the claimed figure (`at least 8`), for a
     /// card read at a glance, instead of after the assertion's description
     /// (`…, 1 Mar 2024 to 3 Mar 2024: at least 8`) as a report does.
@@ -127,8 +128,8 @@ pub fn claim_card(body: &mut String, claim: &ClaimVerdict, style: ClaimCardStyle
 }
 
 fn assertion_item(body: &mut String, checked: &AssertionVerdict, style: ClaimCardStyle) {
-    let op = comparison(&checked.assertion.get("op").map(plain).unwrap_or_default());
-    let claimed = json_figure(Some(&checked.claimed));
+    let op = comparison(checked.assertion.op);
+    let claimed = claimed_text(&checked.claimed);
     let (what, claimed) = if style.comparison_with_claimed {
         (
             describe_assertion(&checked.assertion),
@@ -144,8 +145,10 @@ fn assertion_item(body: &mut String, checked: &AssertionVerdict, style: ClaimCar
         &checked.computed,
         (style.records_behind)(&checked.assertion),
     ) {
-        (Value::Null, _) | (_, None) => json_figure(Some(&checked.computed)),
-        (value, Some(href)) => format!("<a href=\"{href}\">{}</a>", json_figure(Some(value))),
+        (None, _) | (_, None) => computed_text(checked.computed.as_ref()),
+        (Some(value), Some(href)) => {
+            format!("<a href=\"{href}\">{}</a>", computed_text(Some(value)))
+        }
     };
     let _ = writeln!(
         body,
@@ -196,29 +199,38 @@ fn assertion_item(body: &mut String, checked: &AssertionVerdict, style: ClaimCar
 }
 
 /// `vehicles, category peacekeeping, at lachin-road, 12 Dec 2022 to 23 Jan 2023`.
-fn describe_assertion(assertion: &Value) -> String {
-    let mut parts = vec![escape(&token(&field(assertion, "metric")))];
-    for name in ["category", "operator", "direction", "outcome", "cargo_kind"] {
-        if let Some(value) = assertion.get(name).filter(|value| !value.is_null()) {
-            parts.push(format!("{} {}", token(name), escape(&token(&plain(value)))));
+fn describe_assertion(assertion: &Assertion) -> String {
+    let mut parts = vec![escape(&token(assertion.metric.as_str()))];
+    let filters = [
+        (
+            "category",
+            assertion.category.map(|category| category.as_str()),
+        ),
+        ("operator", assertion.operator.as_deref()),
+        (
+            "direction",
+            assertion.direction.map(|direction| direction.as_str()),
+        ),
+        ("outcome", assertion.outcome.map(|outcome| outcome.as_str())),
+        ("cargo_kind", assertion.cargo_kind.as_deref()),
+    ];
+    for (name, value) in filters {
+        if let Some(value) = value {
+            parts.push(format!("{} {}", token(name), escape(&token(value))));
         }
     }
-    if let Some(Value::Object(attributes)) = assertion.get("attributes") {
-        for (key, value) in attributes {
-            parts.push(format!("{} = {}", escape(key), escape(&plain(value))));
-        }
+    for (key, value) in &assertion.attributes {
+        parts.push(format!("{} = {}", escape(key), escape(value)));
     }
-    match assertion.get("sites") {
-        Some(Value::Array(sites)) if !sites.is_empty() => parts.push(format!(
-            "at {}",
-            escape(&plain(&Value::Array(sites.clone())))
-        )),
-        _ => parts.push("at every site".to_string()),
+    if assertion.sites.is_empty() {
+        parts.push("at every site".to_string());
+    } else {
+        parts.push(format!("at {}", escape(&assertion.sites.join(", "))));
     }
     parts.push(format!(
         "{} to {}",
-        escape(&day_label(&field(assertion, "from"))),
-        escape(&day_label(&field(assertion, "to")))
+        escape(&day_label(&assertion.from)),
+        escape(&day_label(&assertion.to))
     ));
     parts.join(", ")
 }

@@ -14,7 +14,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::escape;
-use super::figures::{DayState, day_label, day_label_short, day_year, number, percent};
+use super::figures::{DayState, day_label, day_label_short, day_year};
+use crate::numbers::{number, percent};
 use crate::report::SiteSection;
 
 /// The width of every chart's coordinate system; the page scales it.

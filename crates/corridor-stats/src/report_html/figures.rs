@@ -1,76 +1,42 @@
 //! How figures, days, vocabulary tokens and statuses read on the page: one
-//! place that decides "39,560", "2.5%", "12 Dec 2022" and "severely
-//! restricted", so every section says them the same way.
+//! place that decides "12 Dec 2022", "—" for a figure nobody gave and
+//! "severely restricted", so every section says them the same way. Numbers
+//! themselves ("39,560", "2.5%") are written by [`crate::numbers`].
 
-use corridor_model::AccessStatus;
+use corridor_model::{AccessStatus, AssertedValue, ComparisonOp};
 use serde_json::Value;
 
 use super::escape;
 use crate::access::DayAccess;
-use crate::claims::Verdict;
+use crate::claims::{Computed, Verdict};
+use crate::numbers::number;
 
-/// A count or amount with thousands separators; one decimal when not whole.
-pub fn number(value: f64) -> String {
-    if !value.is_finite() {
-        return "—".to_string();
-    }
-    // `-0` would read as a negative count.
-    let value = if value == 0.0 { 0.0 } else { value };
-    let text = if value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.1}")
-    };
-    let (sign, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", text.as_str()),
-    };
-    let (whole, fraction) = match unsigned.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (unsigned, None),
-    };
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-    for (position, digit) in whole.chars().enumerate() {
-        if position > 0 && (whole.len() - position) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    match fraction {
-        Some(fraction) => format!("{sign}{grouped}.{fraction}"),
-        None => format!("{sign}{grouped}"),
+/// A figure, or `—` where no record gave it.
+pub(super) fn figure_text(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".to_string(), number)
+}
+
+/// A dimension label (a vocabulary token or a name) as words, escaped; `—`
+/// where the records did not say.
+pub(super) fn label_text(label: Option<&str>) -> String {
+    label.map_or_else(|| "—".to_string(), |text| escape(&token(text)))
+}
+
+/// A claimed value: the figure, or the status in words.
+pub(super) fn claimed_text(claimed: &AssertedValue) -> String {
+    match claimed {
+        AssertedValue::Number(value) => number(*value),
+        AssertedValue::Status(status) => escape(&token(status.as_str())),
     }
 }
 
-/// A share (0 to 1) as a percentage: whole percents from 10% up, one decimal
-/// below, so 2.5% of a baseline does not round to 3% or to 0%.
-pub fn percent(share: f64) -> String {
-    if !share.is_finite() {
-        return "—".to_string();
-    }
-    let percent = share * 100.0;
-    if percent == 0.0 {
-        "0%".to_string()
-    } else if percent > 0.0 && percent < 0.1 {
-        "under 0.1%".to_string()
-    } else if percent.abs() >= 10.0 {
-        format!("{percent:.0}%")
-    } else {
-        format!("{percent:.1}%")
-    }
-}
-
-/// A figure from the report's JSON, escaped; `—` where nothing was reported.
-pub(super) fn json_figure(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => "—".to_string(),
-        Some(Value::Number(number)) => number
-            .as_f64()
-            .map_or_else(|| escape(&number.to_string()), self::number),
-        Some(Value::String(text)) => escape(&token(text)),
-        Some(Value::Bool(true)) => "yes".to_string(),
-        Some(Value::Bool(false)) => "no".to_string(),
-        Some(other) => escape(&other.to_string()),
+/// What the records give for an assertion; `—` where no record reports it.
+pub(super) fn computed_text(computed: Option<&Computed>) -> String {
+    match computed {
+        None => "—".to_string(),
+        Some(Computed::Figure(value)) => number(*value),
+        Some(Computed::Count(count)) => number(*count as f64),
+        Some(statuses @ Computed::Statuses(_)) => escape(&token(&statuses.to_string())),
     }
 }
 
@@ -236,17 +202,16 @@ pub fn verdict_badge(verdict: Verdict) -> String {
     )
 }
 
-/// A comparison token of a claim as words: `gte` → `at least`.
-pub fn comparison(op: &str) -> &'static str {
+/// A comparison of a claim as words: `gte` → `at least`.
+pub fn comparison(op: ComparisonOp) -> &'static str {
     match op {
-        "eq" => "exactly",
-        "ne" => "not",
-        "gte" => "at least",
-        "gt" => "more than",
-        "lte" => "at most",
-        "lt" => "less than",
-        "approx" => "about",
-        _ => "",
+        ComparisonOp::Eq => "exactly",
+        ComparisonOp::Ne => "not",
+        ComparisonOp::Gte => "at least",
+        ComparisonOp::Gt => "more than",
+        ComparisonOp::Lte => "at most",
+        ComparisonOp::Lt => "less than",
+        ComparisonOp::Approx => "about",
     }
 }
 
@@ -272,25 +237,6 @@ pub(super) fn slug(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_group_thousands_and_never_show_negative_zero() {
-        assert_eq!(number(39_560.0), "39,560");
-        assert_eq!(number(980.0), "980");
-        assert_eq!(number(1_234_567.25), "1,234,567.2");
-        assert_eq!(number(-0.0), "0");
-        assert_eq!(number(-1500.0), "-1,500");
-        assert_eq!(number(f64::NAN), "—");
-    }
-
-    #[test]
-    fn percentages_keep_small_shares_visible() {
-        assert_eq!(percent(0.024_772), "2.5%");
-        assert_eq!(percent(1.0), "100%");
-        assert_eq!(percent(0.286_666), "29%");
-        assert_eq!(percent(0.0), "0%");
-        assert_eq!(percent(0.000_1), "under 0.1%");
-    }
 
     #[test]
     fn days_read_as_words_and_bad_days_pass_through() {

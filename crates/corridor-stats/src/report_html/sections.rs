@@ -12,18 +12,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value};
+use corridor_model::{FlowMetric, Outcome};
+use serde_json::Value;
 
 use super::blocks::{self, ClaimCardStyle, tile};
 use super::charts;
 use super::escape;
 use super::figures::{
-    DayState, day_label, field, json_figure, number, percent, plain, slug, status_badge,
-    time_label, token,
+    DayState, day_label, field, figure_text, label_text, slug, status_badge, time_label, token,
 };
-use crate::METRICS;
 use crate::claims::Verdict;
+use crate::numbers::{number, percent};
 use crate::report::{Report, SiteSection};
+use crate::{METRICS, StatsDimension, StatsRow};
 
 /// Everything between `<body>` and the embedded JSON.
 pub(super) fn page_body(report: &Report) -> String {
@@ -125,25 +126,41 @@ fn contents(body: &mut String, report: &Report, sites: &[(&SiteSection, String)]
 fn vehicles_by_outcome(report: &Report) -> BTreeMap<String, f64> {
     let mut by_outcome = BTreeMap::new();
     for row in &report.outcomes.rows {
-        let outcome = row.get("outcome").map(plain).unwrap_or_default();
-        let vehicles = row.get("vehicles").and_then(Value::as_f64).unwrap_or(0.0);
-        *by_outcome.entry(outcome).or_insert(0.0) += vehicles;
+        let outcome = row
+            .label(StatsDimension::Outcome)
+            .unwrap_or_default()
+            .to_string();
+        *by_outcome.entry(outcome).or_insert(0.0) += vehicles(row);
     }
     by_outcome
+}
+
+/// A row's vehicles, counting a row without the figure as none.
+fn vehicles(row: &StatsRow) -> f64 {
+    row.figures.vehicles.map_or(0.0, |vehicles| vehicles as f64)
+}
+
+/// A row's category, or `not given` where the records did not say.
+fn category_of(row: &StatsRow) -> String {
+    row.label(StatsDimension::Category)
+        .filter(|category| !category.is_empty())
+        .unwrap_or("not given")
+        .to_string()
 }
 
 fn at_a_glance(body: &mut String, report: &Report, sites: &[(&SiteSection, String)]) {
     body.push_str(
         "<section class=\"summary\" id=\"summary\">\n<h2>At a glance</h2>\n<div class=\"tiles\">\n",
     );
-    let vehicles = report.totals.totals.get("vehicles").and_then(Value::as_f64);
+    let totals = &report.totals.totals.figures;
+    let vehicles = totals.get(FlowMetric::Vehicles);
     tile(
         body,
         "tile-vehicles",
-        &json_figure(report.totals.totals.get("vehicles")),
+        &figure_text(vehicles),
         &format!(
             "vehicles recorded, every outcome ({} passages)",
-            json_figure(report.totals.totals.get("passages"))
+            figure_text(totals.get(FlowMetric::Passages))
         ),
         None,
     );
@@ -159,9 +176,9 @@ fn at_a_glance(body: &mut String, report: &Report, sites: &[(&SiteSection, Strin
         );
     }
     let by_outcome = vehicles_by_outcome(report);
-    let stopped: Vec<String> = ["turned_back", "held", "delayed"]
+    let stopped: Vec<String> = [Outcome::TurnedBack, Outcome::Held, Outcome::Delayed]
         .iter()
-        .map(|outcome| number(by_outcome.get(*outcome).copied().unwrap_or(0.0)))
+        .map(|outcome| number(by_outcome.get(outcome.as_str()).copied().unwrap_or(0.0)))
         .collect();
     tile(
         body,
@@ -224,8 +241,8 @@ fn checkpoint(body: &mut String, report: &Report) {
     );
 }
 
-fn metric_heading(metric: &str) -> String {
-    match metric {
+fn heading(name: &str) -> String {
+    match name {
         "medical_evacuees" => "Medical evacuees".to_string(),
         other => {
             let mut characters = other.chars();
@@ -241,35 +258,39 @@ fn stats_table(
     body: &mut String,
     class: &str,
     caption: &str,
-    dimensions: &[&str],
-    rows: &[Map<String, Value>],
-    totals: &Map<String, Value>,
+    dimensions: &[StatsDimension],
+    rows: &[StatsRow],
+    totals: &StatsRow,
 ) {
     let _ = write!(
         body,
         "<div class=\"table-scroll\">\n<table class=\"{class}\">\n<caption>{caption}</caption>\n<thead><tr>"
     );
     for dimension in dimensions {
-        let _ = write!(body, "<th scope=\"col\">{}</th>", metric_heading(dimension));
+        let _ = write!(
+            body,
+            "<th scope=\"col\">{}</th>",
+            heading(dimension.as_str())
+        );
     }
     for metric in METRICS {
         let _ = write!(
             body,
             "<th scope=\"col\" class=\"num\">{}</th>",
-            metric_heading(metric)
+            heading(metric.as_str())
         );
     }
     body.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
         body.push_str("<tr>");
         for dimension in dimensions {
-            let _ = write!(body, "<td>{}</td>", json_figure(row.get(*dimension)));
+            let _ = write!(body, "<td>{}</td>", label_text(row.label(*dimension)));
         }
         for metric in METRICS {
             let _ = write!(
                 body,
                 "<td class=\"num\">{}</td>",
-                json_figure(row.get(*metric))
+                figure_text(row.figures.get(metric))
             );
         }
         body.push_str("</tr>\n");
@@ -283,7 +304,7 @@ fn stats_table(
         let _ = write!(
             body,
             "<td class=\"num\">{}</td>",
-            json_figure(totals.get(*metric))
+            figure_text(totals.figures.get(metric))
         );
     }
     body.push_str("</tr></tfoot>\n</table>\n</div>\n");
@@ -297,19 +318,13 @@ fn totals(body: &mut String, report: &Report) {
         body,
         "totals-table",
         "Every passage recorded in the period at the reported sites, whatever its outcome. A dash means no record gave the figure, which is not the same as zero.",
-        &["category", "direction"],
+        &[StatsDimension::Category, StatsDimension::Direction],
         &report.totals.rows,
         &report.totals.totals,
     );
     let mut by_category: BTreeMap<String, f64> = BTreeMap::new();
     for row in &report.totals.rows {
-        let category = row
-            .get("category")
-            .map(plain)
-            .filter(|category| !category.is_empty())
-            .unwrap_or_else(|| "not given".into());
-        *by_category.entry(category).or_insert(0.0) +=
-            row.get("vehicles").and_then(Value::as_f64).unwrap_or(0.0);
+        *by_category.entry(category_of(row)).or_insert(0.0) += vehicles(row);
     }
     let mut categories: Vec<(String, f64)> = by_category.into_iter().collect();
     categories.sort_by(|left, right| {
@@ -336,14 +351,15 @@ fn totals(body: &mut String, report: &Report) {
 fn daily_series(body: &mut String, report: &Report, categories: &[String]) {
     let mut days: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for row in &report.daily.rows {
-        let day = row.get("day").map(plain).unwrap_or_default();
-        let category = row
-            .get("category")
-            .map(plain)
-            .filter(|category| !category.is_empty())
-            .unwrap_or_else(|| "not given".into());
-        let vehicles = row.get("vehicles").and_then(Value::as_f64).unwrap_or(0.0);
-        *days.entry(day).or_default().entry(category).or_insert(0.0) += vehicles;
+        let day = row
+            .label(StatsDimension::Day)
+            .unwrap_or_default()
+            .to_string();
+        *days
+            .entry(day)
+            .or_default()
+            .entry(category_of(row))
+            .or_insert(0.0) += vehicles(row);
     }
     if days.is_empty() {
         return;
@@ -596,12 +612,13 @@ fn access_by_category(body: &mut String, site: &SiteSection) {
 fn outcomes(body: &mut String, report: &Report) {
     body.push_str("<section class=\"outcomes\" id=\"outcomes\">\n<h2>Turned back, held, delayed</h2>\n<div class=\"tiles\">\n");
     let by_outcome = vehicles_by_outcome(report);
-    for (outcome, label) in [
-        ("passed", "passed"),
-        ("turned_back", "turned back"),
-        ("held", "held"),
-        ("delayed", "delayed"),
+    for outcome in [
+        Outcome::Passed,
+        Outcome::TurnedBack,
+        Outcome::Held,
+        Outcome::Delayed,
     ] {
+        let (outcome, label) = (outcome.as_str(), token(outcome.as_str()));
         tile(
             body,
             &format!("tile-outcome tile-outcome-{}", slug(outcome)),
@@ -616,7 +633,7 @@ fn outcomes(body: &mut String, report: &Report) {
             body,
             "outcomes-table",
             "Passages by outcome and operator category.",
-            &["outcome", "category"],
+            &[StatsDimension::Outcome, StatsDimension::Category],
             &report.outcomes.rows,
             &report.outcomes.totals,
         );
