@@ -2,10 +2,11 @@
 //! plan: reading and converting cells, group keys, list elements, and the
 //! messages that reject rows.
 
+use corridor_model::RecordType;
 use serde_json::{Map, Value};
 
 use crate::columns::{ResolvedPart, ResolvedTemplate, Row};
-use crate::mapping::{Conversion, FieldMapping, RECORD_TYPES, SkipCondition};
+use crate::mapping::{Conversion, FieldMapping, SkipCondition};
 use crate::outcome::{ImportItem, ImportedRecord, RejectedRow};
 use crate::plan::{ImportPlan, ResolvedField, ResolvedKey, ResolvedSource};
 use crate::template::id_safe;
@@ -331,11 +332,11 @@ impl ImportPlan {
         if let Some(record_type) = record.get("type")
             && !record_type
                 .as_str()
-                .is_some_and(|name| RECORD_TYPES.contains(&name))
+                .is_some_and(|name| RecordType::parse(name).is_some())
         {
             errors.push(format!(
                 "type: {record_type} is not a record type (one of: {})",
-                RECORD_TYPES.join(", ")
+                RecordType::expected()
             ));
         }
         let id = record.get("id").and_then(Value::as_str).map(str::to_owned);

@@ -27,5 +27,5 @@ mod plan;
 mod template;
 
 pub use importer::CsvImporter;
-pub use mapping::{Mapping, MappingError, RECORD_TYPES};
+pub use mapping::{Mapping, MappingError};
 pub use outcome::{ImportError, ImportItem, ImportedRecord, RejectedRow};

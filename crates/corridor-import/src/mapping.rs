@@ -4,25 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use corridor_model::RecordType;
 use serde::Deserialize;
 
 use crate::convert::{NumberFormat, TimeFormat, TimePrecision, check_time_format};
 use crate::hxl::HxlPattern;
 use crate::template::{ColumnReference, Template};
-
-/// The record types of docs/records.md; a mapping's `type` must be one of them.
-pub const RECORD_TYPES: [&str; 10] = [
-    "site",
-    "passage",
-    "mission",
-    "incident",
-    "appeal",
-    "coverage",
-    "baseline",
-    "claim",
-    "correction",
-    "retraction",
-];
 
 /// Fields every record has (docs/records.md, "Fields every record has"); a
 /// mapping that cannot fill one of them would have every row refused.
@@ -645,13 +632,13 @@ fn field_mapping(
         if target_text == "type"
             && !value
                 .as_str()
-                .is_some_and(|name| RECORD_TYPES.contains(&name))
+                .is_some_and(|name| RecordType::parse(name).is_some())
         {
             return Err(invalid(
                 format!("{key}.constant"),
                 format!(
                     "{value} is not a record type (one of: {})",
-                    RECORD_TYPES.join(", ")
+                    RecordType::expected()
                 ),
             ));
         }
