@@ -330,9 +330,7 @@ impl ImportPlan {
             }
         }
         if let Some(record_type) = record.get("type")
-            && !record_type
-                .as_str()
-                .is_some_and(|name| RecordType::parse(name).is_some())
+            && record_type.as_str().and_then(RecordType::parse).is_none()
         {
             errors.push(format!(
                 "type: {record_type} is not a record type (one of: {})",

@@ -629,11 +629,7 @@ fn field_mapping(
             ));
         }
         let value = json_from_toml(constant);
-        if target_text == "type"
-            && !value
-                .as_str()
-                .is_some_and(|name| RecordType::parse(name).is_some())
-        {
+        if target_text == "type" && value.as_str().and_then(RecordType::parse).is_none() {
             return Err(invalid(
                 format!("{key}.constant"),
                 format!(
