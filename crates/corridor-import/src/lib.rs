@@ -16,11 +16,16 @@
 //!   identical trucks are two records.
 //! - Row numbers are the 1-based line numbers where rows start in the file.
 
+mod assemble;
+mod columns;
 mod convert;
 mod hxl;
 mod importer;
 mod mapping;
+mod outcome;
+mod plan;
 mod template;
 
-pub use importer::{CsvImporter, ImportError, ImportItem, ImportedRecord, RejectedRow};
-pub use mapping::{Mapping, MappingError, RECORD_TYPES};
+pub use importer::CsvImporter;
+pub use mapping::{Mapping, MappingError};
+pub use outcome::{ImportError, ImportItem, ImportedRecord, RejectedRow};

@@ -4,25 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use corridor_model::RecordType;
 use serde::Deserialize;
 
 use crate::convert::{NumberFormat, TimeFormat, TimePrecision, check_time_format};
 use crate::hxl::HxlPattern;
 use crate::template::{ColumnReference, Template};
-
-/// The record types of docs/records.md; a mapping's `type` must be one of them.
-pub const RECORD_TYPES: [&str; 10] = [
-    "site",
-    "passage",
-    "mission",
-    "incident",
-    "appeal",
-    "coverage",
-    "baseline",
-    "claim",
-    "correction",
-    "retraction",
-];
 
 /// Fields every record has (docs/records.md, "Fields every record has"); a
 /// mapping that cannot fill one of them would have every row refused.
@@ -642,16 +629,12 @@ fn field_mapping(
             ));
         }
         let value = json_from_toml(constant);
-        if target_text == "type"
-            && !value
-                .as_str()
-                .is_some_and(|name| RECORD_TYPES.contains(&name))
-        {
+        if target_text == "type" && value.as_str().and_then(RecordType::parse).is_none() {
             return Err(invalid(
                 format!("{key}.constant"),
                 format!(
                     "{value} is not a record type (one of: {})",
-                    RECORD_TYPES.join(", ")
+                    RecordType::expected()
                 ),
             ));
         }

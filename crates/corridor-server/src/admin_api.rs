@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Role;
-use crate::error::ApiError;
-use crate::write_api::body_error;
+use crate::error::{ApiError, body_error};
 
 /// Runs `work` on a blocking thread with its own writable connection.
 async fn with_writable_store<T, F>(state: &AppState, work: F) -> Result<T, ApiError>

@@ -1,4 +1,5 @@
-//! Tokens, roles and rate limits.
+//! Tokens, roles, who may call a route ([`Access`]), the authorization
+//! check every route passes, and rate limits.
 //!
 //! A token is `corridor_` followed by 32 random bytes in base64url. Only its
 //! SHA-256 is stored (the secret is shown once, at creation). A request
@@ -27,7 +28,6 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::routes::Access;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -57,6 +57,35 @@ impl Role {
 impl std::fmt::Display for Role {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str(self.as_str())
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, with or without a token.
+    Public,
+    /// Only tokens with one of these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    pub fn allows(self, role: Option<Role>) -> bool {
+        match self {
+            Access::Public => true,
+            Access::Roles(roles) => role.is_some_and(|role| roles.contains(&role)),
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Access::Public => "none (public)".into(),
+            Access::Roles(roles) => roles
+                .iter()
+                .map(|role| role.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! wrong with the request; a 5xx is logged in full here and tells the client
 //! only an incident number to quote.
 
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use corridor_model::RecordError;
@@ -156,4 +157,19 @@ impl From<corridor_log::ProofError> for ApiError {
             other => ApiError::internal(format!("log: {other}")),
         }
     }
+}
+
+pub(crate) fn body_error(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("the request body is larger than this endpoint accepts".into())
+    } else {
+        ApiError::BadRequest(format!(
+            "the request body cannot be read: {}",
+            rejection.body_text()
+        ))
+    }
+}
+
+pub(crate) fn query_error(rejection: QueryRejection) -> ApiError {
+    ApiError::BadRequest(format!("query string: {}", rejection.body_text()))
 }

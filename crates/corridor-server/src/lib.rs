@@ -37,10 +37,11 @@ use axum::Router;
 use corridor_engine::{DataDir, EngineError};
 use corridor_store::Store;
 
-pub use auth::{Role, TokenCreated, TokenError, create_token, hash_secret};
+pub use auth::{Access, Role, TokenCreated, TokenError, create_token, hash_secret};
 pub use error::ApiError;
 pub use observer::{OBSERVER_SIGNATURE_DOMAIN, observer_message};
-pub use routes::{Access, RouteDoc, route_table};
+pub use openapi::RouteDoc;
+pub use routes::route_table;
 pub use witness::witness_router;
 
 use crate::ingest::{Ingest, IngestHandle};

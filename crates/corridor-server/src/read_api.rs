@@ -25,8 +25,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
-use crate::write_api::query_error;
+use crate::error::{ApiError, query_error};
 
 type QueryResult<T> = Result<Query<T>, QueryRejection>;
 
@@ -59,10 +58,6 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "text/plain; version=0.0.4; charset=utf-8",
         state.metrics().render(),
     )
-}
-
-pub async fn openapi(State(state): State<AppState>) -> Result<Response, ApiError> {
-    json_response(&crate::openapi::document(&state))
 }
 
 pub async fn log_checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {

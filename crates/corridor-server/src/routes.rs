@@ -4,59 +4,22 @@
 
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
+use axum::{Json, Router};
+use serde_json::Value;
 
-use crate::auth::{Role, authorize};
+use crate::auth::{Access, Role, authorize};
 use crate::error::ApiError;
+use crate::openapi::{self, Parameter, RouteDoc};
 use crate::{AppState, admin_api, log_files, read_api, write_api};
-
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, with or without a token.
-    Public,
-    /// Only tokens with one of these roles.
-    Roles(&'static [Role]),
-}
-
-impl Access {
-    pub fn allows(self, role: Option<Role>) -> bool {
-        match self {
-            Access::Public => true,
-            Access::Roles(roles) => role.is_some_and(|role| roles.contains(&role)),
-        }
-    }
-
-    pub fn describe(self) -> String {
-        match self {
-            Access::Public => "none (public)".into(),
-            Access::Roles(roles) => roles
-                .iter()
-                .map(|role| role.as_str())
-                .collect::<Vec<_>>()
-                .join(" or "),
-        }
-    }
-}
 
 const SUBMITTERS: Access = Access::Roles(&[Role::Observer, Role::Admin]);
 const RECEIPT_READERS: Access = Access::Roles(&[Role::Observer, Role::Analyst, Role::Admin]);
 const ANALYSTS: Access = Access::Roles(&[Role::Analyst, Role::Admin]);
 const ADMINS: Access = Access::Roles(&[Role::Admin]);
-
-/// One parameter of a route, for the OpenAPI document.
-#[derive(Debug, Clone, Copy)]
-pub struct Parameter {
-    pub name: &'static str,
-    /// `query` or `path`.
-    pub location: &'static str,
-    pub required: bool,
-    pub description: &'static str,
-}
 
 const fn query(name: &'static str, description: &'static str) -> Parameter {
     Parameter {
@@ -83,22 +46,6 @@ const fn path(name: &'static str, description: &'static str) -> Parameter {
         required: true,
         description,
     }
-}
-
-/// A documented route.
-#[derive(Debug, Clone)]
-pub struct RouteDoc {
-    /// `GET`, `POST`, `DELETE`.
-    pub method: &'static str,
-    /// The path as the router matches it (`{id}`, `{*path}` for the rest of a path).
-    pub path: &'static str,
-    pub summary: &'static str,
-    pub access: Access,
-    pub parameters: Vec<Parameter>,
-    /// Media types of the request body, if it has one.
-    pub request_body: &'static [&'static str],
-    /// Media type of a successful response.
-    pub response_type: &'static str,
 }
 
 struct Route {
@@ -180,7 +127,7 @@ fn routes(state: &AppState) -> Vec<Route> {
     vec![
         route("GET", "/healthz", "Liveness: the server answers and its store opens.", Access::Public, vec![], get(read_api::healthz)),
         route("GET", "/metrics", "Prometheus metrics (text exposition format).", Access::Public, vec![], get(read_api::metrics)).returns("text/plain"),
-        route("GET", "/openapi.json", "This document.", Access::Public, vec![], get(read_api::openapi)),
+        route("GET", "/openapi.json", "This document.", Access::Public, vec![], get(openapi_document)),
         route(
             "POST",
             "/api/v1/records",
@@ -283,6 +230,13 @@ fn routes(state: &AppState) -> Vec<Route> {
         )
         .returns("application/octet-stream"),
     ]
+}
+
+/// `/openapi.json`: the document for this table. It is served from here, not
+/// from the read API, because the document is built from the table that
+/// lists the read API's handlers.
+async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
+    Json(openapi::document(&route_table(&state)))
 }
 
 /// The documented routes, in order (the OpenAPI document is built from them).

@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 
 use crate::AppState;
 use crate::auth::{Caller, Role};
-use crate::error::{ApiError, record_error_json};
+use crate::error::{ApiError, body_error, query_error, record_error_json};
 use crate::ingest::{ItemOutcome, Job, SubmitItem};
 use crate::observer::ObserverSignature;
 
@@ -39,21 +39,6 @@ pub struct SubmitParameters {
     mode: Option<String>,
     #[serde(default)]
     wait: Option<bool>,
-}
-
-pub(crate) fn body_error(rejection: BytesRejection) -> ApiError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge("the request body is larger than this endpoint accepts".into())
-    } else {
-        ApiError::BadRequest(format!(
-            "the request body cannot be read: {}",
-            rejection.body_text()
-        ))
-    }
-}
-
-pub(crate) fn query_error(rejection: QueryRejection) -> ApiError {
-    ApiError::BadRequest(format!("query string: {}", rejection.body_text()))
 }
 
 fn item_error(index: u64, reason: String) -> RecordError {

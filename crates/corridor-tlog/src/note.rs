@@ -3,8 +3,9 @@
 //! Spec: <https://c2sp.org/signed-note> ("Format", "Signatures", "Signature
 //! types", "Ed25519 signatures", and the "Verifier keys" encoding
 //! `<name>+<hex key ID>+<base64(type || public key)>`). Signature type `0x04`
-//! keys (C2SP tlog-cosignature) share the key encodings here; the
-//! cosignature message itself lives in [`crate::cosignature`].
+//! keys (C2SP tlog-cosignature) share the key encodings here, and so do the
+//! cosignature message and timestamped signature bytes that verifying a
+//! note needs; [`crate::cosignature`] cosigns with them.
 
 use std::fmt;
 
@@ -12,8 +13,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
-
-use crate::cosignature;
 
 /// The most signature lines [`Note::parse`] accepts (the spec requires at least 16).
 pub const MAX_SIGNATURES: usize = 100;
@@ -332,8 +331,7 @@ impl VerifierKey {
                 Ok(None)
             }
             SignatureType::CosignatureV1 => {
-                let timestamp =
-                    cosignature::verify_timestamped_signature(&self.public_key, text, signature)?;
+                let timestamp = verify_timestamped_signature(&self.public_key, text, signature)?;
                 Ok(Some(timestamp))
             }
         }
@@ -367,6 +365,66 @@ pub enum SignatureFailure {
     /// The cryptographic check failed.
     #[error("signature does not verify")]
     Invalid,
+}
+
+// Signature type 0x04 (C2SP tlog-cosignature, "Format" and "Ed25519 signed
+// message"): the message a cosigner signs and the timestamped signature
+// bytes. They live here, beside the other signature type, because verifying
+// a note checks signatures of both types; `cosignature` signs with them.
+
+/// The header line of the signed message, for domain separation.
+pub const COSIGNATURE_V1_HEADER: &str = "cosignature/v1";
+/// The largest timestamp a cosignature may carry (C2SP: MUST NOT exceed 2^63 - 1).
+pub const MAX_TIMESTAMP: u64 = i64::MAX as u64;
+/// Length of a `timestamped_signature` for Ed25519: 8-byte timestamp and 64-byte signature.
+pub const TIMESTAMPED_SIGNATURE_LEN: usize = 8 + 64;
+
+/// The message an Ed25519 `cosignature/v1` signs: `cosignature/v1\n`,
+/// `time <timestamp>\n`, then the whole checkpoint note text (including any
+/// extension lines and its final newline, excluding signature lines).
+#[must_use]
+pub fn cosigned_message(checkpoint_text: &str, timestamp: u64) -> String {
+    format!("{COSIGNATURE_V1_HEADER}\ntime {timestamp}\n{checkpoint_text}")
+}
+
+/// Splits a `timestamped_signature` (the bytes after the key ID) into its
+/// timestamp and Ed25519 signature.
+///
+/// # Errors
+///
+/// [`SignatureFailure::WrongLength`] unless it is 72 bytes,
+/// [`SignatureFailure::TimestampOutOfRange`] above 2^63 - 1.
+pub fn parse_timestamped_signature(bytes: &[u8]) -> Result<(u64, [u8; 64]), SignatureFailure> {
+    let bytes: &[u8; TIMESTAMPED_SIGNATURE_LEN] = bytes
+        .try_into()
+        .map_err(|_| SignatureFailure::WrongLength(bytes.len()))?;
+    let (timestamp_bytes, signature_bytes) = bytes.split_at(8);
+    let mut timestamp = [0u8; 8];
+    timestamp.copy_from_slice(timestamp_bytes);
+    let timestamp = u64::from_be_bytes(timestamp);
+    if timestamp > MAX_TIMESTAMP {
+        return Err(SignatureFailure::TimestampOutOfRange(timestamp));
+    }
+    let mut signature = [0u8; 64];
+    signature.copy_from_slice(signature_bytes);
+    Ok((timestamp, signature))
+}
+
+/// Verifies a timestamped signature over `checkpoint_text` and returns its timestamp.
+fn verify_timestamped_signature(
+    public_key: &VerifyingKey,
+    checkpoint_text: &str,
+    bytes: &[u8],
+) -> Result<u64, SignatureFailure> {
+    let (timestamp, signature) = parse_timestamped_signature(bytes)?;
+    let message = cosigned_message(checkpoint_text, timestamp);
+    public_key
+        .verify_strict(
+            message.as_bytes(),
+            &ed25519_dalek::Signature::from_bytes(&signature),
+        )
+        .map_err(|_| SignatureFailure::Invalid)?;
+    Ok(timestamp)
 }
 
 /// A private key that signs notes: an Ed25519 seed with its name and type.
@@ -921,6 +979,30 @@ mod tests {
         assert_eq!(
             Note::new("bell\u{7}\n"),
             Err(NoteTextError::ControlCharacter { offset: 4, code: 7 })
+        );
+    }
+
+    #[test]
+    fn signed_message_matches_the_spec_layout() {
+        let text =
+            "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+        assert_eq!(
+            cosigned_message(text, 1_679_315_147),
+            "cosignature/v1\ntime 1679315147\nexample.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+        );
+    }
+
+    #[test]
+    fn timestamps_above_i64_max_are_rejected() {
+        let mut bytes = [0u8; TIMESTAMPED_SIGNATURE_LEN];
+        bytes[0] = 0x80;
+        assert_eq!(
+            parse_timestamped_signature(&bytes),
+            Err(SignatureFailure::TimestampOutOfRange(1 << 63))
+        );
+        assert_eq!(
+            parse_timestamped_signature(&bytes[..71]),
+            Err(SignatureFailure::WrongLength(71))
         );
     }
 }

@@ -13,8 +13,9 @@ use corridor_store::Store;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::Completion;
 use crate::cli::{ClaimsCommand, ReportFileFormat, ReportFormat};
-use crate::commands::Completion;
+use crate::output::base64;
 use corridor_stats::report::{ReportCheckpoint, ReportQuery, compute_report};
 
 /// The log state a computation refers to.
@@ -38,7 +39,7 @@ pub fn current_checkpoint(data_dir: &DataDir, store: &dyn Store) -> Result<Optio
     };
     let checkpoint = published.checkpoint;
     let stored = store.leaf_count()?;
-    let root_line = crate::log_commands::base64(&checkpoint.root_hash);
+    let root_line = base64(&checkpoint.root_hash);
     Ok(Some(CheckpointRef {
         origin: checkpoint.origin.clone(),
         tree_size: checkpoint.tree_size,
@@ -315,7 +316,7 @@ fn checkpoint_covering_store(data_dir: &DataDir, store: &dyn Store) -> Result<Re
     Ok(ReportCheckpoint {
         origin: checkpoint.origin.clone(),
         tree_size: checkpoint.tree_size,
-        root_hash: crate::log_commands::base64(&checkpoint.root_hash),
+        root_hash: base64(&checkpoint.root_hash),
         signed_note: published.signed,
     })
 }

@@ -7,8 +7,8 @@ use anyhow::{Result, bail};
 use corridor_engine::{CheckReport, DataDir};
 use serde_json::json;
 
+use crate::Completion;
 use crate::cli::SummaryFormat;
-use crate::commands::Completion;
 
 pub fn check(root: &Path, recent: Option<u64>, format: SummaryFormat) -> Result<Completion> {
     let data_dir = DataDir::open(root)?;

@@ -13,16 +13,10 @@ use corridor_stats::{StatsDimension, StatsQuery};
 use corridor_store::Store;
 use serde_json::{Map, Value, json};
 
-use crate::cli::{Arguments, Command, StatsArgs, StatsFormat, SummaryFormat};
+use crate::Completion;
+use crate::cli::{Arguments, Command, StatsArgs, StatsFormat, SummaryFormat, WitnessCli};
 use crate::output::byte_progress;
 use crate::{analysis_commands, check_commands, log_commands, serve_commands};
-
-/// How a command that ran to the end went.
-pub enum Completion {
-    Clean,
-    /// Some input records were rejected (the rest were stored).
-    SomeRejected,
-}
 
 pub fn run(arguments: Arguments) -> Result<Completion> {
     let data = arguments.data.clone();
@@ -61,12 +55,8 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         Command::Check { recent, format } => {
             check_commands::check(&data_dir("corridor-data"), recent, format)
         }
-        Command::Witness(serve_commands::WitnessCli::Serve(arguments)) => {
-            serve_commands::witness_serve(arguments)
-        }
-        Command::Witness(serve_commands::WitnessCli::Other(command)) => {
-            log_commands::witness(command)
-        }
+        Command::Witness(WitnessCli::Serve(arguments)) => serve_commands::witness_serve(arguments),
+        Command::Witness(WitnessCli::Other(command)) => log_commands::witness(command),
         Command::Serve(arguments) => serve_commands::serve(data.clone(), arguments),
         Command::Token(command) => serve_commands::token(&data_dir("corridor-data"), command),
         Command::Claims(command) => analysis_commands::claims(&data_dir("corridor-data"), command),

@@ -13,13 +13,9 @@ use corridor_store::Store;
 use corridor_tlog::{SignatureType, VerifierKey};
 use serde_json::{Value, json};
 
+use crate::Completion;
 use crate::cli::{LogCommand, SummaryFormat, VerifyArgs, VerifyCommand, WitnessCommand};
-use crate::commands::Completion;
-
-pub(crate) fn base64(hash: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(hash)
-}
+use crate::output::base64;
 
 /// Publishes what `writer` stored: called after add and import, in the writer lock.
 pub fn publish(data_dir: &DataDir, writer: &Writer) -> Result<()> {

@@ -16,12 +16,19 @@ use clap::Parser;
 /// Exit code when a command ran but some input records were rejected.
 const EXIT_REJECTED: u8 = 3;
 
+/// How a command that ran to the end went; `main` turns it into the exit code.
+enum Completion {
+    Clean,
+    /// Some input records were rejected (the rest were stored).
+    SomeRejected,
+}
+
 fn main() -> ExitCode {
     let arguments = cli::Arguments::parse();
     install_logging(arguments.verbose);
     match commands::run(arguments) {
-        Ok(commands::Completion::Clean) => ExitCode::SUCCESS,
-        Ok(commands::Completion::SomeRejected) => ExitCode::from(EXIT_REJECTED),
+        Ok(Completion::Clean) => ExitCode::SUCCESS,
+        Ok(Completion::SomeRejected) => ExitCode::from(EXIT_REJECTED),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

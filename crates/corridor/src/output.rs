@@ -1,4 +1,5 @@
-//! Output helpers for people: progress bars on a terminal, nothing elsewhere.
+//! How the binary shows things: progress bars on a terminal (nothing
+//! elsewhere), and hashes as standard base64, as checkpoints print them.
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -10,4 +11,11 @@ pub fn byte_progress(total: u64) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
+}
+
+/// A hash in standard base64 with padding, the encoding checkpoints and
+/// proofs use, so printed roots can be compared with a checkpoint by eye.
+pub fn base64(hash: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(hash)
 }

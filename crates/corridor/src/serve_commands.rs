@@ -1,86 +1,15 @@
-//! `corridor serve`, `corridor token` and `corridor witness serve`: the
-//! arguments, and the glue that runs `corridor-server` on a tokio runtime
-//! until SIGINT or SIGTERM.
+//! `corridor serve`, `corridor token` and `corridor witness serve`: the glue
+//! that runs `corridor-server` on a tokio runtime until SIGINT or SIGTERM.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand};
 use corridor_engine::{DataDir, demo};
 use corridor_server::{Role, Server, ServerOptions};
 
-use crate::cli::{SummaryFormat, WitnessCommand, WitnessDir};
-use crate::commands::Completion;
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// The address to listen on (port 0: any free port; the chosen address is printed)
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub addr: SocketAddr,
-    /// Serve the demo data set (created in ./corridor-demo, or --data, if absent)
-    #[arg(long)]
-    pub demo: bool,
-    /// Publish a signed checkpoint at least this often while records arrive, in milliseconds
-    #[arg(long, default_value_t = 1000, value_name = "MS")]
-    pub checkpoint_interval: u64,
-    /// The most records one submission may hold
-    #[arg(long, default_value_t = 10_000)]
-    pub max_batch_records: usize,
-    /// The largest submission body, in MiB
-    #[arg(long, default_value_t = 16, value_name = "MIB")]
-    pub max_submission_mib: usize,
-    /// Requests per second each token (or client address) may make on average
-    #[arg(long, default_value_t = 200.0)]
-    pub rate_limit: f64,
-    /// Seconds a request may take before the client gets a 503
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    pub request_timeout: u64,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token; its secret is printed once and only its hash is stored.
-    Create {
-        /// What the token is for (a team, a service)
-        #[arg(long)]
-        name: String,
-        /// observer (submit, own receipts), analyst (read everything public), admin (everything)
-        #[arg(long)]
-        role: String,
-        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
-        format: SummaryFormat,
-    },
-    /// List tokens (never their secrets).
-    List {
-        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
-        format: SummaryFormat,
-    },
-    /// Revoke a token by its id.
-    Revoke {
-        /// The token's id (tok_...)
-        id: String,
-    },
-}
-
-/// `corridor witness ...`: the witness commands, plus `serve`.
-#[derive(Debug, Subcommand)]
-pub enum WitnessCli {
-    /// Serve the witness over HTTP: C2SP tlog-witness `POST /add-checkpoint`.
-    Serve(WitnessServeArgs),
-    #[command(flatten)]
-    Other(WitnessCommand),
-}
-
-#[derive(Debug, Args)]
-pub struct WitnessServeArgs {
-    #[command(flatten)]
-    pub dir: WitnessDir,
-    /// The address to listen on
-    #[arg(long, default_value = "127.0.0.1:8081")]
-    pub addr: SocketAddr,
-}
+use crate::Completion;
+use crate::cli::{ServeArgs, SummaryFormat, TokenCommand, WitnessServeArgs};
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
