@@ -86,6 +86,7 @@ pub fn render_dashboard(data: &DashboardData) -> String {
     notices(&mut body, data);
     filters(&mut body, data);
     tiles(&mut body, data);
+    super::map::map_section(&mut body, data);
     // Sites with traffic first; a site nobody watched and nothing passed gets a short card.
     let mut sites: Vec<&SiteSection> = data.site_sections.iter().collect();
     sites.sort_by(|left, right| {
