@@ -696,8 +696,8 @@ fn the_map_links_each_placed_site_to_its_section_and_lists_the_others() {
         .find("<ul class=\"sites-without-coordinates\">")
         .expect("a list")..];
     assert!(listed.contains(
-        "<li data-map-site=\"north-gate\"><a href=\"#site-north-gate\">Gate &quot;A&quot; &lt;b&gt;north&lt;/b&gt;</a>"
-    ));
+        "<li data-map-site=\"north-gate\">Gate &quot;A&quot; &lt;b&gt;north&lt;/b&gt; <span class=\"status-badge status-restricted\">RESTRICTED</span> <a href=\"#site-north-gate\">450</a> vehicles passed</li>"
+    ), "{listed}");
     assert!(!map.contains("data-map-site=\"north-gate\" data-status"));
     assert!(map.contains("do not imply endorsement or acceptance"));
     assert!(map.contains("class=\"scale-bar\""));

@@ -861,12 +861,12 @@ pub fn map_block(sites: &[MapSite], period: &str) -> String {
             let site = &sites[*index];
             let _ = writeln!(
                 block,
-                "<li data-map-site=\"{}\"><a href=\"{}\">{}</a> <span class=\"status-badge {}\">{}</span> {} vehicles passed</li>",
+                "<li data-map-site=\"{}\">{} <span class=\"status-badge {}\">{}</span> <a href=\"{}\">{}</a> vehicles passed</li>",
                 escape(site.id),
-                site.href,
                 escape(site.name),
                 site.state.class(),
                 site.state.label().to_uppercase(),
+                site.href,
                 number(site.flow)
             );
         }
@@ -1096,7 +1096,7 @@ mod tests {
         assert!(block.contains("<h3>Not on the map</h3>"));
         assert!(
             block
-                .contains("<li data-map-site=\"unplaced\"><a href=\"#site-unplaced\">unplaced</a>")
+                .contains("<li data-map-site=\"unplaced\">unplaced <span class=\"status-badge status-not-covered\">NOT COVERED</span> <a href=\"#site-unplaced\">12</a> vehicles passed</li>")
         );
 
         let nowhere = [site("unplaced", None, DayState::NotCovered)];
