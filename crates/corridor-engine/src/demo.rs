@@ -154,15 +154,20 @@ pub fn records() -> Vec<Map<String, Value>> {
         object(json!({
             "type": "site", "id": DEMO_SITE, "name": "Lachin corridor road (demo site)", "kind": "road_segment",
             "timezone": "Asia/Baku", "source": azerbaijan_president_call(), "recorded_by": RECORDED_BY,
-            "notes": "The road of the case in docs/case.md: the Lachin-Khankendi road in Azerbaijani sources, the Stepanakert-Goris highway in Armenian and Nagorno-Karabakh ones. The demo records on it are synthetic; see each record's notes."
+            "latitude": 39.7417, "longitude": 46.7492,
+            "notes": "The road of the case in docs/case.md: the Lachin-Khankendi road in Azerbaijani sources, the Stepanakert-Goris highway in Armenian and Nagorno-Karabakh ones. The demo records on it are synthetic; see each record's notes. Position: approximate, the village of Dashalty / Karin Tak below Shusha (Shushi), where the protest camp stood on the road in front of a peacekeeping post from 12 December 2022."
         })),
         object(json!({
             "type": "site", "id": "gold-mine", "name": "Gizilbulag gold deposit (inspection site)", "kind": "mine",
-            "timezone": "Asia/Baku", "source": azerbaijan_ministries_statement(), "recorded_by": RECORDED_BY
+            "timezone": "Asia/Baku", "source": azerbaijan_ministries_statement(), "recorded_by": RECORDED_BY,
+            "latitude": 40.1467, "longitude": 46.6075,
+            "notes": "The Gizilbulag (Drmbon) gold deposit. Position: approximate, the village of Heyvali / Drmbon beside the deposit."
         })),
         object(json!({
             "type": "site", "id": "copper-molybdenum-mine", "name": "Demirli copper-molybdenum deposit (inspection site)", "kind": "mine",
-            "timezone": "Asia/Baku", "source": azerbaijan_ministries_statement(), "recorded_by": RECORDED_BY
+            "timezone": "Asia/Baku", "source": azerbaijan_ministries_statement(), "recorded_by": RECORDED_BY,
+            "latitude": 40.1788, "longitude": 46.7652,
+            "notes": "The Demirli (Kashen) copper-molybdenum deposit. Position: approximate, the village of Damirli / Tsaghkashen that gives the deposit its name."
         })),
         object(json!({
             "type": "mission", "id": "mission-inspection-2022-12-10", "kind": "inspection_visit",

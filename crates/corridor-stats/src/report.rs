@@ -43,12 +43,35 @@ pub struct ReportQuery {
     pub sites: Vec<String>,
 }
 
+/// Where a site is: WGS 84 degrees, as its site record gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Coordinates {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+impl Coordinates {
+    /// The coordinates of a site record, when it has both.
+    pub fn of_site(record: &Record) -> Option<Coordinates> {
+        match &record.body {
+            Body::Site(site) => Some(Coordinates {
+                latitude: site.latitude?,
+                longitude: site.longitude?,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// One site's coverage and access.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SiteSection {
     pub id: String,
     pub name: String,
     pub timezone: String,
+    /// Where the site is, for the map; absent when its record gives no coordinates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coordinates: Option<Coordinates>,
     pub coverage: SiteCoverage,
     pub access: AccessSummary,
     /// The access index per category that has its own baseline.
@@ -168,6 +191,7 @@ pub fn compute_report(
             id: site.clone(),
             name: entry.name().to_string(),
             timezone,
+            coordinates: Coordinates::of_site(&entry.record),
             coverage,
             access,
             access_by_category: by_category,

@@ -11,6 +11,7 @@
 pub mod blocks;
 pub mod charts;
 pub mod figures;
+pub mod map;
 mod sections;
 
 use std::fmt::Write as _;
@@ -89,6 +90,46 @@ fn script_safe_json(value: &Value) -> String {
         .replace('&', "\\u0026")
 }
 
+/// Text as a CSS string literal that is safe inside a `<style>` element:
+/// everything but letters, digits, spaces and plain punctuation is a CSS
+/// escape, so no text can end the string or the element.
+fn css_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for character in text.chars() {
+        if character.is_ascii_alphanumeric() || " .,:;/+=()-_·–".contains(character) {
+            out.push(character);
+        } else {
+            let _ = write!(out, "\\{:x} ", u32::from(character));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The running header and footer of every printed page (the `@page` margin
+/// boxes the stylesheet lays out): the period, and the checkpoint the
+/// figures were computed at, size and root hash.
+fn print_margins(report: &Report) -> String {
+    let period = format!(
+        "Corridor access report · period {} to {}",
+        figures::day_label(&report.query.from),
+        figures::day_label(&report.query.to)
+    );
+    let checkpoint = match &report.checkpoint {
+        Some(checkpoint) => format!(
+            "Log checkpoint: tree size {}, root hash {}",
+            crate::numbers::number(checkpoint.tree_size as f64),
+            checkpoint.root_hash
+        ),
+        None => "No signed checkpoint: this report cannot be checked against a log".to_string(),
+    };
+    format!(
+        "@media print {{\n  @page {{\n    @top-left {{ content: {}; }}\n    @bottom-left {{ content: {}; }}\n  }}\n}}\n",
+        css_string(&period),
+        css_string(&checkpoint)
+    )
+}
+
 /// Finds the report JSON inside an HTML page written by [`render_html`].
 pub fn extract_embedded_json(html: &str) -> Option<String> {
     let marker = format!("id=\"{EMBEDDED_JSON_ID}\"");
@@ -108,10 +149,24 @@ pub fn render_html(report: &Report) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n\
          <meta name=\"generator\" content=\"Corridor ({format})\">\n\
-         <title>{title}</title>\n<style>\n{BASE_STYLESHEET}{STYLESHEET}</style>\n</head>\n<body>\n{body}\
+         <title>{title}</title>\n<style>\n{BASE_STYLESHEET}{STYLESHEET}{margins}</style>\n</head>\n<body>\n{body}\
          <script type=\"application/json\" id=\"{EMBEDDED_JSON_ID}\">{json}</script>\n</body>\n</html>\n",
         format = escape(&report.format),
         title = escape(&report.title),
+        margins = print_margins(report),
         json = script_safe_json(&json)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn css_strings_cannot_end_the_string_or_the_style_element() {
+        assert_eq!(css_string("tree size 1,031"), "\"tree size 1,031\"");
+        assert_eq!(css_string("a\"b"), "\"a\\22 b\"");
+        assert_eq!(css_string("</style>"), "\"\\3c /style\\3e \"");
+        assert_eq!(css_string("back\\slash\n"), "\"back\\5c slash\\a \"");
+    }
 }

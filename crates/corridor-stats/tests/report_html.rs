@@ -14,7 +14,7 @@ use corridor_stats::access::{AccessSummary, BaselineFigure, DayAccess, Threshold
 use corridor_stats::claims::{AssertionVerdict, ClaimVerdict, Computed, CoverageUsed, Verdict};
 use corridor_stats::coverage::{Gap, SiteCoverage};
 use corridor_stats::report::{
-    AppealSummary, Report, ReportCheckpoint, ReportQuery, SiteSection, report_json,
+    AppealSummary, Coordinates, Report, ReportCheckpoint, ReportQuery, SiteSection, report_json,
 };
 use corridor_stats::report_html::{extract_embedded_json, render_csv, render_html};
 use corridor_stats::{Figures, StatsDimension, StatsQuery, StatsReport, StatsRow, compute};
@@ -282,6 +282,10 @@ fn fixture() -> Report {
                 id: "east-mine".into(),
                 name: "East mine".into(),
                 timezone: "UTC".into(),
+                coordinates: Some(Coordinates {
+                    latitude: 40.15,
+                    longitude: 46.61,
+                }),
                 coverage: coverage(
                     "east-mine",
                     0.0,
@@ -300,6 +304,7 @@ fn fixture() -> Report {
                 id: "north-gate".into(),
                 name: HOSTILE_SITE_NAME.into(),
                 timezone: "UTC".into(),
+                coordinates: None,
                 coverage: coverage("north-gate", 180.0, &north_gaps),
                 access: access("north-gate", Some(100.0), &north_days),
                 access_by_category: vec![AccessSummary {
@@ -311,6 +316,10 @@ fn fixture() -> Report {
                 id: "=south,gate".into(),
                 name: "South gate".into(),
                 timezone: "Asia/Baku".into(),
+                coordinates: Some(Coordinates {
+                    latitude: 39.74,
+                    longitude: 46.75,
+                }),
                 coverage: coverage(
                     "=south,gate",
                     96.0,
@@ -596,8 +605,8 @@ fn the_page_is_self_contained_and_accessible() {
     let svgs: Vec<&str> = html.split("<svg ").skip(1).collect();
     assert_eq!(
         svgs.len(),
-        3 * 2 + 1,
-        "a daily chart and a coverage strip per site, and the categories"
+        3 * 2 + 1 + 2,
+        "a daily chart and a coverage strip per site, the categories, the map and its key"
     );
     for chart in svgs {
         let tag = &chart[..chart.find('>').expect("tag ends")];
@@ -620,6 +629,7 @@ fn sections_appear_in_reading_order_with_unwatched_sites_last() {
         "<h1>",
         "id=\"notices\"",
         "id=\"summary\"",
+        "id=\"map\"",
         "id=\"verify\"",
         "id=\"totals\"",
         "data-site=\"north-gate\"",
@@ -706,4 +716,38 @@ fn csv_has_a_row_per_site_and_day_with_spreadsheet_formulas_defused() {
     ] {
         assert!(lines.contains(&expected), "missing {expected:?} in\n{csv}");
     }
+}
+
+#[test]
+fn the_map_links_each_placed_site_to_its_section_and_lists_the_others() {
+    let html = render_html(&fixture());
+    let map = &html[html.find("id=\"map\"").expect("a map section")..];
+    let map = &map[..map.find("</section>").expect("the section ends")];
+    assert!(map.contains("<svg class=\"site-map\""));
+    assert!(map.contains("aria-label=\"Map of 2 sites: "));
+    // Each marker links to the site's section further down the page.
+    for (id, anchor, status) in [
+        ("=south,gate", "site--south-gate", "status-no-baseline"),
+        ("east-mine", "site-east-mine", "status-not-covered"),
+    ] {
+        assert!(
+            map.contains(&format!(
+                "<a class=\"map-site\" href=\"#{anchor}\" data-map-site=\"{}\" data-status=\"{status}\"",
+                id.replace('=', "=")
+            )),
+            "{id}"
+        );
+        assert!(html.contains(&format!("id=\"{anchor}\"")));
+    }
+    // The site without coordinates is listed beside the map, its name escaped.
+    let listed = &map[map
+        .find("<ul class=\"sites-without-coordinates\">")
+        .expect("a list")..];
+    assert!(listed.contains(
+        "<li data-map-site=\"north-gate\">Gate &quot;A&quot; &lt;b&gt;north&lt;/b&gt; <span class=\"status-badge status-restricted\">RESTRICTED</span> <a href=\"#site-north-gate\">450</a> vehicles passed</li>"
+    ), "{listed}");
+    assert!(!map.contains("data-map-site=\"north-gate\" data-status"));
+    assert!(map.contains("do not imply endorsement or acceptance"));
+    assert!(map.contains("class=\"scale-bar\""));
+    assert!(map.contains("class=\"north-arrow\""));
 }

@@ -12,7 +12,7 @@ use corridor_model::{Body, Category, FlowMetric};
 use corridor_stats::access::{AccessQuery, Thresholds, access_index};
 use corridor_stats::claims::{ClaimVerdict, check_claim};
 use corridor_stats::coverage::site_coverage;
-use corridor_stats::report::SiteSection;
+use corridor_stats::report::{Coordinates, SiteSection};
 use corridor_stats::snapshot::Snapshot;
 use corridor_stats::{StatsDimension, StatsError, StatsQuery, StatsReport, StatsRow};
 use corridor_store::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQuery, Store};
@@ -351,6 +351,7 @@ pub fn gather(
             id: site_id.clone(),
             name: entry.name().to_string(),
             timezone,
+            coordinates: Coordinates::of_site(&entry.record),
             coverage,
             access,
             access_by_category: Vec::new(),

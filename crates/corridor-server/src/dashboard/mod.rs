@@ -8,11 +8,12 @@
 //!
 //! - [`query`]: the query parameters, parsed once, errors naming the parameter.
 //! - [`data`]: [`DashboardData`] gathered from rollups, records and the log.
-//! - [`page`]: [`render_dashboard`]; [`records`]: the records behind a figure;
+//! - [`page`]: [`render_dashboard`]; `map`: the map of the sites; [`records`]: the records behind a figure;
 //!   [`verify`]: how to check the figures; [`observer`]: the tally page.
 
 pub mod data;
 pub mod html;
+mod map;
 pub mod observer;
 pub mod page;
 pub mod query;

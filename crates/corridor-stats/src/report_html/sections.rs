@@ -21,6 +21,7 @@ use super::escape;
 use super::figures::{
     DayState, day_label, field, figure_text, label_text, slug, status_badge, time_label, token,
 };
+use super::map;
 use crate::claims::Verdict;
 use crate::numbers::{number, percent};
 use crate::report::{Report, SiteSection};
@@ -35,6 +36,7 @@ pub(super) fn page_body(report: &Report) -> String {
     contents(&mut body, report, &sites);
     blocks::notices_section(&mut body, "Read this first", &report.notices);
     at_a_glance(&mut body, report, &sites);
+    site_map(&mut body, report, &sites);
     checkpoint(&mut body, report);
     totals(&mut body, report);
     for (site, anchor) in &sites {
@@ -109,7 +111,7 @@ fn contents(body: &mut String, report: &Report, sites: &[(&SiteSection, String)]
     if !report.notices.is_empty() {
         body.push_str("<li><a href=\"#notices\">Notices</a></li>\n");
     }
-    body.push_str("<li><a href=\"#summary\">At a glance</a></li>\n<li><a href=\"#verify\">Verify</a></li>\n<li><a href=\"#totals\">Totals</a></li>\n");
+    body.push_str("<li><a href=\"#summary\">At a glance</a></li>\n<li><a href=\"#map\">Map</a></li>\n<li><a href=\"#verify\">Verify</a></li>\n<li><a href=\"#totals\">Totals</a></li>\n");
     for (site, anchor) in sites {
         let _ = writeln!(
             body,
@@ -218,6 +220,31 @@ fn at_a_glance(body: &mut String, report: &Report, sites: &[(&SiteSection, Strin
         );
     }
     body.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+/// The map of the sites, each marker linked to its section of the page.
+fn site_map(body: &mut String, report: &Report, sites: &[(&SiteSection, String)]) {
+    let on_map: Vec<map::MapSite> = sites
+        .iter()
+        .map(|(site, anchor)| map::MapSite {
+            id: &site.id,
+            name: &site.name,
+            coordinates: site.coordinates,
+            state: DayState::new(site.access.status, site.access.covered_days > 0.0),
+            flow: site.access.observed,
+            href: format!("#{anchor}"),
+        })
+        .collect();
+    let period = format!(
+        "{} to {}",
+        day_label(&report.query.from),
+        day_label(&report.query.to)
+    );
+    let _ = writeln!(
+        body,
+        "<section class=\"map-section\" id=\"map\">\n<h2>Map of the sites</h2>\n{}</section>",
+        map::map_block(&on_map, &period)
+    );
 }
 
 fn checkpoint(body: &mut String, report: &Report) {

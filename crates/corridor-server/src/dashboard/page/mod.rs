@@ -58,6 +58,7 @@ pub fn render_dashboard(data: &DashboardData) -> String {
     notices(&mut body, data);
     filters::filters(&mut body, data);
     flow::tiles(&mut body, data);
+    crate::dashboard::map::map_section(&mut body, data);
     // Sites with traffic first; a site nobody watched and nothing passed gets a short card.
     let mut sites: Vec<&SiteSection> = data.site_sections.iter().collect();
     sites.sort_by(|left, right| {
