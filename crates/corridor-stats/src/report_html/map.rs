@@ -1315,6 +1315,38 @@ mod tests {
     }
 
     #[test]
+    fn country_names_go_inside_the_largest_piece_shown_and_clear_of_the_sites() {
+        let square = vec![(0.0, 0.0), (200.0, 0.0), (200.0, 200.0), (0.0, 200.0)];
+        let (area, centroid) = area_and_centroid(&square);
+        assert!(
+            close(area, 40_000.0, 1e-6)
+                && close(centroid.0, 100.0, 1e-9)
+                && close(centroid.1, 100.0, 1e-9)
+        );
+        assert!(inside_ring((10.0, 10.0), &square) && !inside_ring((210.0, 10.0), &square));
+
+        let name = country_name_area("ARMENIA", &[square.clone()], &[]).expect("room for the name");
+        assert!(
+            close(name.left + name.width / 2.0, 100.0, 1e-9)
+                && close(name.top + name.height / 2.0, 100.0, 1e-9)
+        );
+        // A site label over the centre pushes the name up or down, still inside.
+        let label = Area {
+            left: 0.0,
+            top: 80.0,
+            width: 200.0,
+            height: 40.0,
+        };
+        let moved =
+            country_name_area("ARMENIA", &[square.clone()], &[label]).expect("room elsewhere");
+        assert_eq!(moved.overlap(label), 0.0);
+        assert!(moved.top >= 0.0 && moved.top + moved.height <= 200.0);
+        // A sliver at the map's edge gets no name.
+        let sliver = vec![(0.0, 0.0), (20.0, 0.0), (20.0, 20.0)];
+        assert_eq!(country_name_area("ARMENIA", &[sliver], &[]), None);
+    }
+
+    #[test]
     fn names_wrap_at_spaces() {
         assert_eq!(
             wrap("Copper-molybdenum deposit (inspection site)"),
