@@ -684,8 +684,7 @@ fn the_map_links_each_placed_site_to_its_section_and_lists_the_others() {
     ] {
         assert!(
             map.contains(&format!(
-                "<a class=\"map-site\" href=\"#{anchor}\" data-map-site=\"{}\" data-status=\"{status}\"",
-                id.replace('=', "=")
+                "<a class=\"map-site\" href=\"#{anchor}\" data-map-site=\"{id}\" data-status=\"{status}\""
             )),
             "{id}"
         );

@@ -715,9 +715,9 @@ fn place_labels(points: &[(f64, f64)], labels: &[Label]) -> Vec<Area> {
 /// The north arrow, top right.
 fn north_arrow(svg: &mut String) {
     let x = WIDTH - 20.0;
-    let _ = write!(
+    let _ = writeln!(
         svg,
-        "<g class=\"north-arrow\"><title>North is up</title><polygon points=\"{x},10 {},32 {x},27 {},32\" fill=\"#1f2328\"/><text x=\"{x}\" y=\"46\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"700\" fill=\"#1f2328\">N</text></g>\n",
+        "<g class=\"north-arrow\"><title>North is up</title><polygon points=\"{x},10 {},32 {x},27 {},32\" fill=\"#1f2328\"/><text x=\"{x}\" y=\"46\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"700\" fill=\"#1f2328\">N</text></g>",
         unit(x + 7.0),
         unit(x - 7.0)
     );
@@ -728,9 +728,9 @@ fn scale_bar(svg: &mut String, projection: &Projection) {
     let (km, length) = projection.scale_bar();
     let left = 12.0;
     let base = FRAME_HEIGHT - 12.0;
-    let _ = write!(
+    let _ = writeln!(
         svg,
-        "<g class=\"scale-bar\" data-km=\"{km}\" data-length=\"{}\"><title>Scale: this bar is {km} km on the ground</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"26\" fill=\"#ffffff\" fill-opacity=\"0.85\" rx=\"3\"/><path d=\"M{left} {}V{base}H{}V{}\" fill=\"none\" stroke=\"#1f2328\" stroke-width=\"2\"/><text x=\"{}\" y=\"{}\" font-size=\"{DETAIL_SIZE}\" fill=\"#1f2328\">{km} km</text></g>\n",
+        "<g class=\"scale-bar\" data-km=\"{km}\" data-length=\"{}\"><title>Scale: this bar is {km} km on the ground</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"26\" fill=\"#ffffff\" fill-opacity=\"0.85\" rx=\"3\"/><path d=\"M{left} {}V{base}H{}V{}\" fill=\"none\" stroke=\"#1f2328\" stroke-width=\"2\"/><text x=\"{}\" y=\"{}\" font-size=\"{DETAIL_SIZE}\" fill=\"#1f2328\">{km} km</text></g>",
         unit(length),
         unit(left - 6.0),
         unit(base - 20.0),
@@ -1325,7 +1325,8 @@ mod tests {
         );
         assert!(inside_ring((10.0, 10.0), &square) && !inside_ring((210.0, 10.0), &square));
 
-        let name = country_name_area("ARMENIA", &[square.clone()], &[]).expect("room for the name");
+        let name = country_name_area("ARMENIA", std::slice::from_ref(&square), &[])
+            .expect("room for the name");
         assert!(
             close(name.left + name.width / 2.0, 100.0, 1e-9)
                 && close(name.top + name.height / 2.0, 100.0, 1e-9)
@@ -1337,8 +1338,8 @@ mod tests {
             width: 200.0,
             height: 40.0,
         };
-        let moved =
-            country_name_area("ARMENIA", &[square.clone()], &[label]).expect("room elsewhere");
+        let moved = country_name_area("ARMENIA", std::slice::from_ref(&square), &[label])
+            .expect("room elsewhere");
         assert_eq!(moved.overlap(label), 0.0);
         assert!(moved.top >= 0.0 && moved.top + moved.height <= 200.0);
         // A sliver at the map's edge gets no name.
