@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { DEMO_SITES, assertLabelsLegible, assertMapDrawn, markers } from './map.mjs';
 
 const serverUrl = process.env.CORRIDOR_SERVER_URL;
 const observerToken = process.env.CORRIDOR_OBSERVER_TOKEN;
@@ -139,6 +140,51 @@ describe('dashboard and observer page in headless Chromium', () => {
 
       await Promise.all([page.waitForURL(/page=2/), page.locator('nav.pager a[rel="next"]').click()]);
       assert.equal(await page.locator('tr.record').count(), 22, 'the second page lists the other 22');
+      assert.deepEqual(problems, clean);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the map shows every site with its status, and a marker leads to the records behind its flow', async () => {
+    const { context, page, problems } = await open({ viewport: { width: 1280, height: 900 } });
+    try {
+      await go(page, '/');
+      await assertMapDrawn(page);
+      const shown = await markers(page);
+      assert.deepEqual(Object.fromEntries(shown.map((marker) => [marker.site, marker.status])), DEMO_SITES);
+      for (const marker of shown) {
+        const link = new URL(marker.href, serverUrl);
+        assert.equal(link.pathname, '/dashboard/records');
+        assert.equal(link.searchParams.get('site'), marker.site);
+        assert.equal(link.searchParams.get('from'), '2022-12-12');
+        assert.equal(link.searchParams.get('to'), '2023-01-23');
+        assert.equal(link.searchParams.get('outcome'), 'passed,delayed', 'the flow: what went through');
+      }
+      assert.match(shown.find((marker) => marker.site === 'lachin-road').label, /severely restricted · 980 vehicles/);
+      await assertLabelsLegible(page);
+      await page.locator('section#map').screenshot({ path: join(outputDirectory, 'dashboard-map.png') });
+
+      await Promise.all([
+        page.waitForURL(/\/dashboard\/records\?/),
+        page.locator('svg.site-map a.map-site[data-map-site="lachin-road"] text.map-label').click(),
+      ]);
+      assert.equal(await page.locator('.total-vehicles dd').textContent(), '980', 'the records add up to the flow the map shows');
+      assert.deepEqual(problems, clean);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the map reads at phone width', async () => {
+    const { context, page, problems } = await open({ ...PHONE, viewport: { width: 375, height: 812 } });
+    try {
+      await go(page, '/');
+      assert.deepEqual(await sideways(page), { overflow: 0, sticking: [] }, 'the dashboard with its map does not scroll sideways');
+      const box = await page.locator('svg.site-map').boundingBox();
+      assert.ok(box && box.width >= 320, `the map takes the phone's width: ${JSON.stringify(box)}`);
+      await assertLabelsLegible(page);
+      await page.locator('section#map').screenshot({ path: join(outputDirectory, 'dashboard-map-phone.png') });
       assert.deepEqual(problems, clean);
     } finally {
       await context.close();

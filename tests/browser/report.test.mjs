@@ -6,10 +6,12 @@
 // CORRIDOR_REPORT_HTML and CORRIDOR_BROWSER_OUT.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { DEMO_SITES, assertLabelsLegible, assertMapDrawn, markers } from './map.mjs';
 
 const reportPath = process.env.CORRIDOR_REPORT_HTML;
 const outputDirectory = process.env.CORRIDOR_BROWSER_OUT ?? resolve('../../target/browser');
@@ -178,5 +180,99 @@ describe('HTML report in headless Chromium', () => {
     } finally {
       await context.close();
     }
+  });
+
+  test('the map shows every site with its status, flow and a link to its section', async () => {
+    const { context, page, problems } = await openReport({ viewport: { width: 1100, height: 900 } });
+    try {
+      await assertMapDrawn(page);
+      const shown = await markers(page);
+      assert.deepEqual(Object.fromEntries(shown.map((marker) => [marker.site, marker.status])), DEMO_SITES);
+      for (const marker of shown) {
+        assert.equal(marker.href, `#site-${marker.site}`, 'each marker leads to its section of the report');
+        assert.equal(await page.locator(`section.site#site-${marker.site}`).count(), 1);
+        assert.match(marker.title, /vehicles passed in the period \(.+ marker\)/);
+      }
+      const road = shown.find((marker) => marker.site === 'lachin-road');
+      assert.match(road.label, /severely restricted · 980 vehicles/);
+      assert.equal(road.marker, 'polygon', 'severely restricted is a triangle, not only a colour');
+      assert.equal(shown.find((marker) => marker.site === 'gold-mine').label.includes('not covered · 0 vehicles'), true);
+      assert.equal(await page.locator('ul.sites-without-coordinates').count(), 0, 'every demo site has coordinates');
+      await assertLabelsLegible(page);
+      await page.locator('section#map').screenshot({ path: join(outputDirectory, 'report-map.png') });
+
+      await page.locator('svg.site-map a.map-site[data-map-site="lachin-road"] text.map-label').click();
+      assert.match(page.url(), /#site-lachin-road$/, 'the marker link follows');
+      assert.deepEqual(problems, { consoleErrors: [], pageErrors: [], requests: [] });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('the map reads at phone width', async () => {
+    const { context, page, problems } = await openReport({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true });
+    try {
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.equal(overflow, 0, 'the page with its map does not scroll sideways');
+      const box = await page.locator('svg.site-map').boundingBox();
+      assert.ok(box && box.width >= 320 && box.width <= 375, `the map takes the phone's width: ${JSON.stringify(box)}`);
+      await assertLabelsLegible(page);
+      await page.locator('section#map').screenshot({ path: join(outputDirectory, 'report-map-phone.png') });
+      assert.deepEqual(problems, { consoleErrors: [], pageErrors: [], requests: [] });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("Chromium's --print-to-pdf gives A4 pages that each name the period, the checkpoint and page n / N", async () => {
+    const embedded = JSON.parse(
+      await (async () => {
+        const { context, page } = await openReport();
+        try {
+          return await page.locator('script#corridor-report').textContent();
+        } finally {
+          await context.close();
+        }
+      })(),
+    );
+    const pdf = join(outputDirectory, 'report-print.pdf');
+    rmSync(pdf, { force: true });
+    // The browser's own header and footer are off: what is on the page comes from the stylesheet.
+    execFileSync(executablePath, [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--no-pdf-header-footer',
+      `--print-to-pdf=${pdf}`,
+      reportUrl,
+    ], { stdio: 'ignore', timeout: 120_000 });
+    assert.ok(existsSync(pdf), 'Chromium wrote the PDF');
+
+    const info = execFileSync('pdfinfo', [pdf], { encoding: 'utf8' });
+    const pages = Number(/^Pages:\s+(\d+)/m.exec(info)?.[1]);
+    assert.ok(pages >= 3, `the report prints on several pages: ${pages}`);
+    const size = /^Page size:\s+([\d.]+) x ([\d.]+) pts/m.exec(info);
+    assert.ok(size && Math.abs(Number(size[1]) - 595.3) < 2 && Math.abs(Number(size[2]) - 841.9) < 2, `A4 pages: ${size?.[0]}`);
+
+    const treeSize = embedded.checkpoint.tree_size.toLocaleString('en-US');
+    const root = embedded.checkpoint.root_hash;
+    for (let number = 1; number <= pages; number += 1) {
+      const text = execFileSync('pdftotext', ['-layout', '-f', String(number), '-l', String(number), pdf, '-'], { encoding: 'utf8' });
+      const flat = text.replace(/\s+/g, ' ');
+      assert.match(flat, /Corridor access report · period 12 Dec 2022 to 23 Jan 2023/, `page ${number} names the period`);
+      assert.ok(flat.includes(`Log checkpoint: tree size ${treeSize}, root hash ${root}`), `page ${number} names the checkpoint: ${flat.slice(-300)}`);
+      assert.ok(flat.includes(`page ${number} / ${pages}`), `page ${number} says page ${number} / ${pages}`);
+    }
+
+    // The pages as pictures, to look at: target/browser/report-page-N.png.
+    for (const old of readdirSync(outputDirectory).filter((name) => /^report-page-\d+\.png$/.test(name))) {
+      rmSync(join(outputDirectory, old));
+    }
+    mkdirSync(outputDirectory, { recursive: true });
+    execFileSync('pdftoppm', ['-png', '-r', '60', pdf, join(outputDirectory, 'report-page')]);
+    const pictures = readdirSync(outputDirectory).filter((name) => /^report-page-\d+\.png$/.test(name));
+    assert.equal(pictures.length, pages, 'one picture per page');
   });
 });

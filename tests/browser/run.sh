@@ -7,14 +7,19 @@
 # dashboard, the records behind a figure, the observer tally page with a
 # token of the observer role).
 #
-# Needs /usr/bin/chromium (Debian package `chromium`, or set CHROMIUM) and
-# the Node packages of this folder (`npm ci`). Leaves the page, screenshots
-# and a PDF print under target/browser/.
+# Needs /usr/bin/chromium (Debian package `chromium`, or set CHROMIUM),
+# poppler-utils (pdfinfo, pdftotext, pdftoppm: the print test) and the Node
+# packages of this folder (`npm ci`). Leaves the page, screenshots, the
+# printed PDF and a picture of each printed page under target/browser/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cd "$repo"
 
+if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+    echo "tests/browser: install poppler-utils (pdftotext, pdftoppm) first" >&2
+    exit 2
+fi
 if [ ! -d "$here/node_modules/playwright-core" ]; then
     echo "tests/browser: run \`npm ci\` in tests/browser first" >&2
     exit 2

@@ -32,14 +32,14 @@ use crate::report::Coordinates;
 pub const WIDTH: f64 = 400.0;
 /// Height of the map frame; the disclaimer sits below it.
 pub const FRAME_HEIGHT: f64 = 340.0;
-/// Room below the frame for the two lines of the disclaimer.
-const FOOTER_HEIGHT: f64 = 36.0;
+/// Room below the frame for the three lines of the disclaimer.
+const FOOTER_HEIGHT: f64 = 50.0;
 /// The smallest extent shown, in both directions: a single site or a few
 /// close together still show the country around them, not one village.
 pub const MINIMUM_SPAN_KM: f64 = 40.0;
 /// Room around the sites, as a share of their extent on each side, so the
-/// labels of the outermost sites fit.
-const MARGIN_SHARE: f64 = 0.3;
+/// labels of the outermost sites fit and the country around them shows.
+const MARGIN_SHARE: f64 = 0.45;
 /// Mean Earth radius (IUGG), in kilometres.
 const EARTH_RADIUS_KM: f64 = 6371.0088;
 /// The longest scale bar, as a share of the map's width.
@@ -51,6 +51,8 @@ const MARKER_RADIUS: f64 = 7.0;
 const NAME_SIZE: f64 = 13.0;
 const DETAIL_SIZE: f64 = 12.0;
 const LINE_HEIGHT: f64 = 1.2;
+/// Country names, in capitals and spaced out, muted under the sites.
+const COUNTRY_SIZE: f64 = 12.0;
 /// Names wrap at about this many characters a line.
 const NAME_LINE_CHARACTERS: usize = 22;
 
@@ -339,33 +341,115 @@ fn unit(value: f64) -> String {
     }
 }
 
-/// The SVG path of the outlines of `country` inside the projection's frame, if any.
-fn country_path(country: &Country, projection: &Projection) -> Option<String> {
+/// The outline rings of `country` inside the projection's frame, in map units.
+fn projected_rings(country: &Country, projection: &Projection) -> Vec<Vec<(f64, f64)>> {
     let bounds = projection.bounds();
     if !country.bounds.intersects(bounds) {
-        return None;
+        return Vec::new();
     }
+    country
+        .rings
+        .iter()
+        .map(|ring| crop_ring(ring, bounds))
+        .filter(|cropped| !cropped.is_empty())
+        .map(|cropped| {
+            cropped
+                .iter()
+                .map(|(longitude, latitude)| {
+                    projection.project(Coordinates {
+                        latitude: *latitude,
+                        longitude: *longitude,
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Rings as SVG path data.
+fn path_data(rings: &[Vec<(f64, f64)>]) -> String {
     let mut path = String::new();
-    for ring in &country.rings {
-        let cropped = crop_ring(ring, bounds);
-        for (index, point) in cropped.iter().enumerate() {
-            let (x, y) = projection.project(Coordinates {
-                latitude: point.1,
-                longitude: point.0,
-            });
+    for ring in rings {
+        for (index, (x, y)) in ring.iter().enumerate() {
             let _ = write!(
                 path,
                 "{}{} {}",
                 if index == 0 { "M" } else { "L" },
-                unit(x),
-                unit(y)
+                unit(*x),
+                unit(*y)
             );
         }
-        if !cropped.is_empty() {
-            path.push('Z');
+        path.push('Z');
+    }
+    path
+}
+
+/// The area (shoelace formula, unsigned) and centroid of a ring.
+fn area_and_centroid(ring: &[(f64, f64)]) -> (f64, (f64, f64)) {
+    let mut twice_area = 0.0;
+    let (mut x_sum, mut y_sum) = (0.0, 0.0);
+    for (index, &(x0, y0)) in ring.iter().enumerate() {
+        let (x1, y1) = ring[(index + 1) % ring.len()];
+        let cross = x0 * y1 - x1 * y0;
+        twice_area += cross;
+        x_sum += (x0 + x1) * cross;
+        y_sum += (y0 + y1) * cross;
+    }
+    if twice_area.abs() < 1e-9 {
+        return (0.0, ring.first().copied().unwrap_or((0.0, 0.0)));
+    }
+    (
+        twice_area.abs() / 2.0,
+        (x_sum / (3.0 * twice_area), y_sum / (3.0 * twice_area)),
+    )
+}
+
+/// Whether a point lies inside a ring (even-odd rule).
+fn inside_ring(point: (f64, f64), ring: &[(f64, f64)]) -> bool {
+    let mut inside = false;
+    for (index, &(x0, y0)) in ring.iter().enumerate() {
+        let (x1, y1) = ring[(index + 1) % ring.len()];
+        if (y0 > point.1) != (y1 > point.1) && point.0 < x0 + (point.1 - y0) / (y1 - y0) * (x1 - x0)
+        {
+            inside = !inside;
         }
     }
-    (!path.is_empty()).then_some(path)
+    inside
+}
+
+/// Where a country's name goes: inside the largest piece of it the map
+/// shows, clear of `taken`, when that piece is large enough to carry it.
+fn country_name_area(name: &str, rings: &[Vec<(f64, f64)>], taken: &[Area]) -> Option<Area> {
+    let (area, ring) = rings
+        .iter()
+        .map(|ring| (area_and_centroid(ring).0, ring))
+        .max_by(|left, right| left.0.total_cmp(&right.0))?;
+    if area < 0.08 * WIDTH * FRAME_HEIGHT {
+        return None;
+    }
+    let (_, (x, y)) = area_and_centroid(ring);
+    let width = name.chars().count() as f64 * COUNTRY_SIZE * 0.9;
+    let height = COUNTRY_SIZE * LINE_HEIGHT;
+    // The centroid first, then steps up and down from it.
+    [0.0, -40.0, 40.0, -80.0, 80.0, -120.0, 120.0]
+        .into_iter()
+        .map(|shift| Area {
+            left: x - width / 2.0,
+            top: y + shift - height / 2.0,
+            width,
+            height,
+        })
+        .find(|candidate| {
+            let corners = [
+                (candidate.left, candidate.top),
+                (candidate.left + width, candidate.top),
+                (candidate.left, candidate.top + height),
+                (candidate.left + width, candidate.top + height),
+            ];
+            corners.iter().all(|corner| inside_ring(*corner, ring))
+                && candidate.outside(WIDTH, FRAME_HEIGHT) < 1e-6
+                && taken.iter().all(|other| candidate.overlap(*other) == 0.0)
+        })
 }
 
 /// A status as a shape, so the map never relies on colour alone.
@@ -670,8 +754,12 @@ pub struct SiteMap {
     pub without_coordinates: Vec<usize>,
 }
 
-/// The disclaimer the map carries, here and in its caption.
-pub const DISCLAIMER: &str = "The boundaries shown are not a position on any border or claim, and do not imply endorsement or acceptance.";
+/// The disclaimer the map carries below its frame, line by line.
+pub const DISCLAIMER_LINES: [&str; 3] = [
+    "Boundaries shown are not a position on any border or claim,",
+    "and do not imply endorsement or acceptance.",
+    "Country outlines: Natural Earth (public domain).",
+];
 
 /// Draws the map of `sites` for `period` (words, for the title).
 pub fn render_map(sites: &[MapSite], period: &str) -> SiteMap {
@@ -734,17 +822,43 @@ pub fn render_map(sites: &[MapSite], period: &str) -> SiteMap {
         unit(WIDTH),
         unit(FRAME_HEIGHT)
     );
-    svg.push_str("<g class=\"countries\" fill=\"#f4f1e8\" stroke=\"#8c959f\" stroke-width=\"1\" stroke-linejoin=\"round\" fill-rule=\"evenodd\">\n");
+    svg.push_str("<g class=\"countries\" fill=\"#f4f1e8\" stroke=\"#6e7781\" stroke-width=\"1.2\" stroke-linejoin=\"round\" fill-rule=\"evenodd\">\n");
+    let mut names = Vec::new();
+    let mut taken: Vec<Area> = areas.clone();
+    taken.extend(furniture());
+    taken.extend(points.iter().map(|(x, y)| Area {
+        left: x - MARKER_RADIUS - 2.0,
+        top: y - MARKER_RADIUS - 2.0,
+        width: 2.0 * MARKER_RADIUS + 4.0,
+        height: 2.0 * MARKER_RADIUS + 4.0,
+    }));
     for country in countries() {
-        if let Some(path) = country_path(country, &projection) {
-            let _ = writeln!(
-                svg,
-                "<path class=\"country\" data-country=\"{name}\" d=\"{path}\"><title>{name} (outline: Natural Earth)</title></path>",
-                name = escape(&country.name)
-            );
+        let rings = projected_rings(country, &projection);
+        if rings.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            svg,
+            "<path class=\"country\" data-country=\"{name}\" d=\"{}\"><title>{name} (outline: Natural Earth)</title></path>",
+            path_data(&rings),
+            name = escape(&country.name)
+        );
+        let upper = country.name.to_uppercase();
+        if let Some(area) = country_name_area(&upper, &rings, &taken) {
+            taken.push(area);
+            names.push((upper, area));
         }
     }
     svg.push_str("</g>\n");
+    for (name, area) in &names {
+        let _ = writeln!(
+            svg,
+            "<text class=\"country-name\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"{COUNTRY_SIZE}\" letter-spacing=\"2\" fill=\"#6e7781\">{}</text>",
+            unit(area.left + area.width / 2.0),
+            unit(area.top + area.height * 0.8),
+            escape(name)
+        );
+    }
     let _ = writeln!(
         svg,
         "<rect class=\"map-frame\" x=\"0.5\" y=\"0.5\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#59636e\"/>",
@@ -789,13 +903,15 @@ pub fn render_map(sites: &[MapSite], period: &str) -> SiteMap {
         svg.push_str("</text>\n</a>\n");
     }
     // The disclaimer, below the frame: it travels with any copy of the map.
-    let _ = writeln!(
-        svg,
-        "<text class=\"map-disclaimer\" x=\"0\" y=\"{}\" font-size=\"11\" fill=\"#59636e\"><tspan x=\"0\" y=\"{}\">Boundaries shown are not a position on any border or claim</tspan><tspan x=\"0\" y=\"{}\">and imply no endorsement. Outlines: Natural Earth.</tspan></text>",
-        unit(FRAME_HEIGHT + 15.0),
-        unit(FRAME_HEIGHT + 15.0),
-        unit(FRAME_HEIGHT + 30.0)
-    );
+    svg.push_str("<text class=\"map-disclaimer\" font-size=\"11\" fill=\"#59636e\">");
+    for (line, text) in DISCLAIMER_LINES.iter().enumerate() {
+        let _ = write!(
+            svg,
+            "<tspan x=\"0\" y=\"{}\">{text}</tspan>",
+            unit(FRAME_HEIGHT + 15.0 + 14.0 * line as f64)
+        );
+    }
+    svg.push_str("</text>\n");
     svg.push_str("</svg>");
     SiteMap {
         svg: Some(svg),
@@ -846,7 +962,7 @@ pub fn map_block(sites: &[MapSite], period: &str) -> String {
         Some(svg) => {
             let _ = writeln!(
                 block,
-                "<figure class=\"map\">\n{svg}\n<figcaption><p>Each site's access status for the period is given by the colour and the shape of its marker, and in words; the flow is the vehicles that went through. Tap a site for its records.</p><p class=\"map-disclaimer-text\">{DISCLAIMER} Country outlines: Natural Earth (public domain), 1:50m; positions: the sites' own records.</p></figcaption>\n</figure>"
+                "<figure class=\"map\">\n{svg}\n<figcaption><p>Each site's access status for the period is given by the colour and the shape of its marker, and in words; the flow is the vehicles that went through. Tap a site for its records.</p><p>Country outlines: Natural Earth 1:50m, drawn on the server and cropped to the sites; positions: the sites' own records.</p></figcaption>\n</figure>"
             );
         }
         None => block.push_str("<p class=\"empty\">No site has coordinates in its site record, so there is no map.</p>\n"),
@@ -1197,6 +1313,39 @@ mod tests {
                 assert_eq!(area.overlap(*other), 0.0, "labels overlap");
             }
         }
+    }
+
+    #[test]
+    fn country_names_go_inside_the_largest_piece_shown_and_clear_of_the_sites() {
+        let square = vec![(0.0, 0.0), (200.0, 0.0), (200.0, 200.0), (0.0, 200.0)];
+        let (area, centroid) = area_and_centroid(&square);
+        assert!(
+            close(area, 40_000.0, 1e-6)
+                && close(centroid.0, 100.0, 1e-9)
+                && close(centroid.1, 100.0, 1e-9)
+        );
+        assert!(inside_ring((10.0, 10.0), &square) && !inside_ring((210.0, 10.0), &square));
+
+        let name = country_name_area("ARMENIA", std::slice::from_ref(&square), &[])
+            .expect("room for the name");
+        assert!(
+            close(name.left + name.width / 2.0, 100.0, 1e-9)
+                && close(name.top + name.height / 2.0, 100.0, 1e-9)
+        );
+        // A site label over the centre pushes the name up or down, still inside.
+        let label = Area {
+            left: 0.0,
+            top: 80.0,
+            width: 200.0,
+            height: 40.0,
+        };
+        let moved = country_name_area("ARMENIA", std::slice::from_ref(&square), &[label])
+            .expect("room elsewhere");
+        assert_eq!(moved.overlap(label), 0.0);
+        assert!(moved.top >= 0.0 && moved.top + moved.height <= 200.0);
+        // A sliver at the map's edge gets no name.
+        let sliver = vec![(0.0, 0.0), (20.0, 0.0), (20.0, 20.0)];
+        assert_eq!(country_name_area("ARMENIA", &[sliver], &[]), None);
     }
 
     #[test]
