@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::hxl::{HxlColumnTag, is_hashtag_row};
+use crate::repeat::{RepeatFile, RepeatJoin, RowOrigin};
 use crate::mapping::{
     Conversion, FieldMapping, FieldSource, KeySource, Mapping, RECORD_TYPES, SkipCondition,
     TargetKind, field_key,
@@ -67,6 +68,23 @@ pub enum ImportError {
         /// 1-based column number.
         column: usize,
     },
+    /// A repeat file (`[repeat.NAME]`) is missing, or cannot be read or joined.
+    #[error("repeat file {file}: {reason}")]
+    Repeat {
+        /// The file as the caller named it, e.g. `tally-cargo.csv`.
+        file: String,
+        /// What is wrong, naming the row or the mapping key.
+        reason: String,
+    },
+    /// The underlying reader of a repeat file failed.
+    #[error("reading repeat file {file} failed: {error}")]
+    RepeatRead {
+        /// The file as the caller named it.
+        file: String,
+        /// The reader's error.
+        #[source]
+        error: csv::Error,
+    },
     /// A column the mapping names is missing, ambiguous or unusable.
     #[error("{key}: {reason}")]
     Column {
@@ -78,23 +96,26 @@ pub enum ImportError {
 }
 
 /// One row of the file, decoded.
-#[derive(Debug)]
-struct Row {
-    line: u64,
-    cells: Vec<String>,
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) line: u64,
+    pub(crate) cells: Vec<String>,
     /// A problem with the row as a whole (a ragged row); rejects its group.
-    problem: Option<String>,
+    pub(crate) problem: Option<String>,
+    /// For a row joined from a repeat file: that file and its line, which
+    /// messages about the row name instead of the main file's line.
+    pub(crate) joined_from: Option<RowOrigin>,
 }
 
 /// The columns of the file: header names and, when there is a hashtag row, HXL tags.
 #[derive(Debug)]
-struct FileColumns {
-    names: Vec<String>,
-    hashtags: Option<Vec<Option<HxlColumnTag>>>,
+pub(crate) struct FileColumns {
+    pub(crate) names: Vec<String>,
+    pub(crate) hashtags: Option<Vec<Option<HxlColumnTag>>>,
 }
 
 impl FileColumns {
-    fn label(&self, index: usize) -> String {
+    pub(crate) fn label(&self, index: usize) -> String {
         let name = self.names.get(index).map_or("", |name| name.trim());
         let hashtag = self
             .hashtags
@@ -108,7 +129,7 @@ impl FileColumns {
         }
     }
 
-    fn width(&self) -> usize {
+    pub(crate) fn width(&self) -> usize {
         self.names.len()
     }
 
@@ -298,7 +319,7 @@ struct ResolvedSkip {
 
 /// The mapping applied to this file's columns.
 #[derive(Debug)]
-struct ImportPlan {
+pub(crate) struct ImportPlan {
     empty_values: Vec<String>,
     group_key: Option<ResolvedKey>,
     skip_rules: Vec<ResolvedSkip>,
@@ -315,7 +336,36 @@ struct FieldOutcome {
     from_cells: bool,
 }
 
+/// The columns the plan reads, by part, for the checks of repeat.rs: repeat
+/// files may feed list fields only.
+#[derive(Debug)]
+pub(crate) struct ColumnUses<'plan> {
+    /// Each scalar field's target, with the columns it reads.
+    pub(crate) scalar_fields: Vec<(&'plan str, Vec<usize>)>,
+    /// Each list: its fields' targets, each with the columns it reads.
+    pub(crate) lists: Vec<Vec<(&'plan str, Vec<usize>)>>,
+    /// Each skip rule's column, in the mapping's order.
+    pub(crate) skip_columns: Vec<usize>,
+}
+
 impl ImportPlan {
+    pub(crate) fn column_uses(&self) -> ColumnUses<'_> {
+        fn uses(field: &ResolvedField) -> (&str, Vec<usize>) {
+            let mut columns = source_columns(&field.source);
+            columns.extend(field.time_column.as_ref().map(|(index, _)| *index));
+            (field.mapping.target.text.as_str(), columns)
+        }
+        ColumnUses {
+            scalar_fields: self.scalar_fields.iter().map(uses).collect(),
+            lists: self
+                .lists
+                .iter()
+                .map(|list| list.fields.iter().map(uses).collect())
+                .collect(),
+            skip_columns: self.skip_rules.iter().map(|rule| rule.column).collect(),
+        }
+    }
+
     fn new(mapping: &Mapping, columns: &FileColumns) -> Result<ImportPlan, ImportError> {
         let group_key = match &mapping.group_by {
             None => None,
@@ -565,6 +615,14 @@ impl ImportPlan {
         row: &Row,
     ) -> Result<Option<Value>, String> {
         let mapping = &field.mapping;
+        let text = match (text, mapping.normalize) {
+            (Some(text), Some(normalization)) => {
+                Some(normalization.apply(&text).map_err(|problem| {
+                    describe(mapping, &text, &format!("in {} {problem}", field.source_label))
+                })?)
+            }
+            (text, _) => text,
+        };
         let text = match (text, &mapping.value_map) {
             (None, _) => mapping.default.clone(),
             (Some(text), None) => Some(text),
@@ -634,19 +692,24 @@ impl ImportPlan {
     }
 
     /// Builds the record for a row or a group, or says why it cannot be built.
-    fn build(&self, rows: &[Row], group_key: Option<&str>, mut errors: Vec<String>) -> ImportItem {
-        let line_numbers: Vec<u64> = rows.iter().map(|row| row.line).collect();
+    pub(crate) fn build(
+        &self,
+        rows: &[Row],
+        group_key: Option<&str>,
+        mut errors: Vec<String>,
+    ) -> ImportItem {
+        let mut line_numbers: Vec<u64> = rows.iter().map(|row| row.line).collect();
+        // Rows joined from repeat files all start at their main-file row.
+        line_numbers.dedup();
         let several = rows.len() > 1;
-        let in_row = |line: u64, message: String| {
-            if several {
-                format!("row {line}: {message}")
-            } else {
-                message
-            }
+        let in_row = |row: &Row, message: String| match &row.joined_from {
+            Some(origin) => format!("{origin}: {message}"),
+            None if several => format!("row {}: {message}", row.line),
+            None => message,
         };
         for row in rows {
             if let Some(problem) = &row.problem {
-                errors.push(in_row(row.line, problem.clone()));
+                errors.push(in_row(row, problem.clone()));
             }
         }
         // A row refused as a whole (ragged) is not read field by field, so
@@ -659,7 +722,7 @@ impl ImportPlan {
             for row in rows.iter().filter(|row| row.problem.is_none()) {
                 match self.field_outcome(field, row, group_key) {
                     Err(message) => {
-                        errors.push(in_row(row.line, message));
+                        errors.push(in_row(row, message));
                         failed = true;
                     }
                     Ok(outcome) => {
@@ -708,7 +771,7 @@ impl ImportPlan {
                 let mut missing_required = Vec::new();
                 for field in &list.fields {
                     match self.field_outcome(field, row, group_key) {
-                        Err(message) => errors.push(in_row(row.line, message)),
+                        Err(message) => errors.push(in_row(row, message)),
                         Ok(outcome) => {
                             row_has_cell_values |= outcome.from_cells;
                             if list.scalar_elements {
@@ -724,7 +787,7 @@ impl ImportPlan {
                 if !list.scalar_elements && (row_has_cell_values || all_constant) {
                     for field in missing_required {
                         errors.push(in_row(
-                            row.line,
+                            row,
                             format!(
                                 "{}: required, but {} is empty",
                                 field.mapping.target.text, field.source_label
@@ -874,6 +937,8 @@ pub struct CsvImporter<R: Read> {
     peeked_row: Option<Row>,
     pending: VecDeque<ImportItem>,
     open_group: Option<OpenGroup>,
+    /// The repeat files joined to each row, when the mapping has `[repeat.*]`.
+    repeat_join: Option<RepeatJoin>,
     /// Keys of groups already emitted, with the row their group ended at.
     finished_groups: HashMap<String, u64>,
     rows_read: u64,
@@ -892,16 +957,36 @@ impl<R: Read> CsvImporter<R> {
     /// [`ImportError::NotUtf8`] or [`ImportError::Read`] when the header
     /// cannot be read.
     pub fn new(mapping: &Mapping, reader: R) -> Result<CsvImporter<R>, ImportError> {
-        let csv_reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(mapping.delimiter)
-            // Ending records only at `\n` keeps the line numbers right for
-            // CRLF files (with the default, the `\n` of a CRLF is read as the
-            // start of the next record); the `\r` left at the end of the last
-            // cell is removed with the cell's whitespace.
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_reader(reader);
+        let repeat_join = RepeatJoin::load::<&[u8]>(mapping, Vec::new())?;
+        CsvImporter::open(mapping, reader, repeat_join)
+    }
+
+    /// Like [`CsvImporter::new`], for a mapping with `[repeat.NAME]` tables:
+    /// each repeat file is read whole, and its lines are joined to the rows of
+    /// the main file they name (docs/import.md, "Repeat groups in files of
+    /// their own").
+    ///
+    /// # Errors
+    ///
+    /// As [`CsvImporter::new`], and [`ImportError::Repeat`] or
+    /// [`ImportError::RepeatRead`] when a declared repeat file is not given,
+    /// a file is given for no declared repeat, or a repeat file cannot be read
+    /// or lacks its key column.
+    pub fn with_repeat_files<F: Read>(
+        mapping: &Mapping,
+        reader: R,
+        repeat_files: Vec<RepeatFile<F>>,
+    ) -> Result<CsvImporter<R>, ImportError> {
+        let repeat_join = RepeatJoin::load(mapping, repeat_files)?;
+        CsvImporter::open(mapping, reader, repeat_join)
+    }
+
+    fn open(
+        mapping: &Mapping,
+        reader: R,
+        mut repeat_join: Option<RepeatJoin>,
+    ) -> Result<CsvImporter<R>, ImportError> {
+        let csv_reader = csv_reader(mapping.delimiter, reader);
         let mut importer = CsvImporter {
             reader: csv_reader,
             plan: ImportPlan {
@@ -916,6 +1001,7 @@ impl<R: Read> CsvImporter<R> {
             peeked_row: None,
             pending: VecDeque::new(),
             open_group: None,
+            repeat_join: None,
             finished_groups: HashMap::new(),
             rows_read: 0,
             rows_skipped: 0,
@@ -925,7 +1011,7 @@ impl<R: Read> CsvImporter<R> {
         if header.cells.iter().all(|cell| cell.trim().is_empty()) {
             return Err(ImportError::NoHeader);
         }
-        let columns = if is_hashtag_row(&header.cells) {
+        let mut columns = if is_hashtag_row(&header.cells) {
             // An HXL file may have no header names at all, only hashtags.
             FileColumns {
                 names: vec![String::new(); header.cells.len()],
@@ -958,7 +1044,14 @@ impl<R: Read> CsvImporter<R> {
             columns
         };
         importer.header_width = columns.width();
+        if let Some(join) = &mut repeat_join {
+            join.extend_columns(&mut columns);
+        }
         importer.plan = ImportPlan::new(mapping, &columns)?;
+        if let Some(join) = &mut repeat_join {
+            join.resolve(mapping, &importer.plan, &columns, importer.header_width)?;
+        }
+        importer.repeat_join = repeat_join;
         Ok(importer)
     }
 
@@ -985,25 +1078,7 @@ impl<R: Read> CsvImporter<R> {
         {
             return Ok(None);
         }
-        let line = self.buffer.position().map_or(0, csv::Position::line);
-        let cells = self
-            .buffer
-            .iter()
-            .enumerate()
-            .map(|(index, bytes)| {
-                std::str::from_utf8(bytes)
-                    .map(str::to_owned)
-                    .map_err(|_| ImportError::NotUtf8 {
-                        row: line,
-                        column: index + 1,
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Row {
-            line,
-            cells,
-            problem: None,
-        }))
+        decode_row(&self.buffer).map(Some)
     }
 
     fn next_data_row(&mut self) -> Result<Option<Row>, ImportError> {
@@ -1025,6 +1100,11 @@ impl<R: Read> CsvImporter<R> {
                 row.cells.len(),
                 self.header_width
             ));
+        }
+        if let Some(join) = &mut self.repeat_join {
+            let item = join.join_and_build(&self.plan, row);
+            self.pending.push_back(item);
+            return;
         }
         let Some(key_source) = &self.plan.group_key else {
             let item = self
@@ -1076,6 +1156,43 @@ impl<R: Read> CsvImporter<R> {
     }
 }
 
+/// The reader for the main file and for repeat files.
+pub(crate) fn csv_reader<R: Read>(delimiter: u8, reader: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        // Ending records only at `\n` keeps the line numbers right for
+        // CRLF files (with the default, the `\n` of a CRLF is read as the
+        // start of the next record); the `\r` left at the end of the last
+        // cell is removed with the cell's whitespace.
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(reader)
+}
+
+/// A record read by [`csv_reader`] as a row of text, or where it is not UTF-8.
+pub(crate) fn decode_row(record: &csv::ByteRecord) -> Result<Row, ImportError> {
+    let line = record.position().map_or(0, csv::Position::line);
+    let cells = record
+        .iter()
+        .enumerate()
+        .map(|(index, bytes)| {
+            std::str::from_utf8(bytes)
+                .map(str::to_owned)
+                .map_err(|_| ImportError::NotUtf8 {
+                    row: line,
+                    column: index + 1,
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Row {
+        line,
+        cells,
+        problem: None,
+        joined_from: None,
+    })
+}
+
 fn hashtags_of(cells: &[String]) -> Vec<Option<HxlColumnTag>> {
     cells
         .iter()
@@ -1099,6 +1216,9 @@ impl<R: Read> Iterator for CsvImporter<R> {
                 Ok(None) => {
                     self.finished = true;
                     self.close_group();
+                    if let Some(join) = &mut self.repeat_join {
+                        self.pending.extend(join.unjoined_lines());
+                    }
                 }
                 Err(error) => {
                     self.finished = true;

@@ -20,7 +20,10 @@ mod convert;
 mod hxl;
 mod importer;
 mod mapping;
+mod normalize;
+mod repeat;
 mod template;
 
 pub use importer::{CsvImporter, ImportError, ImportItem, ImportedRecord, RejectedRow};
 pub use mapping::{Mapping, MappingError, RECORD_TYPES};
+pub use repeat::RepeatFile;

@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 use crate::convert::{NumberFormat, TimeFormat, TimePrecision, check_time_format};
 use crate::hxl::HxlPattern;
+use crate::normalize::Normalization;
+use crate::repeat::{RawRepeat, RepeatDeclaration};
 use crate::template::{ColumnReference, Template};
 
 /// The record types of docs/records.md; a mapping's `type` must be one of them.
@@ -61,6 +63,8 @@ pub struct Mapping {
     pub(crate) group_by: Option<KeySource>,
     pub(crate) skip_rules: Vec<SkipRule>,
     pub(crate) fields: Vec<FieldMapping>,
+    /// `[repeat.NAME]` tables: repeat-group files joined to the main file's rows.
+    pub(crate) repeats: Vec<RepeatDeclaration>,
 }
 
 /// Where the group key of a row comes from.
@@ -92,6 +96,8 @@ pub(crate) struct FieldMapping {
     pub(crate) target: Target,
     pub(crate) source: FieldSource,
     pub(crate) conversion: Conversion,
+    /// Applied to the text before the value map (`normalize = "slug"`).
+    pub(crate) normalize: Option<Normalization>,
     pub(crate) value_map: Option<ValueMap>,
     pub(crate) default: Option<String>,
     pub(crate) required: bool,
@@ -264,6 +270,8 @@ struct RawMapping {
     #[serde(default)]
     skip: Vec<RawSkip>,
     fields: BTreeMap<String, RawField>,
+    #[serde(default)]
+    repeat: BTreeMap<String, RawRepeat>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -319,6 +327,7 @@ struct RawField {
     timezone: Option<String>,
     decimal_separator: Option<String>,
     thousands_separator: Option<String>,
+    normalize: Option<String>,
     map: Option<BTreeMap<String, String>>,
     default: Option<String>,
     ignore_unmapped: Option<bool>,
@@ -345,6 +354,7 @@ impl RawField {
             ("timezone", self.timezone.is_some()),
             ("decimal_separator", self.decimal_separator.is_some()),
             ("thousands_separator", self.thousands_separator.is_some()),
+            ("normalize", self.normalize.is_some()),
             ("map", self.map.is_some()),
             ("default", self.default.is_some()),
             ("ignore_unmapped", self.ignore_unmapped.is_some()),
@@ -561,12 +571,14 @@ impl Mapping {
             )?);
         }
         check_targets(&fields)?;
+        let repeats = crate::repeat::declarations(raw.repeat, group_by.is_some())?;
         Ok(Mapping {
             delimiter,
             empty_values,
             group_by,
             skip_rules,
             fields,
+            repeats,
         })
     }
 }
@@ -659,6 +671,7 @@ fn field_mapping(
             target,
             source: FieldSource::Constant(value),
             conversion: Conversion::Text,
+            normalize: None,
             value_map: None,
             default: None,
             required: false,
@@ -848,6 +861,22 @@ fn field_mapping(
         ));
     }
 
+    let normalize = match &raw.normalize {
+        None => None,
+        Some(_) if value_kind != "text" => {
+            return Err(invalid(
+                format!("{key}.normalize"),
+                "only applies to text fields (no `as`, or `as = \"text\"`)",
+            ));
+        }
+        Some(name) => Some(Normalization::parse(name).ok_or_else(|| {
+            invalid(
+                format!("{key}.normalize"),
+                format!("{name:?} is not a normalisation: use \"trim\", \"lower\" or \"slug\""),
+            )
+        })?),
+    };
+
     let value_map = match raw.map {
         None => None,
         Some(entries) => {
@@ -860,13 +889,26 @@ fn field_mapping(
             let mut normalised: HashMap<String, String> = HashMap::new();
             let mut spelled: HashMap<String, String> = HashMap::new();
             for (from, to) in entries {
-                let normal = from.trim().to_lowercase();
+                // Keys are normalised like the cells they meet, so a map may
+                // spell them as the file does ("Sunflower meal") or as slugs.
+                let normal = match normalize {
+                    None => from.trim().to_lowercase(),
+                    Some(normalization) => normalization
+                        .apply(from.trim())
+                        .map_err(|problem| {
+                            invalid(format!("{key}.map"), format!("the key {from:?} {problem}"))
+                        })?
+                        .to_lowercase(),
+                };
                 if let Some(earlier) = spelled.insert(normal.clone(), from.clone()) {
+                    let how = if normalize.is_some() {
+                        "once normalised"
+                    } else {
+                        "once trimmed and compared case-insensitively"
+                    };
                     return Err(invalid(
                         format!("{key}.map"),
-                        format!(
-                            "{earlier:?} and {from:?} are the same value once trimmed and compared case-insensitively"
-                        ),
+                        format!("{earlier:?} and {from:?} are the same value {how}"),
                     ));
                 }
                 normalised.insert(normal, to);
@@ -925,6 +967,7 @@ fn field_mapping(
         target,
         source,
         conversion,
+        normalize,
         value_map,
         default: raw.default,
         // Every record needs an id, so an empty one always rejects the row.
