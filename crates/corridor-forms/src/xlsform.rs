@@ -481,3 +481,193 @@ impl XlsForm {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: &str, labels: Option<(&str, &str)>) -> FormSite {
+        FormSite {
+            id: id.to_owned(),
+            name: format!("{id} site"),
+            inbound_label: labels.map(|(inbound, _)| inbound.to_owned()),
+            outbound_label: labels.map(|(_, outbound)| outbound.to_owned()),
+        }
+    }
+
+    fn request(sites: Vec<FormSite>) -> FormRequest {
+        FormRequest {
+            form_id: "tally".to_owned(),
+            title: "Tally".to_owned(),
+            version: "2024061401".to_owned(),
+            recorded_by: "team-1".to_owned(),
+            sites,
+        }
+    }
+
+    fn row<'form>(form: &'form XlsForm, name: &str) -> &'form SurveyRow {
+        form.survey
+            .iter()
+            .find(|row| row.name == name && row.kind != "end_repeat")
+            .unwrap_or_else(|| panic!("no question {name}"))
+    }
+
+    #[test]
+    fn the_survey_asks_for_one_passage_in_order() {
+        let form = passage_form(&request(vec![site("lachin", None)])).expect("made");
+        let questions: Vec<(&str, &str)> = form
+            .survey
+            .iter()
+            .map(|row| (row.kind.as_str(), row.name.as_str()))
+            .collect();
+        assert_eq!(
+            questions,
+            vec![
+                ("select_one site", "site"),
+                ("dateTime", "observed_at"),
+                ("select_one direction", "direction"),
+                ("select_one category", "category"),
+                ("text", "operator"),
+                ("select_one vehicle_class", "vehicle_class"),
+                ("integer", "count"),
+                ("select_one outcome", "outcome"),
+                ("integer", "wait_minutes"),
+                ("begin_repeat", "cargo"),
+                ("select_one cargo_kind", "cargo_kind"),
+                ("decimal", "cargo_tonnes"),
+                ("end_repeat", "cargo"),
+                ("integer", "passengers"),
+                ("integer", "medical_evacuees"),
+                ("geopoint", "gps"),
+                ("text", "plate"),
+                ("text", "driver"),
+                ("text", "notes"),
+            ]
+        );
+        // One site: chosen by default, and the generic direction list.
+        assert_eq!(row(&form, "site").default, "lachin");
+        assert_eq!(row(&form, "direction").choice_filter, "");
+        assert!(!form.settings.allow_choice_duplicates);
+        assert_eq!(
+            row(&form, "wait_minutes").relevant,
+            "${outcome} = 'delayed' or ${outcome} = 'held'"
+        );
+        assert_eq!(row(&form, "count").constraint, ". >= 1 and . <= 10000");
+    }
+
+    #[test]
+    fn personal_data_is_marked_private() {
+        let form = passage_form(&request(vec![site("lachin", None)])).expect("made");
+        for name in ["plate", "driver"] {
+            assert_eq!(row(&form, name).corridor_field, format!("private.{name}"));
+        }
+        assert!(row(&form, "gps").corridor_field.starts_with("private."));
+        assert!(!row(&form, "notes").corridor_field.starts_with("private."));
+    }
+
+    #[test]
+    fn sites_with_their_own_labels_get_directions_filtered_by_site() {
+        let form = passage_form(&request(vec![
+            site("lachin", Some(("towards Stepanakert", "towards Goris"))),
+            site("agdam", None),
+        ]))
+        .expect("made");
+        assert_eq!(
+            row(&form, "site").default,
+            "",
+            "no default among several sites"
+        );
+        assert_eq!(row(&form, "direction").choice_filter, "site=${site}");
+        assert!(form.settings.allow_choice_duplicates);
+        let directions: Vec<(String, String, Option<String>)> = form
+            .choices
+            .iter()
+            .filter(|choice| choice.list_name == "direction")
+            .map(|choice| {
+                (
+                    choice.name.clone(),
+                    choice.label.clone(),
+                    choice.site.clone(),
+                )
+            })
+            .collect();
+        let lachin = Some("lachin".to_owned());
+        let agdam = Some("agdam".to_owned());
+        assert_eq!(
+            directions,
+            vec![
+                (
+                    "inbound".into(),
+                    "towards Stepanakert (inbound)".into(),
+                    lachin.clone()
+                ),
+                (
+                    "outbound".into(),
+                    "towards Goris (outbound)".into(),
+                    lachin.clone()
+                ),
+                ("unknown".into(), "Unknown".into(), lachin),
+                ("inbound".into(), "Inbound".into(), agdam.clone()),
+                ("outbound".into(), "Outbound".into(), agdam.clone()),
+                ("unknown".into(), "Unknown".into(), agdam),
+            ]
+        );
+        let sheets = form.sheets();
+        assert_eq!(
+            sheets[1].rows[0],
+            vec!["list_name", "name", "label", "site"]
+        );
+        assert_eq!(
+            sheets[2].rows[0],
+            vec![
+                "form_title",
+                "form_id",
+                "version",
+                "instance_name",
+                "allow_choice_duplicates",
+                "corridor_vocabulary"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_settings_sheet_versions_the_form_and_names_its_vocabularies() {
+        let form = passage_form(&request(vec![site("lachin", None)])).expect("made");
+        let sheets = form.sheets();
+        let settings = &sheets[2];
+        assert_eq!(settings.name, "settings");
+        assert_eq!(
+            settings.rows[0],
+            vec![
+                "form_title",
+                "form_id",
+                "version",
+                "instance_name",
+                "corridor_vocabulary"
+            ]
+        );
+        assert_eq!(settings.rows[1][..3], ["Tally", "tally", "2024061401"]);
+        assert_eq!(settings.rows[1][4], crate::vocabulary::provenance());
+        assert_eq!(sheets[0].rows[0][..3], ["type", "name", "label"]);
+        assert_eq!(sheets[0].rows.len(), form.survey.len() + 1);
+    }
+
+    #[test]
+    fn unusable_requests_are_refused() {
+        let error = |request: FormRequest| passage_form(&request).expect_err("refused").to_string();
+        assert_eq!(
+            error(request(Vec::new())),
+            "the form needs at least one site"
+        );
+        assert_eq!(
+            error(request(vec![site("lachin", None), site("lachin", None)])),
+            "site \"lachin\" is given twice"
+        );
+        let mut bad_id = request(vec![site("lachin", None)]);
+        bad_id.form_id = "1 tally".to_owned();
+        assert!(error(bad_id).starts_with("form id \"1 tally\": use 1–64 letters"));
+        let mut bad_version = request(vec![site("lachin", None)]);
+        bad_version.version = "v 2".to_owned();
+        assert!(error(bad_version).starts_with("form version \"v 2\""));
+    }
+}

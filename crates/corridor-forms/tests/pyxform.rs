@@ -8,7 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use corridor_forms::{FormRequest, FormSite, passage_form, xlsx_bytes};
+mod common;
+
+use common::{request, sample_request, site};
+use corridor_forms::{FormSite, passage_form, xlsx_bytes};
 use serde_json::Value;
 
 fn xls2xform() -> Option<PathBuf> {
@@ -17,25 +20,6 @@ fn xls2xform() -> Option<PathBuf> {
     }
     let in_venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/xls2xform");
     in_venv.exists().then_some(in_venv)
-}
-
-fn site(id: &str, name: &str, labels: Option<(&str, &str)>) -> FormSite {
-    FormSite {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        inbound_label: labels.map(|(inbound, _)| inbound.to_owned()),
-        outbound_label: labels.map(|(_, outbound)| outbound.to_owned()),
-    }
-}
-
-fn request(sites: Vec<FormSite>) -> FormRequest {
-    FormRequest {
-        form_id: "tally".to_owned(),
-        title: "Corridor passage tally".to_owned(),
-        version: "2024061401".to_owned(),
-        recorded_by: "observer-team-1".to_owned(),
-        sites,
-    }
 }
 
 /// Converts the form for `sites` and returns pyxform's JSON answer and the XForm.
@@ -104,17 +88,7 @@ fn pyxform_converts_the_form_without_errors_or_warnings() {
     );
 
     // Several sites with their own direction labels: a choice filter by site.
-    let (answer, xform) = convert(
-        &converter,
-        vec![
-            site(
-                "lachin",
-                "Lachin corridor",
-                Some(("towards Stepanakert", "towards Goris")),
-            ),
-            site("agdam", "Aghdam road", None),
-        ],
-    );
+    let (answer, xform) = convert(&converter, sample_request().sites);
     assert_clean(&answer);
     assert!(
         xform.contains("towards Stepanakert (inbound)"),

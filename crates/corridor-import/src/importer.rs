@@ -7,11 +7,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::hxl::{HxlColumnTag, is_hashtag_row};
-use crate::repeat::{RepeatFile, RepeatJoin, RowOrigin};
 use crate::mapping::{
     Conversion, FieldMapping, FieldSource, KeySource, Mapping, RECORD_TYPES, SkipCondition,
     TargetKind, field_key,
 };
+use crate::repeat::{RepeatFile, RepeatJoin, RowOrigin};
 use crate::template::{ColumnReference, Template, TemplatePart, id_safe};
 
 /// A record object built from one row, or from the rows of one group.
@@ -618,7 +618,11 @@ impl ImportPlan {
         let text = match (text, mapping.normalize) {
             (Some(text), Some(normalization)) => {
                 Some(normalization.apply(&text).map_err(|problem| {
-                    describe(mapping, &text, &format!("in {} {problem}", field.source_label))
+                    describe(
+                        mapping,
+                        &text,
+                        &format!("in {} {problem}", field.source_label),
+                    )
                 })?)
             }
             (text, _) => text,
@@ -1092,6 +1096,9 @@ impl<R: Read> CsvImporter<R> {
         self.rows_read += 1;
         if row.cells.iter().all(|cell| cell.trim().is_empty()) || self.plan.is_skipped(&row) {
             self.rows_skipped += 1;
+            if let Some(join) = &mut self.repeat_join {
+                join.skip_lines_of(&row);
+            }
             return;
         }
         if row.cells.len() != self.header_width {

@@ -166,9 +166,7 @@ mod tests {
         crate::CsvImporter::new(&mapping, csv.as_bytes())
             .expect("columns found")
             .map(|item| match item.expect("import runs") {
-                crate::ImportItem::Record(imported) => {
-                    imported.record[field].to_string()
-                }
+                crate::ImportItem::Record(imported) => imported.record[field].to_string(),
                 crate::ImportItem::Rejected(rejected) => rejected.reason,
             })
             .collect()

@@ -91,7 +91,10 @@ pub(crate) fn declarations(
             let column = |option: &str, value: String| {
                 let value = value.trim().to_owned();
                 if value.is_empty() {
-                    Err(invalid(format!("{key}.{option}"), "the column name is empty"))
+                    Err(invalid(
+                        format!("{key}.{option}"),
+                        "the column name is empty",
+                    ))
                 } else {
                     Ok(value)
                 }
@@ -302,8 +305,7 @@ impl RepeatJoin {
         }
         let section_of = |index: usize| {
             self.sections.iter().position(|section| {
-                (section.first_column..section.first_column + section.header.len())
-                    .contains(&index)
+                (section.first_column..section.first_column + section.header.len()).contains(&index)
             })
         };
         let uses = plan.column_uses();
@@ -439,6 +441,16 @@ impl RepeatJoin {
         plan.build(&joined_rows, None, errors)
     }
 
+    /// Drops the repeat lines of a main row that a `[[skip]]` rule left out:
+    /// they are skipped with it, not reported as lines without a row.
+    pub(crate) fn skip_lines_of(&mut self, parent: &Row) {
+        for section in &mut self.sections {
+            if let Some(key) = parent.cells.get(section.key_column) {
+                section.lines_by_key.remove(key.trim());
+            }
+        }
+    }
+
     /// After the main file: one rejection per main-row key that repeat lines
     /// name but no main row has, and one per line with an empty parent key.
     /// They are rejected rather than dropped, so no line is lost unseen.
@@ -496,12 +508,13 @@ impl RepeatSection {
         let mut reader = csv_reader(delimiter, file.reader);
         let mut record = csv::ByteRecord::new();
         let mut next_row = |reader: &mut csv::Reader<F>| -> Result<Option<Row>, ImportError> {
-            let more = reader
-                .read_byte_record(&mut record)
-                .map_err(|error| ImportError::RepeatRead {
-                    file: file.label.clone(),
-                    error,
-                })?;
+            let more =
+                reader
+                    .read_byte_record(&mut record)
+                    .map_err(|error| ImportError::RepeatRead {
+                        file: file.label.clone(),
+                        error,
+                    })?;
             if !more {
                 return Ok(None);
             }
@@ -511,7 +524,11 @@ impl RepeatSection {
         };
         let header = match next_row(&mut reader)? {
             Some(row) if row.cells.iter().any(|cell| !cell.trim().is_empty()) => row.cells,
-            _ => return Err(in_file("the file is empty: it has no header row".to_owned())),
+            _ => {
+                return Err(in_file(
+                    "the file is empty: it has no header row".to_owned(),
+                ));
+            }
         };
         let parent_key_column = {
             let wanted = &declaration.parent_key;
@@ -686,6 +703,44 @@ mod tests {
     }
 
     #[test]
+    fn the_lines_of_a_skipped_row_are_skipped_with_it() {
+        let mapping = Mapping::from_toml(&format!(
+            r#"
+            [fields]
+            type = {{ constant = "passage" }}
+            id = {{ template = "tally-{{_uuid}}" }}
+            "source.kind" = {{ constant = "direct_observation" }}
+            "source.name" = {{ constant = "Team A" }}
+            recorded_by = {{ constant = "team-a" }}
+            "cargo[].kind" = {{ column = "cargo/cargo_kind" }}
+            [[skip]]
+            column = "status"
+            equals = "rejected"
+            [repeat.cargo]
+            {KOBO_KEYS}
+            "#
+        ))
+        .expect("mapping is valid");
+        let importer = CsvImporter::with_repeat_files(
+            &mapping,
+            "status,_uuid,_index\nrejected,u-1,1\n,u-2,2\n".as_bytes(),
+            vec![RepeatFile {
+                name: "cargo".to_owned(),
+                label: "cargo.csv".to_owned(),
+                reader: "cargo/cargo_kind,_parent_index\nfood,1\nfuel,2\n".as_bytes(),
+            }],
+        )
+        .expect("columns found");
+        let ids: Vec<String> = importer
+            .map(|item| match item.expect("import runs") {
+                ImportItem::Record(imported) => imported.id,
+                ImportItem::Rejected(rejected) => rejected.reason,
+            })
+            .collect();
+        assert_eq!(ids, vec!["tally-u-2".to_owned()]);
+    }
+
+    #[test]
     fn a_bad_line_rejects_its_record_naming_the_repeat_file_and_row() {
         let cargo = "cargo/cargo_kind,cargo/cargo_tonnes,_parent_index\n\
                      food,1,1\n\
@@ -703,7 +758,11 @@ mod tests {
     fn a_repeated_or_empty_main_key_is_rejected() {
         let cargo = "cargo/cargo_kind,cargo/cargo_tonnes,_parent_index\nfood,1,1\n";
         assert_eq!(
-            import(KOBO_KEYS, "count,_uuid,_index\n1,u-1,1\n1,u-2,1\n1,u-3,\n", cargo),
+            import(
+                KOBO_KEYS,
+                "count,_uuid,_index\n1,u-1,1\n1,u-2,1\n1,u-3,\n",
+                cargo
+            ),
             Ok(vec![
                 json!({"rows": [2], "id": "tally-u-1", "cargo": [{"kind": "food", "tonnes": 1}]}),
                 json!({"rows": [3], "rejected": "repeat.cargo.key: column \"_index\" is \"1\" here and in row 2, so the lines of cargo.csv cannot be told apart"}),
@@ -716,7 +775,11 @@ mod tests {
     fn mismatched_key_columns_stop_the_import() {
         let cargo = "cargo/cargo_kind,cargo/cargo_tonnes,_parent_index\nfood,1,1\n";
         assert_eq!(
-            import("key = \"KEY\"\nparent_key = \"_parent_index\"", KOBO_MAIN, cargo),
+            import(
+                "key = \"KEY\"\nparent_key = \"_parent_index\"",
+                KOBO_MAIN,
+                cargo
+            ),
             Err("repeat.cargo.key: the main file has no column \"KEY\"".to_owned())
         );
         assert_eq!(
@@ -801,8 +864,10 @@ mod tests {
             "fields.notes: reads column \"note\" of repeat file cargo.csv; only list fields such as `cargo[].kind` can read a repeat file, one element per line"
         );
         assert_eq!(
-            error(r#""cargo[].kind" = { column = "cargo/cargo_kind" }
-                "cargo[].tonnes" = { column = "count", as = "number" }"#),
+            error(
+                r#""cargo[].kind" = { column = "cargo/cargo_kind" }
+                "cargo[].tonnes" = { column = "count", as = "number" }"#
+            ),
             "fields.\"cargo[].tonnes\": reads column \"count\" of the main file; with repeat files, a list is filled from one of them, one element per line, and a main-file value would be repeated on every line"
         );
         assert_eq!(
