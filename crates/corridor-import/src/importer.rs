@@ -28,7 +28,9 @@ pub struct ImportedRecord {
 /// Rows this crate could not turn into a record, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RejectedRow {
-    /// Line numbers in the file where the rows start.
+    /// Line numbers in the file where the rows start. Empty for lines of a
+    /// repeat file that belong to no row of the main file; the reason then
+    /// starts with that file and its rows.
     pub rows: Vec<u64>,
     /// The id the record would have had, when it could be built.
     pub id: Option<String>,
