@@ -151,6 +151,18 @@ impl ImportPlan {
         row: &Row,
     ) -> Result<Option<Value>, String> {
         let mapping = &field.mapping;
+        let text = match (text, mapping.normalize) {
+            (Some(text), Some(normalization)) => {
+                Some(normalization.apply(&text).map_err(|problem| {
+                    describe(
+                        mapping,
+                        &text,
+                        &format!("in {} {problem}", field.source_label),
+                    )
+                })?)
+            }
+            (text, _) => text,
+        };
         let text = match (text, &mapping.value_map) {
             (None, _) => mapping.default.clone(),
             (Some(text), None) => Some(text),
@@ -226,18 +238,18 @@ impl ImportPlan {
         group_key: Option<&str>,
         mut errors: Vec<String>,
     ) -> ImportItem {
-        let line_numbers: Vec<u64> = rows.iter().map(|row| row.line).collect();
+        let mut line_numbers: Vec<u64> = rows.iter().map(|row| row.line).collect();
+        // Rows joined from repeat files all start at their main-file row.
+        line_numbers.dedup();
         let several = rows.len() > 1;
-        let in_row = |line: u64, message: String| {
-            if several {
-                format!("row {line}: {message}")
-            } else {
-                message
-            }
+        let in_row = |row: &Row, message: String| match &row.joined_from {
+            Some(origin) => format!("{origin}: {message}"),
+            None if several => format!("row {}: {message}", row.line),
+            None => message,
         };
         for row in rows {
             if let Some(problem) = &row.problem {
-                errors.push(in_row(row.line, problem.clone()));
+                errors.push(in_row(row, problem.clone()));
             }
         }
         // A row refused as a whole (ragged) is not read field by field, so
@@ -250,7 +262,7 @@ impl ImportPlan {
             for row in rows.iter().filter(|row| row.problem.is_none()) {
                 match self.field_outcome(field, row, group_key) {
                     Err(message) => {
-                        errors.push(in_row(row.line, message));
+                        errors.push(in_row(row, message));
                         failed = true;
                     }
                     Ok(outcome) => {
@@ -299,7 +311,7 @@ impl ImportPlan {
                 let mut missing_required = Vec::new();
                 for field in &list.fields {
                     match self.field_outcome(field, row, group_key) {
-                        Err(message) => errors.push(in_row(row.line, message)),
+                        Err(message) => errors.push(in_row(row, message)),
                         Ok(outcome) => {
                             row_has_cell_values |= outcome.from_cells;
                             if list.scalar_elements {
@@ -315,7 +327,7 @@ impl ImportPlan {
                 if !list.scalar_elements && (row_has_cell_values || all_constant) {
                     for field in missing_required {
                         errors.push(in_row(
-                            row.line,
+                            row,
                             format!(
                                 "{}: required, but {} is empty",
                                 field.mapping.target.text, field.source_label

@@ -1,17 +1,74 @@
 //! The file's columns (header names and the HXL hashtag row) and the mapping's
 //! column references found in them.
 
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+
 use crate::hxl::HxlColumnTag;
 use crate::outcome::ImportError;
 use crate::template::{ColumnReference, Template, TemplatePart};
 
 /// One row of the file, decoded.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Row {
     pub(crate) line: u64,
     pub(crate) cells: Vec<String>,
     /// A problem with the row as a whole (a ragged row); rejects its group.
     pub(crate) problem: Option<String>,
+    /// For a row joined from a repeat file: that file and its line, which
+    /// messages about the row name instead of the main file's line.
+    pub(crate) joined_from: Option<RowOrigin>,
+}
+
+/// Where a joined row's repeat cells come from: `tally-cargo.csv row 4`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RowOrigin {
+    pub(crate) file: Arc<str>,
+    pub(crate) line: u64,
+}
+
+impl fmt::Display for RowOrigin {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{} row {}", self.file, self.line)
+    }
+}
+
+/// The reader for the main file and for repeat files.
+pub(crate) fn csv_reader<R: Read>(delimiter: u8, reader: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        // Ending records only at `\n` keeps the line numbers right for
+        // CRLF files (with the default, the `\n` of a CRLF is read as the
+        // start of the next record); the `\r` left at the end of the last
+        // cell is removed with the cell's whitespace.
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(reader)
+}
+
+/// A record read by [`csv_reader`] as a row of text, or where it is not UTF-8.
+pub(crate) fn decode_row(record: &csv::ByteRecord) -> Result<Row, ImportError> {
+    let line = record.position().map_or(0, csv::Position::line);
+    let cells = record
+        .iter()
+        .enumerate()
+        .map(|(index, bytes)| {
+            std::str::from_utf8(bytes)
+                .map(str::to_owned)
+                .map_err(|_| ImportError::NotUtf8 {
+                    row: line,
+                    column: index + 1,
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Row {
+        line,
+        cells,
+        problem: None,
+        joined_from: None,
+    })
 }
 
 /// The columns of the file: header names and, when there is a hashtag row, HXL tags.

@@ -5,11 +5,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 
-use crate::columns::{FileColumns, Row};
+use crate::columns::{FileColumns, Row, csv_reader, decode_row};
 use crate::hxl::{HxlColumnTag, is_hashtag_row};
 use crate::mapping::Mapping;
 use crate::outcome::{ImportError, ImportItem, RejectedRow};
 use crate::plan::ImportPlan;
+use crate::repeat::{RepeatFile, RepeatJoin};
 
 /// A group of contiguous rows with the same key, still being read.
 #[derive(Debug)]
@@ -34,6 +35,8 @@ pub struct CsvImporter<R: Read> {
     peeked_row: Option<Row>,
     pending: VecDeque<ImportItem>,
     open_group: Option<OpenGroup>,
+    /// The repeat files joined to each row, when the mapping has `[repeat.*]`.
+    repeat_join: Option<RepeatJoin>,
     /// Keys of groups already emitted, with the row their group ended at.
     finished_groups: HashMap<String, u64>,
     rows_read: u64,
@@ -52,16 +55,36 @@ impl<R: Read> CsvImporter<R> {
     /// [`ImportError::NotUtf8`] or [`ImportError::Read`] when the header
     /// cannot be read.
     pub fn new(mapping: &Mapping, reader: R) -> Result<CsvImporter<R>, ImportError> {
-        let csv_reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(mapping.delimiter)
-            // Ending records only at `\n` keeps the line numbers right for
-            // CRLF files (with the default, the `\n` of a CRLF is read as the
-            // start of the next record); the `\r` left at the end of the last
-            // cell is removed with the cell's whitespace.
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_reader(reader);
+        let repeat_join = RepeatJoin::load::<&[u8]>(mapping, Vec::new())?;
+        CsvImporter::open(mapping, reader, repeat_join)
+    }
+
+    /// Like [`CsvImporter::new`], for a mapping with `[repeat.NAME]` tables:
+    /// each repeat file is read whole, and its lines are joined to the rows of
+    /// the main file they name (docs/import.md, "Repeat groups in files of
+    /// their own").
+    ///
+    /// # Errors
+    ///
+    /// As [`CsvImporter::new`], and [`ImportError::Repeat`] or
+    /// [`ImportError::RepeatRead`] when a declared repeat file is not given,
+    /// a file is given for no declared repeat, or a repeat file cannot be read
+    /// or lacks its key column.
+    pub fn with_repeat_files<F: Read>(
+        mapping: &Mapping,
+        reader: R,
+        repeat_files: Vec<RepeatFile<F>>,
+    ) -> Result<CsvImporter<R>, ImportError> {
+        let repeat_join = RepeatJoin::load(mapping, repeat_files)?;
+        CsvImporter::open(mapping, reader, repeat_join)
+    }
+
+    fn open(
+        mapping: &Mapping,
+        reader: R,
+        mut repeat_join: Option<RepeatJoin>,
+    ) -> Result<CsvImporter<R>, ImportError> {
+        let csv_reader = csv_reader(mapping.delimiter, reader);
         let mut importer = CsvImporter {
             reader: csv_reader,
             plan: ImportPlan {
@@ -76,6 +99,7 @@ impl<R: Read> CsvImporter<R> {
             peeked_row: None,
             pending: VecDeque::new(),
             open_group: None,
+            repeat_join: None,
             finished_groups: HashMap::new(),
             rows_read: 0,
             rows_skipped: 0,
@@ -85,7 +109,7 @@ impl<R: Read> CsvImporter<R> {
         if header.cells.iter().all(|cell| cell.trim().is_empty()) {
             return Err(ImportError::NoHeader);
         }
-        let columns = if is_hashtag_row(&header.cells) {
+        let mut columns = if is_hashtag_row(&header.cells) {
             // An HXL file may have no header names at all, only hashtags.
             FileColumns {
                 names: vec![String::new(); header.cells.len()],
@@ -118,7 +142,14 @@ impl<R: Read> CsvImporter<R> {
             columns
         };
         importer.header_width = columns.width();
+        if let Some(join) = &mut repeat_join {
+            join.extend_columns(&mut columns);
+        }
         importer.plan = ImportPlan::new(mapping, &columns)?;
+        if let Some(join) = &mut repeat_join {
+            join.resolve(mapping, &importer.plan, &columns, importer.header_width)?;
+        }
+        importer.repeat_join = repeat_join;
         Ok(importer)
     }
 
@@ -145,25 +176,7 @@ impl<R: Read> CsvImporter<R> {
         {
             return Ok(None);
         }
-        let line = self.buffer.position().map_or(0, csv::Position::line);
-        let cells = self
-            .buffer
-            .iter()
-            .enumerate()
-            .map(|(index, bytes)| {
-                std::str::from_utf8(bytes)
-                    .map(str::to_owned)
-                    .map_err(|_| ImportError::NotUtf8 {
-                        row: line,
-                        column: index + 1,
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(Row {
-            line,
-            cells,
-            problem: None,
-        }))
+        decode_row(&self.buffer).map(Some)
     }
 
     fn next_data_row(&mut self) -> Result<Option<Row>, ImportError> {
@@ -177,6 +190,9 @@ impl<R: Read> CsvImporter<R> {
         self.rows_read += 1;
         if row.cells.iter().all(|cell| cell.trim().is_empty()) || self.plan.is_skipped(&row) {
             self.rows_skipped += 1;
+            if let Some(join) = &mut self.repeat_join {
+                join.skip_lines_of(&row);
+            }
             return;
         }
         if row.cells.len() != self.header_width {
@@ -185,6 +201,11 @@ impl<R: Read> CsvImporter<R> {
                 row.cells.len(),
                 self.header_width
             ));
+        }
+        if let Some(join) = &mut self.repeat_join {
+            let item = join.join_and_build(&self.plan, row);
+            self.pending.push_back(item);
+            return;
         }
         let Some(key_source) = &self.plan.group_key else {
             let item = self
@@ -259,6 +280,9 @@ impl<R: Read> Iterator for CsvImporter<R> {
                 Ok(None) => {
                     self.finished = true;
                     self.close_group();
+                    if let Some(join) = &mut self.repeat_join {
+                        self.pending.extend(join.unjoined_lines());
+                    }
                 }
                 Err(error) => {
                     self.finished = true;

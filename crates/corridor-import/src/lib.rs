@@ -22,10 +22,13 @@ mod convert;
 mod hxl;
 mod importer;
 mod mapping;
+mod normalize;
 mod outcome;
 mod plan;
+mod repeat;
 mod template;
 
 pub use importer::CsvImporter;
 pub use mapping::{Mapping, MappingError};
 pub use outcome::{ImportError, ImportItem, ImportedRecord, RejectedRow};
+pub use repeat::RepeatFile;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::convert::{NumberFormat, TimeFormat, TimePrecision, check_time_format};
 use crate::hxl::HxlPattern;
+use crate::normalize::Normalization;
 use crate::template::{ColumnReference, Template};
 
 /// Fields every record has (docs/records.md, "Fields every record has"); a
@@ -48,6 +49,8 @@ pub struct Mapping {
     pub(crate) group_by: Option<KeySource>,
     pub(crate) skip_rules: Vec<SkipRule>,
     pub(crate) fields: Vec<FieldMapping>,
+    /// `[repeat.NAME]` tables: repeat-group files joined to the main file's rows.
+    pub(crate) repeats: Vec<RepeatDeclaration>,
 }
 
 /// Where the group key of a row comes from.
@@ -79,6 +82,8 @@ pub(crate) struct FieldMapping {
     pub(crate) target: Target,
     pub(crate) source: FieldSource,
     pub(crate) conversion: Conversion,
+    /// Applied to the text before the value map (`normalize = "slug"`).
+    pub(crate) normalize: Option<Normalization>,
     pub(crate) value_map: Option<ValueMap>,
     pub(crate) default: Option<String>,
     pub(crate) required: bool,
@@ -251,6 +256,8 @@ struct RawMapping {
     #[serde(default)]
     skip: Vec<RawSkip>,
     fields: BTreeMap<String, RawField>,
+    #[serde(default)]
+    repeat: BTreeMap<String, RawRepeat>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -306,6 +313,7 @@ struct RawField {
     timezone: Option<String>,
     decimal_separator: Option<String>,
     thousands_separator: Option<String>,
+    normalize: Option<String>,
     map: Option<BTreeMap<String, String>>,
     default: Option<String>,
     ignore_unmapped: Option<bool>,
@@ -332,6 +340,7 @@ impl RawField {
             ("timezone", self.timezone.is_some()),
             ("decimal_separator", self.decimal_separator.is_some()),
             ("thousands_separator", self.thousands_separator.is_some()),
+            ("normalize", self.normalize.is_some()),
             ("map", self.map.is_some()),
             ("default", self.default.is_some()),
             ("ignore_unmapped", self.ignore_unmapped.is_some()),
@@ -548,12 +557,14 @@ impl Mapping {
             )?);
         }
         check_targets(&fields)?;
+        let repeats = declarations(raw.repeat, group_by.is_some())?;
         Ok(Mapping {
             delimiter,
             empty_values,
             group_by,
             skip_rules,
             fields,
+            repeats,
         })
     }
 }
@@ -642,6 +653,7 @@ fn field_mapping(
             target,
             source: FieldSource::Constant(value),
             conversion: Conversion::Text,
+            normalize: None,
             value_map: None,
             default: None,
             required: false,
@@ -831,6 +843,22 @@ fn field_mapping(
         ));
     }
 
+    let normalize = match &raw.normalize {
+        None => None,
+        Some(_) if value_kind != "text" => {
+            return Err(invalid(
+                format!("{key}.normalize"),
+                "only applies to text fields (no `as`, or `as = \"text\"`)",
+            ));
+        }
+        Some(name) => Some(Normalization::parse(name).ok_or_else(|| {
+            invalid(
+                format!("{key}.normalize"),
+                format!("{name:?} is not a normalisation: use \"trim\", \"lower\" or \"slug\""),
+            )
+        })?),
+    };
+
     let value_map = match raw.map {
         None => None,
         Some(entries) => {
@@ -843,13 +871,26 @@ fn field_mapping(
             let mut normalised: HashMap<String, String> = HashMap::new();
             let mut spelled: HashMap<String, String> = HashMap::new();
             for (from, to) in entries {
-                let normal = from.trim().to_lowercase();
+                // Keys are normalised like the cells they meet, so a map may
+                // spell them as the file does ("Sunflower meal") or as slugs.
+                let normal = match normalize {
+                    None => from.trim().to_lowercase(),
+                    Some(normalization) => normalization
+                        .apply(from.trim())
+                        .map_err(|problem| {
+                            invalid(format!("{key}.map"), format!("the key {from:?} {problem}"))
+                        })?
+                        .to_lowercase(),
+                };
                 if let Some(earlier) = spelled.insert(normal.clone(), from.clone()) {
+                    let how = if normalize.is_some() {
+                        "once normalised"
+                    } else {
+                        "once trimmed and compared case-insensitively"
+                    };
                     return Err(invalid(
                         format!("{key}.map"),
-                        format!(
-                            "{earlier:?} and {from:?} are the same value once trimmed and compared case-insensitively"
-                        ),
+                        format!("{earlier:?} and {from:?} are the same value {how}"),
                     ));
                 }
                 normalised.insert(normal, to);
@@ -908,6 +949,7 @@ fn field_mapping(
         target,
         source,
         conversion,
+        normalize,
         value_map,
         default: raw.default,
         // Every record needs an id, so an empty one always rejects the row.
@@ -951,6 +993,91 @@ fn check_targets(fields: &[FieldMapping]) -> Result<(), MappingError> {
         return Err(invalid("fields.id", "an id is one value"));
     }
     Ok(())
+}
+
+/// `[repeat.NAME]` as written in the mapping.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRepeat {
+    file: Option<String>,
+    key: String,
+    parent_key: String,
+}
+
+/// A checked `[repeat.NAME]` table.
+#[derive(Debug, Clone)]
+pub(crate) struct RepeatDeclaration {
+    pub(crate) name: String,
+    /// The file to read when the caller names none, relative to the main file.
+    pub(crate) file: Option<String>,
+    /// The main file's column that names a row.
+    pub(crate) key: String,
+    /// The repeat file's column that holds the key of its line's main row.
+    pub(crate) parent_key: String,
+}
+
+/// Checks the `[repeat.*]` tables of a mapping.
+pub(crate) fn declarations(
+    raw: BTreeMap<String, RawRepeat>,
+    grouped: bool,
+) -> Result<Vec<RepeatDeclaration>, MappingError> {
+    if grouped && !raw.is_empty() {
+        return Err(invalid(
+            "group_by".to_owned(),
+            "cannot be combined with [repeat.*]: with repeat files, each row of the main file is one record and its repeat lines are joined to it",
+        ));
+    }
+    raw.into_iter()
+        .map(|(name, raw)| {
+            let key = format!("repeat.{name}");
+            if name.is_empty()
+                || !name.chars().all(|character| {
+                    character.is_ascii_alphanumeric() || character == '_' || character == '-'
+                })
+            {
+                return Err(invalid(
+                    key,
+                    "a repeat's name is letters, digits, '_' and '-'",
+                ));
+            }
+            let column = |option: &str, value: String| {
+                let value = value.trim().to_owned();
+                if value.is_empty() {
+                    Err(invalid(
+                        format!("{key}.{option}"),
+                        "the column name is empty",
+                    ))
+                } else {
+                    Ok(value)
+                }
+            };
+            let file = match raw.file {
+                Some(file) if file.trim().is_empty() => {
+                    return Err(invalid(format!("{key}.file"), "the file name is empty"));
+                }
+                other => other,
+            };
+            Ok(RepeatDeclaration {
+                key: column("key", raw.key)?,
+                parent_key: column("parent_key", raw.parent_key)?,
+                file,
+                name,
+            })
+        })
+        .collect()
+}
+
+impl Mapping {
+    /// The repeat files the mapping joins (`[repeat.NAME]`): each one's name
+    /// and the `file` the mapping gives for it, if any (a path relative to
+    /// the main file's folder). A caller passes each to
+    /// [`crate::CsvImporter::with_repeat_files`].
+    pub fn repeat_files(&self) -> Vec<(&str, Option<&str>)> {
+        self.repeats
+            .iter()
+            .map(|repeat| (repeat.name.as_str(), repeat.file.as_deref()))
+            .collect()
+    }
 }
 
 #[cfg(test)]

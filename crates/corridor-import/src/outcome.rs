@@ -18,7 +18,9 @@ pub struct ImportedRecord {
 /// Rows this crate could not turn into a record, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RejectedRow {
-    /// Line numbers in the file where the rows start.
+    /// Line numbers in the file where the rows start. Empty for lines of a
+    /// repeat file that belong to no row of the main file; the reason then
+    /// starts with that file and its rows.
     pub rows: Vec<u64>,
     /// The id the record would have had, when it could be built.
     pub id: Option<String>,
@@ -57,6 +59,23 @@ pub enum ImportError {
         row: u64,
         /// 1-based column number.
         column: usize,
+    },
+    /// A repeat file (`[repeat.NAME]`) is missing, or cannot be read or joined.
+    #[error("repeat file {file}: {reason}")]
+    Repeat {
+        /// The file as the caller named it, e.g. `tally-cargo.csv`.
+        file: String,
+        /// What is wrong, naming the row or the mapping key.
+        reason: String,
+    },
+    /// The underlying reader of a repeat file failed.
+    #[error("reading repeat file {file} failed: {error}")]
+    RepeatRead {
+        /// The file as the caller named it.
+        file: String,
+        /// The reader's error.
+        #[source]
+        error: csv::Error,
     },
     /// A column the mapping names is missing, ambiguous or unusable.
     #[error("{key}: {reason}")]

@@ -61,7 +61,36 @@ pub(crate) struct ImportPlan {
     pub(crate) lists: Vec<ResolvedList>,
 }
 
+/// The columns the plan reads, by part, for the checks of repeat.rs: repeat
+/// files may feed list fields only.
+#[derive(Debug)]
+pub(crate) struct ColumnUses<'plan> {
+    /// Each scalar field's target, with the columns it reads.
+    pub(crate) scalar_fields: Vec<(&'plan str, Vec<usize>)>,
+    /// Each list: its fields' targets, each with the columns it reads.
+    pub(crate) lists: Vec<Vec<(&'plan str, Vec<usize>)>>,
+    /// Each skip rule's column, in the mapping's order.
+    pub(crate) skip_columns: Vec<usize>,
+}
+
 impl ImportPlan {
+    pub(crate) fn column_uses(&self) -> ColumnUses<'_> {
+        fn uses(field: &ResolvedField) -> (&str, Vec<usize>) {
+            let mut columns = source_columns(&field.source);
+            columns.extend(field.time_column.as_ref().map(|(index, _)| *index));
+            (field.mapping.target.text.as_str(), columns)
+        }
+        ColumnUses {
+            scalar_fields: self.scalar_fields.iter().map(uses).collect(),
+            lists: self
+                .lists
+                .iter()
+                .map(|list| list.fields.iter().map(uses).collect())
+                .collect(),
+            skip_columns: self.skip_rules.iter().map(|rule| rule.column).collect(),
+        }
+    }
+
     pub(crate) fn new(mapping: &Mapping, columns: &FileColumns) -> Result<ImportPlan, ImportError> {
         let group_key = match &mapping.group_by {
             None => None,

@@ -121,3 +121,85 @@ fn the_fuzz_header_reaches_the_rows() {
         })
     );
 }
+
+/// A mapping whose cargo comes from a repeat file joined by `_index` / `_parent_index`.
+const REPEAT_MAPPING: &str = r#"
+[fields]
+type = { constant = "passage" }
+id = { template = "kobo-{_uuid}" }
+"source.kind" = { constant = "direct_observation" }
+"source.name" = { constant = "fuzz" }
+recorded_by = { constant = "fuzz" }
+count = { column = "n", as = "integer" }
+"cargo[].kind" = { column = "cargo/k", normalize = "slug" }
+"cargo[].tonnes" = { column = "cargo/t", as = "number" }
+
+[repeat.cargo]
+key = "_index"
+parent_key = "_parent_index"
+"#;
+
+/// Imports `main` with `cargo` joined, checking what holds for any input:
+/// a record names its main-file row; a rejection names a main-file row, or
+/// else is a line of the repeat file and says so.
+fn import_with_repeat(main: &str, cargo: &str) {
+    let mapping = Mapping::from_toml(REPEAT_MAPPING).expect("the repeat mapping is valid");
+    let Ok(importer) = CsvImporter::with_repeat_files(
+        &mapping,
+        main.as_bytes(),
+        vec![corridor_import::RepeatFile {
+            name: "cargo".to_owned(),
+            label: "cargo.csv".to_owned(),
+            reader: cargo.as_bytes(),
+        }],
+    ) else {
+        return;
+    };
+    for item in importer {
+        match item {
+            Ok(ImportItem::Record(record)) => assert_eq!(record.rows.len(), 1),
+            Ok(ImportItem::Rejected(rejected)) => {
+                assert!(
+                    !rejected.rows.is_empty() || rejected.reason.starts_with("cargo.csv row"),
+                    "{rejected:?}"
+                );
+            }
+            Err(_) => break,
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_repeat_files_never_panic(main in csv_like_text(), cargo in csv_like_text()) {
+        import_with_repeat(
+            &format!("n,_uuid,_index\n{main}"),
+            &format!("cargo/k,cargo/t,_parent_index\n{cargo}"),
+        );
+    }
+}
+
+#[test]
+fn the_repeat_header_reaches_the_rows() {
+    // Guards the property above, as the test before guards the others.
+    let mapping = Mapping::from_toml(REPEAT_MAPPING).expect("valid");
+    let items: Vec<_> = CsvImporter::with_repeat_files(
+        &mapping,
+        "n,_uuid,_index\n2,u1,1\n".as_bytes(),
+        vec![corridor_import::RepeatFile {
+            name: "cargo".to_owned(),
+            label: "cargo.csv".to_owned(),
+            reader: "cargo/k,cargo/t,_parent_index\nSoya beans,3,1\n".as_bytes(),
+        }],
+    )
+    .expect("the headers match the mapping")
+    .collect::<Result<_, _>>()
+    .expect("no fatal error");
+    let [ImportItem::Record(record)] = items.as_slice() else {
+        panic!("expected one record, got {items:?}");
+    };
+    assert_eq!(
+        record.record.get("cargo"),
+        Some(&serde_json::json!([{"kind": "soya_beans", "tonnes": 3}]))
+    );
+}

@@ -52,6 +52,9 @@ pub enum Command {
         /// The mapping (TOML) from the file's columns to record fields
         #[arg(long = "map", value_name = "MAPPING.toml")]
         mapping: PathBuf,
+        /// A repeat-group file to join, for the mapping's [repeat.NAME] (repeatable) [default: its `file`, beside FILE]
+        #[arg(long = "repeat", value_name = "NAME=FILE")]
+        repeats: Vec<String>,
         #[command(flatten)]
         rejects: RejectsArgs,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
@@ -108,6 +111,9 @@ pub enum Command {
     /// Write a period report (JSON, CSV or a self-contained HTML page), or
     /// re-derive a published report from the log alone (`report verify`).
     Report(ReportArgs),
+    /// Field forms for KoBoToolbox and ODK Collect, and the mappings that import their exports.
+    #[command(subcommand)]
+    Form(FormCommand),
 }
 
 #[derive(Debug, Args)]
@@ -442,4 +448,48 @@ pub enum StatsFormat {
 pub enum SummaryFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FormCommand {
+    /// Write an XLSForm (xlsx) for one passage per submission, from the
+    /// model's vocabularies and the given sites; with --mapping, also the
+    /// import mapping for its CSV export (see docs/import.md).
+    Xlsform(XlsformArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct XlsformArgs {
+    /// The sites to choose from, by record id (repeatable; several after one --site)
+    #[arg(long = "site", value_name = "SITE", required = true, num_args = 1..)]
+    pub sites: Vec<String>,
+    /// Where to write the form (xlsx)
+    #[arg(long, short = 'o', value_name = "FILE.xlsx")]
+    pub output: PathBuf,
+    /// Also write the import mapping for the form's CSV export here
+    #[arg(long, value_name = "MAPPING.toml")]
+    pub mapping: Option<PathBuf>,
+    /// Whose export the mapping reads
+    #[arg(long, value_enum, default_value_t = FormExport::Kobo)]
+    pub export: FormExport,
+    /// The form id (XLSForm form_id), also the prefix of record ids
+    #[arg(long, default_value = "tally")]
+    pub form_id: String,
+    /// The form's title, also the records' source.name
+    #[arg(long, default_value = "Corridor passage tally")]
+    pub title: String,
+    /// The form's version; KoBo and ODK Central need a new one for each change [default: the time now, UTC, as YYYYMMDDHHMM]
+    #[arg(long, value_name = "VERSION")]
+    pub form_version: Option<String>,
+    /// The recorded_by of the imported records (an observer team handle) [default: the form id]
+    #[arg(long, value_name = "HANDLE")]
+    pub recorded_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormExport {
+    /// KoBoToolbox: XML values and headers, groups in headers with "/"
+    Kobo,
+    /// ODK Central: the CSV zip
+    OdkCentral,
 }

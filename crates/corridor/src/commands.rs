@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::Completion;
 use crate::cli::{Arguments, Command, StatsArgs, StatsFormat, SummaryFormat, WitnessCli};
 use crate::output::byte_progress;
-use crate::{analysis_commands, check_commands, log_commands, serve_commands};
+use crate::{analysis_commands, check_commands, form_commands, log_commands, serve_commands};
 
 pub fn run(arguments: Arguments) -> Result<Completion> {
     let data = arguments.data.clone();
@@ -34,12 +34,14 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         Command::Import {
             file,
             mapping,
+            repeats,
             rejects,
             format,
         } => import(
             &data_dir("corridor-data"),
             &file,
             &mapping,
+            &repeats,
             rejects.rejects,
             format,
         ),
@@ -62,6 +64,9 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         Command::Claims(command) => analysis_commands::claims(&data_dir("corridor-data"), command),
         Command::Report(arguments) => {
             analysis_commands::report(&data_dir("corridor-data"), arguments)
+        }
+        Command::Form(crate::cli::FormCommand::Xlsform(arguments)) => {
+            form_commands::xlsform(&data_dir("corridor-data"), arguments)
         }
     }
 }
@@ -321,6 +326,7 @@ fn import(
     root: &Path,
     file: &Path,
     mapping_path: &Path,
+    repeats: &[String],
     rejects: Option<PathBuf>,
     format: SummaryFormat,
 ) -> Result<Completion> {
@@ -332,12 +338,14 @@ fn import(
     let data_dir = DataDir::open(root)?;
     let (input, size) = open_input(file)?;
     let bar = byte_progress(size);
-    let importer = corridor_import::CsvImporter::new(
+    let repeat_files = form_commands::repeat_files(&mapping, file, repeats)?;
+    let importer = corridor_import::CsvImporter::with_repeat_files(
         &mapping,
         CountingReader {
             inner: input,
             bar: bar.clone(),
         },
+        repeat_files,
     )
     .with_context(|| format!("reading {}", file.display()))?;
     let mut writer = data_dir.writer("corridor import")?;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Python tools the tests use, in a virtual environment at the repository root
+# (.venv, git-ignored): pyxform, the XLSForm converter KoBoToolbox and ODK
+# use, which also bundles ODK Validate (run with Java, offline).
+# crates/corridor-forms/tests/pyxform.rs finds .venv/bin/xls2xform.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYXFORM_VERSION=4.5.0
+
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
+if ! command -v java >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+if [ ! -x .venv/bin/pip ]; then
+    python3 -m venv .venv
+fi
+if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("pyxform"))' 2>/dev/null)" != "$PYXFORM_VERSION" ]; then
+    .venv/bin/pip install --quiet --disable-pip-version-check "pyxform==$PYXFORM_VERSION"
+fi
+.venv/bin/xls2xform --help >/dev/null
+echo "pyxform $PYXFORM_VERSION in .venv"
