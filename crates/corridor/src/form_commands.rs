@@ -11,7 +11,7 @@ use corridor_model::Body;
 use corridor_stats::snapshot::Snapshot;
 
 use crate::cli::{FormExport, XlsformArgs};
-use crate::commands::Completion;
+use crate::Completion;
 
 /// Writes the XLSForm (and, with `--mapping`, its import mapping).
 pub fn xlsform(root: &Path, arguments: XlsformArgs) -> Result<Completion> {
