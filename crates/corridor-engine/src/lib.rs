@@ -29,8 +29,9 @@ pub use check::{CheckReport, Problem};
 pub use config::{Config, StoreSettings, check_origin};
 pub use lock::WriterLock;
 pub use writer::{
-    BATCH_SIZE, CommitNotifier, ObserverSignatureCheck, Staged, SubmitFailure, SubmitSummary,
-    Writer,
+    Answer, Answered, BATCH_SIZE, CommitFailure, CommitNotifier, ItemOutcome,
+    ObserverSignatureCheck, Sequencer, SignatureCheck, Staged, Submission, SubmitFailure,
+    SubmitItem, SubmitSummary, Writer,
 };
 
 const CONFIG_FILE: &str = "corridor.toml";

@@ -82,26 +82,38 @@ impl Writer {
     }
 
     /// Hands everything staged to the commit thread without waiting for it,
-    /// keeping at most one batch in flight, and returns the leaf indexes of
-    /// the batch confirmed meanwhile (the one sent before, if any): the
-    /// caller validates the next batch while this one commits, and
-    /// [`Writer::commit`] waits for the last. Nothing staged is a no-op.
+    /// and returns the leaf indexes of the batch sent before, if any: that
+    /// batch is confirmed first, so the caller validates the next batch
+    /// while this one commits, and [`Writer::commit`] waits for the last.
+    /// Nothing staged is a no-op (the batch in flight stays in flight).
     ///
     /// # Errors
-    /// A commit failed: that batch and everything after it are dropped.
+    /// The batch sent before failed: it is not stored, and what is staged
+    /// now was staged on the assumption that it would be, so it is dropped
+    /// unsent (the caller stages it again to store it).
     pub fn send_staged(&mut self) -> Result<Vec<u64>, StoreError> {
         self.send_batch()
     }
 
     /// Hands the staged batch to the committer (or commits it here), keeping
     /// at most one batch in flight; returns what was confirmed meanwhile.
+    ///
+    /// The batch in flight is confirmed before the next is sent, never
+    /// after: the next one may depend on it (a record referring to one of
+    /// it, a repeat of one of its records), so it must not reach the store
+    /// unless the one before did. The commit thread still never waits for
+    /// validation: the next batch was staged while this one committed.
     pub(super) fn send_batch(&mut self) -> Result<Vec<u64>, StoreError> {
+        if self.batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut confirmed = Vec::new();
+        while !self.in_flight.is_empty() {
+            confirmed.extend(self.confirm_oldest()?.1);
+        }
         let batch = std::mem::take(&mut self.batch);
         let number = self.batch_number;
         self.batch_number += 1;
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
         let records = batch.len();
         let Some(committer) = &self.committer else {
             let result = self.store.append(&batch);
@@ -114,11 +126,27 @@ impl Writer {
             return Err(commit_thread_stopped());
         }
         self.in_flight.push_back((number, records));
-        let mut confirmed = Vec::new();
-        while self.in_flight.len() > 1 {
-            confirmed.extend(self.confirm_oldest()?.1);
-        }
         Ok(confirmed)
+    }
+
+    /// Whether a batch was sent to the commit thread and not yet confirmed.
+    pub fn has_in_flight(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
+    /// Waits for the batch in flight and returns its leaf indexes; `None`
+    /// when nothing is in flight. What is staged stays staged, unless the
+    /// commit failed.
+    ///
+    /// # Errors
+    /// The commit failed: that batch and everything staged after it are
+    /// dropped, none of it stored (with [`StoreError::is_outcome_unknown`],
+    /// the failed batch may be stored all the same).
+    pub fn confirm_in_flight(&mut self) -> Option<Result<Vec<u64>, StoreError>> {
+        if self.in_flight.is_empty() {
+            return None;
+        }
+        Some(self.confirm_oldest().map(|(_, indexes)| indexes))
     }
 
     /// Whether commits run on a thread of their own ([`Writer::pipelined`]):
@@ -204,8 +232,17 @@ impl Writer {
             return;
         }
         self.pending_ids.retain(|_, (_, batch)| *batch != number);
-        self.pending_targets
-            .retain(|_, pending| pending.batch != number);
+        self.pending_targets.retain(|_, pending| {
+            if pending
+                .shadowed
+                .as_ref()
+                .is_some_and(|shadowed| shadowed.batch == number)
+            {
+                // Now stored, so the store answers for it if this entry goes.
+                pending.shadowed = None;
+            }
+            pending.batch != number
+        });
     }
 
     fn forget_everything(&mut self) {
