@@ -290,8 +290,6 @@ fn run_writer(
         let Some(first) = jobs.blocking_recv() else {
             break;
         };
-        let mut group: Vec<Submission<Reply>> = Vec::new();
-        let mut group_records = 0_usize;
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
@@ -299,24 +297,21 @@ fn run_writer(
                 Job::Committed => {}
                 Job::Prepare { object, reply } => {
                     // The public form is read against everything sent
-                    // before it, so the group so far is staged first.
-                    if !group.is_empty() {
-                        deliver(sequencer.submit(std::mem::take(&mut group)), metrics, acks);
-                        group_records = 0;
+                    // before it, so the group so far is sent first.
+                    if sequencer.has_staged() {
+                        deliver(sequencer.send(), metrics, acks);
                     }
                     let _ = reply.send(sequencer.writer().public_form(Location::Item(0), &object));
                 }
-                Job::Submit(submission) => {
-                    group_records += submission.items.len();
-                    group.push(submission);
-                }
+                // Staged as it comes, so the jobs arriving meanwhile join the group.
+                Job::Submit(submission) => sequencer.stage(submission),
             }
-            if group_records < GROUP_RECORDS && !stopping {
+            if sequencer.staged_records() < GROUP_RECORDS && !stopping {
                 next = jobs.try_recv().ok();
             }
         }
-        if !group.is_empty() {
-            deliver(sequencer.submit(group), metrics, acks);
+        if sequencer.has_staged() {
+            deliver(sequencer.send(), metrics, acks);
         }
     }
     deliver(sequencer.finish(), metrics, acks);

@@ -152,6 +152,8 @@ pub struct Sequencer<R> {
     writer: Writer,
     /// The group whose commit runs now (pipelined writers only).
     in_flight: Option<Vec<StagedSubmission<R>>>,
+    /// The group being formed: staged, not yet sent.
+    staging: Vec<StagedSubmission<R>>,
 }
 
 impl<R> Sequencer<R> {
@@ -159,6 +161,7 @@ impl<R> Sequencer<R> {
         Sequencer {
             writer,
             in_flight: None,
+            staging: Vec::new(),
         }
     }
 
@@ -174,26 +177,84 @@ impl<R> Sequencer<R> {
         self.in_flight.is_some()
     }
 
-    /// Stages `submissions` as one group and sends it to be committed.
-    /// Returns every answer decided by then: the group before this one
-    /// (its commit is confirmed first), the submissions of this group that
-    /// need no commit, and this group's too when the writer commits on the
-    /// calling thread.
+    /// Stages `submissions` as one group and sends it to be committed
+    /// ([`Sequencer::stage`] each, then [`Sequencer::send`]).
     pub fn submit(&mut self, submissions: Vec<Submission<R>>) -> Vec<Answered<R>> {
+        for submission in submissions {
+            self.stage(submission);
+        }
+        self.send()
+    }
+
+    /// Stages one submission into the group being formed. An excluded one
+    /// (all-or-nothing with a rejected record, or validate-only) is dropped
+    /// from the writer's batch and the group's earlier ones are staged
+    /// again (as if it had never come), so it leaves no trace in what is
+    /// committed. Staging as submissions arrive lets more of them join the
+    /// group while it is staged.
+    pub fn stage(&mut self, submission: Submission<R>) {
+        let staged = stage_items(&mut self.writer, &submission);
+        let failed = staged.iter().any(Result::is_err);
+        let excluded = (submission.atomic && failed) || submission.validate_only;
+        if excluded {
+            self.writer.discard_staged();
+            for earlier in self.staging.iter_mut().filter(|job| !job.excluded) {
+                earlier.staged = stage_items(&mut self.writer, &earlier.submission);
+            }
+        }
+        self.staging.push(StagedSubmission {
+            submission,
+            staged,
+            excluded,
+        });
+    }
+
+    /// Whether a group is being formed (staged and not yet sent).
+    pub fn has_staged(&self) -> bool {
+        !self.staging.is_empty()
+    }
+
+    /// How many records the group being formed holds.
+    pub fn staged_records(&self) -> usize {
+        self.staging
+            .iter()
+            .map(|job| job.submission.items.len())
+            .sum()
+    }
+
+    /// Sends the group being formed to be committed. Returns every answer
+    /// decided by then: the group before this one (its commit is confirmed
+    /// first), the submissions of this group that need no commit, and this
+    /// group's too when the writer commits on the calling thread.
+    pub fn send(&mut self) -> Vec<Answered<R>> {
         let mut answered = Vec::new();
-        let mut group = self.stage_group(submissions);
+        let mut group = std::mem::take(&mut self.staging);
+        let mut sent = None;
         if let Some(previous) = self.in_flight.take() {
-            match self.confirm_in_flight() {
+            // This group goes to the commit thread before the one in flight
+            // is confirmed, so that thread never waits for this one; it
+            // aborts this group untouched if the one in flight failed.
+            let confirmed = if self.writer.staged() > 0 {
+                let result = self.writer.send_staged();
+                sent = Some(Ok(Vec::new()));
+                result.map_err(|error| CommitFailure(Arc::new(error)))
+            } else {
+                self.confirm_in_flight()
+            };
+            match confirmed {
                 Ok(indexes) => {
                     let stored = self.answer_committed(previous, indexes, &mut answered);
                     self.settle_in_flight_repeats(&mut group, &stored);
                 }
                 Err(error) => {
+                    sent = None;
                     answer_failed(previous, &error, &mut answered);
                     // This group was staged assuming the failed one would be
                     // stored, and the writer dropped it: stage it again.
-                    let submissions = group.into_iter().map(|job| job.submission).collect();
-                    group = self.stage_group(submissions);
+                    for job in group {
+                        self.stage(job.submission);
+                    }
+                    group = std::mem::take(&mut self.staging);
                 }
             }
         }
@@ -210,7 +271,8 @@ impl<R> Sequencer<R> {
         if to_commit.is_empty() {
             return answered;
         }
-        match self.writer.send_staged() {
+        let sent = sent.unwrap_or_else(|| self.writer.send_staged());
+        match sent {
             Ok(indexes) if !self.writer.is_pipelined() => {
                 self.answer_committed(to_commit, indexes, &mut answered);
             }
@@ -221,9 +283,14 @@ impl<R> Sequencer<R> {
     }
 
     /// The answers of the group in flight if its commit has returned,
-    /// without waiting; empty otherwise.
+    /// without waiting; empty otherwise, and while a group is being formed
+    /// (its staging relies on the commit in flight; [`Sequencer::send`]
+    /// confirms that commit first and settles what relied on it).
     pub fn poll(&mut self) -> Vec<Answered<R>> {
         let mut answered = Vec::new();
+        if self.has_staged() {
+            return answered;
+        }
         let Some(group) = self.in_flight.take() else {
             return answered;
         };
@@ -239,9 +306,14 @@ impl<R> Sequencer<R> {
         answered
     }
 
-    /// Waits for the group in flight and returns its answers.
+    /// Sends the group being formed, if any, then waits for the group in
+    /// flight and returns every answer.
     pub fn finish(&mut self) -> Vec<Answered<R>> {
-        let mut answered = Vec::new();
+        let mut answered = if self.staging.is_empty() {
+            Vec::new()
+        } else {
+            self.send()
+        };
         if let Some(group) = self.in_flight.take() {
             match self.confirm_in_flight() {
                 Ok(indexes) => {
@@ -265,30 +337,6 @@ impl<R> Sequencer<R> {
                 "the writer lost track of the batch being committed",
             )))),
         }
-    }
-
-    /// Stages each submission in turn; an excluded one is dropped from the
-    /// writer's batch and the group's earlier ones are staged again (as if
-    /// it had never come), so it leaves no trace in what is committed.
-    fn stage_group(&mut self, submissions: Vec<Submission<R>>) -> Vec<StagedSubmission<R>> {
-        let mut group: Vec<StagedSubmission<R>> = Vec::with_capacity(submissions.len());
-        for submission in submissions {
-            let staged = stage_items(&mut self.writer, &submission);
-            let failed = staged.iter().any(Result::is_err);
-            let excluded = (submission.atomic && failed) || submission.validate_only;
-            if excluded {
-                self.writer.discard_staged();
-                for earlier in group.iter_mut().filter(|job| !job.excluded) {
-                    earlier.staged = stage_items(&mut self.writer, &earlier.submission);
-                }
-            }
-            group.push(StagedSubmission {
-                submission,
-                staged,
-                excluded,
-            });
-        }
-        group
     }
 
     /// After the group in flight was stored: its records repeated in the
