@@ -31,8 +31,9 @@ pub use check::{CheckReport, Problem, check_recent_against_log, check_store_agai
 pub use config::{Config, LogSettings, StoreSettings, check_origin};
 pub use lock::WriterLock;
 pub use writer::{
-    BATCH_SIZE, CommitNotifier, ObserverSignatureCheck, Staged, SubmitFailure, SubmitSummary,
-    Writer,
+    Answer, Answered, BATCH_SIZE, CommitFailure, CommitNotifier, ItemOutcome,
+    ObserverSignatureCheck, Sequencer, SignatureCheck, Staged, Submission, SubmitFailure,
+    SubmitItem, SubmitSummary, Writer,
 };
 
 const CONFIG_FILE: &str = "corridor.toml";

@@ -250,3 +250,32 @@ fn a_failed_commit_is_announced_too_and_collected_as_the_failure() {
     );
     assert_eq!(writer.staged(), 0);
 }
+
+#[test]
+fn a_batch_staged_after_a_failed_commit_never_reaches_the_store() {
+    // Both connections see one store, so what the commit thread stored is visible.
+    let mut store = MemoryStore::new();
+    store.inject(Fault::FailWrite);
+    let mut writer = Writer::pipelined(
+        Box::new(store.connect()),
+        Box::new(store.connect()),
+        config(),
+        b"secret".to_vec(),
+        None,
+    );
+    let mut records = vec![site("north")];
+    records.extend(
+        (1..BATCH_SIZE + 10).map(|index| passage(&format!("p-{index}"), "north", "civilian")),
+    );
+    let failure = writer
+        .submit_all(items(records), |_| {}, |_| {})
+        .expect_err("the first batch fails");
+    assert_eq!(failure.committed.stored, 0);
+    // Dropping the writer waits for its commit thread: whatever it was sent is done.
+    drop(writer);
+    assert_eq!(
+        store.leaf_count().expect("count"),
+        0,
+        "the second batch depended on the failed first one and must not be stored"
+    );
+}

@@ -129,6 +129,34 @@ impl From<corridor_store::StoreError> for ApiError {
     }
 }
 
+/// A submission whose group's commit failed: `503`, saying what happened
+/// to its records. The store's error goes to the server log (the sequencer
+/// logs it with its group), never to the client.
+impl From<corridor_engine::CommitFailure> for ApiError {
+    fn from(failure: corridor_engine::CommitFailure) -> Self {
+        let (message, retry_after_seconds) = if failure.outcome_unknown() {
+            (
+                "storage failed while flushing these records to disk: they may or may not be stored; retrying with the same ids is safe (records that did arrive are then answered already_stored)",
+                5,
+            )
+        } else if failure.storage_full() {
+            (
+                "the store is out of disk space: nothing of this submission was stored; retry once the operator has freed space",
+                30,
+            )
+        } else {
+            (
+                "storage failed: nothing of this submission was stored; retrying is safe",
+                5,
+            )
+        };
+        ApiError::Unavailable {
+            message: message.to_string(),
+            retry_after_seconds,
+        }
+    }
+}
+
 impl From<corridor_engine::EngineError> for ApiError {
     fn from(error: corridor_engine::EngineError) -> Self {
         ApiError::internal(format!("data directory: {error}"))

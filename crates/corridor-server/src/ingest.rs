@@ -1,15 +1,15 @@
 //! The writer, the integrator and the witness asker: the threads that own
 //! the data directory's writing side while the server runs.
 //!
-//! Every submission is a [`Job`] on one channel. The writer thread stages
-//! the jobs that are waiting (up to [`GROUP_RECORDS`] records) and hands the
-//! group to the writer's commit thread, which stores it in one transaction
-//! (with which token submitted each record) while the next group is staged.
-//! When the commit returns, the commit thread posts [`Job::Committed`] and
-//! the writer thread answers each job of the group with the leaf index of
-//! each record: a record is acknowledged only once that commit returned. An
-//! all-or-nothing job with a bad record is answered with its errors and
-//! nothing of it is staged (the other jobs of the group are staged again).
+//! Every submission is a [`Job`] on one channel. The writer thread collects
+//! the jobs that are waiting (up to [`GROUP_RECORDS`] records, never
+//! splitting one) into a group and hands it to the engine's
+//! [`Sequencer`], which stages it, has the writer's commit thread store it
+//! in one transaction (with which token submitted each record) while the
+//! next group is staged, and decides each job's answer: the leaf index of
+//! each record, acknowledged only once that commit returned, or the
+//! commit's failure. When a commit returns, the commit thread posts
+//! [`Job::Committed`] so the group is answered even if no other job comes.
 //!
 //! The integrator publishes every stored record in a new signed checkpoint
 //! at least every `checkpoint_interval`, and once more on shutdown, after
@@ -17,19 +17,19 @@
 //! witnesses to cosign what the integrator published and attaches their
 //! cosignatures, so a slow witness never delays a checkpoint.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use corridor_engine::{DataDir, Staged, Writer};
-use corridor_model::{FieldError, Location, RecordError};
-use corridor_store::{Store, StoreError};
+pub use corridor_engine::{Answer, ItemOutcome, Submission, SubmitItem};
+use corridor_engine::{Answered, DataDir, Sequencer, Writer};
+use corridor_model::{Location, RecordError};
+use corridor_store::Store;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::metrics::Metrics;
-use crate::observer::ObserverSignature;
 use crate::{ServerError, ServerOptions};
 
 /// Staging stops taking new jobs into a group beyond this many records, and
@@ -44,48 +44,13 @@ pub const GROUP_RECORDS: usize = 2_000;
 /// How many jobs may wait for the writer before submitters wait too.
 const QUEUE_JOBS: usize = 256;
 
-/// One record of a submission.
-#[derive(Debug)]
-pub struct SubmitItem {
-    pub object: Map<String, Value>,
-    pub signature: Option<ObserverSignature>,
-}
-
-/// What happened to one record of a submission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ItemOutcome {
-    Stored {
-        id: String,
-        leaf_index: u64,
-    },
-    AlreadyStored {
-        id: String,
-        leaf_index: u64,
-    },
-    Rejected(RecordError),
-    /// Valid, but not stored because another record of its all-or-nothing batch was rejected.
-    NotStored,
-}
-
-/// Why a submission was not stored: the commit of its group failed, and
-/// nothing of the group was stored. Every job of the group shares the one
-/// failure.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("storage failed: {0}")]
-pub struct CommitFailed(#[source] pub Arc<StoreError>);
+/// Where a submission's answer goes.
+pub type Reply = oneshot::Sender<Answer>;
 
 /// Work for the writer thread.
 #[derive(Debug)]
 pub enum Job {
-    Submit {
-        items: Vec<SubmitItem>,
-        atomic: bool,
-        /// Validate and report, store nothing (an all-or-nothing batch
-        /// already known to hold a bad item).
-        validate_only: bool,
-        token_id: Option<String>,
-        reply: oneshot::Sender<Result<Vec<ItemOutcome>, CommitFailed>>,
-    },
+    Submit(Submission<Reply>),
     /// The public form of a record, for an observer to sign.
     Prepare {
         object: Box<Map<String, Value>>,
@@ -308,239 +273,74 @@ impl Ingest {
     }
 }
 
-/// A job staged in the current group, kept to answer it (or to stage it
-/// again after an all-or-nothing job failed).
-struct StagedJob {
-    items: Vec<SubmitItem>,
-    token_id: Option<String>,
-    reply: oneshot::Sender<Result<Vec<ItemOutcome>, CommitFailed>>,
-    staged: Vec<Result<Staged, RecordError>>,
-}
-
-fn record_id(item: &SubmitItem) -> String {
-    item.object
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn stage_items(
-    writer: &mut Writer,
-    items: &[SubmitItem],
-    token_id: Option<&str>,
-) -> Vec<Result<Staged, RecordError>> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let location = Location::Item(index as u64);
-            match &item.signature {
-                None => writer.stage_signed(location, &item.object, None, token_id),
-                Some(signature) => {
-                    let check = |public: &Value| signature.verify(public);
-                    writer.stage_signed(location, &item.object, Some(&check), token_id)
-                }
-            }
-        })
-        .collect()
-}
-
+/// Collects the submissions waiting at once into groups (up to
+/// [`GROUP_RECORDS`] records, never splitting one) and hands each to the
+/// sequencer, which commits it and decides every answer.
 fn run_writer(
-    mut writer: Writer,
+    writer: Writer,
     mut jobs: mpsc::Receiver<Job>,
     metrics: &Metrics,
     acks: &AckQueue,
 ) -> Writer {
+    let mut sequencer = Sequencer::new(writer);
     let mut stopping = false;
-    // The group whose commit is running while the next one is validated.
-    let mut in_flight: Option<Vec<StagedJob>> = None;
     while !stopping {
         // A group whose commit returned is answered before anything else.
-        if in_flight.is_some()
-            && let Some(confirmed) = writer.try_confirm()
-            && let Some(group) = in_flight.take()
-        {
-            let confirmed = confirmed.map_err(|error| CommitFailed(Arc::new(error)));
-            answer_group(group, confirmed, metrics, acks);
-        }
+        deliver(sequencer.poll(), metrics, acks);
         // Waiting here is woken by the next job or by `Job::Committed`.
-        let first = match jobs.blocking_recv() {
-            Some(job) => job,
-            None => break,
+        let Some(first) = jobs.blocking_recv() else {
+            break;
         };
-        let mut group: Vec<StagedJob> = Vec::new();
-        let mut staged_records = 0_usize;
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
                 Job::Stop => stopping = true,
                 Job::Committed => {}
                 Job::Prepare { object, reply } => {
-                    let _ = reply.send(writer.public_form(Location::Item(0), &object));
-                }
-                Job::Submit {
-                    items,
-                    atomic,
-                    validate_only,
-                    token_id,
-                    reply,
-                } => {
-                    let staged = stage_items(&mut writer, &items, token_id.as_deref());
-                    let failed = staged.iter().any(Result::is_err);
-                    if (atomic && failed) || validate_only {
-                        // Drop this job's records, keep the group's.
-                        writer.discard_staged();
-                        for earlier in &mut group {
-                            earlier.staged = stage_items(
-                                &mut writer,
-                                &earlier.items,
-                                earlier.token_id.as_deref(),
-                            );
-                        }
-                        metrics.records_rejected.fetch_add(
-                            staged.iter().filter(|r| r.is_err()).count() as u64,
-                            Ordering::Relaxed,
-                        );
-                        let outcomes = staged
-                            .into_iter()
-                            .map(|result| match result {
-                                Err(error) => ItemOutcome::Rejected(error),
-                                Ok(_) => ItemOutcome::NotStored,
-                            })
-                            .collect();
-                        let _ = reply.send(Ok(outcomes));
-                    } else {
-                        staged_records += staged.len();
-                        group.push(StagedJob {
-                            items,
-                            token_id,
-                            reply,
-                            staged,
-                        });
+                    // The public form is read against everything sent
+                    // before it, so the group so far is sent first.
+                    if sequencer.has_staged() {
+                        deliver(sequencer.send(), metrics, acks);
                     }
+                    let _ = reply.send(sequencer.writer().public_form(Location::Item(0), &object));
                 }
+                // Staged as it comes, so the jobs arriving meanwhile join the group.
+                Job::Submit(submission) => sequencer.stage(submission),
             }
-            if staged_records < GROUP_RECORDS && !stopping {
+            if sequencer.staged_records() < GROUP_RECORDS && !stopping {
                 next = jobs.try_recv().ok();
             }
         }
-        if group.is_empty() {
-            continue;
-        }
-        let new_records = group
-            .iter()
-            .flat_map(|job| &job.staged)
-            .any(|staged| matches!(staged, Ok(Staged::New)));
-        if !new_records {
-            // Nothing to commit: every record was stored before.
-            answer_group(group, Ok(Vec::new()), metrics, acks);
-            continue;
-        }
-        // Send this group to the commit thread; the one before is confirmed meanwhile.
-        match writer.send_staged() {
-            // A writer without a commit thread has committed this group already.
-            Ok(confirmed) if !writer.is_pipelined() => {
-                answer_group(group, Ok(confirmed), metrics, acks);
-            }
-            Ok(confirmed) => {
-                if let Some(previous) = in_flight.take() {
-                    answer_group(previous, Ok(confirmed), metrics, acks);
-                }
-                in_flight = Some(group);
-            }
-            Err(error) => {
-                // The failed batch may be the one in flight or this one;
-                // either way neither group is stored, and both hear why.
-                let failure = CommitFailed(Arc::new(error));
-                if let Some(previous) = in_flight.take() {
-                    answer_group(previous, Err(failure.clone()), metrics, acks);
-                }
-                answer_group(group, Err(failure), metrics, acks);
-            }
+        if sequencer.has_staged() {
+            deliver(sequencer.send(), metrics, acks);
         }
     }
-    if let Some(group) = in_flight.take() {
-        let confirmed = writer
-            .commit()
-            .map_err(|error| CommitFailed(Arc::new(error)));
-        answer_group(group, confirmed, metrics, acks);
-    }
-    writer
+    deliver(sequencer.finish(), metrics, acks);
+    sequencer.into_writer()
 }
 
-/// Answers every job of a group once its commit returned: leaf indexes in
-/// staging order, or the failure (nothing of the group was stored).
-fn answer_group(
-    group: Vec<StagedJob>,
-    confirmed: Result<Vec<u64>, CommitFailed>,
-    metrics: &Metrics,
-    acks: &AckQueue,
-) {
-    let indexes = match confirmed {
-        Ok(indexes) => indexes,
-        Err(failure) => {
-            tracing::error!(
-                "committing a group of {} submissions failed: {}",
-                group.len(),
-                failure.0
-            );
-            for job in group {
-                let _ = job.reply.send(Err(failure.clone()));
-            }
-            return;
-        }
-    };
+/// Sends decided answers to their requests and counts them; the records
+/// they stored are acknowledged now (their commit returned).
+fn deliver(answers: Vec<Answered<Reply>>, metrics: &Metrics, acks: &AckQueue) {
+    if answers.is_empty() {
+        return;
+    }
     let acknowledged = Instant::now();
-    let mut next_index = indexes.into_iter();
-    let mut by_id: HashMap<String, u64> = HashMap::new();
-    let mut answers = Vec::with_capacity(group.len());
     let (mut stored, mut already, mut rejected) = (0_u64, 0_u64, 0_u64);
-    for job in &group {
-        let mut outcomes = Vec::with_capacity(job.items.len());
-        for (item, staged) in job.items.iter().zip(&job.staged) {
-            let outcome = match staged {
-                Ok(Staged::New) => {
-                    let id = record_id(item);
-                    match next_index.next() {
-                        Some(leaf_index) => {
-                            by_id.insert(id.clone(), leaf_index);
-                            stored += 1;
-                            ItemOutcome::Stored { id, leaf_index }
-                        }
-                        None => ItemOutcome::Rejected(internal_error(
-                            "the store confirmed fewer records than were staged",
-                        )),
-                    }
+    let mut end: Option<u64> = None;
+    for Answered { reply, answer } in answers {
+        for outcome in answer.iter().flatten() {
+            match outcome {
+                ItemOutcome::Stored { leaf_index, .. } => {
+                    stored += 1;
+                    end = end.max(Some(leaf_index + 1));
                 }
-                Ok(Staged::AlreadyStored { leaf_index }) => {
-                    already += 1;
-                    ItemOutcome::AlreadyStored {
-                        id: record_id(item),
-                        leaf_index: *leaf_index,
-                    }
-                }
-                Ok(Staged::RepeatedInBatch) => {
-                    already += 1;
-                    let id = record_id(item);
-                    match by_id.get(&id) {
-                        Some(leaf_index) => ItemOutcome::AlreadyStored {
-                            id,
-                            leaf_index: *leaf_index,
-                        },
-                        None => ItemOutcome::Rejected(internal_error(
-                            "a repeated record's first copy was not confirmed",
-                        )),
-                    }
-                }
-                Err(error) => {
-                    rejected += 1;
-                    ItemOutcome::Rejected(error.clone())
-                }
-            };
-            outcomes.push(outcome);
+                ItemOutcome::AlreadyStored { .. } => already += 1,
+                ItemOutcome::Rejected(_) => rejected += 1,
+                ItemOutcome::NotStored => {}
+            }
         }
-        answers.push(outcomes);
+        let _ = reply.send(answer);
     }
     metrics.records_stored.fetch_add(stored, Ordering::Relaxed);
     metrics
@@ -549,26 +349,11 @@ fn answer_group(
     metrics
         .records_rejected
         .fetch_add(rejected, Ordering::Relaxed);
-    if let Some(end) = by_id.values().max().map(|last| last + 1) {
+    if let Some(end) = end {
         metrics.stored_leaves.fetch_max(end, Ordering::Relaxed);
         if let Ok(mut queue) = acks.lock() {
             queue.push_back((end, stored, acknowledged));
         }
-    }
-    for (job, outcomes) in group.into_iter().zip(answers) {
-        let _ = job.reply.send(Ok(outcomes));
-    }
-}
-
-fn internal_error(reason: &str) -> RecordError {
-    RecordError {
-        location: Location::Item(0),
-        record_type: None,
-        id: None,
-        error: FieldError {
-            field: String::new(),
-            reason: reason.to_string(),
-        },
     }
 }
 

@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, body_error, query_error, record_error_json};
-use crate::ingest::{ItemOutcome, Job, SubmitItem};
+use crate::ingest::{ItemOutcome, Job, Submission, SubmitItem};
 use crate::observer::ObserverSignature;
 
 /// How long `wait=true` waits for a checkpoint before answering without proofs.
@@ -188,6 +188,9 @@ fn read_item(index: u64, value: Value, role: Option<Role>) -> Result<SubmitItem,
             },
         });
     }
+    let signature = signature.map(|signature| -> corridor_engine::SignatureCheck {
+        Box::new(move |public: &Value| signature.verify(public))
+    });
     Ok(SubmitItem { object, signature })
 }
 
@@ -255,20 +258,18 @@ pub async fn submit(
         let (reply, answer) = oneshot::channel();
         state
             .ingest()
-            .send(Job::Submit {
+            .send(Job::Submit(Submission {
                 items,
                 atomic,
                 // Report every bad record of a batch that cannot be stored anyway.
                 validate_only: atomic && early_failures > 0,
-                token_id: caller.token_id.clone(),
+                submitter: caller.token_id.clone(),
                 reply,
-            })
+            }))
             .await
             .map_err(|()| writer_gone())?;
         let answered = answer.await.map_err(|_| writer_gone())?;
-        let answered = answered.map_err(|detail| {
-            ApiError::internal(format!("storing a submission of {count} records: {detail}"))
-        })?;
+        let answered = answered.map_err(ApiError::from)?;
         for (position, outcome) in positions.into_iter().zip(answered) {
             // Writer locations count within what it was given; report the request's.
             outcomes[position] = match outcome {

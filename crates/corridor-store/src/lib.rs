@@ -162,6 +162,42 @@ pub enum StoreError {
     BadLocation { location: String, reason: String },
     #[error("injected fault: {0}")]
     Injected(&'static str),
+    /// The commit was made but flushing it to disk failed (a failed
+    /// `fsync`, an I/O error while committing): the batch may or may not be
+    /// stored, now or after a restart. Nothing of it counts as
+    /// acknowledged; resubmitting it with the same ids is safe, because
+    /// whatever did arrive is then found already stored. The message is the
+    /// backend's own.
+    #[error("{source}")]
+    OutcomeUnknown {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+}
+
+impl StoreError {
+    /// Whether a failed write may still have stored its batch (see
+    /// [`StoreError::OutcomeUnknown`]); every other error of `append` stored
+    /// nothing.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, StoreError::OutcomeUnknown { .. })
+    }
+
+    /// Whether the store ran out of space (SQLite's `SQLITE_FULL`, or a
+    /// write refused because a file may grow no larger): nothing was
+    /// stored, and writing works again once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        let StoreError::Backend { source } = self else {
+            return false;
+        };
+        source
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error)
+            .is_some_and(|error| {
+                error.code == rusqlite::ErrorCode::DiskFull
+                    || error.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE
+            })
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -176,9 +212,10 @@ impl From<rusqlite::Error> for StoreError {
 ///
 /// `append` is atomic: after an error nothing of the batch is visible, and
 /// after `Ok` all of it is durable. The one exception is a failed flush
-/// (`fsync`) at commit, after which the batch may or may not have reached the
-/// disk (`Fault::FailSync` keeps it): callers never count such a batch as
-/// stored, and resubmitting it stores every record exactly once. Leaf indexes are dense and start at 0.
+/// (`fsync`) at commit, reported as [`StoreError::OutcomeUnknown`], after
+/// which the batch may or may not have reached the disk (`Fault::FailSync`
+/// keeps it): callers never count such a batch as stored, and resubmitting
+/// it stores every record exactly once. Leaf indexes are dense and start at 0.
 ///
 /// Every backend keeps tokens and submitters too ([`TokenStore`]), so one
 /// opened store serves records, receipts and authentication.

@@ -2,6 +2,7 @@
 //! to fail, so callers' handling of storage faults can be tested.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use corridor_model::RecordType;
 
@@ -33,9 +34,17 @@ pub enum Fault {
     FailSync,
 }
 
-/// Records, indexes, rollups and tokens held in memory.
+/// Records, indexes, rollups and tokens held in memory, behind a
+/// connection: [`MemoryStore::connect`] opens another connection to the same
+/// data, as two SQLite connections share one file.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
+    database: Arc<Mutex<Database>>,
+}
+
+/// What every connection to one memory store shares.
+#[derive(Debug, Default)]
+struct Database {
     state: State,
     faults: Vec<Fault>,
     /// Tokens with the hash of their secret, in insertion order. Kept out of
@@ -62,9 +71,28 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
+    /// Another connection to the same data: what either writes, both read,
+    /// and faults injected through either fire on the next write of either.
+    /// A pipelined writer validates through one connection while its commit
+    /// thread appends through the other.
+    pub fn connect(&self) -> MemoryStore {
+        MemoryStore {
+            database: Arc::clone(&self.database),
+        }
+    }
+
     /// Queues a fault for a coming write; faults fire in the order given.
     pub fn inject(&mut self, fault: Fault) {
-        self.faults.push(fault);
+        self.lock().faults.push(fault);
+    }
+
+    /// The shared data. A panic while it was held leaves it as consistent
+    /// as the panic found it (an append swaps its new state in at the end),
+    /// so a poisoned lock is taken over rather than passed on.
+    fn lock(&self) -> MutexGuard<'_, Database> {
+        self.database
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -146,74 +174,84 @@ impl State {
 
 impl Store for MemoryStore {
     fn append(&mut self, batch: &[NewRecord]) -> Result<Vec<u64>, StoreError> {
-        let fault = if self.faults.is_empty() {
+        let mut database = self.lock();
+        let fault = if database.faults.is_empty() {
             None
         } else {
-            Some(self.faults.remove(0))
+            Some(database.faults.remove(0))
         };
         if fault == Some(Fault::FailWrite) {
             return Err(StoreError::Injected("write failed"));
         }
         // Work on a copy and swap it in only on success: all or nothing.
-        let mut next = self.state.clone();
+        let mut next = database.state.clone();
         let indexes = next.append(batch)?;
         if fault == Some(Fault::FailCommit) {
             return Err(StoreError::Injected("commit failed"));
         }
-        self.state = next;
+        database.state = next;
         if fault == Some(Fault::FailSync) {
-            return Err(StoreError::Injected("flushing the commit to disk failed"));
+            return Err(StoreError::OutcomeUnknown {
+                source: Box::new(StoreError::Injected("flushing the commit to disk failed")),
+            });
         }
         Ok(indexes)
     }
 
     fn record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
-        Ok(self
+        let database = self.lock();
+        Ok(database
             .state
             .by_id
             .get(id)
-            .map(|index| self.state.records[*index as usize].clone()))
+            .map(|index| database.state.records[*index as usize].clone()))
     }
 
     fn record_at(&self, leaf_index: u64) -> Result<Option<StoredRecord>, StoreError> {
+        let database = self.lock();
         Ok(usize::try_from(leaf_index)
             .ok()
-            .and_then(|index| self.state.records.get(index))
+            .and_then(|index| database.state.records.get(index))
             .cloned())
     }
 
     fn current(&self, target_id: &str) -> Result<Option<CurrentState>, StoreError> {
-        Ok(self.state.current.get(target_id).cloned())
+        let database = self.lock();
+        Ok(database.state.current.get(target_id).cloned())
     }
 
     fn leaf_count(&self) -> Result<u64, StoreError> {
-        Ok(self.state.records.len() as u64)
+        let database = self.lock();
+        Ok(database.state.records.len() as u64)
     }
 
     fn leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        let length = self.state.records.len();
+        let database = self.lock();
+        let length = database.state.records.len();
         let start = usize::try_from(start).unwrap_or(length).min(length);
         let end = usize::try_from(end)
             .unwrap_or(length)
             .min(length)
             .max(start);
-        Ok(self.state.records[start..end]
+        Ok(database.state.records[start..end]
             .iter()
             .map(|record| record.leaf.clone())
             .collect())
     }
 
     fn private_part(&self, id: &str) -> Result<Option<PrivatePart>, StoreError> {
-        Ok(self
+        let database = self.lock();
+        Ok(database
             .state
             .by_id
             .get(id)
-            .and_then(|index| self.state.private.get(index))
+            .and_then(|index| database.state.private.get(index))
             .cloned())
     }
 
     fn erase_private(&mut self, id: &str) -> Result<u64, StoreError> {
-        let doomed: Vec<u64> = self
+        let mut database = self.lock();
+        let doomed: Vec<u64> = database
             .state
             .records
             .iter()
@@ -222,15 +260,16 @@ impl Store for MemoryStore {
             .collect();
         Ok(doomed
             .iter()
-            .filter(|index| self.state.private.remove(index).is_some())
+            .filter(|index| database.state.private.remove(index).is_some())
             .count() as u64)
     }
 
     fn rollup(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
+        let database = self.lock();
         let table = if query.uses_cargo() {
-            &self.state.cargo_rollup
+            &database.state.cargo_rollup
         } else {
-            &self.state.passage_rollup
+            &database.state.passage_rollup
         };
         Ok(group_rows(table.iter(), query))
     }
@@ -240,9 +279,15 @@ impl Store for MemoryStore {
         query: &RollupQuery,
         attributes: &[(String, String)],
     ) -> Result<Metrics, StoreError> {
+        let database = self.lock();
         let mut total = Metrics::default();
-        for state in self.state.current.values().filter(|state| !state.retracted) {
-            let Some(facts) = self.state.passages.get(&state.leaf_index) else {
+        for state in database
+            .state
+            .current
+            .values()
+            .filter(|state| !state.retracted)
+        {
+            let Some(facts) = database.state.passages.get(&state.leaf_index) else {
                 continue;
             };
             if attributes
@@ -257,20 +302,26 @@ impl Store for MemoryStore {
     }
 
     fn rollup_differences(&self) -> Result<Vec<RollupDifference>, StoreError> {
+        let database = self.lock();
         let mut recount = RollupDeltas::default();
-        for state in self.state.current.values().filter(|state| !state.retracted) {
-            if let Some(facts) = self.state.passages.get(&state.leaf_index) {
+        for state in database
+            .state
+            .current
+            .values()
+            .filter(|state| !state.retracted)
+        {
+            if let Some(facts) = database.state.passages.get(&state.leaf_index) {
                 recount.apply(facts, 1);
             }
         }
         let mut differences = rollup_differences(
             RollupTable::Passage,
-            self.state.passage_rollup.clone(),
+            database.state.passage_rollup.clone(),
             recount.passage,
         );
         differences.extend(rollup_differences(
             RollupTable::Cargo,
-            self.state.cargo_rollup.clone(),
+            database.state.cargo_rollup.clone(),
             recount.cargo,
         ));
         Ok(differences)
@@ -282,14 +333,15 @@ impl Store for MemoryStore {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<ListedPassage>, StoreError> {
+        let database = self.lock();
         let mut listed: Vec<(String, i32, u64, String)> = Vec::new();
-        for (target, state) in self
+        for (target, state) in database
             .state
             .current
             .iter()
             .filter(|(_, state)| !state.retracted)
         {
-            let Some(facts) = self.state.passages.get(&state.leaf_index) else {
+            let Some(facts) = database.state.passages.get(&state.leaf_index) else {
                 continue;
             };
             if matching_metrics(facts, query).is_some() {
@@ -309,7 +361,7 @@ impl Store for MemoryStore {
             .map(|(_, _, leaf_index, target_id)| ListedPassage {
                 leaf_index,
                 target_id,
-                leaf: self.state.records[leaf_index as usize].leaf.clone(),
+                leaf: database.state.records[leaf_index as usize].leaf.clone(),
             })
             .collect())
     }
@@ -318,7 +370,8 @@ impl Store for MemoryStore {
         &self,
         content_type: RecordType,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let mut rows: Vec<(u64, String)> = self
+        let database = self.lock();
+        let mut rows: Vec<(u64, String)> = database
             .state
             .current
             .iter()
@@ -328,13 +381,14 @@ impl Store for MemoryStore {
         rows.sort();
         Ok(rows
             .into_iter()
-            .map(|(index, target)| (target, self.state.records[index as usize].leaf.clone()))
+            .map(|(index, target)| (target, database.state.records[index as usize].leaf.clone()))
             .collect())
     }
 
     fn count_by_type(&self) -> Result<Vec<(RecordType, u64)>, StoreError> {
+        let database = self.lock();
         let mut counts: BTreeMap<&str, (RecordType, u64)> = BTreeMap::new();
-        for record in &self.state.records {
+        for record in &database.state.records {
             counts
                 .entry(record.record_type.as_str())
                 .or_insert((record.record_type, 0))
@@ -344,18 +398,21 @@ impl Store for MemoryStore {
     }
 
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.state.meta.get(key).cloned())
+        let database = self.lock();
+        Ok(database.state.meta.get(key).cloned())
     }
 
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.state.meta.insert(key.to_string(), value.to_vec());
+        let mut database = self.lock();
+        database.state.meta.insert(key.to_string(), value.to_vec());
         Ok(())
     }
 }
 
 impl TokenStore for MemoryStore {
     fn insert_token(&mut self, token: &ApiToken, secret_hash: &[u8; 32]) -> Result<(), StoreError> {
-        if self
+        let mut database = self.lock();
+        if database
             .tokens
             .iter()
             .any(|(stored, hash)| stored.id == token.id || hash == secret_hash)
@@ -364,12 +421,13 @@ impl TokenStore for MemoryStore {
                 id: token.id.clone(),
             });
         }
-        self.tokens.push((token.clone(), *secret_hash));
+        database.tokens.push((token.clone(), *secret_hash));
         Ok(())
     }
 
     fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<ApiToken>, StoreError> {
-        Ok(self
+        let database = self.lock();
+        Ok(database
             .tokens
             .iter()
             .find(|(_, hash)| hash == secret_hash)
@@ -377,14 +435,19 @@ impl TokenStore for MemoryStore {
     }
 
     fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let mut tokens: Vec<ApiToken> =
-            self.tokens.iter().map(|(token, _)| token.clone()).collect();
+        let database = self.lock();
+        let mut tokens: Vec<ApiToken> = database
+            .tokens
+            .iter()
+            .map(|(token, _)| token.clone())
+            .collect();
         tokens.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
         Ok(tokens)
     }
 
     fn revoke_token(&mut self, id: &str, revoked_at: &str) -> Result<bool, StoreError> {
-        let Some((token, _)) = self
+        let mut database = self.lock();
+        let Some((token, _)) = database
             .tokens
             .iter_mut()
             .find(|(token, _)| token.id == id && token.revoked_at.is_none())
@@ -396,6 +459,7 @@ impl TokenStore for MemoryStore {
     }
 
     fn submitter(&self, record_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.state.submitters.get(record_id).cloned())
+        let database = self.lock();
+        Ok(database.state.submitters.get(record_id).cloned())
     }
 }

@@ -10,8 +10,8 @@ use corridor_forms::{ExportLayout, FormRequest, FormSite};
 use corridor_model::Body;
 use corridor_stats::snapshot::Snapshot;
 
-use crate::cli::{FormExport, XlsformArgs};
 use crate::Completion;
+use crate::cli::{FormExport, XlsformArgs};
 
 /// Writes the XLSForm (and, with `--mapping`, its import mapping).
 pub fn xlsform(root: &Path, arguments: XlsformArgs) -> Result<Completion> {

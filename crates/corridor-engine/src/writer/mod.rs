@@ -16,11 +16,14 @@
 //! This file holds the [`Writer`] and its streaming entry point
 //! ([`Writer::submit_all`]); `staging` turns one object into a staged
 //! record, `resolve` answers the parser's questions from the store and the
-//! overlay, and `commit` sends batches to the store (on the commit thread
-//! when pipelined) and settles the overlay when they return.
+//! overlay, `commit` sends batches to the store (on the commit thread
+//! when pipelined) and settles the overlay when they return, and
+//! `sequencer` groups many requests' submissions into commits and answers
+//! each (the server's writer thread is a loop over it).
 
 mod commit;
 mod resolve;
+mod sequencer;
 mod staging;
 
 use std::cell::RefCell;
@@ -32,6 +35,9 @@ use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
 pub use commit::CommitNotifier;
+pub use sequencer::{
+    Answer, Answered, CommitFailure, ItemOutcome, Sequencer, SignatureCheck, Submission, SubmitItem,
+};
 pub use staging::{ObserverSignatureCheck, Staged};
 
 use crate::{Config, EngineError, WriterLock};
@@ -169,7 +175,7 @@ impl Writer {
             let outcome = item.and_then(|(location, object)| self.stage(location, &object));
             match outcome {
                 Ok(Staged::New) => {}
-                Ok(Staged::AlreadyStored { .. } | Staged::RepeatedInBatch) => {
+                Ok(Staged::AlreadyStored { .. } | Staged::RepeatedInBatch | Staged::InFlight) => {
                     summary.already_stored += 1
                 }
                 Err(error) => {

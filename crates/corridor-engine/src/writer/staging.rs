@@ -30,6 +30,11 @@ pub enum Staged {
     AlreadyStored { leaf_index: u64 },
     /// The same record appeared earlier in this batch: nothing to do.
     RepeatedInBatch,
+    /// The same record is in the batch being committed (sent before this
+    /// one): nothing to do if that commit succeeds. Its outcome decides
+    /// this record's answer; if it fails, everything staged after it is
+    /// dropped and must be staged again.
+    InFlight,
 }
 
 /// What the batch overlay knows about a logical record staged but not yet committed.
@@ -40,6 +45,10 @@ pub(super) struct PendingTarget {
     pub(super) site_zone: Option<TimeZone>,
     /// The batch that staged it; the entry goes when that batch is confirmed.
     pub(super) batch: u64,
+    /// What an earlier batch, still in flight, staged for the same logical
+    /// record (a correction staged while the record is being committed):
+    /// it stands again if this batch is discarded.
+    pub(super) shadowed: Option<Box<PendingTarget>>,
 }
 
 impl Writer {
@@ -85,8 +94,18 @@ impl Writer {
         let number = self.batch_number;
         self.batch.clear();
         self.pending_ids.retain(|_, (_, batch)| *batch != number);
-        self.pending_targets
-            .retain(|_, pending| pending.batch != number);
+        self.pending_targets.retain(|_, pending| {
+            if pending.batch != number {
+                return true;
+            }
+            match pending.shadowed.take() {
+                Some(shadowed) => {
+                    *pending = *shadowed;
+                    true
+                }
+                None => false,
+            }
+        });
         // A discarded record may have evicted or supplied a cached zone.
         self.site_zones.borrow_mut().clear();
     }
@@ -142,16 +161,29 @@ impl Writer {
             })
         })?;
 
-        if let Some((staged_digest, _)) = self.pending_ids.get(&record.id) {
+        if let Some((staged_digest, batch)) = self.pending_ids.get(&record.id) {
+            let in_this_batch = *batch == self.batch_number;
             if *staged_digest == digest {
-                return Ok(Staged::RepeatedInBatch);
+                return Ok(if in_this_batch {
+                    Staged::RepeatedInBatch
+                } else {
+                    Staged::InFlight
+                });
             }
-            return Err(fail(FieldError {
-                field: "id".into(),
-                reason: format!(
+            let reason = if in_this_batch {
+                format!(
                     "{:?} appears earlier in this batch with different content",
                     record.id
-                ),
+                )
+            } else {
+                format!(
+                    "{:?} is being stored by another submission with different content; a change needs a correction record",
+                    record.id
+                )
+            };
+            return Err(fail(FieldError {
+                field: "id".into(),
+                reason,
             }));
         }
         match self.store.record(&record.id) {
@@ -254,6 +286,18 @@ impl Writer {
         }
         self.pending_ids
             .insert(record.id.clone(), (digest, self.batch_number));
+        let shadowed = self
+            .pending_targets
+            .remove(&target_id)
+            .map(|earlier| {
+                if earlier.batch == self.batch_number {
+                    // Within one batch only the latest state matters.
+                    earlier.shadowed
+                } else {
+                    Some(Box::new(earlier))
+                }
+            })
+            .unwrap_or_default();
         self.pending_targets.insert(
             target_id.clone(),
             PendingTarget {
@@ -261,6 +305,7 @@ impl Writer {
                 retracted: effect == Effect::Retract,
                 site_zone,
                 batch: self.batch_number,
+                shadowed,
             },
         );
         self.batch.push(NewRecord {

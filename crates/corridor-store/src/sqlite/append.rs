@@ -25,8 +25,29 @@ pub(super) fn append(
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let indexes = append_in(&transaction, batch)?;
-    transaction.commit()?;
+    transaction.commit().map_err(commit_error)?;
     Ok(indexes)
+}
+
+/// What a failed `COMMIT` means for the batch. In WAL mode the commit
+/// appends the batch's frames to the log, the commit frame last, then
+/// flushes the log (`synchronous = FULL`). A failed write (`SQLITE_FULL`,
+/// `SQLITE_IOERR_WRITE`, e.g. a full disk or a file-size limit) leaves no
+/// valid commit frame, so nothing is stored. Any other I/O error (the flush,
+/// a truncate, a lock) may come after the commit frame was written: the
+/// batch may be there after a restart, so the outcome is unknown.
+fn commit_error(error: rusqlite::Error) -> StoreError {
+    let outcome_unknown = error.sqlite_error().is_some_and(|failure| {
+        failure.code == rusqlite::ErrorCode::SystemIoFailure
+            && failure.extended_code != rusqlite::ffi::SQLITE_IOERR_WRITE
+    });
+    if outcome_unknown {
+        StoreError::OutcomeUnknown {
+            source: Box::new(error),
+        }
+    } else {
+        error.into()
+    }
 }
 
 fn append_in(transaction: &Transaction<'_>, batch: &[NewRecord]) -> Result<Vec<u64>, StoreError> {
