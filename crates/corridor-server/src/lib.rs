@@ -19,6 +19,7 @@ mod admin_api;
 mod auth;
 pub mod dashboard;
 mod error;
+mod export_api;
 mod ingest;
 mod log_files;
 mod metrics;

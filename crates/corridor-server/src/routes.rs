@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::auth::{Access, Role, authorize};
 use crate::error::ApiError;
 use crate::openapi::{self, Parameter, RouteDoc};
-use crate::{AppState, admin_api, log_files, read_api, write_api};
+use crate::{AppState, admin_api, export_api, log_files, read_api, write_api};
 
 const SUBMITTERS: Access = Access::Roles(&[Role::Observer, Role::Admin]);
 const RECEIPT_READERS: Access = Access::Roles(&[Role::Observer, Role::Analyst, Role::Admin]);
@@ -163,6 +163,27 @@ fn routes(state: &AppState) -> Vec<Route> {
             ],
             get(read_api::list_records),
         ),
+        route(
+            "GET",
+            "/api/v1/export",
+            "Records as a file, as `corridor export` writes them (never private parts): every record in log order, or the current records matching the filters with the sites they refer to (see docs/export.md).",
+            ANALYSTS,
+            vec![
+                query("format", "jsonl (default), csv, hxl or xlsx"),
+                query("type", "comma-separated record types (CSV takes one) [default: every type; passages for CSV]"),
+                query("from", "first day, YYYY-MM-DD, site-local, inclusive"),
+                query("to", "last day, YYYY-MM-DD, site-local, inclusive"),
+                query("site", "comma-separated site ids"),
+                query("category", "operator category"),
+                query("operator", "passages of this operator, exact"),
+                query("direction", "passages in this direction"),
+                query("outcome", "passages with this outcome"),
+                query("vehicle_class", "passages of this vehicle class"),
+                query("cargo", "passages carrying this cargo kind"),
+            ],
+            get(export_api::export),
+        )
+        .returns("application/x-ndjson"),
         route("GET", "/api/v1/records/{id}", "One stored record: its leaf, leaf index and current state.", ANALYSTS, vec![path("id", "record id")], get(read_api::record)),
         route("GET", "/api/v1/records/{id}/private", "A record's private part (personal data), unless erased.", ADMINS, vec![path("id", "record id")], get(admin_api::private_part)),
         route("POST", "/api/v1/records/{id}/erase", "Erase a record's private part (and its corrections'); the commitment stays in the log.", ADMINS, vec![path("id", "record id")], post(admin_api::erase)),

@@ -202,6 +202,7 @@ const EXPECTED_ROUTES: &[&str] = &[
     "POST /api/v1/records",
     "POST /api/v1/records/prepare",
     "GET /api/v1/records",
+    "GET /api/v1/export",
     "GET /api/v1/records/{id}",
     "GET /api/v1/records/{id}/private",
     "POST /api/v1/records/{id}/erase",
@@ -312,6 +313,7 @@ async fn authorization_matrix_every_role_against_every_route() -> TestResult {
         ("POST /api/v1/records", "OD"),
         ("POST /api/v1/records/prepare", "OD"),
         ("GET /api/v1/records", "AD"),
+        ("GET /api/v1/export", "AD"),
         ("GET /api/v1/records/{id}", "AD"),
         ("GET /api/v1/records/{id}/private", "D"),
         ("POST /api/v1/records/{id}/erase", "D"),
@@ -1215,6 +1217,65 @@ async fn a_witness_answers_add_checkpoint_as_c2sp_tlog_witness_says() -> TestRes
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(content_type, "text/x.tlog.size");
     assert_eq!(text, "3\n");
+    fixture.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn analysts_download_exports_with_their_media_type_and_file_name() -> TestResult {
+    let mut fixture = seeded_fixture().await?;
+    let answer = fixture
+        .get("/api/v1/export?format=jsonl", Some(&fixture.analyst))
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "application/x-ndjson");
+    assert_eq!(
+        answer.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"corridor-export.jsonl\""
+    );
+    let types: Vec<String> = answer
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).map(|record| record["type"].to_string()))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(types, ["\"site\"", "\"passage\"", "\"passage\""]);
+    assert!(!answer.text().contains(PLATE));
+
+    let answer = fixture
+        .get(
+            "/api/v1/export?format=hxl&from=2023-01-17&to=2023-01-17&site=km-12",
+            Some(&fixture.admin),
+        )
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let text = answer.text();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    assert!(rows[1].starts_with("#meta+id,#loc+code,#date+observed"));
+
+    let answer = fixture
+        .get("/api/v1/export?format=xlsx", Some(&fixture.analyst))
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.body.starts_with(b"PK\x03\x04"));
+    assert_eq!(
+        answer.headers[header::CONTENT_TYPE],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+
+    let answer = fixture
+        .get("/api/v1/export?format=pdf", Some(&fixture.analyst))
+        .await?;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer.text().contains("jsonl, csv, hxl, xlsx"),
+        "{}",
+        answer.text()
+    );
+    let answer = fixture
+        .get("/api/v1/export?format=jsonl", Some(&fixture.observer))
+        .await?;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
     fixture.shutdown().await?;
     Ok(())
 }

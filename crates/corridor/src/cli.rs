@@ -114,6 +114,8 @@ pub enum Command {
     /// Field forms for KoBoToolbox and ODK Collect, and the mappings that import their exports.
     #[command(subcommand)]
     Form(FormCommand),
+    /// Export records as JSON Lines, CSV, HXL CSV or an xlsx workbook (see docs/export.md).
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -492,4 +494,67 @@ pub enum FormExport {
     Kobo,
     /// ODK Central: the CSV zip
     OdkCentral,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// jsonl (each record's public form; `corridor add` reads it back), csv, hxl (CSV with an HXL hashtag row) or xlsx
+    #[arg(long, value_name = "FORMAT")]
+    pub format: String,
+    /// Write the export here
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Only this record type (repeatable; CSV takes one) [default: every type; passages for CSV]
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// First day of the period (YYYY-MM-DD, site-local, inclusive)
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day of the period (YYYY-MM-DD, site-local, inclusive)
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only this site (repeatable)
+    #[arg(long = "site", value_name = "SITE")]
+    pub sites: Vec<String>,
+    /// Only this operator category
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only passages of this operator (exact name)
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Only passages in this direction: inbound, outbound, unknown
+    #[arg(long)]
+    pub direction: Option<String>,
+    /// Only passages with this outcome: passed, turned_back, delayed, held
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Only passages of this vehicle class
+    #[arg(long)]
+    pub vehicle_class: Option<String>,
+    /// Only passages carrying this cargo kind
+    #[arg(long)]
+    pub cargo: Option<String>,
+    /// Include private parts (plates, names): never publish such a file
+    #[arg(long)]
+    pub private: bool,
+}
+
+/// A `--from`/`--to` style date argument, with the flag named when it is not a date.
+pub(crate) fn parse_date_argument(flag: &str, text: &str) -> anyhow::Result<jiff::civil::Date> {
+    use anyhow::Context as _;
+    corridor_model::time::parse_date(text)
+        .with_context(|| format!("{flag}: {text:?} is not a date (YYYY-MM-DD)"))
+}
+
+/// A vocabulary flag (`--category`, `--outcome`, ...), refused with the
+/// vocabulary's own "is not a ..." message when it names no token.
+pub(crate) fn check_token<T: corridor_model::vocab::Token>(
+    flag: &str,
+    value: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(text) if T::parse_token(&text).is_some() => Ok(Some(text)),
+        Some(text) => anyhow::bail!("{flag}: {}", T::not_a_token(&text)),
+    }
 }

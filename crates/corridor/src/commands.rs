@@ -14,9 +14,14 @@ use corridor_store::Store;
 use serde_json::{Map, Value, json};
 
 use crate::Completion;
-use crate::cli::{Arguments, Command, StatsArgs, StatsFormat, SummaryFormat, WitnessCli};
+use crate::cli::{
+    Arguments, Command, StatsArgs, StatsFormat, SummaryFormat, WitnessCli, check_token,
+    parse_date_argument,
+};
 use crate::output::byte_progress;
-use crate::{analysis_commands, check_commands, form_commands, log_commands, serve_commands};
+use crate::{
+    analysis_commands, check_commands, export_commands, form_commands, log_commands, serve_commands,
+};
 
 pub fn run(arguments: Arguments) -> Result<Completion> {
     let data = arguments.data.clone();
@@ -67,6 +72,9 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         }
         Command::Form(crate::cli::FormCommand::Xlsform(arguments)) => {
             form_commands::xlsform(&data_dir("corridor-data"), arguments)
+        }
+        Command::Export(arguments) => {
+            export_commands::export(&data_dir("corridor-data"), arguments)
         }
     }
 }
@@ -412,11 +420,6 @@ fn check_mapping_targets(mapping: &corridor_import::Mapping, path: &Path) -> Res
     Ok(())
 }
 
-fn parse_date_argument(flag: &str, text: &str) -> Result<jiff::civil::Date> {
-    corridor_model::time::parse_date(text)
-        .with_context(|| format!("{flag}: {text:?} is not a date (YYYY-MM-DD)"))
-}
-
 fn stats(root: &Path, arguments: StatsArgs) -> Result<Completion> {
     let mut query = StatsQuery::period(
         parse_date_argument("--from", &arguments.from)?,
@@ -446,17 +449,6 @@ fn stats(root: &Path, arguments: StatsArgs) -> Result<Completion> {
     };
     write_stdout(&text)?;
     Ok(Completion::Clean)
-}
-
-fn check_token<T: corridor_model::vocab::Token>(
-    flag: &str,
-    value: Option<String>,
-) -> Result<Option<String>> {
-    match value {
-        None => Ok(None),
-        Some(text) if T::parse_token(&text).is_some() => Ok(Some(text)),
-        Some(text) => bail!("{flag}: {}", T::not_a_token(&text)),
-    }
 }
 
 fn write_stdout(text: &str) -> Result<()> {

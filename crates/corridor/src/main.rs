@@ -5,6 +5,7 @@ mod analysis_commands;
 mod check_commands;
 mod cli;
 mod commands;
+mod export_commands;
 mod form_commands;
 mod log_commands;
 mod output;

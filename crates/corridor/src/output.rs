@@ -19,3 +19,13 @@ pub fn base64(hash: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(hash)
 }
+
+/// A progress bar over `total` records, drawn on stderr only when it is a terminal.
+pub fn record_progress(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} records {wide_bar} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
