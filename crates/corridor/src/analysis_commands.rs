@@ -439,7 +439,10 @@ fn verify_report(report_path: &Path, log: &str, vkey: &str) -> Result<Completion
         Some(embedded),
         Vec::new(),
     )?;
-    let recomputed = Value::Object(corridor_stats::report::report_json(&recomputed));
+    let recomputed = Value::Object(corridor_stats::report::report_json_as_published(
+        &recomputed,
+        &published,
+    )?);
     let differences = corridor_stats::report::differing_figures(&recomputed, &published);
     if differences.is_empty() {
         println!(

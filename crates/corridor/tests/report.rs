@@ -217,6 +217,61 @@ fn a_changed_figure_is_named() {
     );
 }
 
+/// Reports written before the map (`corridor-report/v1`) carry no site
+/// coordinates; they must still verify, while a v2 report that lost its
+/// coordinates, or a v1 report that carries wrong ones, is refused.
+#[test]
+fn a_report_made_before_the_map_still_verifies() {
+    let demo = Demo::new();
+    let path = demo.report("json", "report.json");
+    let current: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("report")).expect("JSON");
+    assert_eq!(current["format"], Value::from("corridor-report/v2"));
+    assert!(current["sites"][0]["coordinates"].is_object(), "{current}");
+
+    let write = |report: &Value| {
+        std::fs::write(&path, serde_json::to_vec(report).expect("JSON")).expect("written");
+    };
+    let without_coordinates = |format: &str| {
+        let mut report = current.clone();
+        report["format"] = Value::from(format);
+        for site in report["sites"].as_array_mut().expect("sites") {
+            site.as_object_mut().expect("site").remove("coordinates");
+        }
+        report
+    };
+
+    write(&without_coordinates("corridor-report/v1"));
+    let verified = demo.verify_report(&path);
+    assert!(verified.starts_with("report verified"), "{verified}");
+
+    write(&without_coordinates("corridor-report/v2"));
+    let stderr = demo.refuse_report(&path, &demo.vkey());
+    assert!(
+        stderr.contains("mismatch: sites[0].coordinates: report says null"),
+        "{stderr}"
+    );
+
+    let mut moved = current.clone();
+    moved["format"] = Value::from("corridor-report/v1");
+    moved["sites"][0]["coordinates"]["latitude"] = Value::from(1.5);
+    write(&moved);
+    let stderr = demo.refuse_report(&path, &demo.vkey());
+    assert!(
+        stderr.contains("mismatch: sites[0].coordinates.latitude: report says 1.5"),
+        "{stderr}"
+    );
+
+    let mut unknown = current.clone();
+    unknown["format"] = Value::from("corridor-report/v9");
+    write(&unknown);
+    let stderr = demo.refuse_report(&path, &demo.vkey());
+    assert!(
+        stderr.contains("the report's format is \"corridor-report/v9\"; this version checks corridor-report/v1 and corridor-report/v2"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn an_altered_log_entry_is_detected() {
     let demo = Demo::new();
