@@ -1511,3 +1511,27 @@ fn a_local_time_in_a_clock_change_is_refused_asking_for_an_offset() {
         "2023-11-05T01:30:00-05:00"
     );
 }
+
+/// Regression: an error whose message already quotes its cause printed the
+/// cause a second time (a broken mapping's TOML message appeared twice).
+#[test]
+fn an_error_and_its_cause_are_each_said_once() {
+    let workspace = Workspace::initialized();
+    let input = workspace.write("register.csv", b"a,b\n1,2\n");
+    let mapping = workspace.write("broken.toml", b"this is not toml = =\n");
+    let run = workspace.run(&["import", &input, "--map", &mapping]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: mapping {mapping} is not usable: the mapping is not valid: TOML parse error at line 1, column 6"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("TOML parse error").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
