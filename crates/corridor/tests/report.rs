@@ -217,6 +217,38 @@ fn a_changed_figure_is_named() {
     );
 }
 
+/// `claims check FILE` reads its file with the same JSON Lines reader as
+/// `add`: blank lines and CRLF are fine, and a key given twice is refused
+/// naming the key and the line, not silently resolved to the last value.
+#[test]
+fn a_file_of_claims_is_read_like_any_json_lines_file() {
+    let demo = Demo::new();
+    let claim = r#"{"type":"claim","id":"claim-file-1","text":"980 vehicles used the road.","speaker":"A speaker","said_on":"2023-01-23","assertions":[{"metric":"vehicles","op":"eq","value":980,"from":"2022-12-12","to":"2023-01-23","sites":["lachin-road"]}],"source":{"kind":"media_report","name":"A newspaper"},"recorded_by":"tester"}"#;
+    let file = demo.path("claims.jsonl");
+    std::fs::write(&file, format!("\r\n{claim}\r\n")).expect("written");
+    let output: Value = serde_json::from_str(&demo.succeed(&[
+        "--data",
+        demo.data(),
+        "claims",
+        "check",
+        text(&file),
+        "--format",
+        "json",
+    ]))
+    .expect("JSON");
+    assert_eq!(output["claims"][0]["id"], Value::from("claim-file-1"));
+    assert_eq!(output["claims"][0]["verdict"], Value::from("consistent"));
+
+    let twice = claim.replace(
+        r#""speaker":"A speaker","#,
+        r#""speaker":"A speaker","speaker":"B","#,
+    );
+    std::fs::write(&file, format!("\n{twice}\n")).expect("written");
+    let stderr = demo.fail(&["--data", demo.data(), "claims", "check", text(&file)]);
+    assert!(stderr.contains("line 2"), "{stderr}");
+    assert!(stderr.contains("speaker"), "{stderr}");
+}
+
 /// Reports written before the map (`corridor-report/v1`) carry no site
 /// coordinates; they must still verify, while a v2 report that lost its
 /// coordinates, or a v1 report that carries wrong ones, is refused.
