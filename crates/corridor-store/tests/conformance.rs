@@ -2233,3 +2233,61 @@ proptest! {
         );
     }
 }
+
+proptest! {
+    // Each case makes a database on the cluster: fewer cases keep the suite fast.
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn postgres_agrees_with_memory_and_with_a_naive_recomputation(
+        batches in proptest::collection::vec(proptest::collection::vec(arbitrary_operation(), 1..4), 1..12),
+        queries in proptest::collection::vec(arbitrary_query(), 1..8),
+    ) {
+        let Some(url) = postgres_database("the PostgreSQL differential property") else {
+            return Ok(());
+        };
+        let mut postgres = PostgresStore::open(&url).expect("opens");
+        let mut memory = MemoryStore::new();
+        let mut model = NaiveModel::default();
+        for operations in &batches {
+            let mut next = model.clone();
+            let (records, valid) = next.batch(operations);
+            let from_postgres = postgres.append(&records);
+            let from_memory = memory.append(&records);
+            prop_assert_eq!(from_postgres.is_ok(), valid, "postgres: {:?}", from_postgres);
+            prop_assert_eq!(from_memory.is_ok(), valid, "memory: {:?}", from_memory);
+            match (&from_postgres, &from_memory) {
+                (Ok(postgres_indexes), Ok(memory_indexes)) => {
+                    prop_assert_eq!(postgres_indexes, memory_indexes);
+                }
+                (Err(postgres_error), Err(memory_error)) => {
+                    prop_assert_eq!(postgres_error.to_string(), memory_error.to_string());
+                }
+                _ => {}
+            }
+            if valid {
+                model = next;
+            }
+            prop_assert_eq!(postgres.leaf_count().expect("count"), memory.leaf_count().expect("count"));
+        }
+        for query in &queries {
+            let expected = model.rollup(query);
+            prop_assert_eq!(&postgres.rollup(query).expect("reads"), &expected, "postgres, {:?}", query);
+            prop_assert_eq!(
+                postgres.passage_sums(query, &[]).expect("reads"),
+                memory.passage_sums(query, &[]).expect("reads"),
+                "passage sums, {:?}", query
+            );
+            prop_assert_eq!(
+                postgres.passages(query, 0, 1_000).expect("reads"),
+                memory.passages(query, 0, 1_000).expect("reads"),
+                "passages, {:?}", query
+            );
+        }
+        prop_assert_eq!(
+            postgres.current_of_type(RecordType::Passage).expect("reads"),
+            memory.current_of_type(RecordType::Passage).expect("reads")
+        );
+        prop_assert_eq!(postgres.rollup_differences().expect("recounts"), vec![]);
+    }
+}

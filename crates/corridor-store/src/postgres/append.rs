@@ -29,6 +29,9 @@ use super::read::{BadRow, passage_facts_from};
 use crate::rollup::{RollupDeltas, RollupTable};
 use crate::{Effect, NewRecord, PassageFacts, StoreError};
 
+/// How long the check of a reused connection may wait for the server.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Where a logical record stands while a batch is planned.
 #[derive(Debug, Clone, Copy)]
 struct TargetState {
@@ -64,6 +67,12 @@ pub(super) fn append(
         move |error| backend(&shown, doing, error)
     };
     let mut client = pool.get()?;
+    // A pooled connection may have died since its last use (a restarted
+    // server): nothing was sent yet, so a fresh connection may start over.
+    if client.is_valid(CHECK_TIMEOUT).is_err() {
+        drop(client);
+        client = pool.get()?;
+    }
     let mut transaction = client
         .build_transaction()
         .isolation_level(IsolationLevel::ReadCommitted)
