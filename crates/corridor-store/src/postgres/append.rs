@@ -145,11 +145,17 @@ pub(super) fn append(
         .collect())
 }
 
-/// What a failed `COMMIT` means: when the server answered, it refused and
-/// nothing is stored; when the connection was lost, the commit may or may
-/// not have happened.
+/// What a failed `COMMIT` means. An error the server reports and survives
+/// (severity `ERROR`: a deferred constraint, a serialization failure, a full
+/// disk) aborted the transaction, so nothing is stored. A lost connection,
+/// or a server ending the session (`FATAL` or `PANIC`: terminated, shutting
+/// down, crashed) may come after the commit record reached the disk: the
+/// batch may or may not be stored.
 fn commit_error(shown: &str, error: postgres::Error) -> StoreError {
-    if error.as_db_error().is_some() {
+    let session_survived = error
+        .as_db_error()
+        .is_some_and(|db| !matches!(db.severity(), "FATAL" | "PANIC"));
+    if session_survived {
         backend(shown, "committing the append", error)
     } else {
         StoreError::OutcomeUnknown {
