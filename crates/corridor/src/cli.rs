@@ -17,6 +17,12 @@ pub struct Arguments {
     #[arg(long, global = true, env = "CORRIDOR_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// Where the records are stored, instead of `[store] url`: a path,
+    /// sqlite:PATH, or postgres://... / postgresql://... (`init` writes it
+    /// into corridor.toml)
+    #[arg(long, global = true, env = "CORRIDOR_STORE", value_name = "URL")]
+    pub store: Option<String>,
+
     /// More log output on stderr (-v info, -vv debug); CORRIDOR_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

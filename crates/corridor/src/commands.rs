@@ -24,13 +24,23 @@ use crate::{
 };
 
 pub fn run(arguments: Arguments) -> Result<Completion> {
+    // The flag (or CORRIDOR_STORE) wins over `[store] url` for every command.
+    if let Some(store) = &arguments.store {
+        corridor_engine::override_store_location(store.clone());
+    }
+    let store = arguments.store.clone();
     let data = arguments.data.clone();
     let data_dir = |default: &str| data.clone().unwrap_or_else(|| PathBuf::from(default));
     match arguments.command {
         Command::Init {
             origin,
             public_time_precision,
-        } => init(&data_dir("corridor-data"), origin, &public_time_precision),
+        } => init(
+            &data_dir("corridor-data"),
+            origin,
+            &public_time_precision,
+            store,
+        ),
         Command::Add {
             file,
             rejects,
@@ -79,7 +89,7 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
     }
 }
 
-fn init(root: &Path, origin: String, precision: &str) -> Result<Completion> {
+fn init(root: &Path, origin: String, precision: &str, store: Option<String>) -> Result<Completion> {
     let Some(public_time_precision) = TimePrecision::parse(precision) else {
         bail!(
             "--public-time-precision: {precision:?} is not one of {}",
@@ -90,6 +100,7 @@ fn init(root: &Path, origin: String, precision: &str) -> Result<Completion> {
         root,
         Config {
             public_time_precision,
+            store: corridor_engine::StoreSettings { url: store },
             ..Config::new(origin.clone())
         },
     )
