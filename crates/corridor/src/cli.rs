@@ -340,7 +340,7 @@ pub struct VerifyArgs {
     /// The log's public key, as text or a file holding it [default: the data directory's keys/log.vkey]
     #[arg(long, value_name = "KEY|FILE")]
     pub vkey: Option<String>,
-    /// Where to remember the last verified checkpoint [default: ~/.corridor/verify-state/ORIGIN.json]
+    /// Where to remember the last verified checkpoint [default: ~/.corridor/verify-state/ORIGIN+KEYID.json]
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// A witness's public key whose cosignature counts (repeatable)

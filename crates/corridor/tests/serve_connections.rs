@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 
 #[allow(dead_code)]
 mod common;
-use common::agent;
 use common::binary::Corridor;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -86,6 +85,73 @@ fn start(
     })
 }
 
+/// One request on a new connection (`Connection: close`), answered within
+/// `limit` or an error saying what did not happen in time: a server that
+/// stopped accepting must fail the test, not hang it.
+fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    limit: Duration,
+) -> Result<(u16, String), String> {
+    let started = Instant::now();
+    let socket: std::net::SocketAddr = address.parse().map_err(|error| format!("{error}"))?;
+    let mut stream = TcpStream::connect_timeout(&socket, limit)
+        .map_err(|error| format!("{method} {path}: no connection within {limit:?}: {error}"))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body))
+        .map_err(|error| format!("{method} {path}: sending failed: {error}"))?;
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 16_384];
+    loop {
+        let left = limit.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(format!("{method} {path}: no complete answer within {limit:?}"));
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|error| error.to_string())?;
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => received.extend_from_slice(&buffer[..read]),
+            Err(error) => {
+                return Err(format!(
+                    "{method} {path}: no complete answer within {limit:?} ({error}); got {:?}",
+                    String::from_utf8_lossy(&received)
+                ));
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&received).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("{method} {path}: not an HTTP answer: {text:?}"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("{method} {path}: no status in {head:?}"))?;
+    Ok((status, body.to_string()))
+}
+
+/// Connects within 2 s, or says the server stopped accepting.
+fn connect(address: &str, number: usize) -> Result<TcpStream, String> {
+    let socket: std::net::SocketAddr = address.parse().map_err(|error| format!("{error}"))?;
+    TcpStream::connect_timeout(&socket, Duration::from_secs(2))
+        .map_err(|error| format!("connection {number} of the flood failed: {error}"))
+}
+
 fn metric(text: &str, name: &str) -> Option<u64> {
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("{name} ")))
@@ -104,7 +170,7 @@ fn a_flood_of_idle_connections_under_a_low_descriptor_limit_leaves_healthz_and_c
     // slow ones that send half a request head and stop.
     let mut flood = Vec::new();
     for number in 0..400 {
-        let mut stream = TcpStream::connect(&server.address)?;
+        let mut stream = connect(&server.address, number)?;
         if number % 4 == 0 {
             stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: flood\r\n")?;
         }
@@ -113,11 +179,11 @@ fn a_flood_of_idle_connections_under_a_low_descriptor_limit_leaves_healthz_and_c
     // Let the server take them all from its queue.
     std::thread::sleep(Duration::from_millis(500));
 
-    let agent = agent();
+    let limit = Duration::from_secs(10);
     let started = Instant::now();
-    let mut health = agent.get(&format!("{}/healthz", server.base)).call()?;
-    assert_eq!(health.status().as_u16(), 200);
-    let health: Value = serde_json::from_str(&health.body_mut().read_to_string()?)?;
+    let (status, health) = request(&server.address, "GET", "/healthz", &[], b"", limit)?;
+    assert_eq!(status, 200, "{health}");
+    let health: Value = serde_json::from_str(&health)?;
     assert_eq!(health["status"], "ok", "{health}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -129,23 +195,24 @@ fn a_flood_of_idle_connections_under_a_low_descriptor_limit_leaves_healthz_and_c
     let record = json!({"type": "passage", "id": "p-1", "site": "cp-1",
         "observed_at": "2023-01-17T09:40", "category": "civilian",
         "source": {"kind": "direct_observation", "name": "Team A"}, "recorded_by": "team-a"});
-    let mut answer = agent
-        .post(&format!("{}/api/v1/records?wait=true", server.base))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .send(serde_json::to_vec(&record)?.as_slice())?;
-    let status = answer.status().as_u16();
-    let answer: Value = serde_json::from_str(&answer.body_mut().read_to_string()?)?;
+    let bearer = format!("Bearer {token}");
+    let (status, answer) = request(
+        &server.address,
+        "POST",
+        "/api/v1/records?wait=true",
+        &[("Authorization", &bearer), ("Content-Type", "application/json")],
+        &serde_json::to_vec(&record)?,
+        Duration::from_secs(15),
+    )?;
+    let answer: Value = serde_json::from_str(&answer)?;
     assert_eq!(status, 201, "{answer}");
     let receipt = &answer["receipts"][0];
     assert_eq!(receipt["leaf_index"], 1, "{answer}");
     assert_eq!(receipt["tree_size"], 2, "no checkpoint covers the record: {answer}");
-    let mut checkpoint = agent.get(&format!("{}/log/checkpoint", server.base)).call()?;
-    let checkpoint = checkpoint.body_mut().read_to_string()?;
+    let (_, checkpoint) = request(&server.address, "GET", "/log/checkpoint", &[], b"", limit)?;
     assert_eq!(checkpoint.lines().nth(1), Some("2"), "{checkpoint}");
 
-    let mut metrics = agent.get(&format!("{}/metrics", server.base)).call()?;
-    let metrics = metrics.body_mut().read_to_string()?;
+    let (_, metrics) = request(&server.address, "GET", "/metrics", &[], b"", limit)?;
     assert_eq!(metric(&metrics, "corridor_http_connections_cap"), Some(128), "256 - 128 reserved");
     let displaced = metric(&metrics, "corridor_connections_displaced_total").unwrap_or(0);
     assert!(displaced >= 400 - 128, "only {displaced} displaced:\n{metrics}");
@@ -241,7 +308,7 @@ fn a_descriptor_reserve_that_leaves_nothing_for_connections_is_refused_at_start(
     let holder = tempfile::tempdir()?;
     let home = holder.path();
     let (data, _token) = prepared(home)?;
-    let output = Command::new("sh")
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg("ulimit -n 100 || exit 99; exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_corridor"))
@@ -249,7 +316,19 @@ fn a_descriptor_reserve_that_leaves_nothing_for_connections_is_refused_at_start(
         .arg(&data)
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("HOME", home)
-        .output()?;
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let started = Instant::now();
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("the server started although no descriptor is left for connections".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output()?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(
