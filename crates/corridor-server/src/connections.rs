@@ -307,7 +307,14 @@ impl Registry {
 }
 
 /// What a client gets when every slot is busy.
-const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 139\r\n\r\n{\"error\":{\"status\":503,\"message\":\"the server is at its connection limit and every connection is busy; nothing was read; retry shortly\"}}";
+fn busy_response() -> Vec<u8> {
+    let body = r#"{"error":{"status":503,"message":"the server is at its connection limit and every connection is busy; nothing was read; retry shortly"}}"#;
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
 
 /// How long the accept loop pauses when the process is out of descriptors
 /// anyway (a burst beyond the reserve), before accepting again.
@@ -371,7 +378,7 @@ pub async fn serve_connections(
                     drop(registry);
                     // Best effort: the socket buffer of a new connection
                     // takes these bytes at once; then it is closed.
-                    let _ = stream.try_write(BUSY_RESPONSE);
+                    let _ = stream.try_write(&busy_response());
                     continue;
                 }
             }
@@ -587,7 +594,8 @@ mod tests {
 
     #[test]
     fn the_busy_answer_has_the_length_it_declares() {
-        let text = String::from_utf8_lossy(BUSY_RESPONSE);
+        let bytes = busy_response();
+        let text = String::from_utf8_lossy(&bytes);
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or_default();
         assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
         assert!(serde_json::from_str::<serde_json::Value>(body).is_ok(), "{body}");
