@@ -62,9 +62,9 @@ pub async fn erase(
         // they are not yet.
         match store.erase_private(&id) {
             Ok(erased) => Ok(json!({"id": id, "erased": erased, "purged": true})),
-            Err(corridor_store::StoreError::ErasedNotPurged { erased, reason }) => Ok(
-                json!({"id": id, "erased": erased, "purged": false, "message": reason}),
-            ),
+            Err(corridor_store::StoreError::ErasedNotPurged { erased, reason }) => {
+                Ok(json!({"id": id, "erased": erased, "purged": false, "message": reason}))
+            }
             Err(other) => Err(other.into()),
         }
     })

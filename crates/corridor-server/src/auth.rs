@@ -356,7 +356,10 @@ mod tests {
                 Some("corridor_x")
             );
         }
-        assert_eq!(secret("Bearer   corridor_x ").as_deref(), Some("corridor_x"));
+        assert_eq!(
+            secret("Bearer   corridor_x ").as_deref(),
+            Some("corridor_x")
+        );
         assert_eq!(secret("Basic corridor_x"), None);
         assert_eq!(secret("Bearer"), None);
         assert_eq!(secret("Bearercorridor_x"), None);

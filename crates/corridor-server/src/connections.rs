@@ -149,9 +149,7 @@ impl Tracked {
     }
 
     fn phase(&self) -> Phase {
-        self.phase
-            .lock()
-            .map_or(Phase::Busy(1), |phase| *phase)
+        self.phase.lock().map_or(Phase::Busy(1), |phase| *phase)
     }
 
     fn update(&self, change: impl FnOnce(Phase) -> Phase) {
@@ -567,10 +565,16 @@ mod tests {
         registry.open.insert(2, Arc::clone(&old));
         registry.open.insert(3, Arc::clone(&young));
         assert!(registry.displace_one());
-        assert!(!registry.open.contains_key(&2), "the oldest idle one goes first");
+        assert!(
+            !registry.open.contains_key(&2),
+            "the oldest idle one goes first"
+        );
         assert!(registry.displace_one());
         assert!(!registry.open.contains_key(&3));
-        assert!(!registry.displace_one(), "a busy connection is never displaced");
+        assert!(
+            !registry.displace_one(),
+            "a busy connection is never displaced"
+        );
         assert!(registry.open.contains_key(&1));
         busy.request_finished();
         assert!(registry.displace_one());
@@ -580,15 +584,21 @@ mod tests {
     fn a_head_is_timed_from_its_first_byte_and_a_busy_connection_not_at_all() {
         let limits = ConnectionLimits::default();
         let tracked = Tracked::new();
-        let (_, reason) = tracked.deadline(&limits).unwrap_or((Instant::now(), "none"));
+        let (_, reason) = tracked
+            .deadline(&limits)
+            .unwrap_or((Instant::now(), "none"));
         assert_eq!(reason, "idle timeout");
         tracked.read_bytes();
-        let (_, reason) = tracked.deadline(&limits).unwrap_or((Instant::now(), "none"));
+        let (_, reason) = tracked
+            .deadline(&limits)
+            .unwrap_or((Instant::now(), "none"));
         assert_eq!(reason, "header-read timeout");
         tracked.request_started();
         assert_eq!(tracked.deadline(&limits), None);
         tracked.request_finished();
-        let (_, reason) = tracked.deadline(&limits).unwrap_or((Instant::now(), "none"));
+        let (_, reason) = tracked
+            .deadline(&limits)
+            .unwrap_or((Instant::now(), "none"));
         assert_eq!(reason, "idle timeout");
     }
 
@@ -597,7 +607,13 @@ mod tests {
         let bytes = busy_response();
         let text = String::from_utf8_lossy(&bytes);
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or_default();
-        assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
-        assert!(serde_json::from_str::<serde_json::Value>(body).is_ok(), "{body}");
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{head}"
+        );
+        assert!(
+            serde_json::from_str::<serde_json::Value>(body).is_ok(),
+            "{body}"
+        );
     }
 }

@@ -251,9 +251,9 @@ mod tests {
             "{reasons:?}"
         );
         assert!(
-            reasons[0].to_string().starts_with(
-                "publishing a signed checkpoint has failed 2 time(s) in a row since "
-            ),
+            reasons[0]
+                .to_string()
+                .starts_with("publishing a signed checkpoint has failed 2 time(s) in a row since "),
             "{}",
             reasons[0]
         );

@@ -42,11 +42,11 @@ use corridor_store::Store;
 
 pub use auth::{Access, Role, TokenCreated, TokenError, create_token, hash_secret};
 pub use connections::{ConnectionLimits, ConnectionStats};
-pub use health::{DegradedReason, Health};
-pub use rate_limit::{ClientAddresses, TrustedProxy};
 pub use error::ApiError;
+pub use health::{DegradedReason, Health};
 pub use observer::{OBSERVER_SIGNATURE_DOMAIN, observer_message};
 pub use openapi::RouteDoc;
+pub use rate_limit::{ClientAddresses, TrustedProxy};
 pub use routes::route_table;
 pub use witness::witness_router;
 

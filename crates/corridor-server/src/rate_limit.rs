@@ -38,7 +38,9 @@ impl TrustedProxy {
     pub fn contains(&self, address: IpAddr) -> bool {
         match (self.network, canonical(address)) {
             (IpAddr::V4(network), IpAddr::V4(address)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(network) & mask == u32::from(address) & mask
             }
             (IpAddr::V6(network), IpAddr::V6(address)) => {
@@ -54,9 +56,7 @@ impl TrustedProxy {
 
 fn canonical(address: IpAddr) -> IpAddr {
     match address {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -183,8 +183,8 @@ impl FailureLimiter {
             });
         }
         let (tokens, at) = buckets.entry(address).or_insert((capacity, now));
-        *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * per_second)
-            .min(capacity);
+        *tokens =
+            (*tokens + now.saturating_duration_since(*at).as_secs_f64() * per_second).min(capacity);
         *at = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
@@ -232,14 +232,18 @@ mod tests {
 
     #[test]
     fn ranges_parse_and_contain_their_addresses() {
-        let range: TrustedProxy = "10.1.0.0/16".parse().unwrap_or_else(|error| panic!("{error}"));
+        let range: TrustedProxy = "10.1.0.0/16"
+            .parse()
+            .unwrap_or_else(|error| panic!("{error}"));
         assert!(range.contains(ip("10.1.200.3")));
         assert!(!range.contains(ip("10.2.0.1")));
         assert!(range.contains(ip("::ffff:10.1.0.9")), "mapped IPv4");
         let v6: TrustedProxy = "fd00::/8".parse().unwrap_or_else(|error| panic!("{error}"));
         assert!(v6.contains(ip("fd12::1")));
         assert!(!v6.contains(ip("fe80::1")));
-        let all: TrustedProxy = "0.0.0.0/0".parse().unwrap_or_else(|error| panic!("{error}"));
+        let all: TrustedProxy = "0.0.0.0/0"
+            .parse()
+            .unwrap_or_else(|error| panic!("{error}"));
         assert!(all.contains(ip("192.0.2.1")));
         assert_eq!(
             "10.0.0.0/33".parse::<TrustedProxy>().err().as_deref(),
@@ -255,8 +259,14 @@ mod tests {
     fn forwarded_for_is_believed_only_from_a_trusted_peer() {
         let addresses = proxies(&["10.0.0.0/8"]);
         let headers = forwarded(&["198.51.100.7"]);
-        assert_eq!(addresses.client(ip("203.0.113.5"), &headers), ip("203.0.113.5"));
-        assert_eq!(addresses.client(ip("10.0.0.2"), &headers), ip("198.51.100.7"));
+        assert_eq!(
+            addresses.client(ip("203.0.113.5"), &headers),
+            ip("203.0.113.5")
+        );
+        assert_eq!(
+            addresses.client(ip("10.0.0.2"), &headers),
+            ip("198.51.100.7")
+        );
         assert_eq!(
             ClientAddresses::default().client(ip("10.0.0.2"), &headers),
             ip("10.0.0.2")
@@ -268,11 +278,20 @@ mod tests {
         let addresses = proxies(&["10.0.0.0/8", "192.168.1.1"]);
         // A client that forges a hop cannot hide behind it.
         let headers = forwarded(&["1.2.3.4, 198.51.100.7", "192.168.1.1"]);
-        assert_eq!(addresses.client(ip("10.0.0.2"), &headers), ip("198.51.100.7"));
+        assert_eq!(
+            addresses.client(ip("10.0.0.2"), &headers),
+            ip("198.51.100.7")
+        );
         let headers = forwarded(&["[2001:db8::1]:4711, 10.9.9.9"]);
-        assert_eq!(addresses.client(ip("10.0.0.2"), &headers), ip("2001:db8::1"));
+        assert_eq!(
+            addresses.client(ip("10.0.0.2"), &headers),
+            ip("2001:db8::1")
+        );
         let headers = forwarded(&["198.51.100.7:5000"]);
-        assert_eq!(addresses.client(ip("10.0.0.2"), &headers), ip("198.51.100.7"));
+        assert_eq!(
+            addresses.client(ip("10.0.0.2"), &headers),
+            ip("198.51.100.7")
+        );
         // Nothing readable: the last trusted hop is the client.
         let headers = forwarded(&["unknown"]);
         assert_eq!(addresses.client(ip("10.0.0.2"), &headers), ip("10.0.0.2"));
@@ -289,8 +308,16 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(limiter.fail_at(a, start), Ok(()));
         }
-        assert_eq!(limiter.fail_at(a, start), Err(20), "3 a minute: one every 20 s");
-        assert_eq!(limiter.fail_at(b, start), Ok(()), "another address has its own budget");
+        assert_eq!(
+            limiter.fail_at(a, start),
+            Err(20),
+            "3 a minute: one every 20 s"
+        );
+        assert_eq!(
+            limiter.fail_at(b, start),
+            Ok(()),
+            "another address has its own budget"
+        );
         assert_eq!(limiter.fail_at(a, start + Duration::from_secs(21)), Ok(()));
         assert!(limiter.fail_at(a, start + Duration::from_secs(21)).is_err());
     }

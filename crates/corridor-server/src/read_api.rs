@@ -49,8 +49,7 @@ fn typed(content_type: &'static str, body: String) -> Response {
 pub async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
     let stored = state.with_store(|store| Ok(store.leaf_count()?)).await?;
     let health = state.health();
-    let reasons: Vec<crate::health::ReasonJson> =
-        health.reasons().iter().map(Into::into).collect();
+    let reasons: Vec<crate::health::ReasonJson> = health.reasons().iter().map(Into::into).collect();
     json_response(&json!({
         "status": if reasons.is_empty() { "ok" } else { "degraded" },
         "reasons": reasons,

@@ -99,12 +99,20 @@ impl Fixture {
 
     async fn submit(&self, body: &Value) -> Result<Answer, Box<dyn std::error::Error>> {
         let bearer = vec![("authorization", format!("Bearer {}", self.admin))];
-        self.call("POST", "/api/v1/records", "127.0.0.1:1", &bearer, Some(body))
-            .await
+        self.call(
+            "POST",
+            "/api/v1/records",
+            "127.0.0.1:1",
+            &bearer,
+            Some(body),
+        )
+        .await
     }
 
     async fn health(&self) -> Result<Value, Box<dyn std::error::Error>> {
-        let answer = self.call("GET", "/healthz", "127.0.0.1:1", &[], None).await?;
+        let answer = self
+            .call("GET", "/healthz", "127.0.0.1:1", &[], None)
+            .await?;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
         Ok(answer.body)
     }
@@ -150,8 +158,8 @@ fn codes(health: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn failed_authentications_are_limited_per_client_address_and_valid_tokens_never()
--> TestResult {
+async fn failed_authentications_are_limited_per_client_address_and_valid_tokens_never() -> TestResult
+{
     let fixture = fixture(ServerOptions {
         auth_failures_per_minute: 3.0,
         client_addresses: ClientAddresses {
@@ -162,27 +170,50 @@ async fn failed_authentications_are_limited_per_client_address_and_valid_tokens_
     let bogus = vec![("authorization", "Bearer corridor_bogus".to_string())];
     let records = "/api/v1/records";
     for attempt in 0..3 {
-        let answer = fixture.call("GET", records, "203.0.113.9:4000", &bogus, None).await?;
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {attempt}: {}", answer.body);
+        let answer = fixture
+            .call("GET", records, "203.0.113.9:4000", &bogus, None)
+            .await?;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}: {}",
+            answer.body
+        );
     }
-    let answer = fixture.call("GET", records, "203.0.113.9:4001", &bogus, None).await?;
-    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+    let answer = fixture
+        .call("GET", records, "203.0.113.9:4001", &bogus, None)
+        .await?;
     assert_eq!(
-        answer.headers.get(header::RETRY_AFTER).and_then(|value| value.to_str().ok()),
+        answer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        answer
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok()),
         Some("20"),
         "3 failures a minute: the next one in 20 s"
     );
     // A valid token from the same address is never limited, in any case of the scheme.
     for scheme in ["Bearer", "bearer", "BEARER"] {
         let good = vec![("authorization", format!("{scheme} {}", fixture.analyst))];
-        let answer = fixture.call("GET", records, "203.0.113.9:4002", &good, None).await?;
+        let answer = fixture
+            .call("GET", records, "203.0.113.9:4002", &good, None)
+            .await?;
         assert_eq!(answer.status, StatusCode::OK, "{scheme}: {}", answer.body);
     }
     // Requests without a token are not failures.
-    let answer = fixture.call("GET", "/api/v1/sites", "203.0.113.9:4003", &[], None).await?;
+    let answer = fixture
+        .call("GET", "/api/v1/sites", "203.0.113.9:4003", &[], None)
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     // Another address has its own budget.
-    let answer = fixture.call("GET", records, "203.0.113.10:4000", &bogus, None).await?;
+    let answer = fixture
+        .call("GET", records, "203.0.113.10:4000", &bogus, None)
+        .await?;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
 
     // Behind a trusted proxy the client is the rightmost untrusted hop; a
@@ -190,30 +221,56 @@ async fn failed_authentications_are_limited_per_client_address_and_valid_tokens_
     for attempt in 0..3 {
         let forwarded = vec![
             bogus[0].clone(),
-            ("x-forwarded-for", format!("192.0.2.{attempt}, 198.51.100.1")),
+            (
+                "x-forwarded-for",
+                format!("192.0.2.{attempt}, 198.51.100.1"),
+            ),
         ];
-        let answer = fixture.call("GET", records, "10.0.0.5:80", &forwarded, None).await?;
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "attempt {attempt}: {}", answer.body);
+        let answer = fixture
+            .call("GET", records, "10.0.0.5:80", &forwarded, None)
+            .await?;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}: {}",
+            answer.body
+        );
     }
     let forwarded = vec![
         bogus[0].clone(),
         ("x-forwarded-for", "192.0.2.99, 198.51.100.1".to_string()),
     ];
-    let answer = fixture.call("GET", records, "10.0.0.5:80", &forwarded, None).await?;
-    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+    let answer = fixture
+        .call("GET", records, "10.0.0.5:80", &forwarded, None)
+        .await?;
+    assert_eq!(
+        answer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        answer.body
+    );
     let other_client = vec![
         bogus[0].clone(),
         ("x-forwarded-for", "198.51.100.2".to_string()),
     ];
-    let answer = fixture.call("GET", records, "10.0.0.5:80", &other_client, None).await?;
+    let answer = fixture
+        .call("GET", records, "10.0.0.5:80", &other_client, None)
+        .await?;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
     // An untrusted peer's X-Forwarded-For is ignored: its own address is limited.
     let spoofed = vec![
         bogus[0].clone(),
         ("x-forwarded-for", "198.51.100.77".to_string()),
     ];
-    let answer = fixture.call("GET", records, "203.0.113.9:4004", &spoofed, None).await?;
-    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+    let answer = fixture
+        .call("GET", records, "203.0.113.9:4004", &spoofed, None)
+        .await?;
+    assert_eq!(
+        answer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        answer.body
+    );
     Ok(())
 }
 
@@ -242,9 +299,17 @@ async fn a_backlog_over_its_limit_refuses_writes_and_healthz_says_degraded() -> 
         "3 acknowledged records are not yet in a signed checkpoint (limit 2); submissions are refused until publishing catches up"
     );
     let answer = fixture.submit(&passage("p-3")).await?;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{}", answer.body);
     assert_eq!(
-        answer.headers.get(header::RETRY_AFTER).and_then(|value| value.to_str().ok()),
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        answer
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok()),
         Some("5")
     );
     assert_eq!(
@@ -260,14 +325,18 @@ async fn a_backlog_over_its_limit_refuses_writes_and_healthz_says_degraded() -> 
 
     // A report publishes first; then writes are taken again.
     let report = "/api/v1/report?from=2023-01-17&to=2023-01-17";
-    let answer = fixture.call("GET", report, "127.0.0.1:1", &[], None).await?;
+    let answer = fixture
+        .call("GET", report, "127.0.0.1:1", &[], None)
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let health = fixture.health().await?;
     assert_eq!(health["status"], "ok", "{health}");
     let answer = fixture.submit(&passage("p-3")).await?;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
 
-    let metrics = fixture.call("GET", "/metrics", "127.0.0.1:1", &[], None).await?;
+    let metrics = fixture
+        .call("GET", "/metrics", "127.0.0.1:1", &[], None)
+        .await?;
     assert_eq!(metrics.status, StatusCode::OK);
     Ok(())
 }
@@ -275,9 +344,13 @@ async fn a_backlog_over_its_limit_refuses_writes_and_healthz_says_degraded() -> 
 #[tokio::test]
 async fn healthz_says_degraded_while_publishing_fails_and_ok_once_it_works_again() -> TestResult {
     let fixture = fixture(options())?;
-    let answer = fixture.submit(&json!([site("km-12"), passage("p-1")])).await?;
+    let answer = fixture
+        .submit(&json!([site("km-12"), passage("p-1")]))
+        .await?;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
-    let health = fixture.health_until(|health| health["tree_size"] == 2).await?;
+    let health = fixture
+        .health_until(|health| health["tree_size"] == 2)
+        .await?;
     assert_eq!(health["status"], "ok", "{health}");
 
     // The log's tile directory becomes a file: no tile can be written.
@@ -300,23 +373,32 @@ async fn healthz_says_degraded_while_publishing_fails_and_ok_once_it_works_again
             ),
         "{message}"
     );
-    assert!(!message.contains("tile"), "no internal path in a public answer: {message}");
+    assert!(
+        !message.contains("tile"),
+        "no internal path in a public answer: {message}"
+    );
 
     std::fs::remove_file(&tiles)?;
     std::fs::rename(&moved, &tiles)?;
-    let health = fixture.health_until(|health| health["tree_size"] == 3).await?;
+    let health = fixture
+        .health_until(|health| health["tree_size"] == 3)
+        .await?;
     assert_eq!(health["status"], "ok", "{health}");
     Ok(())
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[tokio::test]
 async fn erasure_removes_the_value_from_the_database_and_its_write_ahead_log() -> TestResult {
     let fixture = fixture(options())?;
-    let answer = fixture.submit(&json!([site("km-12"), passage("p-1")])).await?;
+    let answer = fixture
+        .submit(&json!([site("km-12"), passage("p-1")]))
+        .await?;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     let data = fixture.directory.path().join("data");
     let on_disk = || -> Result<bool, Box<dyn std::error::Error>> {
@@ -329,18 +411,39 @@ async fn erasure_removes_the_value_from_the_database_and_its_write_ahead_log() -
         }
         Ok(found)
     };
-    assert!(on_disk()?, "the plate must be on disk before erasure, or this test proves nothing");
+    assert!(
+        on_disk()?,
+        "the plate must be on disk before erasure, or this test proves nothing"
+    );
 
     let bearer = vec![("authorization", format!("Bearer {}", fixture.admin))];
     let answer = fixture
-        .call("POST", "/api/v1/records/p-1/erase", "127.0.0.1:1", &bearer, None)
+        .call(
+            "POST",
+            "/api/v1/records/p-1/erase",
+            "127.0.0.1:1",
+            &bearer,
+            None,
+        )
         .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    assert_eq!(answer.body, json!({"id": "p-1", "erased": 1, "purged": true}));
+    assert_eq!(
+        answer.body,
+        json!({"id": "p-1", "erased": 1, "purged": true})
+    );
     // The server still runs (its writer, integrator and readers hold the database open).
-    assert!(!on_disk()?, "the erased plate is still in store.db or store.db-wal");
+    assert!(
+        !on_disk()?,
+        "the erased plate is still in store.db or store.db-wal"
+    );
     let answer = fixture
-        .call("GET", "/api/v1/records/p-1/private", "127.0.0.1:1", &bearer, None)
+        .call(
+            "GET",
+            "/api/v1/records/p-1/private",
+            "127.0.0.1:1",
+            &bearer,
+            None,
+        )
         .await?;
     assert_eq!(answer.body["private"], Value::Null, "{}", answer.body);
     Ok(())

@@ -32,7 +32,9 @@ impl Drop for Running {
 }
 
 /// A data directory with site `cp-1` and an observer token.
-fn prepared(home: &std::path::Path) -> Result<(std::path::PathBuf, String), Box<dyn std::error::Error>> {
+fn prepared(
+    home: &std::path::Path,
+) -> Result<(std::path::PathBuf, String), Box<dyn std::error::Error>> {
     let data = home.join("data");
     let corridor = Corridor::with_data(home, &data);
     corridor.succeed(&["init", "--origin", "test.example/connections"]);
@@ -59,7 +61,13 @@ fn start(
         .arg(env!("CARGO_BIN_EXE_corridor"))
         .arg("--data")
         .arg(data)
-        .args(["serve", "--addr", "127.0.0.1:0", "--checkpoint-interval", "200"])
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--checkpoint-interval",
+            "200",
+        ])
         .args(extra)
         .env_remove("CORRIDOR_DATA")
         .env_remove("CORRIDOR_LOG")
@@ -117,7 +125,9 @@ fn request(
     loop {
         let left = limit.saturating_sub(started.elapsed());
         if left.is_zero() {
-            return Err(format!("{method} {path}: no complete answer within {limit:?}"));
+            return Err(format!(
+                "{method} {path}: no complete answer within {limit:?}"
+            ));
         }
         stream
             .set_read_timeout(Some(left))
@@ -200,7 +210,10 @@ fn a_flood_of_idle_connections_under_a_low_descriptor_limit_leaves_healthz_and_c
         &server.address,
         "POST",
         "/api/v1/records?wait=true",
-        &[("Authorization", &bearer), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+        ],
         &serde_json::to_vec(&record)?,
         Duration::from_secs(15),
     )?;
@@ -208,19 +221,33 @@ fn a_flood_of_idle_connections_under_a_low_descriptor_limit_leaves_healthz_and_c
     assert_eq!(status, 201, "{answer}");
     let receipt = &answer["receipts"][0];
     assert_eq!(receipt["leaf_index"], 1, "{answer}");
-    assert_eq!(receipt["tree_size"], 2, "no checkpoint covers the record: {answer}");
+    assert_eq!(
+        receipt["tree_size"], 2,
+        "no checkpoint covers the record: {answer}"
+    );
     let (_, checkpoint) = request(&server.address, "GET", "/log/checkpoint", &[], b"", limit)?;
     assert_eq!(checkpoint.lines().nth(1), Some("2"), "{checkpoint}");
 
     let (_, metrics) = request(&server.address, "GET", "/metrics", &[], b"", limit)?;
-    assert_eq!(metric(&metrics, "corridor_http_connections_cap"), Some(128), "256 - 128 reserved");
+    assert_eq!(
+        metric(&metrics, "corridor_http_connections_cap"),
+        Some(128),
+        "256 - 128 reserved"
+    );
     let displaced = metric(&metrics, "corridor_connections_displaced_total").unwrap_or(0);
-    assert!(displaced >= 400 - 128, "only {displaced} displaced:\n{metrics}");
+    assert!(
+        displaced >= 400 - 128,
+        "only {displaced} displaced:\n{metrics}"
+    );
     assert!(
         metric(&metrics, "corridor_http_connections").unwrap_or(u64::MAX) <= 128,
         "{metrics}"
     );
-    assert_eq!(metric(&metrics, "corridor_integration_failures_total"), Some(0), "{metrics}");
+    assert_eq!(
+        metric(&metrics, "corridor_integration_failures_total"),
+        Some(0),
+        "{metrics}"
+    );
     drop(flood);
     Ok(())
 }
@@ -237,7 +264,9 @@ fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Result<Vec<u8>,
             Ok(0) => return Ok(received),
             Ok(read) => received.extend_from_slice(&buffer[..read]),
             // A reset is a close too.
-            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => return Ok(received),
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Ok(received);
+            }
             Err(error) => return Err(format!("still open after {limit:?}: {error}")),
         }
     }

@@ -24,9 +24,10 @@ fn vkey(sandbox: &Sandbox, data: &str) -> String {
 
 /// `verify --log DATA/log --vkey KEY` with the default state: (ok, stdout, stderr).
 fn verify(sandbox: &Sandbox, data: &str, key: &str) -> (bool, String, String) {
-    let output = sandbox
-        .corridor()
-        .run(&["verify", "--log", &format!("{data}/log"), "--vkey", key]);
+    let output =
+        sandbox
+            .corridor()
+            .run(&["verify", "--log", &format!("{data}/log"), "--vkey", key]);
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -46,10 +47,16 @@ fn two_demo_logs_verify_in_turn_under_one_home_and_a_real_fork_is_still_caught()
 
     let (ok, stdout, stderr) = verify(&sandbox, &first, &first_key);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("first verification of this log"), "{stdout}");
+    assert!(
+        stdout.contains("first verification of this log"),
+        "{stdout}"
+    );
     let (ok, stdout, stderr) = verify(&sandbox, &second, &second_key);
     assert!(ok, "the second demo is not a fork of the first: {stderr}");
-    assert!(stdout.contains("first verification of this log"), "{stdout}");
+    assert!(
+        stdout.contains("first verification of this log"),
+        "{stdout}"
+    );
     assert!(
         stderr.contains("note: a different key at a known origin: log \"demo.corridor.invalid/lachin-synthetic\" was verified before under the key "),
         "{stderr}"

@@ -304,7 +304,8 @@ pub(super) fn erase_private(connection: &mut Connection, id: &str) -> Result<u64
     // TRUNCATE waits (busy_timeout) for readers of older snapshots; a few
     // tries cover a reader that starts again between two of them.
     for _ in 0..CHECKPOINT_TRIES {
-        let busy: i64 = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+        let busy: i64 =
+            connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
         if busy == 0 {
             return Ok(erased);
         }
