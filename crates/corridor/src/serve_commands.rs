@@ -66,7 +66,7 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
     if arguments.max_connections == 0 {
         bail!("--max-connections must be at least 1");
     }
-    if !(arguments.auth_failures_per_minute >= 1.0) {
+    if arguments.auth_failures_per_minute.is_nan() || arguments.auth_failures_per_minute < 1.0 {
         bail!(
             "--auth-failures-per-minute must be at least 1 (it is {})",
             arguments.auth_failures_per_minute

@@ -20,7 +20,7 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 struct Running {
     child: Child,
-    base: String,
+    /// `127.0.0.1:PORT`, as the server printed it.
     address: String,
 }
 
@@ -78,19 +78,14 @@ fn start(
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
-    let base = line
+    let address = line
         .trim()
         .rsplit(' ')
         .next()
-        .filter(|url| url.starts_with("http://"))
+        .and_then(|url| url.strip_prefix("http://"))
         .ok_or_else(|| format!("no address in {line:?}"))?
         .to_string();
-    let address = base.trim_start_matches("http://").to_string();
-    Ok(Running {
-        child,
-        base,
-        address,
-    })
+    Ok(Running { child, address })
 }
 
 /// One request on a new connection (`Connection: close`), answered within
