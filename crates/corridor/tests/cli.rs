@@ -1300,7 +1300,7 @@ fn erase_removes_the_private_part_and_keeps_the_leaf() {
     let log_before = workspace.log_files();
     assert_eq!(
         workspace.succeed(&["erase", "p-1"]),
-        "erased 2 private part(s) of p-1; the public record and its commitment stay\n"
+        "erased 2 private part(s) of p-1 (gone from disk); the public record and its commitment stay\n"
     );
     assert_eq!(
         workspace.show(&["p-1", "--private"])["private"],
