@@ -1,7 +1,9 @@
 //! What `corridor verify` remembers between runs, under one home directory:
-//! two demo logs (one origin, two keys) verify in turn without a false fork
-//! alarm, a different key at a known origin is reported as exactly that,
-//! and a real fork (same origin and key, another history) is still caught.
+//! two demo logs verify in turn without a false fork alarm (each has an
+//! origin and a key of its own), two logs of one origin with two keys keep
+//! two states and the second is reported as a different key at a known
+//! origin, and a real fork (same origin and key, another history) is still
+//! caught.
 
 #[allow(dead_code)]
 mod common;
@@ -45,22 +47,18 @@ fn two_demo_logs_verify_in_turn_under_one_home_and_a_real_fork_is_still_caught()
     let (first_key, second_key) = (vkey(&sandbox, &first), vkey(&sandbox, &second));
     assert_ne!(first_key, second_key, "each demo has its own key");
 
-    let (ok, stdout, stderr) = verify(&sandbox, &first, &first_key);
-    assert!(ok, "{stderr}");
-    assert!(
-        stdout.contains("first verification of this log"),
-        "{stdout}"
-    );
-    let (ok, stdout, stderr) = verify(&sandbox, &second, &second_key);
-    assert!(ok, "the second demo is not a fork of the first: {stderr}");
-    assert!(
-        stdout.contains("first verification of this log"),
-        "{stdout}"
-    );
-    assert!(
-        stderr.contains("note: a different key at a known origin: log \"demo.corridor.invalid/lachin-synthetic\" was verified before under the key "),
-        "{stderr}"
-    );
+    for (data, key) in [(&first, &first_key), (&second, &second_key)] {
+        let (ok, stdout, stderr) = verify(&sandbox, data, key);
+        assert!(ok, "the second demo is not a fork of the first: {stderr}");
+        assert!(
+            stdout.contains("first verification of this log"),
+            "{stdout}"
+        );
+        assert!(
+            !stderr.contains("note:"),
+            "each demo has its own origin: {stderr}"
+        );
+    }
     // Each keeps its own state: both verify again, extending what they had.
     for (data, key) in [(&first, &first_key), (&second, &second_key)] {
         let (ok, stdout, stderr) = verify(&sandbox, data, key);
@@ -90,13 +88,56 @@ fn two_demo_logs_verify_in_turn_under_one_home_and_a_real_fork_is_still_caught()
     assert!(stderr.contains("fork: the first 995 leaves"), "{stderr}");
 }
 
+/// Two data directories initialised with one origin: two logs, two keys.
+fn same_origin_pair(sandbox: &Sandbox) -> (String, String) {
+    let (first, second) = (sandbox.text("log-a"), sandbox.text("log-b"));
+    for data in [&first, &second] {
+        sandbox
+            .corridor()
+            .succeed(&["--data", data, "init", "--origin", "test.example/shared"]);
+        let file = sandbox.path("records.jsonl");
+        std::fs::write(&file, format!("{SITE}\n{}\n", passage("p-1"))).expect("write records");
+        sandbox
+            .corridor()
+            .succeed(&["--data", data, "add", &file.display().to_string()]);
+    }
+    (first, second)
+}
+
+#[test]
+fn a_different_key_at_a_known_origin_is_said_as_such_and_keeps_its_own_state() {
+    let sandbox = Sandbox::new();
+    let (first, second) = same_origin_pair(&sandbox);
+    let (first_key, second_key) = (vkey(&sandbox, &first), vkey(&sandbox, &second));
+    let (ok, _, stderr) = verify(&sandbox, &first, &first_key);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = verify(&sandbox, &second, &second_key);
+    assert!(ok, "a different key is not a fork: {stderr}");
+    assert!(
+        stdout.contains("first verification of this log"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "note: a different key at a known origin: log \"test.example/shared\" was verified before under the key {first_key} (2 leaves, in "
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("fork"), "{stderr}");
+    for (data, key) in [(&first, &first_key), (&second, &second_key)] {
+        let (ok, stdout, stderr) = verify(&sandbox, data, key);
+        assert!(ok, "{stderr}");
+        assert!(
+            stdout.contains("extends the 2 leaves verified before"),
+            "{stdout}"
+        );
+    }
+}
+
 #[test]
 fn an_explicit_state_file_of_another_key_is_refused_as_a_different_key() {
     let sandbox = Sandbox::new();
-    let first = sandbox.text("demo-a");
-    let second = sandbox.text("demo-b");
-    sandbox.corridor().succeed(&["--data", &first, "demo"]);
-    sandbox.corridor().succeed(&["--data", &second, "demo"]);
+    let (first, second) = same_origin_pair(&sandbox);
     let state = sandbox.text("state.json");
     let run = |data: &str| {
         sandbox.corridor().run(&[
