@@ -167,6 +167,11 @@ pub enum StoreError {
     BadLocation { location: String, reason: String },
     #[error("injected fault: {0}")]
     Injected(&'static str),
+    /// Private parts were erased from the store, but copies of the erased
+    /// bytes may remain in the backend's files for now (for SQLite, in the
+    /// write-ahead log); `reason` says until when.
+    #[error("{erased} private part(s) erased, but not yet purged from disk: {reason}")]
+    ErasedNotPurged { erased: u64, reason: String },
     /// The commit was made but flushing it to disk failed (a failed
     /// `fsync`, an I/O error while committing): the batch may or may not be
     /// stored, now or after a restart. Nothing of it counts as
@@ -273,10 +278,15 @@ pub trait Store: TokenStore + Send + std::fmt::Debug {
     fn private_part(&self, id: &str) -> Result<Option<PrivatePart>, StoreError>;
 
     /// Erases the private parts of `id` and every record that corrects it;
-    /// returns how many were erased. Commitments in the leaves stay.
+    /// returns how many were erased. Commitments in the leaves stay. When
+    /// it returns `Ok`, the erased values are in none of the backend's
+    /// files (SQLite: zeroed by `secure_delete`, and the write-ahead log
+    /// checkpointed and truncated).
     ///
     /// # Errors
-    /// A storage failure.
+    /// A storage failure (nothing erased), or
+    /// [`StoreError::ErasedNotPurged`] (erased, with copies left on disk
+    /// for now).
     fn erase_private(&mut self, id: &str) -> Result<u64, StoreError>;
 
     /// Sums passage metrics from the rollups, never from raw records.

@@ -557,9 +557,18 @@ fn erase(root: &Path, id: &str) -> Result<Completion> {
     if writer.store().record(id)?.is_none() {
         bail!("no record {id:?}");
     }
-    let erased = writer.store_mut().erase_private(id)?;
-    println!("erased {erased} private part(s) of {id}; the public record and its commitment stay");
-    Ok(Completion::Clean)
+    match writer.store_mut().erase_private(id) {
+        Ok(erased) => {
+            println!(
+                "erased {erased} private part(s) of {id} (gone from disk); the public record and its commitment stay"
+            );
+            Ok(Completion::Clean)
+        }
+        Err(corridor_store::StoreError::ErasedNotPurged { erased, reason }) => {
+            bail!("erased {erased} private part(s) of {id}, but not yet from disk: {reason}")
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 fn status(root: &Path, format: SummaryFormat) -> Result<Completion> {

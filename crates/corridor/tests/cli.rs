@@ -1063,11 +1063,24 @@ fn demo_loads_the_published_aggregates() {
         run.stderr,
         format!("loading the demo data set into {data} ...\n")
     );
+    // Each demo log has an origin of its own: the demo prefix and 8 hex digits.
+    let origin = corridor_engine::DataDir::open(&workspace.data())
+        .expect("the demo store opens")
+        .config()
+        .origin
+        .clone();
+    let suffix = origin
+        .strip_prefix("demo.corridor.invalid/lachin-synthetic-")
+        .unwrap_or_default();
+    assert!(
+        suffix.len() == 8 && suffix.bytes().all(|byte| byte.is_ascii_hexdigit()),
+        "{origin}"
+    );
     assert_eq!(
         run.stdout,
         format!(
             "\
-Demo store ready: {data} (993 records, log origin demo.corridor.invalid/lachin-synthetic)
+Demo store ready: {data} (993 records, log origin {origin})
 
 SYNTHETIC DATA. Only the aggregates are public figures, each attributed to the party
 that published it; the per-vehicle records spread those totals over days and vehicles.
@@ -1130,10 +1143,17 @@ Next: corridor --data {data} stats --from 2022-12-12 --to 2023-01-23 --by week,c
     };
     check_figures(&workspace);
 
-    // Running it again re-creates the same store.
+    // Running it again re-creates the same store, as a new log (a new key
+    // and so an origin of its own).
     let again = workspace.run(&["demo"]);
     assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert_eq!(again.stdout, run.stdout);
+    let new_origin = corridor_engine::DataDir::open(&workspace.data())
+        .expect("the demo store opens")
+        .config()
+        .origin
+        .clone();
+    assert_ne!(new_origin, origin);
+    assert_eq!(again.stdout, run.stdout.replace(&origin, &new_origin));
     check_figures(&workspace);
     let status = workspace.status();
     assert_eq!(status["records"], 993);
@@ -1300,7 +1320,7 @@ fn erase_removes_the_private_part_and_keeps_the_leaf() {
     let log_before = workspace.log_files();
     assert_eq!(
         workspace.succeed(&["erase", "p-1"]),
-        "erased 2 private part(s) of p-1; the public record and its commitment stay\n"
+        "erased 2 private part(s) of p-1 (gone from disk); the public record and its commitment stay\n"
     );
     assert_eq!(
         workspace.show(&["p-1", "--private"])["private"],
