@@ -228,13 +228,26 @@ pub struct ObjectLog {
     location: String,
     /// The key prefix, without slashes at either end (may be empty).
     prefix: String,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (see `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
     conditional_checkpoint: bool,
     collect_partials: bool,
     pending: Mutex<Pending>,
     checkpoint: Mutex<Option<KnownCheckpoint>>,
     superseding: Mutex<Vec<Superseding>>,
     counters: Arc<Counters>,
+}
+
+impl Drop for ObjectLog {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks until its tasks end, which tokio forbids
+        // inside another runtime (a server dropping a log it opened); ours
+        // has no task left between calls, so letting go in the background
+        // is the same, anywhere.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl fmt::Debug for ObjectLog {
@@ -416,7 +429,7 @@ impl ObjectLog {
             store: Arc::new(store),
             location,
             prefix,
-            runtime,
+            runtime: Some(runtime),
             conditional_checkpoint: options.conditional_checkpoint,
             collect_partials: options.collect_partials,
             pending: Mutex::default(),
@@ -455,13 +468,16 @@ impl ObjectLog {
     where
         F::Output: Send,
     {
+        let Some(runtime) = &self.runtime else {
+            unreachable!("the runtime is taken only when the log is dropped")
+        };
         if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|scope| {
-                let joined = scope.spawn(|| self.runtime.block_on(future)).join();
+                let joined = scope.spawn(|| runtime.block_on(future)).join();
                 joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
         } else {
-            self.runtime.block_on(future)
+            runtime.block_on(future)
         }
     }
 
