@@ -688,10 +688,12 @@ async fn put_object(
     mode: PutMode,
 ) -> Result<Option<String>, object_store::Error> {
     let (cache_control, content_type) = object_headers(&path);
-    let attributes = Attributes::from_iter([
+    let attributes: Attributes = [
         (Attribute::CacheControl, cache_control),
         (Attribute::ContentType, content_type),
-    ]);
+    ]
+    .into_iter()
+    .collect();
     counters.writes.fetch_add(1, Ordering::Relaxed);
     counters
         .bytes_written

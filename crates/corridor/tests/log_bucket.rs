@@ -318,8 +318,37 @@ fn killing_the_server_mid_integration_into_a_bucket_loses_nothing() {
         running.child.kill().expect("SIGKILL");
         running.child.wait().expect("reaped");
     }
-    // A clean restart and stop publishes every stored record.
+    // A clean restart and stop publishes every stored record; with a
+    // public URL, `/log/` redirects readers to the bucket.
+    let public = server.public_url(&bucket, "served");
+    let settings = sandbox.path("data/corridor.toml");
+    let text = std::fs::read_to_string(&settings).expect("settings");
+    std::fs::write(
+        &settings,
+        text.replace(
+            &format!("url = \"{url}\"\n"),
+            &format!("url = \"{url}\"\npublic_url = \"{public}\"\n"),
+        ),
+    )
+    .expect("settings");
     let mut running = start(&sandbox, &server, port);
+    let no_redirects: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let redirect = no_redirects
+        .get(&format!("{base}/log/tile/entries/000"))
+        .call()
+        .expect("answered");
+    assert_eq!(redirect.status(), 302);
+    assert_eq!(
+        redirect
+            .headers()
+            .get("location")
+            .and_then(|value| value.to_str().ok()),
+        Some(format!("{public}/tile/entries/000").as_str())
+    );
     // `/log/` serves the bucket's objects.
     let mut response = agent()
         .get(&format!("{base}/log/checkpoint"))
@@ -328,6 +357,12 @@ fn killing_the_server_mid_integration_into_a_bucket_loses_nothing() {
     let served = response.body_mut().read_to_vec().expect("a body");
     let (_, in_bucket, _, _) = server.fetch(&bucket, "served/checkpoint");
     assert_eq!(served, in_bucket);
+    let mut followed = agent()
+        .get(&format!("{base}/log/tile/entries/000"))
+        .call()
+        .expect("followed to the bucket");
+    let (_, bundle, _, _) = server.fetch(&bucket, "served/tile/entries/000");
+    assert_eq!(followed.body_mut().read_to_vec().expect("a body"), bundle);
     let exit = terminate(&mut running.child, Duration::from_secs(60));
     assert!(exit.success(), "{exit}");
     let status: Value =
@@ -339,7 +374,6 @@ fn killing_the_server_mid_integration_into_a_bucket_loses_nothing() {
         !acknowledged.is_empty() && stored > acknowledged_records,
         "{stored} stored, {acknowledged_records} acknowledged"
     );
-    let public = server.public_url(&bucket, "served");
     assert_eq!(verified_size(&sandbox, &server, &public), stored);
     succeed(&sandbox, &server, &["check"]);
     // Every acknowledged batch is there, first and last record.
