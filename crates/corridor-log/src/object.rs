@@ -34,8 +34,10 @@
 //!
 //! The seam is synchronous and object_store is async: the backend keeps a
 //! current-thread tokio runtime of its own and blocks on it. Called from a
-//! thread that is itself running an async runtime, the blocking happens on
-//! a scoped thread instead, never on the caller's worker.
+//! thread that is itself running an async runtime, it blocks on a scoped
+//! thread instead of re-entering that runtime (which would panic); the
+//! caller's worker still waits, so async callers should use
+//! `spawn_blocking`, as the server's `/log/` handler does.
 
 use std::fmt;
 use std::io;
@@ -200,9 +202,10 @@ struct Counters {
     bytes_written: AtomicU64,
 }
 
-/// The checkpoint as this backend last read or wrote it, with its ETag.
+/// An object's bytes with its ETag (for the checkpoint: as this backend
+/// last read or wrote it).
 #[derive(Debug, Clone)]
-struct KnownCheckpoint {
+struct Versioned {
     bytes: Vec<u8>,
     e_tag: Option<String>,
 }
@@ -233,7 +236,7 @@ pub struct ObjectLog {
     conditional_checkpoint: bool,
     collect_partials: bool,
     pending: Mutex<Pending>,
-    checkpoint: Mutex<Option<KnownCheckpoint>>,
+    checkpoint: Mutex<Option<Versioned>>,
     superseding: Mutex<Vec<Superseding>>,
     counters: Arc<Counters>,
 }
@@ -462,8 +465,7 @@ impl ObjectLog {
 
     /// Runs `future` to completion on the backend's runtime, from a plain
     /// thread; from inside an async runtime, on a scoped thread, so that
-    /// the caller's runtime is neither re-entered nor its worker blocked
-    /// beyond the call.
+    /// the caller's runtime is not re-entered.
     fn block_on<F: Future + Send>(&self, future: F) -> F::Output
     where
         F::Output: Send,
@@ -482,7 +484,7 @@ impl ObjectLog {
     }
 
     /// Reads the object at `path` with its ETag; `None` if there is none.
-    fn get(&self, path: &str) -> Result<Option<(Vec<u8>, Option<String>)>, object_store::Error> {
+    fn get(&self, path: &str) -> Result<Option<Versioned>, object_store::Error> {
         let key = self.key(path);
         let store = Arc::clone(&self.store);
         self.counters.reads.fetch_add(1, Ordering::Relaxed);
@@ -490,8 +492,8 @@ impl ObjectLog {
             match store.get(&key).await {
                 Ok(result) => {
                     let e_tag = result.meta.e_tag.clone();
-                    let bytes = result.bytes().await?;
-                    Ok(Some((bytes.to_vec(), e_tag)))
+                    let bytes = result.bytes().await?.to_vec();
+                    Ok(Some(Versioned { bytes, e_tag }))
                 }
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(error) => Err(error),
@@ -643,7 +645,7 @@ impl ObjectLog {
     fn current_checkpoint(
         &self,
         expected: Option<&[u8]>,
-    ) -> Result<Option<KnownCheckpoint>, LogStorageError> {
+    ) -> Result<Option<Versioned>, LogStorageError> {
         if self.conditional_checkpoint
             && let Some(known) = locked(&self.checkpoint).clone()
             && Some(known.bytes.as_slice()) == expected
@@ -656,13 +658,12 @@ impl ObjectLog {
                 path: self.describe_path(CHECKPOINT_FILE),
                 source: io_error(error),
             })?;
-        let known = read.map(|(bytes, e_tag)| KnownCheckpoint { bytes, e_tag });
-        locked(&self.checkpoint).clone_from(&known);
-        Ok(known)
+        locked(&self.checkpoint).clone_from(&read);
+        Ok(read)
     }
 
     /// The write mode that replaces `current` (absent: creates).
-    fn replacing(&self, current: Option<&KnownCheckpoint>) -> PutMode {
+    fn replacing(&self, current: Option<&Versioned>) -> PutMode {
         match current {
             None => PutMode::Create,
             Some(known) if self.conditional_checkpoint => PutMode::Update(UpdateVersion {
@@ -764,12 +765,9 @@ impl LogSource for ObjectLog {
         }
         let read = self.get(path).map_err(io_error)?;
         if path == CHECKPOINT_FILE {
-            *locked(&self.checkpoint) = read.as_ref().map(|(bytes, e_tag)| KnownCheckpoint {
-                bytes: bytes.clone(),
-                e_tag: e_tag.clone(),
-            });
+            locked(&self.checkpoint).clone_from(&read);
         }
-        Ok(read.map(|(bytes, _)| bytes))
+        Ok(read.map(|object| object.bytes))
     }
 
     fn modified(&self, path: &str) -> io::Result<Option<SystemTime>> {
@@ -856,24 +854,21 @@ impl LogStorage for ObjectLog {
             Err(Failure::Other(error)) => return Err(io(error)),
         }
         // The copy exists: it may only gain signature lines.
-        let Some((current, e_tag)) = self.get(&path).map_err(io)? else {
+        let Some(current) = self.get(&path).map_err(io)? else {
             return Err(LogStorageError::CheckpointChanged {
                 path: self.describe_path(&path),
             });
         };
-        if current == signed {
+        if current.bytes == signed {
             return Ok(());
         }
-        check_same_checkpoint_more_signatures(&current, signed).map_err(|reason| {
+        check_same_checkpoint_more_signatures(&current.bytes, signed).map_err(|reason| {
             LogStorageError::NotSuccessor {
                 path: self.describe_path(&path),
                 reason,
             }
         })?;
-        let mode = self.replacing(Some(&KnownCheckpoint {
-            bytes: current,
-            e_tag,
-        }));
+        let mode = self.replacing(Some(&current));
         match self.put(&path, signed.to_vec(), mode).map_err(classify) {
             Ok(_) => Ok(()),
             Err(Failure::Precondition) => Err(LogStorageError::CheckpointChanged {
@@ -910,7 +905,7 @@ impl LogStorage for ObjectLog {
             .map_err(classify)
         {
             Ok(e_tag) => {
-                *locked(&self.checkpoint) = Some(KnownCheckpoint {
+                *locked(&self.checkpoint) = Some(Versioned {
                     bytes: signed.to_vec(),
                     e_tag,
                 });
