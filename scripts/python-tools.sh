@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Python tools the tests use, in a virtual environment at the repository root
 # (.venv, git-ignored): pyxform, the XLSForm converter KoBoToolbox and ODK
-# use, which also bundles ODK Validate (run with Java, offline).
-# crates/corridor-forms/tests/pyxform.rs finds .venv/bin/xls2xform.
+# use, which also bundles ODK Validate (run with Java, offline); and moto,
+# whose server mode is the S3-compatible object store the log's bucket
+# tests and benchmarks run against on loopback.
+# crates/corridor-forms/tests/pyxform.rs finds .venv/bin/xls2xform;
+# crates/corridor-log/tests/object_store.rs finds .venv/bin/moto_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYXFORM_VERSION=4.5.0
+MOTO_VERSION=5.2.5
 
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     apt-get update -qq
@@ -24,3 +28,9 @@ if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("py
 fi
 .venv/bin/xls2xform --help >/dev/null
 echo "pyxform $PYXFORM_VERSION in .venv"
+if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" != "$MOTO_VERSION" ] \
+    || [ ! -x .venv/bin/moto_server ]; then
+    .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+.venv/bin/moto_server --help >/dev/null
+echo "moto $MOTO_VERSION in .venv"

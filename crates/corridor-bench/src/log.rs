@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::report::BenchResult;
 
 /// A realistic leaf: the canonical JSON of a passage, about 300 bytes.
-fn leaf(index: u64) -> Vec<u8> {
+pub(crate) fn leaf(index: u64) -> Vec<u8> {
     format!(
         r#"{{"commitment":"{commitment:064x}","logged_at":"2023-01-{day:02}T{hour:02}:{minute:02}:{second:02}.000Z","record":{{"category":"red_cross","count":1,"direction":"inbound","id":"bench-{index}","observed_at":"2023-01-{day:02}T{hour:02}:{minute:02}:00+04:00","outcome":"passed","recorded_by":"bench-observer","site":"bench-north","source":{{"kind":"direct_observation","name":"bench team"}},"type":"passage","vehicle_class":"truck"}},"v":1}}"#,
         commitment = index.wrapping_mul(0x9e37_79b9_7f4a_7c15),

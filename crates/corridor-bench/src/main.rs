@@ -11,6 +11,7 @@ mod generate;
 mod http;
 mod ingest;
 mod log;
+mod objstore;
 mod report;
 mod stats;
 
@@ -34,7 +35,7 @@ struct Arguments {
     /// Scratch directory for the stores (default: a temporary directory)
     #[arg(long)]
     scratch: Option<PathBuf>,
-    /// Run only these benchmarks (import, stats, analysis, log, http, dashboard); default all
+    /// Run only these benchmarks (import, stats, analysis, log, objstore, http, dashboard); default all
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -55,6 +56,9 @@ pub struct Sizes {
     pub log_leaves: u64,
     pub http_records: u64,
     pub http_signed_records: u64,
+    /// Leaves integrated into a bucket at once, and seconds of arrivals.
+    pub objstore_leaves: u64,
+    pub objstore_arrival_seconds: u64,
 }
 
 impl Scale {
@@ -66,6 +70,8 @@ impl Scale {
                 log_leaves: 3_000,
                 http_records: 4_000,
                 http_signed_records: 1_000,
+                objstore_leaves: 2_000,
+                objstore_arrival_seconds: 3,
             },
             Scale::Small => Sizes {
                 import_passages: 200_000,
@@ -73,6 +79,8 @@ impl Scale {
                 log_leaves: 1_000_000,
                 http_records: 200_000,
                 http_signed_records: 50_000,
+                objstore_leaves: 100_000,
+                objstore_arrival_seconds: 20,
             },
             Scale::Full => Sizes {
                 import_passages: 1_000_000,
@@ -80,6 +88,8 @@ impl Scale {
                 log_leaves: 10_000_000,
                 http_records: 1_000_000,
                 http_signed_records: 200_000,
+                objstore_leaves: 1_000_000,
+                objstore_arrival_seconds: 60,
             },
         }
     }
@@ -126,6 +136,16 @@ fn main() -> Result<()> {
             sizes.log_leaves
         );
         results.extend(log::run(&scratch, sizes.log_leaves)?);
+    }
+    if wanted("objstore") {
+        eprintln!(
+            "objstore: integrating {} leaves into an S3 bucket, then {} s of arrivals ...",
+            sizes.objstore_leaves, sizes.objstore_arrival_seconds
+        );
+        results.extend(objstore::run(
+            sizes.objstore_leaves,
+            sizes.objstore_arrival_seconds,
+        )?);
     }
     if wanted("http") {
         eprintln!(

@@ -47,20 +47,72 @@ impl StoreSettings {
     }
 }
 
-/// The `[log]` table: where the published log lives.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The `[log]` table: where the published log lives, and how a bucket is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// A directory (relative paths are below the data directory), a
-    /// `file://` URL, or an `http(s)://` URL (read-only); see
-    /// `corridor_log::open_log`. Unset: the data directory's `log/`.
+    /// `file://` URL, an `s3://bucket/prefix` URL, or an `http(s)://` URL
+    /// (read-only); see `corridor_log::open_log`. Unset: the data
+    /// directory's `log/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The endpoint of an S3-compatible service (R2, MinIO, Ceph, moto)
+    /// for an `s3://` url; unset: `AWS_ENDPOINT` / `AWS_ENDPOINT_URL`, else AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Replace a bucket's checkpoint by compare-and-swap on its ETag
+    /// (`If-Match`); turn off only for a service without conditional writes.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub conditional_checkpoint: bool,
+    /// Delete the partial tiles of a bucket that a full tile supersedes, once
+    /// a checkpoint covering the full tile is published.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub collect_partials: bool,
+    /// Where readers find the log (a CDN or the bucket's public URL):
+    /// `corridor serve` then redirects `/log/...` there instead of serving it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            url: None,
+            endpoint: None,
+            conditional_checkpoint: true,
+            collect_partials: false,
+            public_url: None,
+        }
+    }
 }
 
 impl LogSettings {
     fn is_default(&self) -> bool {
         *self == LogSettings::default()
+    }
+
+    /// How a bucket log is reached and written, from these settings (the
+    /// rest from the `AWS_*` environment).
+    pub fn object_options(&self) -> corridor_log::ObjectLogOptions {
+        corridor_log::ObjectLogOptions {
+            endpoint: self.endpoint.clone(),
+            conditional_checkpoint: self.conditional_checkpoint,
+            collect_partials: self.collect_partials,
+            ..corridor_log::ObjectLogOptions::default()
+        }
     }
 }
 
@@ -147,5 +199,23 @@ mod tests {
         let unknown = toml::from_str::<Config>("origin = \"o\"\n[log]\nbucket = \"b\"\n")
             .expect_err("unknown key");
         assert!(unknown.to_string().contains("bucket"), "{unknown}");
+
+        let bucket: Config = toml::from_str(
+            "origin = \"o\"\n[log]\nurl = \"s3://b/p\"\nendpoint = \"http://127.0.0.1:9000\"\ncollect_partials = true\n",
+        )
+        .expect("parses");
+        assert!(bucket.log.conditional_checkpoint, "on unless turned off");
+        let options = bucket.log.object_options();
+        assert!(options.collect_partials && options.conditional_checkpoint);
+        assert_eq!(options.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        let rendered = toml::to_string(&bucket).expect("renders");
+        assert!(
+            rendered.contains("collect_partials = true") && !rendered.contains("conditional"),
+            "{rendered}"
+        );
+        let unconditional: Config =
+            toml::from_str("origin = \"o\"\n[log]\nconditional_checkpoint = false\n")
+                .expect("parses");
+        assert!(!unconditional.log.object_options().conditional_checkpoint);
     }
 }

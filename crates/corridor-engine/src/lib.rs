@@ -242,7 +242,21 @@ impl DataDir {
             Some(url) => url.into(),
             None => self.root.join(LOG_DIRECTORY).into_os_string(),
         };
-        Ok(corridor_log::open_log(location)?)
+        Ok(corridor_log::open_log_with(
+            location,
+            &self.config.log.object_options(),
+        )?)
+    }
+
+    /// Publishes the log at `url` for this process instead of where
+    /// `[log] url` says (`corridor serve --log-url`); the settings file is
+    /// not changed.
+    ///
+    /// # Errors
+    /// The location names no log backend.
+    pub fn set_log_url(&mut self, url: String) -> Result<(), EngineError> {
+        self.config.log.url = Some(url);
+        self.log().map(|_| ())
     }
 
     /// The witnesses this log asks to cosign, and what each last cosigned.

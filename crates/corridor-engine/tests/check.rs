@@ -147,12 +147,12 @@ fn a_data_directory_publishes_where_its_log_url_says() {
 
     std::fs::write(
         root.join("corridor.toml"),
-        "origin = \"test.invalid/check\"\n[log]\nurl = \"s3://bucket/prefix\"\n",
+        "origin = \"test.invalid/check\"\n[log]\nurl = \"gs://bucket/prefix\"\n",
     )
     .expect("rewritten");
-    let error = corridor_engine::DataDir::open(&root).expect_err("no such backend yet");
+    let error = corridor_engine::DataDir::open(&root).expect_err("no such backend");
     assert!(
-        error.to_string().contains("no log backend for s3://"),
+        error.to_string().contains("no log backend for gs://"),
         "{error}"
     );
 }

@@ -11,8 +11,10 @@
 //!   checkpoint copies that only gain cosignatures, a compare-and-swap of the
 //!   checkpoint; tile fetchers over it.
 //! - [`open_log`]: the one function that picks a backend from a path or URL:
-//!   [`directory`] ([`LogDirectory`], the default) or [`http`] (read-only);
+//!   [`directory`] ([`LogDirectory`], the default), [`object`]
+//!   ([`ObjectLog`], an S3-compatible bucket) or [`http`] (read-only);
 //!   [`memory`] ([`MemoryLog`], with fault injection) is for tests.
+//! - [`copy`]: [`copy_log`], a published log moved to another backend.
 //! - [`integrate`](mod@integrate): leaves from a [`LeafSource`] (the store) into
 //!   bundles, tiles and a checkpoint, through the storage, checkpoint last.
 //! - [`log`]: [`Log`] (integrate, on a schedule, attach cosignatures) and
@@ -29,6 +31,7 @@
 //! crash or failed write leaves a verifiable log, and integration resumes.
 
 mod cache;
+pub mod copy;
 pub mod directory;
 mod files;
 pub mod http;
@@ -37,6 +40,7 @@ pub mod keys;
 pub mod leaves;
 pub mod log;
 pub mod memory;
+pub mod object;
 mod open;
 pub mod receipt;
 pub mod storage;
@@ -45,6 +49,7 @@ pub mod verify;
 pub mod witness;
 pub mod witnessing;
 
+pub use copy::{Copied, CopyError, copy_log};
 pub use directory::LogDirectory;
 pub use http::HttpLog;
 pub use integrate::{IntegrateError, Integration, LeafSource, MemoryLeaves, integrate};
@@ -53,9 +58,10 @@ pub use keys::{
     verifier_key_from_argument,
 };
 pub use leaves::{ReadLeavesError, read_leaves};
-pub use log::{AttachError, Log, LogReader, ProofError, Published};
+pub use log::{AttachError, IntegrationHealth, Log, LogReader, ProofError, Published};
 pub use memory::{LogFault, MemoryLog};
-pub use open::{OpenLogError, open_log};
+pub use object::{ObjectCredentials, ObjectLog, ObjectLogError, ObjectLogOptions, ObjectRequests};
+pub use open::{OpenLogError, open_log, open_log_with};
 pub use receipt::{Receipt, ReceiptError};
 pub use storage::{
     CHECKPOINT_FILE, ExactTiles, LogSource, LogStorage, LogStorageError, PrefixTiles,

@@ -29,6 +29,24 @@ pub struct Log {
     storage: Arc<dyn LogStorage>,
     signer: SignerKey,
     publishing: Arc<Mutex<()>>,
+    health: Arc<Mutex<IntegrationHealth>>,
+}
+
+/// How integration has been going, for a health check: a server answers
+/// `degraded` while integrations keep failing (a bucket unreachable, a
+/// conflict in the storage), since records are then stored but not
+/// published. Clones of one [`Log`] share it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntegrationHealth {
+    /// Failed integrations since the last one that succeeded (0: the last
+    /// one succeeded, or none ran yet).
+    pub consecutive_failures: u64,
+    /// The last failure's message, kept until an integration succeeds.
+    pub last_error: Option<String>,
+    /// When the last failure happened, if one did since the last success.
+    pub failing_since: Option<Instant>,
+    /// When an integration last succeeded.
+    pub last_success: Option<Instant>,
 }
 
 /// Why cosignatures could not be attached to the published checkpoint.
@@ -66,7 +84,17 @@ impl Log {
             storage,
             signer,
             publishing: Arc::default(),
+            health: Arc::default(),
         }
+    }
+
+    /// How integration has been going; see [`IntegrationHealth`].
+    #[must_use]
+    pub fn health(&self) -> IntegrationHealth {
+        self.health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Holds the publishing lock. A thread that panicked while holding it
@@ -99,7 +127,22 @@ impl Log {
         source: &S,
     ) -> Result<Integration, IntegrateError> {
         let _publishing = self.publishing();
-        integrate(source, self.storage.as_ref(), &self.signer)
+        let integrated = integrate(source, self.storage.as_ref(), &self.signer);
+        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        match &integrated {
+            Ok(_) => {
+                *health = IntegrationHealth {
+                    last_success: Some(Instant::now()),
+                    ..IntegrationHealth::default()
+                };
+            }
+            Err(error) => {
+                health.consecutive_failures += 1;
+                health.last_error = Some(error.to_string());
+                health.failing_since.get_or_insert_with(Instant::now);
+            }
+        }
+        integrated
     }
 
     /// Integrates every `interval` until `keep_going` returns false, for a

@@ -1,5 +1,5 @@
-//! Opening a log from where it lives: a directory path, a `file://` URL or
-//! an `http(s)://` URL. The one place that chooses a [`LogStorage`] backend,
+//! Opening a log from where it lives: a directory path, a `file://` URL, an
+//! `s3://bucket/prefix` URL or an `http(s)://` URL. The one place that chooses a [`LogStorage`] backend,
 //! so that callers name none.
 
 use std::ffi::OsStr;
@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::directory::LogDirectory;
 use crate::http::HttpLog;
+use crate::object::{ObjectLog, ObjectLogError, ObjectLogOptions};
 use crate::storage::LogStorage;
 
 /// Why a log could not be opened.
@@ -15,7 +16,7 @@ use crate::storage::LogStorage;
 pub enum OpenLogError {
     /// The location is a URL of a kind no backend serves.
     #[error(
-        "{location}: no log backend for {scheme}:// URLs; give a directory, a file:// URL or an http(s):// URL"
+        "{location}: no log backend for {scheme}:// URLs; give a directory, a file:// URL, an s3:// URL or an http(s):// URL"
     )]
     UnsupportedScheme {
         /// The location given.
@@ -23,16 +24,34 @@ pub enum OpenLogError {
         /// Its scheme.
         scheme: String,
     },
+    /// An `s3://` location that cannot be opened.
+    #[error(transparent)]
+    Object(#[from] ObjectLogError),
 }
 
-/// Opens the log at `location`: `http://` and `https://` URLs are read-only
-/// ([`HttpLog`]), `file://` URLs and plain paths are a directory (which
-/// need not exist yet; the first write creates it).
+/// Opens the log at `location` with the default options; see [`open_log_with`].
 ///
 /// # Errors
 ///
-/// [`OpenLogError::UnsupportedScheme`] for any other URL.
+/// As [`open_log_with`].
 pub fn open_log(location: impl AsRef<OsStr>) -> Result<Arc<dyn LogStorage>, OpenLogError> {
+    open_log_with(location, &ObjectLogOptions::default())
+}
+
+/// Opens the log at `location`: `http://` and `https://` URLs are read-only
+/// ([`HttpLog`]), `s3://bucket/prefix` is a bucket ([`ObjectLog`], reached
+/// as `options` and the `AWS_*` environment say), `file://` URLs and plain
+/// paths are a directory (which need not exist yet; the first write
+/// creates it). Opening makes no request.
+///
+/// # Errors
+///
+/// [`OpenLogError::UnsupportedScheme`] for any other URL;
+/// [`OpenLogError::Object`] for a malformed `s3://` location.
+pub fn open_log_with(
+    location: impl AsRef<OsStr>,
+    options: &ObjectLogOptions,
+) -> Result<Arc<dyn LogStorage>, OpenLogError> {
     let location = location.as_ref();
     let Some(text) = location.to_str() else {
         // Not UTF-8, so not a URL: a path.
@@ -40,6 +59,9 @@ pub fn open_log(location: impl AsRef<OsStr>) -> Result<Arc<dyn LogStorage>, Open
     };
     if text.starts_with("http://") || text.starts_with("https://") {
         return Ok(Arc::new(HttpLog::new(text)));
+    }
+    if text.starts_with("s3://") {
+        return Ok(Arc::new(ObjectLog::open(text, options)?));
     }
     if let Some(path) = text.strip_prefix("file://") {
         return Ok(Arc::new(LogDirectory::new(path)));
@@ -75,9 +97,15 @@ mod tests {
                 .describe(),
             "https://example.org/log"
         );
-        let error = open_log("s3://bucket/prefix").expect_err("not yet");
+        assert_eq!(
+            open_log("s3://bucket/prefix/")
+                .expect("a bucket")
+                .describe_path("checkpoint"),
+            "s3://bucket/prefix/checkpoint"
+        );
+        let error = open_log("gs://bucket/prefix").expect_err("no such backend");
         assert!(
-            error.to_string().contains("no log backend for s3://"),
+            error.to_string().contains("no log backend for gs://"),
             "{error}"
         );
     }

@@ -219,6 +219,11 @@ fn checkpoint_tree_size(body: &[u8]) -> Option<u64> {
     std::str::from_utf8(line).ok()?.parse().ok()
 }
 
+/// The tree size of a signed checkpoint, if it is one.
+pub(crate) fn signed_checkpoint_tree_size(signed: &[u8]) -> Option<u64> {
+    split_signed_note(signed).and_then(|(body, _)| checkpoint_tree_size(body))
+}
+
 /// Whether `new` is `current` with cosignatures added: the same body, and
 /// every signature line of `current` still there.
 ///
@@ -343,9 +348,14 @@ impl<'a> PrefixTiles<'a> {
     fn wider_version(&self, tile: &TileAddress) -> io::Result<Option<(TileAddress, Vec<u8>)>> {
         let path = tile.path();
         if let Some((partial_directory, _)) = path.rsplit_once('/') {
-            let best = self
-                .storage
-                .list(partial_directory)?
+            // A source that cannot list (a log read over HTTP) still has
+            // the full tile to fall back to.
+            let listed = match self.storage.list(partial_directory) {
+                Ok(names) => names,
+                Err(error) if error.kind() == io::ErrorKind::Unsupported => Vec::new(),
+                Err(error) => return Err(error),
+            };
+            let best = listed
                 .iter()
                 .filter_map(|name| name.parse::<u16>().ok())
                 .filter(|width| *width > tile.width && *width < FULL_TILE_WIDTH)

@@ -1,7 +1,10 @@
 //! The log's files served under `/log/`, read through its storage
 //! (whichever backend the data directory configures), as C2SP tlog-tiles
 //! clients expect: the checkpoint as text, never cached long;
-//! full tiles and bundles immutable; partial ones briefly cacheable.
+//! full tiles and bundles immutable; partial ones briefly cacheable. With
+//! `[log] public_url` (a CDN or the bucket's public URL), tiles, bundles and
+//! checkpoint copies are redirected there instead, so readers fetch them
+//! from the CDN; `/log/checkpoint` is still answered here, fresh.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -72,6 +75,21 @@ pub async fn log_resource(
             "/log/{path} is not a log resource"
         )));
     };
+    if let Some(public) = &state.data_dir().config().log.public_url {
+        let location = format!("{}/{path}", public.trim_end_matches('/'));
+        let mut response = (
+            axum::http::StatusCode::FOUND,
+            [(header::LOCATION, location)],
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        return Ok(response);
+    }
     let storage = std::sync::Arc::clone(state.log_reader().storage());
     let location = storage.describe_path(&path);
     let read = {

@@ -41,6 +41,9 @@ pub enum Command {
         /// How precisely times are published: second, minute, hour or day (finer times stay private)
         #[arg(long, default_value = "second")]
         public_time_precision: String,
+        /// Where the log is published: a directory or s3://BUCKET/PREFIX, kept as `[log] url` in corridor.toml [default: DATA/log]
+        #[arg(long, value_name = "DIR|URL")]
+        log_url: Option<String>,
     },
     /// Append records from a JSON Lines file (or - for standard input).
     Add {
@@ -168,6 +171,9 @@ pub struct ServeArgs {
     /// Believe X-Forwarded-For from peers in this range (a load balancer): the client is the rightmost hop outside every trusted range (repeatable)
     #[arg(long, value_name = "CIDR")]
     pub trusted_proxy: Vec<corridor_server::TrustedProxy>,
+    /// Publish the log here instead of where `[log] url` says: a directory or s3://BUCKET/PREFIX
+    #[arg(long, value_name = "DIR|URL")]
+    pub log_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,8 +247,8 @@ pub enum ReportCommand {
     Verify {
         /// The report: its JSON, or the HTML page (which carries its JSON)
         report: std::path::PathBuf,
-        /// The log: a directory holding `checkpoint` and `tile/`
-        #[arg(long, value_name = "DIR")]
+        /// The log: a directory holding `checkpoint` and `tile/`, s3://BUCKET/PREFIX, or its http(s):// URL
+        #[arg(long, value_name = "DIR|URL")]
         log: String,
         /// The log's verifier key, or a file holding it
         #[arg(long, value_name = "KEY_OR_FILE")]
@@ -307,6 +313,19 @@ pub enum LogCommand {
     /// The witnesses this log asks to cosign each checkpoint it publishes (C2SP tlog-witness).
     #[command(subcommand)]
     Witnesses(LogWitnessesCommand),
+    /// Copy a log (by default the data directory's) to a bucket, a directory
+    /// or back, and verify the copy; then point `[log] url` at it.
+    Copy {
+        /// Where to copy it: s3://BUCKET/PREFIX or a directory
+        #[arg(long, value_name = "URL|DIR")]
+        to: String,
+        /// The log to copy: a directory, s3://BUCKET/PREFIX or an http(s):// URL [default: the data directory's log]
+        #[arg(long, value_name = "DIR|URL")]
+        from: Option<String>,
+        /// The log's public key, to verify the copy [default: the data directory's keys/log.vkey]
+        #[arg(long, value_name = "KEY|FILE")]
+        vkey: Option<String>,
+    },
     /// Add witness cosignatures (from `corridor witness cosign`) to the published checkpoint.
     AttachCosignature {
         /// The cosigned checkpoint a witness returned

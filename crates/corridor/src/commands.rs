@@ -35,11 +35,13 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         Command::Init {
             origin,
             public_time_precision,
+            log_url,
         } => init(
             &data_dir("corridor-data"),
             origin,
             &public_time_precision,
             store,
+            log_url,
         ),
         Command::Add {
             file,
@@ -89,22 +91,30 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
     }
 }
 
-fn init(root: &Path, origin: String, precision: &str, store: Option<String>) -> Result<Completion> {
+fn init(
+    root: &Path,
+    origin: String,
+    precision: &str,
+    store: Option<String>,
+    log_url: Option<String>,
+) -> Result<Completion> {
     let Some(public_time_precision) = TimePrecision::parse(precision) else {
         bail!(
             "--public-time-precision: {precision:?} is not one of {}",
             TimePrecision::expected()
         );
     };
-    DataDir::init(
-        root,
-        Config {
-            public_time_precision,
-            store: corridor_engine::StoreSettings { url: store },
-            ..Config::new(origin.clone())
-        },
-    )
-    .with_context(|| format!("creating data directory {}", root.display()))?;
+    let mut config = Config {
+        public_time_precision,
+        store: corridor_engine::StoreSettings { url: store },
+        ..Config::new(origin.clone())
+    };
+    if let Some(url) = log_url {
+        corridor_log::open_log(&url).context("--log-url")?;
+        config.log.url = Some(url);
+    }
+    DataDir::init(root, config)
+        .with_context(|| format!("creating data directory {}", root.display()))?;
     println!("created data directory {} for log {origin}", root.display());
     Ok(Completion::Clean)
 }

@@ -190,6 +190,7 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
                 ),
             }
         }
+        LogCommand::Copy { to, from, vkey } => copy(&data_dir, &to, from.as_deref(), vkey)?,
         LogCommand::AttachCosignature { file, witnesses } => {
             let witnesses = witness_keys(&witnesses)?;
             let bytes =
@@ -201,6 +202,76 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
         }
     }
     Ok(Completion::Clean)
+}
+
+/// `corridor log copy`: the data directory's log (or `from`) into `to`,
+/// then verified there from its files alone.
+fn copy(data_dir: &DataDir, to: &str, from: Option<&str>, vkey: Option<String>) -> Result<()> {
+    let options = data_dir.config().log.object_options();
+    let source = match from {
+        Some(location) => corridor_log::open_log_with(location, &options)
+            .with_context(|| format!("--from {location}"))?,
+        None => data_dir.log()?,
+    };
+    let destination =
+        corridor_log::open_log_with(to, &options).with_context(|| format!("--to {to}"))?;
+    if source.describe() == destination.describe() {
+        bail!("--to {to} is the log being copied");
+    }
+    let vkey = match vkey {
+        Some(vkey) => vkey,
+        None => data_dir.log_vkey_path().display().to_string(),
+    };
+    let log_key = verifier_key_from_argument(&vkey)?;
+    corridor_log::keys::require_type(&log_key, SignatureType::Ed25519)?;
+    let bar = crate::output::object_progress();
+    let copied = corridor_log::copy_log(
+        source.as_ref(),
+        destination.as_ref(),
+        &log_key,
+        |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )
+    .with_context(|| {
+        format!(
+            "copying the log in {} to {}",
+            source.describe(),
+            destination.describe()
+        )
+    })?;
+    bar.finish_and_clear();
+    let policy = VerifyPolicy {
+        log_key: &log_key,
+        witnesses: &[],
+        min_witnesses: 0,
+        previous: None,
+    };
+    let verified = verify_log(destination.as_ref(), &policy)
+        .with_context(|| format!("the copy in {} FAILED verification", destination.describe()))?;
+    if verified.checkpoint.tree_size != copied.tree_size {
+        bail!(
+            "the copy in {} verifies at {} leaves, but {} were copied (another writer published meanwhile?)",
+            destination.describe(),
+            verified.checkpoint.tree_size,
+            copied.tree_size
+        );
+    }
+    println!(
+        "copied the log {} at {} leaves from {} to {}: {} tiles and bundles ({} bytes), {} checkpoint(s); the copy verifies\n\
+         to publish there from now on, set [log] url = {:?} in {}",
+        log_key.name().as_str(),
+        copied.tree_size,
+        source.describe(),
+        destination.describe(),
+        copied.objects,
+        copied.bytes,
+        copied.checkpoint_copies,
+        to,
+        data_dir.root().join("corridor.toml").display()
+    );
+    Ok(())
 }
 
 /// Where `verify` keeps what it verified of each log:

@@ -29,3 +29,13 @@ pub fn record_progress(total: u64) -> ProgressBar {
     );
     bar
 }
+
+/// A progress bar over objects (tiles, bundles), drawn on stderr only when it is a terminal.
+pub fn object_progress() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} objects {wide_bar} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}

@@ -49,7 +49,7 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
             "corridor-data"
         })
     });
-    let data_dir = if arguments.demo && DataDir::open(&root).is_err() {
+    let mut data_dir = if arguments.demo && DataDir::open(&root).is_err() {
         eprintln!("loading the demo data set into {} ...", root.display());
         let (data_dir, _) = demo::create(&root)
             .with_context(|| format!("creating the demo store in {}", root.display()))?;
@@ -71,6 +71,9 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
             "--auth-failures-per-minute must be at least 1 (it is {})",
             arguments.auth_failures_per_minute
         );
+    }
+    if let Some(url) = arguments.log_url.clone() {
+        data_dir.set_log_url(url).context("--log-url")?;
     }
     let options = ServerOptions {
         checkpoint_interval: Duration::from_millis(arguments.checkpoint_interval),
