@@ -193,6 +193,14 @@ impl StoreError {
         matches!(self, StoreError::OutcomeUnknown { .. })
     }
 
+    /// Whether `append` was refused because one of its ids is stored
+    /// already (on a shared database, by another writer since the batch was
+    /// staged): nothing of the batch was stored, and staging it again finds
+    /// that record.
+    pub fn is_stored_meanwhile(&self) -> bool {
+        matches!(self, StoreError::DuplicateId { .. })
+    }
+
     /// Whether the store ran out of space (SQLite's `SQLITE_FULL`, or a
     /// write refused because a file may grow no larger; PostgreSQL's
     /// `disk_full`, SQLSTATE 53100): nothing was stored, and writing works
