@@ -178,3 +178,151 @@ fn serve_on_postgres_publishes_what_it_acknowledges_and_verifies() -> TestResult
     ]);
     Ok(())
 }
+
+/// The answer to `id` in a per-record submission's response: its receipt's
+/// status and leaf, or the message of its error.
+fn answer_for(body: &Value, id: &str) -> Result<(String, Option<u64>), String> {
+    let receipt = body["receipts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|receipt| receipt["id"] == id);
+    if let Some(receipt) = receipt {
+        let status = receipt["status"].as_str().unwrap_or_default().to_string();
+        return Ok((status, receipt["leaf_index"].as_u64()));
+    }
+    body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|error| error["id"] == id)
+        .map(|error| Err(error["message"].as_str().unwrap_or_default().to_string()))
+        .unwrap_or_else(|| Err(format!("no answer for {id} in {body}")))
+}
+
+#[test]
+fn two_servers_on_one_database_store_an_id_sent_to_both_once() -> TestResult {
+    let Some(cluster) = Cluster::shared_or_skip("two corridor serve on one PostgreSQL database")
+    else {
+        return Ok(());
+    };
+    let url = cluster.create_database()?;
+    let directory = tempfile::tempdir()?;
+    let corridors: Vec<Corridor> = ["one", "two"]
+        .iter()
+        .map(|name| {
+            let corridor = Corridor::with_data(directory.path(), &directory.path().join(name));
+            corridor.succeed(&[
+                "--store",
+                &url,
+                "init",
+                "--origin",
+                &format!("test.example/{name}"),
+            ]);
+            corridor
+        })
+        .collect();
+    // Tokens live in the database: one created through either directory
+    // opens both servers.
+    let admin = corridors[0]
+        .succeed(&["token", "create", "--name", "operator", "--role", "admin"])
+        .trim()
+        .to_string();
+    let servers = [start(&corridors[0])?, start(&corridors[1])?];
+    let (status, body) = submit(&servers[0].base, &admin, &site())?;
+    assert_eq!(status, 201, "{body}");
+
+    const ROUNDS: u64 = 10;
+    let barrier = std::sync::Barrier::new(2);
+    let bodies: Vec<Vec<Value>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = servers
+            .iter()
+            .enumerate()
+            .map(|(which, server)| {
+                let (barrier, admin) = (&barrier, &admin);
+                scope.spawn(move || -> Result<Vec<Value>, String> {
+                    let mut bodies = Vec::new();
+                    for round in 0..ROUNDS {
+                        let mut differs = passage(&format!("d-{round}"), round);
+                        differs["category"] = json!(["civilian", "red_cross"][which]);
+                        let batch = json!([passage(&format!("s-{round}"), round), differs]);
+                        barrier.wait();
+                        let answer = send(
+                            agent()
+                                .post(&format!("{}/api/v1/records?mode=per_record", server.base)),
+                            admin,
+                            &batch,
+                        );
+                        bodies.push(match answer {
+                            Ok((status, body)) => json!({"status": status, "body": body}),
+                            Err(error) => json!({"status": 0, "body": error.to_string()}),
+                        });
+                    }
+                    Ok(bodies)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().expect("a client thread").expect("answers"))
+            .collect()
+    });
+    let mut leaves = Vec::new();
+    for round in 0..ROUNDS as usize {
+        let (one, two) = (&bodies[0][round], &bodies[1][round]);
+        for answered in [one, two] {
+            let status = answered["status"].as_u64().unwrap_or_default();
+            assert!(status == 200 || status == 201, "round {round}: {answered}");
+        }
+        let same = format!("s-{round}");
+        let answers = (
+            answer_for(&one["body"], &same),
+            answer_for(&two["body"], &same),
+        );
+        let leaf = match answers {
+            (Ok((first, Some(a))), Ok((second, Some(b)))) => {
+                let mut statuses = [first, second];
+                statuses.sort();
+                assert_eq!(
+                    statuses,
+                    ["already_stored", "stored"],
+                    "{same}: {one} / {two}"
+                );
+                assert_eq!(a, b, "{same}: answered at two leaves");
+                a
+            }
+            other => panic!("{same}: {other:?}"),
+        };
+        leaves.push(leaf);
+        let differs = format!("d-{round}");
+        let answers = (
+            answer_for(&one["body"], &differs),
+            answer_for(&two["body"], &differs),
+        );
+        let (leaf, refusal) = match answers {
+            (Ok((status, Some(leaf))), Err(refusal)) | (Err(refusal), Ok((status, Some(leaf)))) => {
+                assert_eq!(status, "stored", "{differs}: {one} / {two}");
+                (leaf, refusal)
+            }
+            other => panic!("{differs}: stored by neither or both: {other:?}"),
+        };
+        assert!(
+            refusal.contains(&format!("{differs:?} is already stored (leaf {leaf}")),
+            "{differs}: {refusal}"
+        );
+        leaves.push(leaf);
+    }
+    leaves.sort_unstable();
+    assert_eq!(
+        leaves,
+        (1..=2 * ROUNDS).collect::<Vec<_>>(),
+        "leaves not dense"
+    );
+    for server in servers {
+        let mut server = server;
+        let exit = terminate(&mut server.child, Duration::from_secs(20));
+        assert!(exit.success(), "a server exited with {exit}");
+    }
+    corridors[1].succeed(&["check"]);
+    Ok(())
+}
