@@ -129,31 +129,51 @@ impl DataDir {
                 path: root.join(CONFIG_FILE).display().to_string(),
                 reason,
             })?;
+        let existed = root.exists();
         std::fs::create_dir_all(root).map_err(|error| EngineError::io(root, error))?;
         let data_dir = DataDir {
             root: root.to_path_buf(),
             config,
             store_location,
         };
-        // The store first, the settings last: a directory without
-        // corridor.toml is not yet a data directory, so a crash in between
-        // leaves something `init` can be run on again after emptying it.
+        match data_dir.fill_new() {
+            Ok(()) => Ok(data_dir),
+            Err(error) => {
+                // All or nothing: what this init made goes (the directory
+                // was empty or absent), so it can simply be run again.
+                let removed = if existed {
+                    empty_directory(root)
+                } else {
+                    std::fs::remove_dir_all(root)
+                };
+                if let Err(cleanup) = removed {
+                    tracing::warn!(path = %root.display(), error = %cleanup, "cannot remove what a failed init made");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Fills a new, empty data directory: the store first, the settings
+    /// last. A directory without corridor.toml is not yet a data directory,
+    /// so a crash in between leaves something `init` can be run on again
+    /// after emptying it.
+    fn fill_new(&self) -> Result<(), EngineError> {
         {
-            let _lock = WriterLock::acquire(&data_dir.root.join(LOCK_FILE), "corridor init")?;
-            let mut store = data_dir.open_store()?;
+            let _lock = WriterLock::acquire(&self.root.join(LOCK_FILE), "corridor init")?;
+            let mut store = self.open_store()?;
             ensure_secret(&mut store)?;
             corridor_log::create_key_files(
-                &data_dir.keys_directory(),
+                &self.keys_directory(),
                 "log",
-                &data_dir.config.origin,
+                &self.config.origin,
                 corridor_tlog::SignatureType::Ed25519,
             )?;
         }
         write_atomically(
-            &root.join(CONFIG_FILE),
-            render_config(&data_dir.config).as_bytes(),
-        )?;
-        Ok(data_dir)
+            &self.root.join(CONFIG_FILE),
+            render_config(&self.config).as_bytes(),
+        )
     }
 
     /// Opens an existing data directory.
@@ -387,6 +407,19 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineEr
         && let Ok(directory) = std::fs::File::open(parent)
     {
         let _ = directory.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes everything inside `root`, keeping `root` itself.
+fn empty_directory(root: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(root)? {
+        let path = entry?.path();
+        if path.is_dir() && !path.is_symlink() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
     }
     Ok(())
 }
