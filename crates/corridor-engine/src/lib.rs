@@ -80,6 +80,16 @@ pub enum EngineError {
     Integrate(#[from] corridor_log::IntegrateError),
     #[error("opening the log: {0}")]
     OpenLog(#[from] corridor_log::OpenLogError),
+    #[error(
+        "{setting} is {here} in {path} but {stored} for the store {store}, which other data directories (other servers) share: they must agree on it; set {setting} to {stored}"
+    )]
+    SettingDiffers {
+        setting: &'static str,
+        here: String,
+        stored: String,
+        path: String,
+        store: String,
+    },
 }
 
 impl EngineError {
@@ -163,6 +173,7 @@ impl DataDir {
             let _lock = WriterLock::acquire(&self.root.join(LOCK_FILE), "corridor init")?;
             let mut store = self.open_store()?;
             ensure_secret(&mut store)?;
+            self.agree_on_settings(&mut store)?;
             corridor_log::create_key_files(
                 &self.keys_directory(),
                 "log",
@@ -329,6 +340,44 @@ impl DataDir {
         self.integrate_log(&writer)
     }
 
+    /// On a store several data directories may share (PostgreSQL), the
+    /// settings that decide what is stored and how it is judged must be the
+    /// same in each: `public_time_precision` (what a leaf publishes) and the
+    /// access thresholds. The first to write records its values in the
+    /// store; a directory whose values differ is refused, naming the setting.
+    ///
+    /// # Errors
+    /// [`EngineError::SettingDiffers`], or a storage failure.
+    fn agree_on_settings(&self, store: &mut dyn Store) -> Result<(), EngineError> {
+        if !self.store_location.is_shared() {
+            return Ok(());
+        }
+        let access = &self.config.access;
+        let settings = [
+            (
+                "public_time_precision",
+                self.config.public_time_precision.as_str().to_string(),
+            ),
+            (
+                "access",
+                format!("open = {}, restricted = {}", access.open, access.restricted),
+            ),
+        ];
+        for (setting, here) in settings {
+            let stored = store.first_meta(&format!("setting/{setting}"), here.as_bytes())?;
+            if stored != here.as_bytes() {
+                return Err(EngineError::SettingDiffers {
+                    setting,
+                    here,
+                    stored: String::from_utf8_lossy(&stored).into_owned(),
+                    path: self.root.join(CONFIG_FILE).display().to_string(),
+                    store: self.store_location.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Takes the writer lock and returns a [`Writer`].
     ///
     /// # Errors
@@ -337,6 +386,7 @@ impl DataDir {
         let lock = WriterLock::acquire(&self.root.join(LOCK_FILE), purpose)?;
         let mut store = self.open_store()?;
         let secret = ensure_secret(&mut store)?;
+        self.agree_on_settings(&mut store)?;
         let read_store = self.open_store()?;
         Ok(Writer::pipelined(
             read_store,
@@ -379,8 +429,9 @@ fn ensure_secret(store: &mut dyn Store) -> Result<Vec<u8>, EngineError> {
         path: "operating system random source".into(),
         source: std::io::Error::other(error.to_string()),
     })?;
-    store.set_meta("digest_secret", &secret)?;
-    Ok(secret)
+    // Of two processes starting on a new shared store at once, both keep
+    // the one secret stored first, so their content digests agree.
+    Ok(store.first_meta("digest_secret", &secret)?)
 }
 
 fn render_config(config: &Config) -> String {

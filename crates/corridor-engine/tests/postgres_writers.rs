@@ -214,3 +214,51 @@ fn the_same_ids_sent_to_two_writers_at_once_are_stored_once() {
         "seed {seed}: leaves not dense"
     );
 }
+
+#[test]
+fn a_directory_whose_settings_differ_from_the_shared_store_is_refused_by_name() {
+    let Some(cluster) = Cluster::shared_or_skip("settings shared through one PostgreSQL database")
+    else {
+        return;
+    };
+    let url = cluster.create_database().expect("creates a database");
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut first = Config::new("test.invalid/first");
+    first.store.url = Some(url.clone());
+    let first = DataDir::init(&root.path().join("first"), first).expect("init");
+    drop(
+        first
+            .writer("test")
+            .expect("the first writer records the settings"),
+    );
+
+    let mut coarser = Config::new("test.invalid/coarser");
+    coarser.store.url = Some(url.clone());
+    coarser.public_time_precision =
+        corridor_model::TimePrecision::parse("hour").expect("a precision");
+    let error = DataDir::init(&root.path().join("coarser"), coarser).expect_err("refused");
+    let text = error.to_string();
+    assert!(
+        text.contains("public_time_precision is hour")
+            && text.contains("but second for the store")
+            && !root.path().join("coarser").exists(),
+        "{text}"
+    );
+
+    let mut stricter = Config::new("test.invalid/stricter");
+    stricter.store.url = Some(url.clone());
+    stricter.access.open = 0.9;
+    let error = DataDir::init(&root.path().join("stricter"), stricter).expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("access is open = 0.9, restricted = 0.25"),
+        "{error}"
+    );
+
+    // The same settings are welcome.
+    let mut same = Config::new("test.invalid/same");
+    same.store.url = Some(url);
+    let same = DataDir::init(&root.path().join("same"), same).expect("init");
+    assert!(same.writer("test").is_ok());
+}

@@ -365,4 +365,21 @@ pub trait Store: TokenStore + Send + std::fmt::Debug {
     /// # Errors
     /// A storage failure.
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// Sets `key` to `value` unless it is set already, and returns the value
+    /// it holds afterwards: `value`, or the one set before. On a backend
+    /// several processes may write (PostgreSQL) the two steps are one
+    /// statement, so of two processes setting a key at once both get the
+    /// same value; the default, for single-writer backends, reads and then
+    /// writes.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn first_meta(&mut self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        if let Some(stored) = self.meta(key)? {
+            return Ok(stored);
+        }
+        self.set_meta(key, value)?;
+        Ok(value.to_vec())
+    }
 }

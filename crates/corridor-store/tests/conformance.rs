@@ -1464,6 +1464,22 @@ fn contract_count_by_type_counts_leaves(store: &mut dyn Store) {
     );
 }
 
+fn contract_first_meta_sets_a_key_once(store: &mut dyn Store) {
+    assert_eq!(
+        store.first_meta("setting/x", b"first").expect("sets"),
+        b"first".to_vec()
+    );
+    assert_eq!(
+        store.first_meta("setting/x", b"second").expect("keeps"),
+        b"first".to_vec(),
+        "a key set already keeps its value"
+    );
+    assert_eq!(
+        store.meta("setting/x").expect("reads"),
+        Some(b"first".to_vec())
+    );
+}
+
 fn contract_meta_is_a_durable_key_value_table(store: &mut dyn Store) {
     assert_eq!(store.meta("origin").expect("reads"), None);
     store
@@ -1676,6 +1692,7 @@ macro_rules! conformance_suite {
             contract_current_of_type_in_leaf_order_without_retracted,
             contract_count_by_type_counts_leaves,
             contract_meta_is_a_durable_key_value_table,
+            contract_first_meta_sets_a_key_once,
             contract_passage_sums_filter_by_attributes_and_agree_with_rollups,
             contract_passages_are_listed_in_pages_by_site_day_and_leaf,
             contract_rollups_equal_a_recount_of_current_passages,

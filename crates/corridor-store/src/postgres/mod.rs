@@ -216,6 +216,12 @@ impl Store for PostgresStore {
         })
         .map(drop)
     }
+
+    fn first_meta(&mut self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.with_client("writing settings", |client| {
+            read::first_meta(client, key, value)
+        })
+    }
 }
 
 impl TokenStore for PostgresStore {
