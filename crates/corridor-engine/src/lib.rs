@@ -80,16 +80,22 @@ pub enum EngineError {
     Integrate(#[from] corridor_log::IntegrateError),
     #[error("opening the log: {0}")]
     OpenLog(#[from] corridor_log::OpenLogError),
-    #[error(
-        "{setting} is {here} in {path} but {stored} for the store {store}, which other data directories (other servers) share: they must agree on it; set {setting} to {stored}"
-    )]
-    SettingDiffers {
-        setting: &'static str,
-        here: String,
-        stored: String,
-        path: String,
-        store: String,
-    },
+    #[error(transparent)]
+    SettingDiffers(Box<SettingDiffers>),
+}
+
+/// A setting of this data directory that differs from the one recorded in
+/// the store it shares with other data directories (other servers).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{setting} is {here} in {path} but {stored} for the store {store}, which other data directories (other servers) share: they must agree on it; set {setting} to {stored}"
+)]
+pub struct SettingDiffers {
+    pub setting: &'static str,
+    pub here: String,
+    pub stored: String,
+    pub path: String,
+    pub store: String,
 }
 
 impl EngineError {
@@ -366,13 +372,13 @@ impl DataDir {
         for (setting, here) in settings {
             let stored = store.first_meta(&format!("setting/{setting}"), here.as_bytes())?;
             if stored != here.as_bytes() {
-                return Err(EngineError::SettingDiffers {
+                return Err(EngineError::SettingDiffers(Box::new(SettingDiffers {
                     setting,
                     here,
                     stored: String::from_utf8_lossy(&stored).into_owned(),
                     path: self.root.join(CONFIG_FILE).display().to_string(),
                     store: self.store_location.to_string(),
-                });
+                })));
             }
         }
         Ok(())

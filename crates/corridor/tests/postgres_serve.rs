@@ -268,8 +268,7 @@ fn two_servers_on_one_database_store_an_id_sent_to_both_once() -> TestResult {
             .collect()
     });
     let mut leaves = Vec::new();
-    for round in 0..ROUNDS as usize {
-        let (one, two) = (&bodies[0][round], &bodies[1][round]);
+    for (round, (one, two)) in bodies[0].iter().zip(&bodies[1]).enumerate() {
         for answered in [one, two] {
             let status = answered["status"].as_u64().unwrap_or_default();
             assert!(status == 200 || status == 201, "round {round}: {answered}");
