@@ -46,7 +46,7 @@ fn start(corridor: &Corridor) -> Result<Running, Box<dyn std::error::Error>> {
             "200",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::null())
         .spawn()?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();
