@@ -80,6 +80,22 @@ pub enum EngineError {
     Integrate(#[from] corridor_log::IntegrateError),
     #[error("opening the log: {0}")]
     OpenLog(#[from] corridor_log::OpenLogError),
+    #[error(transparent)]
+    SettingDiffers(Box<SettingDiffers>),
+}
+
+/// A setting of this data directory that differs from the one recorded in
+/// the store it shares with other data directories (other servers).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{setting} is {here} in {path} but {stored} for the store {store}, which other data directories (other servers) share: they must agree on it; set {setting} to {stored}"
+)]
+pub struct SettingDiffers {
+    pub setting: &'static str,
+    pub here: String,
+    pub stored: String,
+    pub path: String,
+    pub store: String,
 }
 
 impl EngineError {
@@ -129,31 +145,52 @@ impl DataDir {
                 path: root.join(CONFIG_FILE).display().to_string(),
                 reason,
             })?;
+        let existed = root.exists();
         std::fs::create_dir_all(root).map_err(|error| EngineError::io(root, error))?;
         let data_dir = DataDir {
             root: root.to_path_buf(),
             config,
             store_location,
         };
-        // The store first, the settings last: a directory without
-        // corridor.toml is not yet a data directory, so a crash in between
-        // leaves something `init` can be run on again after emptying it.
+        match data_dir.fill_new() {
+            Ok(()) => Ok(data_dir),
+            Err(error) => {
+                // All or nothing: what this init made goes (the directory
+                // was empty or absent), so it can simply be run again.
+                let removed = if existed {
+                    empty_directory(root)
+                } else {
+                    std::fs::remove_dir_all(root)
+                };
+                if let Err(cleanup) = removed {
+                    tracing::warn!(path = %root.display(), error = %cleanup, "cannot remove what a failed init made");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Fills a new, empty data directory: the store first, the settings
+    /// last. A directory without corridor.toml is not yet a data directory,
+    /// so a crash in between leaves something `init` can be run on again
+    /// after emptying it.
+    fn fill_new(&self) -> Result<(), EngineError> {
         {
-            let _lock = WriterLock::acquire(&data_dir.root.join(LOCK_FILE), "corridor init")?;
-            let mut store = data_dir.open_store()?;
+            let _lock = WriterLock::acquire(&self.root.join(LOCK_FILE), "corridor init")?;
+            let mut store = self.open_store()?;
             ensure_secret(&mut store)?;
+            self.agree_on_settings(&mut store)?;
             corridor_log::create_key_files(
-                &data_dir.keys_directory(),
+                &self.keys_directory(),
                 "log",
-                &data_dir.config.origin,
+                &self.config.origin,
                 corridor_tlog::SignatureType::Ed25519,
             )?;
         }
         write_atomically(
-            &root.join(CONFIG_FILE),
-            render_config(&data_dir.config).as_bytes(),
-        )?;
-        Ok(data_dir)
+            &self.root.join(CONFIG_FILE),
+            render_config(&self.config).as_bytes(),
+        )
     }
 
     /// Opens an existing data directory.
@@ -323,6 +360,44 @@ impl DataDir {
         self.integrate_log(&writer)
     }
 
+    /// On a store several data directories may share (PostgreSQL), the
+    /// settings that decide what is stored and how it is judged must be the
+    /// same in each: `public_time_precision` (what a leaf publishes) and the
+    /// access thresholds. The first to write records its values in the
+    /// store; a directory whose values differ is refused, naming the setting.
+    ///
+    /// # Errors
+    /// [`EngineError::SettingDiffers`], or a storage failure.
+    fn agree_on_settings(&self, store: &mut dyn Store) -> Result<(), EngineError> {
+        if !self.store_location.is_shared() {
+            return Ok(());
+        }
+        let access = &self.config.access;
+        let settings = [
+            (
+                "public_time_precision",
+                self.config.public_time_precision.as_str().to_string(),
+            ),
+            (
+                "access",
+                format!("open = {}, restricted = {}", access.open, access.restricted),
+            ),
+        ];
+        for (setting, here) in settings {
+            let stored = store.first_meta(&format!("setting/{setting}"), here.as_bytes())?;
+            if stored != here.as_bytes() {
+                return Err(EngineError::SettingDiffers(Box::new(SettingDiffers {
+                    setting,
+                    here,
+                    stored: String::from_utf8_lossy(&stored).into_owned(),
+                    path: self.root.join(CONFIG_FILE).display().to_string(),
+                    store: self.store_location.to_string(),
+                })));
+            }
+        }
+        Ok(())
+    }
+
     /// Takes the writer lock and returns a [`Writer`].
     ///
     /// # Errors
@@ -331,6 +406,7 @@ impl DataDir {
         let lock = WriterLock::acquire(&self.root.join(LOCK_FILE), purpose)?;
         let mut store = self.open_store()?;
         let secret = ensure_secret(&mut store)?;
+        self.agree_on_settings(&mut store)?;
         let read_store = self.open_store()?;
         Ok(Writer::pipelined(
             read_store,
@@ -373,8 +449,9 @@ fn ensure_secret(store: &mut dyn Store) -> Result<Vec<u8>, EngineError> {
         path: "operating system random source".into(),
         source: std::io::Error::other(error.to_string()),
     })?;
-    store.set_meta("digest_secret", &secret)?;
-    Ok(secret)
+    // Of two processes starting on a new shared store at once, both keep
+    // the one secret stored first, so their content digests agree.
+    Ok(store.first_meta("digest_secret", &secret)?)
 }
 
 fn render_config(config: &Config) -> String {
@@ -401,6 +478,19 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EngineEr
         && let Ok(directory) = std::fs::File::open(parent)
     {
         let _ = directory.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes everything inside `root`, keeping `root` itself.
+fn empty_directory(root: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(root)? {
+        let path = entry?.path();
+        if path.is_dir() && !path.is_symlink() {
+            std::fs::remove_dir_all(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
     }
     Ok(())
 }

@@ -138,3 +138,34 @@ fn an_unknown_key_in_the_store_section_is_refused() {
     ));
     assert!(message.contains("unknown field `pool`"), "{message}");
 }
+
+#[test]
+fn a_failed_init_leaves_nothing_behind_and_can_be_run_again() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    // The store cannot be created (its directory does not exist), after
+    // init made the data directory and took its writer lock.
+    let missing = directory.path().join("no-such-dir").join("store.db");
+    let unreachable = with_store_url(&format!("sqlite:{}", missing.display()));
+
+    let absent = directory.path().join("absent");
+    let error = DataDir::init(&absent, unreachable.clone()).expect_err("no store, no init");
+    assert!(error.to_string().contains("store"), "{error}");
+    assert!(!absent.exists(), "a failed init left {}", absent.display());
+
+    let empty = directory.path().join("empty");
+    std::fs::create_dir(&empty).expect("creates an empty directory");
+    DataDir::init(&empty, unreachable).expect_err("no store, no init");
+    let left: Vec<_> = std::fs::read_dir(&empty)
+        .expect("lists")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "a failed init left {left:?} (writer.lock, keys/ ...)"
+    );
+
+    for root in [&absent, &empty] {
+        let data_dir = DataDir::init(root, Config::new(ORIGIN)).expect("init again");
+        assert!(data_dir.writer("test").is_ok());
+    }
+}

@@ -15,8 +15,11 @@
 //! integration hashes the next leaves, and [`LogStorage::sync`] makes the
 //! whole batch durable with one `syncfs`. Checkpoints and their copies are
 //! written one at a time (temporary file, `fsync`, rename, directory
-//! `fsync`), under a lock that makes the compare-and-swap atomic within the
-//! process; the data directory's writer lock keeps other processes out.
+//! `fsync`), under a lock that makes the compare-and-swap atomic: a mutex
+//! within the process and an OS lock on `log/.checkpoint.lock` across
+//! processes (several servers may share one log directory, and a process
+//! that dies holding it releases it), so two processes never both replace
+//! the same checkpoint, nor write one temporary file at once.
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -40,6 +43,17 @@ pub struct LogDirectory {
     batch: Mutex<Option<BatchWriter>>,
     /// Held while a checkpoint or a copy is compared and replaced.
     checkpoints: Mutex<()>,
+}
+
+/// The file whose OS lock is held, across processes, while a checkpoint
+/// or a copy is compared and replaced (dot-prefixed: never part of the log).
+const CHECKPOINT_LOCK: &str = ".checkpoint.lock";
+
+/// Both locks of a checkpoint write: the process's mutex, then the OS lock
+/// (released when the file closes, or when the process dies).
+struct CheckpointGuard<'a> {
+    _file: std::fs::File,
+    _mutex: MutexGuard<'a, ()>,
 }
 
 /// Locks `mutex`, taking the value even if a thread panicked holding it: a
@@ -82,6 +96,24 @@ impl LogDirectory {
                 io::ErrorKind::InvalidInput,
                 "not a path inside the log directory",
             ),
+        })
+    }
+
+    /// Takes the checkpoint locks, waiting for another process holding it.
+    fn lock_checkpoints(&self) -> Result<CheckpointGuard<'_>, LogStorageError> {
+        let mutex = locked(&self.checkpoints);
+        let path = self.root.join(CHECKPOINT_LOCK);
+        std::fs::create_dir_all(&self.root).map_err(Self::io_error(&self.root))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Self::io_error(&path))?;
+        file.lock().map_err(Self::io_error(&path))?;
+        Ok(CheckpointGuard {
+            _file: file,
+            _mutex: mutex,
         })
     }
 
@@ -171,7 +203,7 @@ impl LogStorage for LogDirectory {
 
     fn write_checkpoint_copy(&self, tree_size: u64, signed: &[u8]) -> Result<(), LogStorageError> {
         let file = self.file_or_error(&checkpoint_copy_path(tree_size))?;
-        let _checkpoints = locked(&self.checkpoints);
+        let _checkpoints = self.lock_checkpoints()?;
         if let Some(current) = read_optional(&file).map_err(Self::io_error(&file))? {
             check_same_checkpoint_more_signatures(&current, signed).map_err(|reason| {
                 LogStorageError::NotSuccessor {
@@ -193,7 +225,7 @@ impl LogStorage for LogDirectory {
         signed: &[u8],
     ) -> Result<(), LogStorageError> {
         let file = self.root.join(CHECKPOINT_FILE);
-        let _checkpoints = locked(&self.checkpoints);
+        let _checkpoints = self.lock_checkpoints()?;
         let current = read_optional(&file).map_err(Self::io_error(&file))?;
         if current.as_deref() != replaced {
             return Err(LogStorageError::CheckpointChanged {

@@ -86,6 +86,10 @@ impl<S: Store + ?Sized> Store for Box<S> {
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         (**self).set_meta(key, value)
     }
+
+    fn first_meta(&mut self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        (**self).first_meta(key, value)
+    }
 }
 
 impl<S: TokenStore + ?Sized> TokenStore for Box<S> {

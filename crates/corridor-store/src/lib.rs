@@ -193,6 +193,14 @@ impl StoreError {
         matches!(self, StoreError::OutcomeUnknown { .. })
     }
 
+    /// Whether `append` was refused because one of its ids is stored
+    /// already (on a shared database, by another writer since the batch was
+    /// staged): nothing of the batch was stored, and staging it again finds
+    /// that record.
+    pub fn is_stored_meanwhile(&self) -> bool {
+        matches!(self, StoreError::DuplicateId { .. })
+    }
+
     /// Whether the store ran out of space (SQLite's `SQLITE_FULL`, or a
     /// write refused because a file may grow no larger; PostgreSQL's
     /// `disk_full`, SQLSTATE 53100): nothing was stored, and writing works
@@ -357,4 +365,21 @@ pub trait Store: TokenStore + Send + std::fmt::Debug {
     /// # Errors
     /// A storage failure.
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// Sets `key` to `value` unless it is set already, and returns the value
+    /// it holds afterwards: `value`, or the one set before. On a backend
+    /// several processes may write (PostgreSQL) the two steps are one
+    /// statement, so of two processes setting a key at once both get the
+    /// same value; the default, for single-writer backends, reads and then
+    /// writes.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn first_meta(&mut self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        if let Some(stored) = self.meta(key)? {
+            return Ok(stored);
+        }
+        self.set_meta(key, value)?;
+        Ok(value.to_vec())
+    }
 }

@@ -53,6 +53,13 @@ impl std::fmt::Debug for DatabaseUrl {
 const BACKEND_SCHEMES: [&str; 2] = ["postgres", "postgresql"];
 
 impl StoreLocation {
+    /// Whether several processes (several servers, each with its own data
+    /// directory) may write the store at this location at once.
+    #[must_use]
+    pub fn is_shared(&self) -> bool {
+        matches!(self, StoreLocation::Postgres(_))
+    }
+
     /// Parses `sqlite:PATH`, `sqlite://PATH`, a bare path, or a
     /// `postgres://` / `postgresql://` URL (checked, but not connected to).
     ///

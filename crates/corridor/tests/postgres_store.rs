@@ -132,6 +132,10 @@ fn a_bad_store_url_or_a_missing_database_is_named_without_the_password() {
     );
     assert!(error.contains("corridor:***@"), "{error}");
     assert!(!error.contains("hunter2"), "{error}");
+    assert!(
+        !sandbox.path("data").exists(),
+        "a failed init left its directory (writer.lock, keys/) behind"
+    );
 
     let bad = "postgres://corridor:hunter2@db.example.org/corridor?sslmode=sometimes";
     let corridor = Corridor::with_data(sandbox.root(), &sandbox.path("other"));

@@ -110,6 +110,12 @@ impl CommitFailure {
     pub fn storage_full(&self) -> bool {
         self.0.is_storage_full()
     }
+
+    /// Another writer stored one of the group's ids after it was staged;
+    /// nothing of the group was stored, and staged again it is answered.
+    fn stored_meanwhile(&self) -> bool {
+        self.0.is_stored_meanwhile()
+    }
 }
 
 /// A submission's answer: what happened to each record, in order, or the
@@ -248,7 +254,15 @@ impl<R> Sequencer<R> {
                 }
                 Err(error) => {
                     sent = None;
-                    answer_failed(previous, &error, &mut answered);
+                    if error.stored_meanwhile() {
+                        // Another writer stored one of its ids since it was
+                        // staged; nothing of it was stored: judge it again.
+                        for job in previous {
+                            self.stage(job.submission);
+                        }
+                    } else {
+                        answer_failed(previous, &error, &mut answered);
+                    }
                     // This group was staged assuming the failed one would be
                     // stored, and the writer dropped it: stage it again.
                     for job in group {
@@ -277,9 +291,30 @@ impl<R> Sequencer<R> {
                 self.answer_committed(to_commit, indexes, &mut answered);
             }
             Ok(_) => self.in_flight = Some(to_commit),
+            Err(error) if error.is_stored_meanwhile() => {
+                answered.extend(self.stage_again(to_commit));
+            }
             Err(error) => answer_failed(to_commit, &CommitFailure(Arc::new(error)), &mut answered),
         }
         answered
+    }
+
+    /// Stages `group` again against what the store holds now and sends
+    /// it, after its commit was refused because another writer (another
+    /// server on the same database) stored one of its ids meanwhile:
+    /// nothing of it was stored, and staged again that record is
+    /// `already_stored` at the other writer's leaf, or refused naming that
+    /// leaf when its content differs. Each time round, one more id is found
+    /// stored, so this ends.
+    fn stage_again(&mut self, group: Vec<StagedSubmission<R>>) -> Vec<Answered<R>> {
+        tracing::info!(
+            submissions = group.len(),
+            "another writer stored a record of this group meanwhile; staging it again"
+        );
+        for job in group {
+            self.stage(job.submission);
+        }
+        self.send()
     }
 
     /// The answers of the group in flight if its commit has returned,
@@ -298,6 +333,9 @@ impl<R> Sequencer<R> {
             None => self.in_flight = Some(group),
             Some(Ok(indexes)) => {
                 self.answer_committed(group, indexes, &mut answered);
+            }
+            Some(Err(error)) if error.is_stored_meanwhile() => {
+                answered.extend(self.stage_again(group));
             }
             Some(Err(error)) => {
                 answer_failed(group, &CommitFailure(Arc::new(error)), &mut answered)
@@ -318,6 +356,10 @@ impl<R> Sequencer<R> {
             match self.confirm_in_flight() {
                 Ok(indexes) => {
                     self.answer_committed(group, indexes, &mut answered);
+                }
+                Err(error) if error.stored_meanwhile() => {
+                    answered.extend(self.stage_again(group));
+                    answered.extend(self.finish());
                 }
                 Err(error) => answer_failed(group, &error, &mut answered),
             }

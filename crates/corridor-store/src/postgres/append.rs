@@ -566,16 +566,33 @@ fn load_passages(
 }
 
 /// Erases the private parts of `id` and every record that corrects it, in
-/// one transaction; returns how many were erased.
+/// one transaction, then vacuums the table so the deleted rows leave its
+/// pages. Returns how many were erased when none were (nothing to purge).
 ///
 /// # Errors
-/// PostgreSQL's failure; nothing is erased.
+/// PostgreSQL's failure (nothing is erased); or, when something was erased,
+/// [`StoreError::ErasedNotPurged`]: PostgreSQL's write-ahead log (and any
+/// archive or base backup of it) still holds the inserted values until
+/// its segments are recycled, which no client can force.
 pub(super) fn erase_private(pool: &std::sync::Arc<Pool>, id: &str) -> Result<u64, StoreError> {
     let mut client = pool.get()?;
-    client
+    let erased = client
         .execute(
             "DELETE FROM private_parts WHERE leaf_index IN (SELECT leaf_index FROM records WHERE id = $1 OR target_id = $1)",
             &[&id],
         )
-        .map_err(|error| backend(pool.shown(), "erasing private parts", error))
+        .map_err(|error| backend(pool.shown(), "erasing private parts", error))?;
+    if erased == 0 {
+        return Ok(0);
+    }
+    // VACUUM runs outside a transaction: the DELETE above committed first.
+    let vacuumed = client.batch_execute("VACUUM private_parts");
+    let reason = match vacuumed {
+        Ok(()) => "the rows are deleted and vacuumed out of the table, but PostgreSQL's write-ahead log keeps the inserted values until its segments are recycled after later checkpoints (and WAL archives and base backups keep them until they are deleted)".to_string(),
+        Err(error) => format!(
+            "the rows are deleted, but vacuuming the table failed ({}), so the values stay in its pages until the next VACUUM (autovacuum runs it), and in the write-ahead log until its segments are recycled",
+            super::url::error_chain(&error)
+        ),
+    };
+    Err(StoreError::ErasedNotPurged { erased, reason })
 }

@@ -10,14 +10,17 @@
 //! backoff, and `cluster` starts throwaway clusters for tests and benchmarks.
 //!
 //! The `postgres` crate is synchronous: it runs its own small runtime on the
-//! calling thread, so these calls must not be made on an async runtime's
-//! worker threads (the server calls stores from blocking tasks).
+//! calling thread, which Tokio refuses inside another runtime. Every use of
+//! a connection here goes through `thread::off_runtime`, which moves it to a
+//! thread of its own when an async runtime is current, so the store may be
+//! called from anywhere (an async handler, or `Runtime::block_on`).
 
 mod append;
 pub mod cluster;
 mod pool;
 mod read;
 mod schema;
+mod thread;
 mod tls;
 mod url;
 
@@ -33,6 +36,7 @@ pub(crate) use url::{is_postgres, redact};
 
 use self::pool::{Pool, backend};
 use self::read::BadRow;
+use self::thread::off_runtime;
 use crate::rollup::{Metrics, RollupDifference, RollupQuery, RollupRow};
 use crate::{
     ApiToken, CurrentState, ListedPassage, NewRecord, PrivatePart, Store, StoreError, StoredRecord,
@@ -57,8 +61,10 @@ impl PostgresStore {
         let options = url::parse(url)?;
         let pool = pool::shared(url, options);
         if !pool.installed.load(Ordering::Acquire) {
-            let mut client = pool.get()?;
-            schema::install(&mut client, pool.shown())?;
+            off_runtime(|| {
+                let mut client = pool.get()?;
+                schema::install(&mut client, pool.shown())
+            })?;
             pool.installed.store(true, Ordering::Release);
         }
         Ok(PostgresStore { pool })
@@ -72,29 +78,31 @@ impl PostgresStore {
     /// Runs `work` on a pooled connection. A connection found broken (the
     /// server restarted since it was last used) is replaced and `work` run
     /// once more: every caller of this is a read or an idempotent write.
-    fn with_client<T>(
+    fn with_client<T: Send>(
         &self,
         doing: &'static str,
-        mut work: impl FnMut(&mut postgres::Client) -> Result<T, postgres::Error>,
+        mut work: impl FnMut(&mut postgres::Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<T, StoreError> {
-        let mut client = self.pool.get()?;
-        match work(&mut client) {
-            Ok(value) => Ok(value),
-            Err(_) if client.is_closed() => {
-                drop(client);
-                tracing::warn!(location = %self.pool.shown(), "PostgreSQL connection lost; reconnecting");
-                let mut client = self.pool.get()?;
-                work(&mut client).map_err(|error| backend(self.pool.shown(), doing, error))
+        off_runtime(|| {
+            let mut client = self.pool.get()?;
+            match work(&mut client) {
+                Ok(value) => Ok(value),
+                Err(_) if client.is_closed() => {
+                    drop(client);
+                    tracing::warn!(location = %self.pool.shown(), "PostgreSQL connection lost; reconnecting");
+                    let mut client = self.pool.get()?;
+                    work(&mut client).map_err(|error| backend(self.pool.shown(), doing, error))
+                }
+                Err(error) => Err(backend(self.pool.shown(), doing, error)),
             }
-            Err(error) => Err(backend(self.pool.shown(), doing, error)),
-        }
+        })
     }
 
     /// [`Self::with_client`] for reads that may find a row they cannot read.
-    fn read<T>(
+    fn read<T: Send>(
         &self,
         doing: &'static str,
-        work: impl FnMut(&mut postgres::Client) -> Result<Result<T, BadRow>, postgres::Error>,
+        work: impl FnMut(&mut postgres::Client) -> Result<Result<T, BadRow>, postgres::Error> + Send,
     ) -> Result<T, StoreError> {
         self.with_client(doing, work)?
             .map_err(BadRow::into_store_error)
@@ -119,7 +127,7 @@ pub(crate) fn is_disk_full(error: &(dyn std::error::Error + 'static)) -> bool {
 
 impl Store for PostgresStore {
     fn append(&mut self, batch: &[NewRecord]) -> Result<Vec<u64>, StoreError> {
-        append::append(&self.pool, batch)
+        off_runtime(|| append::append(&self.pool, batch))
     }
 
     fn record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
@@ -153,7 +161,7 @@ impl Store for PostgresStore {
     }
 
     fn erase_private(&mut self, id: &str) -> Result<u64, StoreError> {
-        append::erase_private(&self.pool, id)
+        off_runtime(|| append::erase_private(&self.pool, id))
     }
 
     fn rollup(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
@@ -208,21 +216,29 @@ impl Store for PostgresStore {
         })
         .map(drop)
     }
+
+    fn first_meta(&mut self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.with_client("writing settings", |client| {
+            read::first_meta(client, key, value)
+        })
+    }
 }
 
 impl TokenStore for PostgresStore {
     fn insert_token(&mut self, token: &ApiToken, secret_hash: &[u8; 32]) -> Result<(), StoreError> {
-        let mut client = self.pool.get()?;
-        match read::insert_token(&mut client, token, secret_hash) {
-            Ok(_) => Ok(()),
-            // Both the id and the hash are unique: either is a token stored already.
-            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                Err(StoreError::DuplicateToken {
-                    id: token.id.clone(),
-                })
+        off_runtime(|| {
+            let mut client = self.pool.get()?;
+            match read::insert_token(&mut client, token, secret_hash) {
+                Ok(_) => Ok(()),
+                // Both the id and the hash are unique: either is a token stored already.
+                Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                    Err(StoreError::DuplicateToken {
+                        id: token.id.clone(),
+                    })
+                }
+                Err(error) => Err(backend(self.pool.shown(), "storing a token", error)),
             }
-            Err(error) => Err(backend(self.pool.shown(), "storing a token", error)),
-        }
+        })
     }
 
     fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<ApiToken>, StoreError> {

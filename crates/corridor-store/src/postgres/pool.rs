@@ -16,6 +16,7 @@ use std::time::Duration;
 use postgres::Client;
 use postgres::error::SqlState;
 
+use super::thread::drop_off_runtime;
 use super::tls::RustlsConnector;
 use super::url::{ConnectOptions, error_chain};
 use crate::StoreError;
@@ -181,6 +182,7 @@ impl Pool {
 
     fn give_back(&self, client: Client) {
         if client.is_closed() {
+            drop_off_runtime(client);
             return;
         }
         let mut idle = self
@@ -189,7 +191,21 @@ impl Pool {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if idle.len() < MAX_IDLE {
             idle.push(client);
+        } else {
+            drop(idle);
+            drop_off_runtime(client);
         }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let idle = std::mem::take(
+            self.idle
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        drop_off_runtime(idle);
     }
 }
 

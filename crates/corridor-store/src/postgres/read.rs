@@ -430,6 +430,26 @@ pub(super) fn set_meta(
     )
 }
 
+/// Sets `key` unless it is set, in one statement; returns what it holds.
+/// A row inserted by another transaction meanwhile is seen by the `SELECT`
+/// when the `INSERT` does nothing (it waited for that transaction).
+pub(super) fn first_meta(
+    client: &mut Client,
+    key: &str,
+    value: &[u8],
+) -> Result<Vec<u8>, postgres::Error> {
+    let inserted = client.query_opt(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value",
+        &[&key, &value],
+    )?;
+    match inserted {
+        Some(row) => row.try_get(0),
+        None => client
+            .query_one("SELECT value FROM meta WHERE key = $1", &[&key])?
+            .try_get(0),
+    }
+}
+
 const TOKEN_COLUMNS: &str = "id, name, role, created_at, revoked_at";
 
 fn token(row: &Row) -> ApiToken {
