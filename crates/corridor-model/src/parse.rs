@@ -649,7 +649,10 @@ impl Reader<'_, '_> {
                 field: self.path(&path),
                 reason,
             })?;
-            attributes.insert(key.clone(), self.string_value(&path, value, 0, VALUE_LENGTH)?);
+            attributes.insert(
+                key.clone(),
+                self.string_value(&path, value, 0, VALUE_LENGTH)?,
+            );
         }
         Ok(attributes)
     }
@@ -791,7 +794,10 @@ impl Reader<'_, '_> {
             return self.fail("cargo", format!("not a list: {}", shown(value)));
         };
         if lines.len() > MAX_CARGO_LINES {
-            return self.fail("cargo", format!("{} lines; at most {MAX_CARGO_LINES}", lines.len()));
+            return self.fail(
+                "cargo",
+                format!("{} lines; at most {MAX_CARGO_LINES}", lines.len()),
+            );
         }
         let mut cargo = Vec::with_capacity(lines.len());
         for (index, line) in lines.iter().enumerate() {
