@@ -218,6 +218,33 @@ pub fn check_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The rule of every text field: `min` to `max` characters, no control
+/// characters but tab and line feed, and (when `min` is 1 or more) not only
+/// white space. `corridor_model::schema::text` states it as a schema.
+///
+/// # Errors
+/// Why `text` breaks it.
+pub fn check_text(text: &str, min: usize, max: usize) -> Result<(), String> {
+    let length = text.chars().count();
+    if length < min || length > max {
+        return Err(if length < min && min == 1 {
+            "empty".to_string()
+        } else {
+            format!("must be {min} to {max} characters long, is {length}")
+        });
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err("contains control characters".into());
+    }
+    if min > 0 && text.trim().is_empty() {
+        return Err("is blank".into());
+    }
+    Ok(())
+}
+
 fn check_key(key: &str) -> Result<(), String> {
     let valid = !key.is_empty()
         && key.len() <= KEY_LENGTH
@@ -379,25 +406,10 @@ impl Reader<'_, '_> {
         let Some(text) = value.as_str() else {
             return self.fail(field, format!("not a string: {}", shown(value)));
         };
-        let length = text.chars().count();
-        if length < min || length > max {
-            let reason = if length < min && min == 1 {
-                "empty".to_string()
-            } else {
-                format!("must be {min} to {max} characters long, is {length}")
-            };
-            return self.fail(field, reason);
+        match check_text(text, min, max) {
+            Ok(()) => Ok(text.to_string()),
+            Err(reason) => self.fail(field, reason),
         }
-        if text
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
-            return self.fail(field, "contains control characters");
-        }
-        if text.trim() != text && min > 0 && text.trim().is_empty() {
-            return self.fail(field, "is blank");
-        }
-        Ok(text.to_string())
     }
 
     fn optional_string(

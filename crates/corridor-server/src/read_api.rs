@@ -356,7 +356,7 @@ fn site_period(parameters: SitePeriodParameters) -> Result<SitePeriod, ApiError>
     let from = parse_date("from", &parameters.from)?;
     let to = parse_date("to", &parameters.to)?;
     if to < from {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Unprocessable(format!(
             "to {to} is before from {from}"
         )));
     }
@@ -651,7 +651,7 @@ pub async fn inclusion_proof(
                     .record_at(index)?
                     .ok_or_else(|| ApiError::NotFound(format!("no leaf {index}")))?,
                 _ => {
-                    return Err(ApiError::BadRequest(
+                    return Err(ApiError::Unprocessable(
                         "give exactly one of record (an id) and index (a leaf index)".into(),
                     ));
                 }
@@ -684,7 +684,7 @@ pub async fn consistency_proof(
         let latest = reader.latest()?;
         let to = parameters.to.unwrap_or(latest.checkpoint.tree_size);
         if parameters.from > to {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::Unprocessable(format!(
                 "from {} is larger than to {to}",
                 parameters.from
             )));

@@ -14,6 +14,14 @@ use crate::Completion;
 use crate::cli::{FormExport, XlsformArgs};
 
 /// Writes the XLSForm (and, with `--mapping`, its import mapping).
+/// `corridor schema records`: the JSON Schema of one record, on standard output.
+pub fn record_schema() -> Result<Completion> {
+    let schema = serde_json::to_string_pretty(&corridor_model::schema::record_schema())
+        .context("writing the record schema")?;
+    println!("{schema}");
+    Ok(Completion::Clean)
+}
+
 pub fn xlsform(root: &Path, arguments: XlsformArgs) -> Result<Completion> {
     let data_dir = DataDir::open(root)?;
     let store = data_dir.open_store()?;
