@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use corridor_model::vocab::Token;
-use corridor_model::{Body, Category, FlowMetric, Record};
+use corridor_model::{Body, Category, FlowMetric, Record, RecordType};
 use corridor_stats::access::{AccessQuery, access_index, baseline_for};
 use corridor_stats::claims::check_claim;
 use corridor_stats::coverage::site_coverage;
@@ -142,6 +142,14 @@ pub async fn list_records(
     parameters: QueryResult<ListParameters>,
 ) -> Result<Response, ApiError> {
     let Query(parameters) = parameters.map_err(query_error)?;
+    if let Some(kind) = &parameters.record_type
+        && RecordType::parse(kind).is_none()
+    {
+        return Err(ApiError::BadRequest(format!(
+            "type: {}",
+            RecordType::not_a_token(kind)
+        )));
+    }
     let limit = parameters.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::BadRequest(format!(
@@ -358,6 +366,15 @@ fn site_period(parameters: SitePeriodParameters) -> Result<SitePeriod, ApiError>
     if to < from {
         return Err(ApiError::Unprocessable(format!(
             "to {to} is before from {from}"
+        )));
+    }
+    // The same bound as statistics: a period of centuries would keep a
+    // reader busy for minutes.
+    let days = corridor_model::time::day_number(to) - corridor_model::time::day_number(from) + 1;
+    if days > corridor_stats::MAX_PERIOD_DAYS {
+        return Err(ApiError::Unprocessable(format!(
+            "the period spans {days} days; at most {}",
+            corridor_stats::MAX_PERIOD_DAYS
         )));
     }
     let metric = match parameters.metric.as_deref() {
