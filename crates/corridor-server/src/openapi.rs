@@ -177,10 +177,7 @@ pub fn document(routes: &[RouteDoc]) -> Value {
             .entry(openapi_path(route.path))
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(methods) = entry {
-            methods.insert(
-                route.method.to_lowercase(),
-                Value::Object(operation(route)),
-            );
+            methods.insert(route.method.to_lowercase(), Value::Object(operation(route)));
         }
     }
     json!({

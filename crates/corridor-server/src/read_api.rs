@@ -312,7 +312,9 @@ pub async fn stats(
     query.by = split_list(parameters.by.as_deref())
         .iter()
         .map(|name| StatsDimension::parse(name))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        // A name that is no dimension is the parameter's form (400).
+        .map_err(|error| ApiError::BadRequest(format!("by: {error}")))?;
     query.category = check_token::<Category>("category", parameters.category)?;
     query.direction = check_token::<corridor_model::Direction>("direction", parameters.direction)?;
     query.outcome = check_token::<corridor_model::Outcome>("outcome", parameters.outcome)?;

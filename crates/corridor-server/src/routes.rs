@@ -90,8 +90,16 @@ const JSON: &str = "application/json";
 
 fn period() -> Vec<Parameter> {
     vec![
-        required_query("from", "first day, YYYY-MM-DD, site-local, inclusive", date()),
-        required_query("to", "last day, YYYY-MM-DD, site-local, inclusive (not before from)", date()),
+        required_query(
+            "from",
+            "first day, YYYY-MM-DD, site-local, inclusive",
+            date(),
+        ),
+        required_query(
+            "to",
+            "last day, YYYY-MM-DD, site-local, inclusive (not before from)",
+            date(),
+        ),
     ]
 }
 
@@ -127,12 +135,24 @@ impl Route {
     }
 
     /// A successful answer in one or more media types.
-    fn answers(mut self, status: u16, description: &'static str, content: &[(&'static str, Value)]) -> Route {
+    fn answers(
+        mut self,
+        status: u16,
+        description: &'static str,
+        content: &[(&'static str, Value)],
+    ) -> Route {
         let content = content
             .iter()
-            .map(|(media_type, schema)| Content { media_type, schema: schema.clone() })
+            .map(|(media_type, schema)| Content {
+                media_type,
+                schema: schema.clone(),
+            })
             .collect();
-        self.doc.answers.push(Answer { status, description, content });
+        self.doc.answers.push(Answer {
+            status,
+            description,
+            content,
+        });
         self
     }
 
@@ -142,12 +162,24 @@ impl Route {
 
     /// An error this route gives, and when.
     fn fails(mut self, status: u16, description: &'static str) -> Route {
-        self.doc.answers.push(Answer { status, description, content: Vec::new() });
+        self.doc.answers.push(Answer {
+            status,
+            description,
+            content: Vec::new(),
+        });
         self
     }
 
-    fn link(mut self, name: &'static str, operation_id: &'static str, parameter: &'static str, expression: &'static str) -> Route {
-        self.doc.links.push((name, operation_id, parameter, expression));
+    fn link(
+        mut self,
+        name: &'static str,
+        operation_id: &'static str,
+        parameter: &'static str,
+        expression: &'static str,
+    ) -> Route {
+        self.doc
+            .links
+            .push((name, operation_id, parameter, expression));
         self
     }
 }
@@ -158,8 +190,19 @@ const UNPROCESSABLE_PERIOD: &str = "a rule the schema cannot state: to is before
 fn routes(state: &AppState) -> Vec<Route> {
     let submission_limit = DefaultBodyLimit::max(state.options().max_submission_bytes);
     let dimensions = [
-        "day", "week", "month", "site", "category", "operator", "direction", "outcome",
-        "vehicle_class", "cargo", "source", "source_kind", "recorded_by",
+        "day",
+        "week",
+        "month",
+        "site",
+        "category",
+        "operator",
+        "direction",
+        "outcome",
+        "vehicle_class",
+        "cargo",
+        "source",
+        "source_kind",
+        "recorded_by",
     ];
     let passage_filters = || {
         vec![
@@ -174,20 +217,44 @@ fn routes(state: &AppState) -> Vec<Route> {
     };
     let stats_filters = || {
         let mut parameters = period();
-        parameters.push(query("by", "comma-separated dimensions", token_list(&dimensions)));
+        parameters.push(query(
+            "by",
+            "comma-separated dimensions",
+            token_list(&dimensions),
+        ));
         parameters.extend(passage_filters());
         parameters.extend([
-            query("baseline", "true: put the baseline beside every figure", boolean()),
-            query("format", "json (default) or csv", one_of_tokens(&["json", "csv"])),
+            query(
+                "baseline",
+                "true: put the baseline beside every figure",
+                boolean(),
+            ),
+            query(
+                "format",
+                "json (default) or csv",
+                one_of_tokens(&["json", "csv"]),
+            ),
         ]);
         parameters
     };
     let site_period = || {
         let mut parameters = period();
         parameters.extend([
-            query("site", "comma-separated site ids [default: every site]", text()),
-            query("metric", "the figure [default: vehicles]", named("FlowMetric")),
-            query("category", "operator category [default: all traffic]", named("Category")),
+            query(
+                "site",
+                "comma-separated site ids [default: every site]",
+                text(),
+            ),
+            query(
+                "metric",
+                "the figure [default: vehicles]",
+                named("FlowMetric"),
+            ),
+            query(
+                "category",
+                "operator category [default: all traffic]",
+                named("Category"),
+            ),
         ]);
         parameters
     };

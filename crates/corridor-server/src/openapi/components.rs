@@ -270,7 +270,13 @@ fn responses() -> Map<String, Value> {
     add(
         "InclusionProof",
         object(
-            &["leaf_index", "tree_size", "leaf_hash", "proof", "checkpoint"],
+            &[
+                "leaf_index",
+                "tree_size",
+                "leaf_hash",
+                "proof",
+                "checkpoint",
+            ],
             json!({
                 "record_id": {"type": "string"},
                 "leaf_index": integer(),
@@ -327,7 +333,13 @@ fn responses() -> Map<String, Value> {
     add(
         "Figures",
         object(
-            &["vehicles", "passages", "passengers", "medical_evacuees", "tonnes"],
+            &[
+                "vehicles",
+                "passages",
+                "passengers",
+                "medical_evacuees",
+                "tonnes",
+            ],
             json!({
                 "vehicles": figure(), "passages": figure(), "passengers": figure(),
                 "medical_evacuees": figure(), "tonnes": figure(),
@@ -408,7 +420,12 @@ fn responses() -> Map<String, Value> {
     add(
         "CheckpointReference",
         object(
-            &["origin", "tree_size", "root_hash", "records_beyond_checkpoint"],
+            &[
+                "origin",
+                "tree_size",
+                "root_hash",
+                "records_beyond_checkpoint",
+            ],
             json!({
                 "origin": {"type": "string"}, "tree_size": integer(), "root_hash": base64(),
                 "records_beyond_checkpoint": integer(),
