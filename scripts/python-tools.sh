@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYXFORM_VERSION=4.5.0
+# schemathesis checks the API against its OpenAPI document (tests/contract/run.sh).
+SCHEMATHESIS_VERSION=4.32.5
 
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     apt-get update -qq
@@ -23,4 +25,8 @@ if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("py
     .venv/bin/pip install --quiet --disable-pip-version-check "pyxform==$PYXFORM_VERSION"
 fi
 .venv/bin/xls2xform --help >/dev/null
-echo "pyxform $PYXFORM_VERSION in .venv"
+if [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then
+    .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+.venv/bin/schemathesis --version >/dev/null
+echo "pyxform $PYXFORM_VERSION and schemathesis $SCHEMATHESIS_VERSION in .venv"

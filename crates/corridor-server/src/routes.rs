@@ -62,9 +62,9 @@ fn text() -> Value {
     json!({"type": "string"})
 }
 
-/// A count or index a query may give (JSON's exact integers).
+/// A count or index a query may give (the server reads them as 64-bit unsigned).
 fn whole(minimum: u64) -> Value {
-    json!({"type": "integer", "minimum": minimum, "maximum": 9_007_199_254_740_991_u64})
+    json!({"type": "integer", "minimum": minimum, "maximum": u64::MAX})
 }
 
 fn boolean() -> Value {
