@@ -1,7 +1,7 @@
 //! `corridor form xlsform`: the field form from the store's sites, and the repeat files `corridor import` joins for the mappings such forms write.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -18,7 +18,9 @@ use crate::cli::{FormExport, XlsformArgs};
 pub fn record_schema() -> Result<Completion> {
     let schema = serde_json::to_string_pretty(&corridor_model::schema::record_schema())
         .context("writing the record schema")?;
-    println!("{schema}");
+    // A closed pipe (`| head`) is an error to report, not a panic.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{schema}").context("writing the record schema to standard output")?;
     Ok(Completion::Clean)
 }
 
