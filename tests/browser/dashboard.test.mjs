@@ -202,7 +202,7 @@ describe('dashboard and observer page in headless Chromium', () => {
       await page.screenshot({ path: join(outputDirectory, 'dashboard-phone-full.png'), fullPage: true });
 
       await go(page, '/dashboard/verify');
-      assert.match(await page.locator('pre.vkey').textContent(), /^demo\.corridor\.invalid\/lachin-synthetic\+[0-9a-f]{8}\+/);
+      assert.match(await page.locator('pre.vkey').textContent(), /^demo\.corridor\.invalid\/lachin-synthetic-[0-9a-f]{8}\+[0-9a-f]{8}\+/);
       assert.match(await page.locator('#verify pre.command').textContent(), /^corridor verify --log http:\/\/127\.0\.0\.1:\d+\/log --vkey '/);
       assert.deepEqual(await sideways(page), { overflow: 0, sticking: [] }, 'the verify page does not scroll sideways');
       await page.screenshot({ path: join(outputDirectory, 'verify-phone.png'), fullPage: true });

@@ -133,7 +133,7 @@ describe('HTML report in headless Chromium', () => {
     const { context, page } = await openReport();
     try {
       const embedded = JSON.parse(await page.locator('script#corridor-report').textContent());
-      assert.equal(embedded.format, 'corridor-report/v1');
+      assert.equal(embedded.format, 'corridor-report/v2');
       assert.equal(embedded.totals.totals.vehicles, 980);
       const shown = await page.locator('.tile-vehicles .value').textContent();
       assert.equal(shown, embedded.totals.totals.vehicles.toLocaleString('en-US'));

@@ -41,7 +41,7 @@ pub fn create(root: &Path) -> Result<(DataDir, SubmitSummary), EngineError> {
     }
     let config = Config {
         demo: true,
-        ..Config::new(DEMO_ORIGIN)
+        ..Config::new(demo_origin()?)
     };
     let data_dir = DataDir::init(root, config)?;
     let mut writer = data_dir.writer("corridor demo")?;
@@ -61,8 +61,21 @@ pub fn create(root: &Path) -> Result<(DataDir, SubmitSummary), EngineError> {
     Ok((data_dir, summary))
 }
 
-/// The origin of a demo store; it says it is a demo.
+/// The start of a demo store's origin; it says it is a demo. Each demo
+/// store adds 8 random hex digits (`...lachin-synthetic-1f2e3d4c`): every
+/// demo has a key of its own, so it is a log of its own, and a verifier
+/// that checked one demo must not take another for a fork of it.
 pub const DEMO_ORIGIN: &str = "demo.corridor.invalid/lachin-synthetic";
+
+/// A fresh demo origin: [`DEMO_ORIGIN`], a dash and 8 random hex digits.
+fn demo_origin() -> Result<String, EngineError> {
+    let mut suffix = [0_u8; 4];
+    getrandom::fill(&mut suffix).map_err(|error| EngineError::Io {
+        path: "operating system random source".into(),
+        source: std::io::Error::other(error.to_string()),
+    })?;
+    Ok(format!("{DEMO_ORIGIN}-{}", hex::encode(suffix)))
+}
 /// The road's site id.
 pub const DEMO_SITE: &str = "lachin-road";
 /// First and last day of the period the published figures cover.

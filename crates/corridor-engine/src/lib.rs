@@ -328,10 +328,21 @@ impl DataDir {
     }
 }
 
-/// The store location `config` names, relative to `root`: `[store] url`, or
-/// `store.db` in `root`. The error says what is wrong with the URL.
+/// A store location that wins over `[store] url` in every data directory
+/// this process opens (the CLI's `--store` / `CORRIDOR_STORE`).
+static STORE_OVERRIDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes every data directory this process opens use the store at
+/// `location` instead of its `[store] url`. Set once; later calls are ignored.
+pub fn override_store_location(location: String) {
+    let _ = STORE_OVERRIDE.set(location);
+}
+
+/// The store location `config` names, relative to `root`: the process's
+/// override, `[store] url`, or `store.db` in `root`. The error says what is
+/// wrong with the URL.
 fn store_location(root: &Path, config: &Config) -> Result<StoreLocation, String> {
-    let location = match &config.store.url {
+    let location = match STORE_OVERRIDE.get().or(config.store.url.as_ref()) {
         None => StoreLocation::Sqlite(PathBuf::from(STORE_FILE)),
         Some(url) => StoreLocation::parse(url).map_err(|error| format!("store: {error}"))?,
     };

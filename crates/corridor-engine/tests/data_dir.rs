@@ -106,13 +106,26 @@ fn open_error(settings: &str) -> String {
 }
 
 #[test]
-fn a_postgres_url_is_refused_when_the_directory_is_opened_naming_the_scheme() {
+fn an_unknown_scheme_is_refused_when_the_directory_is_opened_naming_it() {
     let message = open_error(&format!(
-        "origin = \"{ORIGIN}\"\n[store]\nurl = \"postgres://corridor@db.example/corridor\"\n"
+        "origin = \"{ORIGIN}\"\n[store]\nurl = \"mysql://corridor@db.example/corridor\"\n"
     ));
     assert!(
         message.ends_with(
-            "store: postgres://corridor@db.example/corridor: the postgres backend is not supported by this build (it knows sqlite: and file paths)"
+            "store: mysql://corridor@db.example/corridor: the mysql backend is not supported by this build (it knows sqlite:, file paths, postgres:// and postgresql://)"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_bad_postgres_url_is_refused_when_the_directory_is_opened_without_its_password() {
+    let message = open_error(&format!(
+        "origin = \"{ORIGIN}\"\n[store]\nurl = \"postgres://corridor:hunter2@db.example/corridor?sslmode=sometimes\"\n"
+    ));
+    assert!(
+        message.ends_with(
+            "store: store location \"postgres://corridor:***@db.example/corridor?sslmode=sometimes\" has sslmode=\"sometimes\"; use disable, allow, prefer, require, verify-ca or verify-full"
         ),
         "{message}"
     );

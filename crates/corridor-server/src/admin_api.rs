@@ -59,8 +59,15 @@ pub async fn erase(
         if store.record(&id)?.is_none() {
             return Err(ApiError::NotFound(format!("no record {id:?}")));
         }
-        let erased = store.erase_private(&id)?;
-        Ok(json!({"id": id, "erased": erased}))
+        // The answer comes once the erased values are off the disk, or says
+        // they are not yet.
+        match store.erase_private(&id) {
+            Ok(erased) => Ok(json!({"id": id, "erased": erased, "purged": true})),
+            Err(corridor_store::StoreError::ErasedNotPurged { erased, reason }) => {
+                Ok(json!({"id": id, "erased": erased, "purged": false, "message": reason}))
+            }
+            Err(other) => Err(other.into()),
+        }
     })
     .await?;
     Ok(axum::Json(value).into_response())

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::rate_limit::UNKNOWN_PEER;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -168,6 +169,16 @@ pub fn create_token(
     })
 }
 
+/// The token secret of an `Authorization` header value: the `Bearer`
+/// scheme, matched case-insensitively (RFC 9110, section 11.1), then
+/// whitespace, then the token.
+fn bearer_secret(value: &header::HeaderValue) -> Option<&str> {
+    let text = value.to_str().ok()?.trim();
+    let (scheme, secret) = text.split_once([' ', '\t'])?;
+    let secret = secret.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then_some(secret)
+}
+
 /// Finds the caller from the `Authorization` header. No header: nobody.
 async fn authenticate(
     state: &AppState,
@@ -179,14 +190,9 @@ async fn authenticate(
             role: None,
         });
     };
-    let secret = value
-        .to_str()
-        .ok()
-        .and_then(|text| text.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::Unauthenticated("the Authorization header must be \"Bearer <token>\"".into())
-        })?;
+    let secret = bearer_secret(&value).ok_or_else(|| {
+        ApiError::Unauthenticated("the Authorization header must be \"Bearer <token>\"".into())
+    })?;
     if !secret.starts_with(TOKEN_PREFIX) {
         return Err(ApiError::Unauthenticated(
             "the bearer token is not a Corridor token".into(),
@@ -218,14 +224,41 @@ async fn authenticate(
 }
 
 /// Middleware on every API route: authenticates, checks the route's
-/// [`Access`], applies the rate limit, and hands the [`Caller`] on.
+/// [`Access`], applies the rate limit, and hands the [`Caller`] on. A
+/// failed authentication draws from its client address's failure budget
+/// (`rate_limit.rs`) and is answered `429` once that is spent.
 pub(crate) async fn authorize(
     State((state, access)): State<(AppState, Access)>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(UNKNOWN_PEER, |info| info.0.ip());
+    let client = state
+        .options()
+        .client_addresses
+        .client(peer, request.headers());
     let authorization = request.headers().get(header::AUTHORIZATION).cloned();
-    let caller = authenticate(&state, authorization).await?;
+    let caller = match authenticate(&state, authorization).await {
+        Ok(caller) => caller,
+        Err(error @ ApiError::Unauthenticated(_)) => {
+            return Err(match state.auth_failures().fail(client) {
+                Ok(()) => error,
+                Err(wait) => {
+                    state
+                        .metrics()
+                        .auth_failures_limited
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    ApiError::TooManyRequests {
+                        retry_after_seconds: wait,
+                    }
+                }
+            });
+        }
+        Err(other) => return Err(other),
+    };
     if !access.allows(caller.role) {
         return Err(match caller.role {
             None => ApiError::Unauthenticated(format!(
@@ -240,10 +273,7 @@ pub(crate) async fn authorize(
     }
     let key = match &caller.token_id {
         Some(id) => id.clone(),
-        None => request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "anonymous".to_string(), |info| info.0.ip().to_string()),
+        None => client.to_string(),
     };
     if let Err(wait) = state.rate_limiter().take(&key) {
         return Err(ApiError::TooManyRequests {
@@ -311,6 +341,28 @@ mod tests {
         assert_eq!(limiter.take("a"), Ok(()));
         assert_eq!(limiter.take("a"), Err(1));
         assert_eq!(limiter.take("b"), Ok(()));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_matched_case_insensitively() {
+        let secret = |text: &str| {
+            header::HeaderValue::from_str(text)
+                .ok()
+                .and_then(|value| bearer_secret(&value).map(str::to_string))
+        };
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            assert_eq!(
+                secret(&format!("{scheme} corridor_x")).as_deref(),
+                Some("corridor_x")
+            );
+        }
+        assert_eq!(
+            secret("Bearer   corridor_x ").as_deref(),
+            Some("corridor_x")
+        );
+        assert_eq!(secret("Basic corridor_x"), None);
+        assert_eq!(secret("Bearer"), None);
+        assert_eq!(secret("Bearercorridor_x"), None);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use corridor_store::Store;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::{ServerError, ServerOptions};
 
@@ -146,6 +147,7 @@ impl Ingest {
         data_dir: &DataDir,
         options: &ServerOptions,
         metrics: Arc<Metrics>,
+        health: Arc<Health>,
     ) -> Result<Ingest, ServerError> {
         let mut writer = data_dir.writer("corridor serve")?;
         let integration_store = data_dir.open_store()?;
@@ -158,9 +160,12 @@ impl Ingest {
             .map(|published| published.checkpoint.tree_size)
             .unwrap_or(0);
         metrics.tree_size.store(initial, Ordering::Relaxed);
+        let stored_leaves = Store::leaf_count(&integration_store)?;
         metrics
             .stored_leaves
-            .store(Store::leaf_count(&integration_store)?, Ordering::Relaxed);
+            .store(stored_leaves, Ordering::Relaxed);
+        health.published(initial);
+        health.stored(stored_leaves);
         let (published_sender, published) = watch::channel(initial);
         let (jobs, receiver) = mpsc::channel(QUEUE_JOBS);
         // Wakes the writer thread when a commit returns, so a group is
@@ -175,11 +180,14 @@ impl Ingest {
         let wake = Arc::new(Wake::default());
         let acks: AckQueue = Arc::default();
         let writer_thread = {
-            let metrics = Arc::clone(&metrics);
-            let acks = Arc::clone(&acks);
+            let fed = Fed {
+                metrics: Arc::clone(&metrics),
+                health: Arc::clone(&health),
+                acks: Arc::clone(&acks),
+            };
             std::thread::Builder::new()
                 .name("corridor-writer".into())
-                .spawn(move || run_writer(writer, receiver, &metrics, &acks))
+                .spawn(move || run_writer(writer, receiver, &fed))
                 .map_err(|source| ServerError::ThreadStart {
                     thread: "writer",
                     source,
@@ -212,6 +220,7 @@ impl Ingest {
                         wake: &wake,
                         published: published_sender,
                         metrics: &metrics,
+                        health: &health,
                         acks: &acks,
                         published_sizes,
                     })
@@ -276,17 +285,12 @@ impl Ingest {
 /// Collects the submissions waiting at once into groups (up to
 /// [`GROUP_RECORDS`] records, never splitting one) and hands each to the
 /// sequencer, which commits it and decides every answer.
-fn run_writer(
-    writer: Writer,
-    mut jobs: mpsc::Receiver<Job>,
-    metrics: &Metrics,
-    acks: &AckQueue,
-) -> Writer {
+fn run_writer(writer: Writer, mut jobs: mpsc::Receiver<Job>, fed: &Fed) -> Writer {
     let mut sequencer = Sequencer::new(writer);
     let mut stopping = false;
     while !stopping {
         // A group whose commit returned is answered before anything else.
-        deliver(sequencer.poll(), metrics, acks);
+        deliver(sequencer.poll(), fed);
         // Waiting here is woken by the next job or by `Job::Committed`.
         let Some(first) = jobs.blocking_recv() else {
             break;
@@ -300,7 +304,7 @@ fn run_writer(
                     // The public form is read against everything sent
                     // before it, so the group so far is sent first.
                     if sequencer.has_staged() {
-                        deliver(sequencer.send(), metrics, acks);
+                        deliver(sequencer.send(), fed);
                     }
                     let _ = reply.send(sequencer.writer().public_form(Location::Item(0), &object));
                 }
@@ -312,23 +316,47 @@ fn run_writer(
             }
         }
         if sequencer.has_staged() {
-            deliver(sequencer.send(), metrics, acks);
+            deliver(sequencer.send(), fed);
         }
     }
-    deliver(sequencer.finish(), metrics, acks);
+    deliver(sequencer.finish(), fed);
     sequencer.into_writer()
+}
+
+/// What the writer thread reports to: metrics, health and the queue of
+/// acknowledgements waiting for a checkpoint.
+struct Fed {
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    acks: AckQueue,
 }
 
 /// Sends decided answers to their requests and counts them; the records
 /// they stored are acknowledged now (their commit returned).
-fn deliver(answers: Vec<Answered<Reply>>, metrics: &Metrics, acks: &AckQueue) {
+fn deliver(answers: Vec<Answered<Reply>>, fed: &Fed) {
     if answers.is_empty() {
         return;
     }
+    let Fed {
+        metrics,
+        health,
+        acks,
+    } = fed;
     let acknowledged = Instant::now();
     let (mut stored, mut already, mut rejected) = (0_u64, 0_u64, 0_u64);
     let mut end: Option<u64> = None;
     for Answered { reply, answer } in answers {
+        match &answer {
+            Err(failure) => health.storing_failed(failure.storage_full()),
+            Ok(outcomes) => {
+                if outcomes
+                    .iter()
+                    .any(|outcome| matches!(outcome, ItemOutcome::Stored { .. }))
+                {
+                    health.storing_succeeded();
+                }
+            }
+        }
         for outcome in answer.iter().flatten() {
             match outcome {
                 ItemOutcome::Stored { leaf_index, .. } => {
@@ -351,6 +379,7 @@ fn deliver(answers: Vec<Answered<Reply>>, metrics: &Metrics, acks: &AckQueue) {
         .fetch_add(rejected, Ordering::Relaxed);
     if let Some(end) = end {
         metrics.stored_leaves.fetch_max(end, Ordering::Relaxed);
+        health.stored(end);
         if let Ok(mut queue) = acks.lock() {
             queue.push_back((end, stored, acknowledged));
         }
@@ -364,6 +393,7 @@ struct Integrator<'a> {
     wake: &'a Wake,
     published: watch::Sender<u64>,
     metrics: &'a Metrics,
+    health: &'a Health,
     acks: &'a AckQueue,
     /// Each new published size, for the witness thread.
     published_sizes: std::sync::mpsc::Sender<u64>,
@@ -415,6 +445,8 @@ fn run_integrator(integrator: Integrator<'_>) -> Result<u64, corridor_log::Integ
                         queue.pop_front();
                     }
                 }
+                integrator.health.published(size);
+                integrator.health.publishing_succeeded();
                 integrator.published.send_replace(size);
                 if stopping {
                     tracing::info!("final checkpoint published at tree size {size}");
@@ -426,6 +458,7 @@ fn run_integrator(integrator: Integrator<'_>) -> Result<u64, corridor_log::Integ
                     .metrics
                     .integration_failures
                     .fetch_add(1, Ordering::Relaxed);
+                integrator.health.publishing_failed();
                 tracing::error!("publishing a checkpoint failed (will retry): {error}");
                 if stopping {
                     return Err(error);

@@ -17,20 +17,22 @@
 
 mod admin_api;
 mod auth;
+pub mod connections;
 pub mod dashboard;
 mod error;
 mod export_api;
+pub mod health;
 mod ingest;
 mod log_files;
 mod metrics;
 mod observer;
 pub mod openapi;
+mod rate_limit;
 mod read_api;
 mod routes;
 pub mod witness;
 mod write_api;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,9 +41,12 @@ use corridor_engine::{DataDir, EngineError};
 use corridor_store::Store;
 
 pub use auth::{Access, Role, TokenCreated, TokenError, create_token, hash_secret};
+pub use connections::{ConnectionLimits, ConnectionStats};
 pub use error::ApiError;
+pub use health::{DegradedReason, Health};
 pub use observer::{OBSERVER_SIGNATURE_DOMAIN, observer_message};
 pub use openapi::RouteDoc;
+pub use rate_limit::{ClientAddresses, TrustedProxy};
 pub use routes::route_table;
 pub use witness::witness_router;
 
@@ -66,6 +71,16 @@ pub struct ServerOptions {
     pub rate_per_second: f64,
     /// How many requests a token may make at once above the average.
     pub rate_burst: f64,
+    /// Failed authentications each client address may make per minute
+    /// before its failures are answered `429`.
+    pub auth_failures_per_minute: f64,
+    /// Which peers are proxies whose `X-Forwarded-For` names the client.
+    pub client_addresses: ClientAddresses,
+    /// Above this many acknowledged records not yet in a signed checkpoint,
+    /// submissions are refused with `503` (backpressure).
+    pub max_unpublished: u64,
+    /// Timeouts and the cap of connections.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for ServerOptions {
@@ -78,6 +93,10 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(30),
             rate_per_second: 200.0,
             rate_burst: 400.0,
+            auth_failures_per_minute: 10.0,
+            client_addresses: ClientAddresses::default(),
+            max_unpublished: 500_000,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -104,6 +123,14 @@ pub enum ServerError {
     #[error("serving HTTP failed: {0}")]
     Io(#[from] std::io::Error),
     #[error(
+        "the process may open {open_files} files (RLIMIT_NOFILE) and --reserved-fds keeps {reserved} of them for the store and the log, which leaves no descriptor for connections (--max-connections {max_connections}): raise the limit (ulimit -n) or lower --reserved-fds"
+    )]
+    Descriptors {
+        open_files: u64,
+        reserved: u64,
+        max_connections: usize,
+    },
+    #[error(
         "refusing to serve: the store and the published log disagree ({0}); run `corridor check` for the full report"
     )]
     Corrupt(String),
@@ -128,10 +155,16 @@ struct Shared {
     metrics: Arc<Metrics>,
     options: ServerOptions,
     rate_limiter: auth::RateLimiter,
+    auth_failures: rate_limit::FailureLimiter,
+    health: Arc<Health>,
+    /// Bounds the reader connections open at once (each holds descriptors
+    /// for the database, its write-ahead log and its shared memory), so
+    /// the descriptor reserve covers them.
+    reader_slots: tokio::sync::Semaphore,
     log_reader: corridor_log::LogReader,
 }
 
-/// The most idle reader connections kept open.
+/// The most reader connections open at once, idle ones included.
 const IDLE_READERS: usize = 16;
 
 impl AppState {
@@ -162,6 +195,28 @@ impl AppState {
         &self.shared.rate_limiter
     }
 
+    pub(crate) fn auth_failures(&self) -> &rate_limit::FailureLimiter {
+        &self.shared.auth_failures
+    }
+
+    /// One of the slots that bound the store connections and log files
+    /// open for readers at once; held while reading.
+    ///
+    /// # Errors
+    /// Never in practice (the slots are never closed).
+    pub(crate) async fn reader_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        self.shared
+            .reader_slots
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal("the reader slots are closed"))
+    }
+
+    /// Whether the server is degraded, and why.
+    pub fn health(&self) -> &Health {
+        &self.shared.health
+    }
+
     /// Runs `work` on a blocking thread with a read-only store connection
     /// (taken from a small pool). Readers see every committed record.
     ///
@@ -173,7 +228,8 @@ impl AppState {
         F: FnOnce(&dyn Store) -> Result<T, ApiError> + Send + 'static,
     {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let slot = self.reader_slot().await?;
+        let answer = tokio::task::spawn_blocking(move || {
             let store = match state
                 .shared
                 .readers
@@ -192,8 +248,9 @@ impl AppState {
             }
             result
         })
-        .await
-        .map_err(|error| ApiError::internal(format!("a reader task failed: {error}")))?
+        .await;
+        drop(slot);
+        answer.map_err(|error| ApiError::internal(format!("a reader task failed: {error}")))?
     }
 }
 
@@ -223,10 +280,19 @@ impl Server {
             return Err(ServerError::Corrupt(first));
         }
         let metrics = Arc::new(Metrics::default());
-        let ingest = Ingest::start(&data_dir, &options, Arc::clone(&metrics))?;
+        let health = Arc::new(Health::new(options.max_unpublished));
+        let ingest = Ingest::start(
+            &data_dir,
+            &options,
+            Arc::clone(&metrics),
+            Arc::clone(&health),
+        )?;
         let shared = Shared {
             log_reader: corridor_log::LogReader::new(data_dir.log()?),
             rate_limiter: auth::RateLimiter::new(options.rate_per_second, options.rate_burst),
+            auth_failures: rate_limit::FailureLimiter::new(options.auth_failures_per_minute),
+            health,
+            reader_slots: tokio::sync::Semaphore::new(IDLE_READERS),
             readers: Mutex::new(Vec::new()),
             ingest: ingest.handle(),
             metrics,
@@ -251,6 +317,26 @@ impl Server {
         router(self.state())
     }
 
+    /// Serves the whole API on `listener` under the connection limits of
+    /// this server's options until `shutdown` resolves (see [`serve`]).
+    ///
+    /// # Errors
+    /// The descriptor reserve leaves no room for connections.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        connections::serve_connections(
+            listener,
+            self.router(),
+            self.state.shared.options.connections.clone(),
+            Arc::clone(&self.state.shared.metrics.connections),
+            shutdown,
+        )
+        .await
+    }
+
     /// Stops accepting submissions, lets the writer commit what it holds,
     /// publishes every stored record in a final signed checkpoint and
     /// releases the writer lock. Returns the final tree size.
@@ -273,21 +359,22 @@ pub fn router(state: AppState) -> Router {
     routes::build(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets the
-/// requests in flight finish.
+/// Serves `router` on `listener` under the default [`ConnectionLimits`]
+/// until `shutdown` resolves, then lets the requests in flight finish.
 ///
 /// # Errors
-/// The listener fails.
+/// The descriptor reserve leaves no room for connections.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    axum::serve(
+    connections::serve_connections(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        router,
+        ConnectionLimits::default(),
+        Arc::default(),
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
-    Ok(())
+    .await
 }

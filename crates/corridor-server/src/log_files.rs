@@ -76,6 +76,7 @@ pub async fn log_resource(
     let location = storage.describe_path(&path);
     let read = {
         let path = path.clone();
+        let _slot = state.reader_slot().await?;
         tokio::task::spawn_blocking(move || storage.read(&path))
             .await
             .map_err(|error| ApiError::internal(error.to_string()))?

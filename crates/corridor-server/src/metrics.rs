@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::connections::ConnectionStats;
 
 /// Upper bounds (seconds) of the ack → checkpoint histogram buckets.
 const LATENCY_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0, 10.0];
@@ -23,6 +25,12 @@ pub struct Metrics {
     pub stored_leaves: AtomicU64,
     pub checkpoints_published: AtomicU64,
     pub integration_failures: AtomicU64,
+    /// Submissions refused because the backlog was over its limit.
+    pub backpressure_refusals: AtomicU64,
+    /// Failed authentications answered `429`.
+    pub auth_failures_limited: AtomicU64,
+    /// The accept loop's counters.
+    pub connections: Arc<ConnectionStats>,
     ack_latency: Histogram,
 }
 
@@ -98,6 +106,31 @@ impl Metrics {
                 "Failed attempts to publish a checkpoint.",
                 &self.integration_failures,
             ),
+            (
+                "corridor_backpressure_refusals_total",
+                "Submissions refused with 503 because too many acknowledged records were not yet in a signed checkpoint.",
+                &self.backpressure_refusals,
+            ),
+            (
+                "corridor_auth_failures_limited_total",
+                "Failed authentications answered 429 because their client address failed too often.",
+                &self.auth_failures_limited,
+            ),
+            (
+                "corridor_connections_displaced_total",
+                "Idle or slow connections closed to make room for a new one at the connection cap.",
+                &self.connections.displaced,
+            ),
+            (
+                "corridor_connections_refused_total",
+                "Connections answered 503 at the cap because every open connection was busy.",
+                &self.connections.refused,
+            ),
+            (
+                "corridor_connections_timed_out_total",
+                "Connections closed by the idle or the header-read timeout.",
+                &self.connections.timed_out,
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -114,11 +147,33 @@ impl Metrics {
                 "Records stored (acknowledged), published or not.",
                 &self.stored_leaves,
             ),
+            (
+                "corridor_http_connections",
+                "Connections open now.",
+                &self.connections.open,
+            ),
+            (
+                "corridor_http_connections_cap",
+                "The most connections open at once: min(--max-connections, RLIMIT_NOFILE - --reserved-fds).",
+                &self.connections.cap,
+            ),
         ];
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
             let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
         }
+        let name = "corridor_unpublished_records";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Records acknowledged and not yet in a signed checkpoint (the backlog --max-unpublished bounds).\n# TYPE {name} gauge"
+        );
+        let _ = writeln!(
+            out,
+            "{name} {}",
+            self.stored_leaves
+                .load(Ordering::Relaxed)
+                .saturating_sub(self.tree_size.load(Ordering::Relaxed))
+        );
         let name = "corridor_ack_to_checkpoint_seconds";
         let _ = writeln!(
             out,

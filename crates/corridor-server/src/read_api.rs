@@ -44,12 +44,19 @@ fn typed(content_type: &'static str, body: String) -> Response {
     response
 }
 
+/// `200` with `"status": "ok"`, or `"degraded"` and the reasons (see
+/// `health.rs` for why a degraded server still answers `200`).
 pub async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
     let stored = state.with_store(|store| Ok(store.leaf_count()?)).await?;
+    let health = state.health();
+    let reasons: Vec<crate::health::ReasonJson> = health.reasons().iter().map(Into::into).collect();
     json_response(&json!({
-        "status": "ok",
+        "status": if reasons.is_empty() { "ok" } else { "degraded" },
+        "reasons": reasons,
         "stored": stored,
         "tree_size": state.ingest().published_size(),
+        "unpublished": health.unpublished(),
+        "max_unpublished": health.max_unpublished(),
     }))
 }
 

@@ -32,6 +32,10 @@ use crate::observer::ObserverSignature;
 /// How long `wait=true` waits for a checkpoint before answering without proofs.
 const WAIT_FOR_CHECKPOINT: Duration = Duration::from_secs(10);
 
+/// The `Retry-After` of a submission refused for backpressure: a few
+/// checkpoint intervals, time for the integrator to catch up.
+const BACKLOG_RETRY_SECONDS: u64 = 5;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitParameters {
@@ -220,6 +224,17 @@ pub async fn submit(
             )));
         }
     };
+    // Backpressure: refused before the body is parsed, so nothing is staged.
+    if let Some(reason) = state.health().refuses_writes() {
+        state
+            .metrics()
+            .backpressure_refusals
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::Unavailable {
+            message: format!("nothing of this submission was stored: {reason}"),
+            retry_after_seconds: BACKLOG_RETRY_SECONDS,
+        });
+    }
     let body = body.map_err(body_error)?;
     let values = parse_body(&headers, &body)?;
     let limit = state.options().max_batch_records;

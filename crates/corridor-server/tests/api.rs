@@ -53,6 +53,8 @@ fn options() -> ServerOptions {
         checkpoint_interval: Duration::from_millis(100),
         rate_per_second: 10_000.0,
         rate_burst: 10_000.0,
+        // The matrix sends a bad token to every route from one address.
+        auth_failures_per_minute: 10_000.0,
         ..ServerOptions::default()
     }
 }

@@ -19,8 +19,15 @@ use crate::coverage::{SiteCoverage, site_coverage};
 use crate::snapshot::Snapshot;
 use crate::{StatsDimension, StatsError, StatsQuery, StatsReport, compute};
 
-/// The format tag of report documents.
-pub const REPORT_FORMAT: &str = "corridor-report/v1";
+/// The format tag of the report documents this version writes.
+///
+/// - `corridor-report/v1`: the first format.
+/// - `corridor-report/v2`: each site section carries the site's
+///   `coordinates` (for the map) whenever its site record gives them.
+pub const REPORT_FORMAT: &str = "corridor-report/v2";
+
+/// Every format `report verify` can check, oldest first.
+pub const REPORT_FORMATS: [&str; 2] = ["corridor-report/v1", REPORT_FORMAT];
 
 /// The log checkpoint a report was computed at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -404,6 +411,54 @@ fn walk(path: &str, expected: &Value, found: &Value, differences: &mut Vec<Strin
         )),
         _ => {}
     }
+}
+
+/// The recomputed `report` in the shape of the published document it is
+/// compared with, whose format is `published["format"]`: a report keeps the
+/// fields of the format it was written in, so a report published before a
+/// field existed still verifies.
+///
+/// A `corridor-report/v1` document may lack each site's `coordinates`
+/// (reports made before the map); where a v1 site section carries them,
+/// they are compared like any other field.
+///
+/// # Errors
+///
+/// The published document names no format, or one this version cannot check.
+pub fn report_json_as_published(
+    report: &Report,
+    published: &Value,
+) -> Result<Map<String, Value>, StatsError> {
+    let format = published.get("format").and_then(Value::as_str);
+    let Some(format) = format.filter(|format| REPORT_FORMATS.contains(format)) else {
+        return Err(StatsError::BadQuery(format!(
+            "the report's format is {}; this version checks {}",
+            format.map_or_else(|| "not given".to_string(), |format| format!("{format:?}")),
+            REPORT_FORMATS.join(" and ")
+        )));
+    };
+    let mut recomputed = report_json(report);
+    if format == REPORT_FORMATS[0] {
+        recomputed.insert("format".into(), Value::from(format));
+        let published_sites = published.get("sites").and_then(Value::as_array);
+        let carries_coordinates = |id: &str| {
+            published_sites.is_some_and(|sites| {
+                sites.iter().any(|site| {
+                    site.get("id").and_then(Value::as_str) == Some(id)
+                        && site.get("coordinates").is_some()
+                })
+            })
+        };
+        if let Some(Value::Array(sites)) = recomputed.get_mut("sites") {
+            for site in sites.iter_mut().filter_map(Value::as_object_mut) {
+                let id = site.get("id").and_then(Value::as_str).unwrap_or_default();
+                if !carries_coordinates(id) {
+                    site.remove("coordinates");
+                }
+            }
+        }
+    }
+    Ok(recomputed)
 }
 
 /// The report as a JSON object (for embedding and comparison).

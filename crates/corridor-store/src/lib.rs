@@ -3,21 +3,26 @@
 //! This is the only crate that speaks SQL. Callers hand it fully prepared
 //! records ([`NewRecord`]: leaf bytes, digest, private part, index facts) and it
 //! stores each batch atomically: the record, its private part, the current-state
-//! table, the passage index and the rollups, in one transaction. Two backends
+//! table, the passage index and the rollups, in one transaction. Three backends
 //! implement the same contract, checked by one conformance suite
-//! (`tests/conformance.rs`): [`SqliteStore`], the default, and [`MemoryStore`],
-//! which can inject faults. Callers open a store with [`open`] from its
-//! location (`sqlite:PATH` or a path), so none of them names a backend.
+//! (`tests/conformance.rs`): [`SqliteStore`], the default, [`PostgresStore`],
+//! and [`MemoryStore`], which can inject faults. Callers open a store with [`open`] from its
+//! location (`sqlite:PATH`, a path, or a `postgres://` URL), so none of them
+//! names a backend. [`PostgresStore`] keeps the same contract on a database
+//! several servers share.
 
 mod boxed;
 mod location;
 mod memory;
+pub mod postgres;
+mod query_sql;
 mod rollup;
 pub mod sqlite;
 pub mod tokens;
 
-pub use location::{StoreLocation, open};
+pub use location::{DatabaseUrl, StoreLocation, open};
 pub use memory::{Fault, MemoryStore};
+pub use postgres::PostgresStore;
 pub use rollup::{
     Dimension, DimensionValue, Metrics, RollupDifference, RollupFilter, RollupKey, RollupQuery,
     RollupRow, RollupTable,
@@ -155,13 +160,18 @@ pub enum StoreError {
     #[error("storage failed: {0}")]
     Disconnected(&'static str),
     #[error(
-        "{location}: the {scheme} backend is not supported by this build (it knows sqlite: and file paths)"
+        "{location}: the {scheme} backend is not supported by this build (it knows sqlite:, file paths, postgres:// and postgresql://)"
     )]
     UnsupportedBackend { location: String, scheme: String },
     #[error("store location {location:?} {reason}")]
     BadLocation { location: String, reason: String },
     #[error("injected fault: {0}")]
     Injected(&'static str),
+    /// Private parts were erased from the store, but copies of the erased
+    /// bytes may remain in the backend's files for now (for SQLite, in the
+    /// write-ahead log); `reason` says until when.
+    #[error("{erased} private part(s) erased, but not yet purged from disk: {reason}")]
+    ErasedNotPurged { erased: u64, reason: String },
     /// The commit was made but flushing it to disk failed (a failed
     /// `fsync`, an I/O error while committing): the batch may or may not be
     /// stored, now or after a restart. Nothing of it counts as
@@ -184,12 +194,16 @@ impl StoreError {
     }
 
     /// Whether the store ran out of space (SQLite's `SQLITE_FULL`, or a
-    /// write refused because a file may grow no larger): nothing was
-    /// stored, and writing works again once space is freed.
+    /// write refused because a file may grow no larger; PostgreSQL's
+    /// `disk_full`, SQLSTATE 53100): nothing was stored, and writing works
+    /// again once space is freed.
     pub fn is_storage_full(&self) -> bool {
         let StoreError::Backend { source } = self else {
             return false;
         };
+        if postgres::is_disk_full(source.as_ref()) {
+            return true;
+        }
         source
             .downcast_ref::<rusqlite::Error>()
             .and_then(rusqlite::Error::sqlite_error)
@@ -264,10 +278,15 @@ pub trait Store: TokenStore + Send + std::fmt::Debug {
     fn private_part(&self, id: &str) -> Result<Option<PrivatePart>, StoreError>;
 
     /// Erases the private parts of `id` and every record that corrects it;
-    /// returns how many were erased. Commitments in the leaves stay.
+    /// returns how many were erased. Commitments in the leaves stay. When
+    /// it returns `Ok`, the erased values are in none of the backend's
+    /// files (SQLite: zeroed by `secure_delete`, and the write-ahead log
+    /// checkpointed and truncated).
     ///
     /// # Errors
-    /// A storage failure.
+    /// A storage failure (nothing erased), or
+    /// [`StoreError::ErasedNotPurged`] (erased, with copies left on disk
+    /// for now).
     fn erase_private(&mut self, id: &str) -> Result<u64, StoreError>;
 
     /// Sums passage metrics from the rollups, never from raw records.

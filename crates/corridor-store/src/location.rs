@@ -3,20 +3,49 @@
 //!
 //! `sqlite:PATH`, `sqlite://PATH` and a bare `PATH` name a SQLite database
 //! file (`sqlite:///var/lib/corridor/store.db` is the absolute path
-//! `/var/lib/corridor/store.db`). Any other `SCHEME://` (`postgres://` among
-//! them) is refused with an error naming the scheme: this build has no such
-//! backend. Code above this crate opens stores only through [`open`] or
-//! [`StoreLocation::open`], so it never names a backend type.
+//! `/var/lib/corridor/store.db`). `postgres://` and `postgresql://` URLs
+//! name a PostgreSQL database (see `postgres/url.rs` for the forms); such a
+//! URL may hold a password, so it is kept in a [`DatabaseUrl`], which shows
+//! itself with the password replaced. Any other `SCHEME://` is refused with
+//! an error naming the scheme: this build has no such backend. Code above
+//! this crate opens stores only through [`open`] or [`StoreLocation::open`],
+//! so it never names a backend type.
 
 use std::path::{Path, PathBuf};
 
-use crate::{SqliteStore, Store, StoreError};
+use crate::{PostgresStore, SqliteStore, Store, StoreError};
 
 /// A parsed store location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     /// A SQLite database file.
     Sqlite(PathBuf),
+    /// A PostgreSQL database.
+    Postgres(DatabaseUrl),
+}
+
+/// A database URL that may hold a password: `Display` and `Debug` show it
+/// with the password replaced by `***`, so it can be logged and printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL itself, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&crate::postgres::redact(&self.0))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "DatabaseUrl({self})")
+    }
 }
 
 /// Schemes written without `//` that still name a backend, so that
@@ -24,12 +53,17 @@ pub enum StoreLocation {
 const BACKEND_SCHEMES: [&str; 2] = ["postgres", "postgresql"];
 
 impl StoreLocation {
-    /// Parses `sqlite:PATH`, `sqlite://PATH` or a bare path.
+    /// Parses `sqlite:PATH`, `sqlite://PATH`, a bare path, or a
+    /// `postgres://` / `postgresql://` URL (checked, but not connected to).
     ///
     /// # Errors
-    /// [`StoreError::UnsupportedBackend`] for another scheme (`postgres://`,
-    /// ...), [`StoreError::BadLocation`] for an empty path.
+    /// [`StoreError::UnsupportedBackend`] for another scheme,
+    /// [`StoreError::BadLocation`] for an empty path or a bad URL.
     pub fn parse(text: &str) -> Result<StoreLocation, StoreError> {
+        if crate::postgres::is_postgres(text) {
+            crate::postgres::check_url(text)?;
+            return Ok(StoreLocation::Postgres(DatabaseUrl(text.to_string())));
+        }
         let path = if let Some(rest) = text.strip_prefix("sqlite:") {
             rest.strip_prefix("//").unwrap_or(rest)
         } else if let Some(scheme) = scheme_of(text) {
@@ -54,16 +88,19 @@ impl StoreLocation {
     pub fn relative_to(&self, base: &Path) -> StoreLocation {
         match self {
             StoreLocation::Sqlite(path) => StoreLocation::Sqlite(base.join(path)),
+            StoreLocation::Postgres(url) => StoreLocation::Postgres(url.clone()),
         }
     }
 
     /// Opens (creating if needed) the store at this location.
     ///
     /// # Errors
-    /// The backend cannot open it (see [`SqliteStore::open`]).
+    /// The backend cannot open it (see [`SqliteStore::open`] and
+    /// [`PostgresStore::open`]).
     pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
         match self {
             StoreLocation::Sqlite(path) => Ok(Box::new(SqliteStore::open(path)?)),
+            StoreLocation::Postgres(url) => Ok(Box::new(PostgresStore::open(url.expose())?)),
         }
     }
 }
@@ -72,6 +109,7 @@ impl std::fmt::Display for StoreLocation {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreLocation::Sqlite(path) => write!(formatter, "sqlite:{}", path.display()),
+            StoreLocation::Postgres(url) => write!(formatter, "{url}"),
         }
     }
 }
@@ -94,8 +132,8 @@ fn scheme_of(text: &str) -> Option<&str> {
     (well_formed && (rest.starts_with("//") || backend)).then_some(scheme)
 }
 
-/// Opens the store named by `location`: `sqlite:PATH`, `sqlite://PATH` or a
-/// bare path (relative to the working directory).
+/// Opens the store named by `location`: `sqlite:PATH`, `sqlite://PATH`, a
+/// bare path (relative to the working directory) or a PostgreSQL URL.
 ///
 /// # Errors
 /// An unsupported scheme or empty path (see [`StoreLocation::parse`]), or
@@ -130,15 +168,27 @@ mod tests {
         check("sqlite:///abs/store.db", "sqlite:/abs/store.db");
         check(
             "postgres://corridor@localhost/corridor",
-            "error: postgres://corridor@localhost/corridor: the postgres backend is not supported by this build (it knows sqlite: and file paths)",
+            "postgres://corridor@localhost/corridor",
+        );
+        check(
+            "postgresql://corridor:hunter2@db.example.org/corridor?sslmode=verify-full",
+            "postgresql://corridor:***@db.example.org/corridor?sslmode=verify-full",
+        );
+        check(
+            "postgresql:///corridor?host=/run/pg&user=corridor",
+            "postgresql:///corridor?host=/run/pg&user=corridor",
+        );
+        check(
+            "postgres://corridor:hunter2@db.example.org",
+            "error: store location \"postgres://corridor:***@db.example.org\" names no database (postgresql://HOST/DATABASE)",
         );
         check(
             "postgresql:dbname=corridor",
-            "error: postgresql:dbname=corridor: the postgresql backend is not supported by this build (it knows sqlite: and file paths)",
+            "error: postgresql:dbname=corridor: the postgresql backend is not supported by this build (it knows sqlite:, file paths, postgres:// and postgresql://)",
         );
         check(
             "s3://bucket/store",
-            "error: s3://bucket/store: the s3 backend is not supported by this build (it knows sqlite: and file paths)",
+            "error: s3://bucket/store: the s3 backend is not supported by this build (it knows sqlite:, file paths, postgres:// and postgresql://)",
         );
         check(
             "sqlite:",
@@ -162,6 +212,15 @@ mod tests {
             absolute.ok(),
             Some(StoreLocation::Sqlite(PathBuf::from("/elsewhere/store.db")))
         );
+    }
+
+    #[test]
+    fn a_postgres_location_never_shows_its_password() {
+        let location = StoreLocation::parse("postgres://monitor:hunter2@db.example.org/corridor")
+            .expect("parses");
+        let shown = format!("{location} {location:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("monitor:***@db.example.org"), "{shown}");
     }
 
     #[test]

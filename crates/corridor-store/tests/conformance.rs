@@ -1,4 +1,4 @@
-//! The store contract, one suite run against every backend: SQLite on disk, SQLite in memory, SQLite opened by its location and `MemoryStore`.
+//! The store contract, one suite run against every backend: SQLite on disk, SQLite in memory, SQLite opened by its location, `MemoryStore`, and PostgreSQL (directly and by its URL) on a throwaway cluster.
 //!
 //! Each `contract_*` function states one part of the contract of
 //! [`corridor_store::Store`] against a `&mut dyn Store`; the
@@ -10,10 +10,11 @@
 use std::collections::BTreeMap;
 
 use corridor_model::RecordType;
+use corridor_store::postgres::cluster::Cluster;
 use corridor_store::{
     ApiToken, CurrentState, Dimension, DimensionValue, Effect, Fault, MemoryStore, Metrics,
-    NewRecord, PassageFacts, PrivatePart, RollupDifference, RollupFilter, RollupKey, RollupQuery,
-    RollupRow, RollupTable, SqliteStore, Store, StoreError, StoredRecord,
+    NewRecord, PassageFacts, PostgresStore, PrivatePart, RollupDifference, RollupFilter, RollupKey,
+    RollupQuery, RollupRow, RollupTable, SqliteStore, Store, StoreError, StoredRecord,
 };
 use proptest::prelude::*;
 
@@ -1580,40 +1581,66 @@ struct Backend {
     _directory: Option<tempfile::TempDir>,
 }
 
-fn sqlite_file() -> Backend {
+fn sqlite_file() -> Option<Backend> {
     let directory = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&directory.path().join("store.db")).expect("opens");
-    Backend {
+    Some(Backend {
         store: Box::new(store),
         _directory: Some(directory),
-    }
+    })
 }
 
-fn sqlite_in_memory() -> Backend {
-    Backend {
+fn sqlite_in_memory() -> Option<Backend> {
+    Some(Backend {
         store: Box::new(SqliteStore::open_in_memory().expect("opens")),
         _directory: None,
-    }
+    })
 }
 
-fn memory() -> Backend {
-    Backend {
+fn memory() -> Option<Backend> {
+    Some(Backend {
         store: Box::new(MemoryStore::new()),
         _directory: None,
-    }
+    })
 }
 
 /// SQLite opened the way the rest of Corridor opens a store: from its location.
-fn sqlite_by_location() -> Backend {
+fn sqlite_by_location() -> Option<Backend> {
     let directory = tempfile::tempdir().expect("temp dir");
     let location = format!("sqlite://{}", directory.path().join("store.db").display());
-    Backend {
+    Some(Backend {
         store: corridor_store::open(&location).expect("opens"),
         _directory: Some(directory),
-    }
+    })
 }
 
-/// Runs every contract on the backend that `$backend()` opens, as tests
+/// A new database on the process's throwaway cluster, as its URL; `None`
+/// (after a loud SKIP) when PostgreSQL is not installed.
+fn postgres_database(test: &str) -> Option<String> {
+    let cluster = Cluster::shared_or_skip(test)?;
+    Some(cluster.create_database().expect("creates a test database"))
+}
+
+/// PostgreSQL, each test in a database of its own.
+fn postgres() -> Option<Backend> {
+    let url = postgres_database("conformance on PostgreSQL")?;
+    Some(Backend {
+        store: Box::new(PostgresStore::open(&url).expect("opens")),
+        _directory: None,
+    })
+}
+
+/// PostgreSQL opened from its URL, as `[store] url` opens it.
+fn postgres_by_location() -> Option<Backend> {
+    let url = postgres_database("conformance on PostgreSQL")?;
+    Some(Backend {
+        store: corridor_store::open(&url).expect("opens"),
+        _directory: None,
+    })
+}
+
+/// Runs every contract on the backend that `$backend()` opens (when it
+/// opens one: a backend missing here is skipped loudly), as tests
 /// named `$backend::contract_...`. A new backend joins with one line below
 /// and one constructor above.
 macro_rules! conformance_suite {
@@ -1646,7 +1673,10 @@ macro_rules! conformance_suite {
             $(
                 #[test]
                 fn $contract() {
-                    let mut backend = super::$backend();
+                    // `None`: the backend is not installed here (a SKIP was printed).
+                    let Some(mut backend) = super::$backend() else {
+                        return;
+                    };
                     super::$contract(backend.store.as_mut());
                 }
             )+
@@ -1658,6 +1688,8 @@ conformance_suite!(sqlite_file);
 conformance_suite!(sqlite_in_memory);
 conformance_suite!(memory);
 conformance_suite!(sqlite_by_location);
+conformance_suite!(postgres);
+conformance_suite!(postgres_by_location);
 
 // ---------------------------------------------------------------------------
 // SQLite only: what was acknowledged survives closing the database.
@@ -2199,5 +2231,63 @@ proptest! {
             sqlite.current_of_type(RecordType::Passage).expect("reads"),
             memory.current_of_type(RecordType::Passage).expect("reads")
         );
+    }
+}
+
+proptest! {
+    // Each case makes a database on the cluster: fewer cases keep the suite fast.
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn postgres_agrees_with_memory_and_with_a_naive_recomputation(
+        batches in proptest::collection::vec(proptest::collection::vec(arbitrary_operation(), 1..4), 1..12),
+        queries in proptest::collection::vec(arbitrary_query(), 1..8),
+    ) {
+        let Some(url) = postgres_database("the PostgreSQL differential property") else {
+            return Ok(());
+        };
+        let mut postgres = PostgresStore::open(&url).expect("opens");
+        let mut memory = MemoryStore::new();
+        let mut model = NaiveModel::default();
+        for operations in &batches {
+            let mut next = model.clone();
+            let (records, valid) = next.batch(operations);
+            let from_postgres = postgres.append(&records);
+            let from_memory = memory.append(&records);
+            prop_assert_eq!(from_postgres.is_ok(), valid, "postgres: {:?}", from_postgres);
+            prop_assert_eq!(from_memory.is_ok(), valid, "memory: {:?}", from_memory);
+            match (&from_postgres, &from_memory) {
+                (Ok(postgres_indexes), Ok(memory_indexes)) => {
+                    prop_assert_eq!(postgres_indexes, memory_indexes);
+                }
+                (Err(postgres_error), Err(memory_error)) => {
+                    prop_assert_eq!(postgres_error.to_string(), memory_error.to_string());
+                }
+                _ => {}
+            }
+            if valid {
+                model = next;
+            }
+            prop_assert_eq!(postgres.leaf_count().expect("count"), memory.leaf_count().expect("count"));
+        }
+        for query in &queries {
+            let expected = model.rollup(query);
+            prop_assert_eq!(&postgres.rollup(query).expect("reads"), &expected, "postgres, {:?}", query);
+            prop_assert_eq!(
+                postgres.passage_sums(query, &[]).expect("reads"),
+                memory.passage_sums(query, &[]).expect("reads"),
+                "passage sums, {:?}", query
+            );
+            prop_assert_eq!(
+                postgres.passages(query, 0, 1_000).expect("reads"),
+                memory.passages(query, 0, 1_000).expect("reads"),
+                "passages, {:?}", query
+            );
+        }
+        prop_assert_eq!(
+            postgres.current_of_type(RecordType::Passage).expect("reads"),
+            memory.current_of_type(RecordType::Passage).expect("reads")
+        );
+        prop_assert_eq!(postgres.rollup_differences().expect("recounts"), vec![]);
     }
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use corridor_engine::DataDir;
+use corridor_model::jsonl::JsonLines;
 use corridor_model::parse::parse_submission;
 use corridor_model::{AssertedValue, Assertion, Body, Record};
 use corridor_stats::claims::{ClaimVerdict, Verdict, check_claim};
@@ -95,21 +96,18 @@ fn select_claims(snapshot: &Snapshot, target: Option<&str>) -> Result<Vec<Record
     if !path.is_file() {
         bail!("{target:?} is neither a stored claim id nor a file of claim records");
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     let resolver = snapshot.site_resolver();
     let mut claims = Vec::new();
-    for (index, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-    {
-        let location = format!("{}: line {}", path.display(), index + 1);
-        let object = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(object)) => object,
-            Ok(_) => bail!("{location}: not a JSON object"),
-            Err(error) => bail!("{location}: not valid JSON: {error}"),
-        };
+    // The same reader as `corridor add`: the same lines give the same
+    // records, or the same errors (a key given twice among them).
+    for line in JsonLines::new(std::io::BufReader::new(file)) {
+        let (location, object) =
+            match line.with_context(|| format!("reading {}", path.display()))? {
+                Ok(item) => item,
+                Err(error) => bail!("{}: {error}", path.display()),
+            };
+        let location = format!("{}: {location}", path.display());
         let record = parse_submission(&object, &resolver)
             .map(|submission| submission.record)
             .map_err(|error| anyhow::anyhow!("{location}: {error}"))?;
@@ -439,7 +437,10 @@ fn verify_report(report_path: &Path, log: &str, vkey: &str) -> Result<Completion
         Some(embedded),
         Vec::new(),
     )?;
-    let recomputed = Value::Object(corridor_stats::report::report_json(&recomputed));
+    let recomputed = Value::Object(corridor_stats::report::report_json_as_published(
+        &recomputed,
+        &published,
+    )?);
     let differences = corridor_stats::report::differing_figures(&recomputed, &published);
     if differences.is_empty() {
         println!(

@@ -17,6 +17,12 @@ pub struct Arguments {
     #[arg(long, global = true, env = "CORRIDOR_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// Where the records are stored, instead of `[store] url`: a path,
+    /// sqlite:PATH, or postgres://... / postgresql://... (`init` writes it
+    /// into corridor.toml)
+    #[arg(long, global = true, env = "CORRIDOR_STORE", value_name = "URL")]
+    pub store: Option<String>,
+
     /// More log output on stderr (-v info, -vv debug); CORRIDOR_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -151,6 +157,27 @@ pub struct ServeArgs {
     /// Seconds a request may take before the client gets a 503
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub request_timeout: u64,
+    /// Seconds a request's header may take to arrive, from its first byte; then the connection is closed
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub header_read_timeout: u64,
+    /// Seconds a kept-alive connection may stay idle (no request, no byte either way) before it is closed
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub idle_timeout: u64,
+    /// The most connections open at once; the cap in force is also at most RLIMIT_NOFILE minus --reserved-fds. At the cap, a new connection closes the one idle longest (503 if all are busy)
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
+    /// File descriptors kept out of reach of connections, for the store, the log and the witnesses
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    pub reserved_fds: u64,
+    /// Refuse submissions (503, Retry-After) while more than N acknowledged records wait for a signed checkpoint
+    #[arg(long, default_value_t = 500_000, value_name = "N")]
+    pub max_unpublished: u64,
+    /// Failed authentications a client address may make per minute before they are answered 429
+    #[arg(long, default_value_t = 10.0, value_name = "N")]
+    pub auth_failures_per_minute: f64,
+    /// Believe X-Forwarded-For from peers in this range (a load balancer): the client is the rightmost hop outside every trusted range (repeatable)
+    #[arg(long, value_name = "CIDR")]
+    pub trusted_proxy: Vec<corridor_server::TrustedProxy>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,7 +356,7 @@ pub struct VerifyArgs {
     /// The log's public key, as text or a file holding it [default: the data directory's keys/log.vkey]
     #[arg(long, value_name = "KEY|FILE")]
     pub vkey: Option<String>,
-    /// Where to remember the last verified checkpoint [default: ~/.corridor/verify-state/ORIGIN.json]
+    /// Where to remember the last verified checkpoint [default: ~/.corridor/verify-state/ORIGIN+KEYID.json]
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// A witness's public key whose cosignature counts (repeatable)

@@ -24,13 +24,23 @@ use crate::{
 };
 
 pub fn run(arguments: Arguments) -> Result<Completion> {
+    // The flag (or CORRIDOR_STORE) wins over `[store] url` for every command.
+    if let Some(store) = &arguments.store {
+        corridor_engine::override_store_location(store.clone());
+    }
+    let store = arguments.store.clone();
     let data = arguments.data.clone();
     let data_dir = |default: &str| data.clone().unwrap_or_else(|| PathBuf::from(default));
     match arguments.command {
         Command::Init {
             origin,
             public_time_precision,
-        } => init(&data_dir("corridor-data"), origin, &public_time_precision),
+        } => init(
+            &data_dir("corridor-data"),
+            origin,
+            &public_time_precision,
+            store,
+        ),
         Command::Add {
             file,
             rejects,
@@ -80,7 +90,7 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
     }
 }
 
-fn init(root: &Path, origin: String, precision: &str) -> Result<Completion> {
+fn init(root: &Path, origin: String, precision: &str, store: Option<String>) -> Result<Completion> {
     let Some(public_time_precision) = TimePrecision::parse(precision) else {
         bail!(
             "--public-time-precision: {precision:?} is not one of {}",
@@ -91,6 +101,7 @@ fn init(root: &Path, origin: String, precision: &str) -> Result<Completion> {
         root,
         Config {
             public_time_precision,
+            store: corridor_engine::StoreSettings { url: store },
             ..Config::new(origin.clone())
         },
     )
@@ -547,9 +558,18 @@ fn erase(root: &Path, id: &str) -> Result<Completion> {
     if writer.store().record(id)?.is_none() {
         bail!("no record {id:?}");
     }
-    let erased = writer.store_mut().erase_private(id)?;
-    println!("erased {erased} private part(s) of {id}; the public record and its commitment stay");
-    Ok(Completion::Clean)
+    match writer.store_mut().erase_private(id) {
+        Ok(erased) => {
+            println!(
+                "erased {erased} private part(s) of {id} (gone from disk); the public record and its commitment stay"
+            );
+            Ok(Completion::Clean)
+        }
+        Err(corridor_store::StoreError::ErasedNotPurged { erased, reason }) => {
+            bail!("erased {erased} private part(s) of {id}, but not yet from disk: {reason}")
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 fn status(root: &Path, format: SummaryFormat) -> Result<Completion> {

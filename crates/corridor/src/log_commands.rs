@@ -203,13 +203,57 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
     Ok(Completion::Clean)
 }
 
-fn default_state_path(origin: &str) -> Result<PathBuf> {
+/// Where `verify` keeps what it verified of each log:
+/// `~/.corridor/verify-state/`.
+fn state_directory() -> Result<PathBuf> {
     let home = std::env::var_os("HOME")
         .context("HOME is not set; pass --state FILE to say where to keep the verify state")?;
-    Ok(PathBuf::from(home)
-        .join(".corridor")
-        .join("verify-state")
-        .join(format!("{}.json", file_name_for_origin(origin))))
+    Ok(PathBuf::from(home).join(".corridor").join("verify-state"))
+}
+
+/// The state file of one log: its origin and its key's id (the signed-note
+/// key hash), so two logs that share a name but not a key never share a
+/// state (and never look like a fork of each other).
+fn default_state_path(directory: &Path, log_key: &VerifierKey) -> PathBuf {
+    directory.join(format!(
+        "{}+{:08x}.json",
+        file_name_for_origin(log_key.name().as_str()),
+        log_key.key_id().0
+    ))
+}
+
+/// States kept in `directory` for `origin` under another key than `log_key`
+/// (including the older file named by the origin alone).
+fn states_under_other_keys(directory: &Path, log_key: &VerifierKey) -> Vec<(PathBuf, VerifyState)> {
+    let stem = file_name_for_origin(log_key.name().as_str());
+    let own = default_state_path(directory, log_key);
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(PathBuf, VerifyState)> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| *path != own)
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .and_then(|name| name.strip_suffix(".json"))
+                .is_some_and(|name| {
+                    name == stem
+                        || name
+                            .strip_prefix(stem.as_str())
+                            .and_then(|rest| rest.strip_prefix('+'))
+                            .is_some()
+                })
+        })
+        .filter_map(|path| {
+            let state = VerifyState::load(&path).ok().flatten()?;
+            (state.origin == log_key.name().as_str() && state.log_key != log_key.to_string())
+                .then_some((path, state))
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
 }
 
 fn witness_keys(arguments: &[String]) -> Result<Vec<VerifierKey>> {
@@ -254,11 +298,32 @@ pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
         );
     }
     let origin = log_key.name().to_string();
-    let state_path = match &arguments.state {
-        Some(path) => path.clone(),
-        None => default_state_path(&origin)?,
+    let (state_path, other_keys) = match &arguments.state {
+        Some(path) => (path.clone(), Vec::new()),
+        None => {
+            let directory = state_directory()?;
+            (
+                default_state_path(&directory, &log_key),
+                states_under_other_keys(&directory, &log_key),
+            )
+        }
     };
-    let state = VerifyState::load(&state_path)?;
+    // The state file named by the origin alone (before states were keyed
+    // by key too) is this log's own state when its key is this one.
+    let legacy = match &arguments.state {
+        None if !state_path.exists() => {
+            let path = state_directory()?.join(format!("{}.json", file_name_for_origin(&origin)));
+            VerifyState::load(&path)
+                .ok()
+                .flatten()
+                .filter(|state| state.log_key == log_key.to_string())
+        }
+        _ => None,
+    };
+    let state = match legacy {
+        Some(state) => Some(state),
+        None => VerifyState::load(&state_path)?,
+    };
     let previous = match &state {
         Some(state) => {
             if state.origin != origin {
@@ -268,10 +333,25 @@ pub fn verify(root: &Path, arguments: VerifyArgs) -> Result<Completion> {
                     state.origin
                 );
             }
+            if state.log_key != log_key.to_string() {
+                bail!(
+                    "a different key at a known origin: the state file {} verified log {origin:?} under the key {}, and this log presents the key {log_key}; it is not the log verified before (if its operator announced a new key, verify with another --state file)",
+                    state_path.display(),
+                    state.log_key
+                );
+            }
             Some(state.trusted_head(&state_path)?)
         }
         None => None,
     };
+    for (path, other) in &other_keys {
+        eprintln!(
+            "note: a different key at a known origin: log {origin:?} was verified before under the key {} ({} leaves, in {}); the key {log_key} is a different log of the same name, verified here on its own",
+            other.log_key,
+            other.tree_size,
+            path.display()
+        );
+    }
     let policy = VerifyPolicy {
         log_key: &log_key,
         witnesses: &witnesses,

@@ -32,10 +32,28 @@ fn main() -> ExitCode {
         Ok(Completion::Clean) => ExitCode::SUCCESS,
         Ok(Completion::SomeRejected) => ExitCode::from(EXIT_REJECTED),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each said once. Many library errors repeat
+/// their cause's text in their own message and also return it as their
+/// `source()`; printing the whole chain would then say it twice.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if text.contains(message.as_str()) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
 }
 
 fn install_logging(verbose: u8) {

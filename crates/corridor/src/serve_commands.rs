@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use corridor_engine::{DataDir, demo};
-use corridor_server::{Role, Server, ServerOptions};
+use corridor_server::{ClientAddresses, ConnectionLimits, Role, Server, ServerOptions};
 
 use crate::Completion;
 use crate::cli::{ServeArgs, SummaryFormat, TokenCommand, WitnessServeArgs};
@@ -60,6 +60,18 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
     if arguments.checkpoint_interval == 0 {
         bail!("--checkpoint-interval must be at least 1 ms");
     }
+    if arguments.header_read_timeout == 0 || arguments.idle_timeout == 0 {
+        bail!("--header-read-timeout and --idle-timeout must be at least 1 second");
+    }
+    if arguments.max_connections == 0 {
+        bail!("--max-connections must be at least 1");
+    }
+    if arguments.auth_failures_per_minute.is_nan() || arguments.auth_failures_per_minute < 1.0 {
+        bail!(
+            "--auth-failures-per-minute must be at least 1 (it is {})",
+            arguments.auth_failures_per_minute
+        );
+    }
     let options = ServerOptions {
         checkpoint_interval: Duration::from_millis(arguments.checkpoint_interval),
         max_batch_records: arguments.max_batch_records,
@@ -67,8 +79,21 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
         rate_per_second: arguments.rate_limit,
         rate_burst: (arguments.rate_limit * 2.0).max(1.0),
         request_timeout: Duration::from_secs(arguments.request_timeout.max(1)),
+        auth_failures_per_minute: arguments.auth_failures_per_minute,
+        client_addresses: ClientAddresses {
+            trusted_proxies: arguments.trusted_proxy.clone(),
+        },
+        max_unpublished: arguments.max_unpublished,
+        connections: ConnectionLimits {
+            header_read_timeout: Duration::from_secs(arguments.header_read_timeout),
+            idle_timeout: Duration::from_secs(arguments.idle_timeout),
+            max_connections: arguments.max_connections,
+            reserved_descriptors: arguments.reserved_fds,
+        },
         ..ServerOptions::default()
     };
+    // Refused before anything starts when the descriptor reserve leaves no room.
+    options.connections.cap()?;
     let origin = data_dir.config().origin.clone();
     runtime()?.block_on(async move {
         let server = Server::start(data_dir, options).context("starting the server")?;
@@ -87,7 +112,7 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
             );
             let _ = stdout.flush();
         }
-        let served = corridor_server::serve(listener, server.router(), shutdown_signal()).await;
+        let served = server.serve(listener, shutdown_signal()).await;
         // Whatever happened to the listener, commit and publish what was acknowledged.
         let final_size = server.shutdown().await.context("shutting down")?;
         served.context("serving HTTP")?;

@@ -1063,11 +1063,24 @@ fn demo_loads_the_published_aggregates() {
         run.stderr,
         format!("loading the demo data set into {data} ...\n")
     );
+    // Each demo log has an origin of its own: the demo prefix and 8 hex digits.
+    let origin = corridor_engine::DataDir::open(&workspace.data())
+        .expect("the demo store opens")
+        .config()
+        .origin
+        .clone();
+    let suffix = origin
+        .strip_prefix("demo.corridor.invalid/lachin-synthetic-")
+        .unwrap_or_default();
+    assert!(
+        suffix.len() == 8 && suffix.bytes().all(|byte| byte.is_ascii_hexdigit()),
+        "{origin}"
+    );
     assert_eq!(
         run.stdout,
         format!(
             "\
-Demo store ready: {data} (993 records, log origin demo.corridor.invalid/lachin-synthetic)
+Demo store ready: {data} (993 records, log origin {origin})
 
 SYNTHETIC DATA. Only the aggregates are public figures, each attributed to the party
 that published it; the per-vehicle records spread those totals over days and vehicles.
@@ -1130,10 +1143,17 @@ Next: corridor --data {data} stats --from 2022-12-12 --to 2023-01-23 --by week,c
     };
     check_figures(&workspace);
 
-    // Running it again re-creates the same store.
+    // Running it again re-creates the same store, as a new log (a new key
+    // and so an origin of its own).
     let again = workspace.run(&["demo"]);
     assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert_eq!(again.stdout, run.stdout);
+    let new_origin = corridor_engine::DataDir::open(&workspace.data())
+        .expect("the demo store opens")
+        .config()
+        .origin
+        .clone();
+    assert_ne!(new_origin, origin);
+    assert_eq!(again.stdout, run.stdout.replace(&origin, &new_origin));
     check_figures(&workspace);
     let status = workspace.status();
     assert_eq!(status["records"], 993);
@@ -1300,7 +1320,7 @@ fn erase_removes_the_private_part_and_keeps_the_leaf() {
     let log_before = workspace.log_files();
     assert_eq!(
         workspace.succeed(&["erase", "p-1"]),
-        "erased 2 private part(s) of p-1; the public record and its commitment stay\n"
+        "erased 2 private part(s) of p-1 (gone from disk); the public record and its commitment stay\n"
     );
     assert_eq!(
         workspace.show(&["p-1", "--private"])["private"],
@@ -1509,5 +1529,29 @@ fn a_local_time_in_a_clock_change_is_refused_asking_for_an_offset() {
     assert_eq!(
         workspace.show(&["p-fold-second"])["leaf"]["record"]["observed_at"],
         "2023-11-05T01:30:00-05:00"
+    );
+}
+
+/// Regression: an error whose message already quotes its cause printed the
+/// cause a second time (a broken mapping's TOML message appeared twice).
+#[test]
+fn an_error_and_its_cause_are_each_said_once() {
+    let workspace = Workspace::initialized();
+    let input = workspace.write("register.csv", b"a,b\n1,2\n");
+    let mapping = workspace.write("broken.toml", b"this is not toml = =\n");
+    let run = workspace.run(&["import", &input, "--map", &mapping]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: mapping {mapping} is not usable: the mapping is not valid: TOML parse error at line 1, column 6"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("TOML parse error").count(),
+        1,
+        "{}",
+        run.stderr
     );
 }

@@ -192,7 +192,13 @@ fn an_honest_report_is_verified_from_the_log_alone() {
                 .is_some_and(|text| text.contains("synthetic")))
     );
     let verified = demo.verify_report(&json_report);
-    assert!(verified.starts_with("report verified: every figure matches the log demo.corridor.invalid/lachin-synthetic at tree size 993"), "{verified}");
+    assert!(
+        verified.starts_with(
+            "report verified: every figure matches the log demo.corridor.invalid/lachin-synthetic-"
+        ),
+        "{verified}"
+    );
+    assert!(verified.contains(" at tree size 993"), "{verified}");
     // The HTML page carries its JSON and verifies the same way.
     let html_report = demo.report("html", "report.html");
     demo.verify_report(&html_report);
@@ -213,6 +219,93 @@ fn a_changed_figure_is_named() {
     );
     assert!(
         stderr.contains("1 figures of the report do not match the log"),
+        "{stderr}"
+    );
+}
+
+/// `claims check FILE` reads its file with the same JSON Lines reader as
+/// `add`: blank lines and CRLF are fine, and a key given twice is refused
+/// naming the key and the line, not silently resolved to the last value.
+#[test]
+fn a_file_of_claims_is_read_like_any_json_lines_file() {
+    let demo = Demo::new();
+    let claim = r#"{"type":"claim","id":"claim-file-1","text":"980 vehicles used the road.","speaker":"A speaker","said_on":"2023-01-23","assertions":[{"metric":"vehicles","op":"eq","value":980,"from":"2022-12-12","to":"2023-01-23","sites":["lachin-road"]}],"source":{"kind":"media_report","name":"A newspaper"},"recorded_by":"tester"}"#;
+    let file = demo.path("claims.jsonl");
+    std::fs::write(&file, format!("\r\n{claim}\r\n")).expect("written");
+    let output: Value = serde_json::from_str(&demo.succeed(&[
+        "--data",
+        demo.data(),
+        "claims",
+        "check",
+        text(&file),
+        "--format",
+        "json",
+    ]))
+    .expect("JSON");
+    assert_eq!(output["claims"][0]["id"], Value::from("claim-file-1"));
+    assert_eq!(output["claims"][0]["verdict"], Value::from("consistent"));
+
+    let twice = claim.replace(
+        r#""speaker":"A speaker","#,
+        r#""speaker":"A speaker","speaker":"B","#,
+    );
+    std::fs::write(&file, format!("\n{twice}\n")).expect("written");
+    let stderr = demo.fail(&["--data", demo.data(), "claims", "check", text(&file)]);
+    assert!(stderr.contains("line 2"), "{stderr}");
+    assert!(stderr.contains("speaker"), "{stderr}");
+}
+
+/// Reports written before the map (`corridor-report/v1`) carry no site
+/// coordinates; they must still verify, while a v2 report that lost its
+/// coordinates, or a v1 report that carries wrong ones, is refused.
+#[test]
+fn a_report_made_before_the_map_still_verifies() {
+    let demo = Demo::new();
+    let path = demo.report("json", "report.json");
+    let current: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("report")).expect("JSON");
+    assert_eq!(current["format"], Value::from("corridor-report/v2"));
+    assert!(current["sites"][0]["coordinates"].is_object(), "{current}");
+
+    let write = |report: &Value| {
+        std::fs::write(&path, serde_json::to_vec(report).expect("JSON")).expect("written");
+    };
+    let without_coordinates = |format: &str| {
+        let mut report = current.clone();
+        report["format"] = Value::from(format);
+        for site in report["sites"].as_array_mut().expect("sites") {
+            site.as_object_mut().expect("site").remove("coordinates");
+        }
+        report
+    };
+
+    write(&without_coordinates("corridor-report/v1"));
+    let verified = demo.verify_report(&path);
+    assert!(verified.starts_with("report verified"), "{verified}");
+
+    write(&without_coordinates("corridor-report/v2"));
+    let stderr = demo.refuse_report(&path, &demo.vkey());
+    assert!(
+        stderr.contains("mismatch: sites[0].coordinates: report says null"),
+        "{stderr}"
+    );
+
+    let mut moved = current.clone();
+    moved["format"] = Value::from("corridor-report/v1");
+    moved["sites"][0]["coordinates"]["latitude"] = Value::from(1.5);
+    write(&moved);
+    let stderr = demo.refuse_report(&path, &demo.vkey());
+    assert!(
+        stderr.contains("mismatch: sites[0].coordinates.latitude: report says 1.5"),
+        "{stderr}"
+    );
+
+    let mut unknown = current.clone();
+    unknown["format"] = Value::from("corridor-report/v9");
+    write(&unknown);
+    let stderr = demo.refuse_report(&path, &demo.vkey());
+    assert!(
+        stderr.contains("the report's format is \"corridor-report/v9\"; this version checks corridor-report/v1 and corridor-report/v2"),
         "{stderr}"
     );
 }

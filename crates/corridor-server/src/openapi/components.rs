@@ -24,7 +24,7 @@ pub fn error_statuses_of_every_route(route: &RouteDoc) -> Vec<(u16, &'static str
         ),
         (
             429,
-            "the token's (or the client address's) rate limit is exhausted; see Retry-After",
+            "the token's rate limit is exhausted, or the client address failed authentication too often (--auth-failures-per-minute); see Retry-After",
         ),
         (
             500,
@@ -32,7 +32,7 @@ pub fn error_statuses_of_every_route(route: &RouteDoc) -> Vec<(u16, &'static str
         ),
         (
             503,
-            "the request took longer than the server's timeout, or the server is shutting down; see Retry-After",
+            "the request took longer than the server's timeout, the server is shutting down, or it is at its connection cap with every connection busy (that answer is written before the request is read); see Retry-After",
         ),
     ];
     if matches!(route.access, Access::Roles(_)) {
@@ -130,8 +130,26 @@ fn responses() -> Map<String, Value> {
     add(
         "Health",
         object(
-            &["status", "stored", "tree_size"],
-            json!({"status": {"const": "ok"}, "stored": integer(), "tree_size": integer()}),
+            &["status", "reasons", "stored", "tree_size", "unpublished", "max_unpublished"],
+            json!({
+                "status": {"enum": ["ok", "degraded"]},
+                "reasons": {
+                    "description": "why the server is degraded; empty when status is ok",
+                    "type": "array",
+                    "items": object(
+                        &["code", "message"],
+                        json!({
+                            "code": {"enum": crate::health::DegradedReason::CODES},
+                            "message": {"type": "string"},
+                        }),
+                        true,
+                    ),
+                },
+                "stored": integer(),
+                "tree_size": integer(),
+                "unpublished": integer(),
+                "max_unpublished": integer(),
+            }),
             true,
         ),
     );
@@ -262,8 +280,13 @@ fn responses() -> Map<String, Value> {
     add(
         "Erased",
         object(
-            &["id", "erased"],
-            json!({"id": {"type": "string"}, "erased": {"type": "integer", "minimum": 0, "description": "how many private parts were erased (the record's and its corrections')"}}),
+            &["id", "erased", "purged"],
+            json!({
+                "id": {"type": "string"},
+                "erased": {"type": "integer", "minimum": 0, "description": "how many private parts were erased (the record's and its corrections')"},
+                "purged": {"type": "boolean", "description": "true: the erased values are off the disk; false: erased but still in the store's files, message says why"},
+                "message": {"type": "string", "description": "only when purged is false: why the values are not yet off the disk"},
+            }),
             true,
         ),
     );

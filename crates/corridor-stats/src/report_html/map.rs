@@ -962,7 +962,7 @@ pub fn map_block(sites: &[MapSite], period: &str) -> String {
         Some(svg) => {
             let _ = writeln!(
                 block,
-                "<figure class=\"map\">\n{svg}\n<figcaption><p>Each site's access status for the period is given by the colour and the shape of its marker, and in words; the flow is the vehicles that went through. Tap a site for its records.</p><p>Country outlines: Natural Earth 1:50m, drawn on the server and cropped to the sites; positions: the sites' own records.</p></figcaption>\n</figure>"
+                "<figure class=\"map\">\n{svg}\n<figcaption><p>Each site's access status for the period is given by the colour and the shape of its marker, and in words; the flow is the vehicles that went through. Tap a site for its records.</p><p>Outlines at 1:50m scale, drawn on the server and cropped to the sites; positions from the sites' own records.</p></figcaption>\n</figure>"
             );
         }
         None => block.push_str("<p class=\"empty\">No site has coordinates in its site record, so there is no map.</p>\n"),

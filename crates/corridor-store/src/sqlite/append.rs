@@ -282,10 +282,16 @@ fn flush_deltas(transaction: &Transaction<'_>, deltas: &RollupDeltas) -> Result<
 }
 
 /// Erases the private parts of `id` and every record that corrects it, in
-/// one transaction; returns how many were erased.
+/// one transaction, then checkpoints the write-ahead log into the database
+/// and truncates it, so the erased bytes are on disk nowhere: the deleted
+/// cells were zeroed by `secure_delete`, the zeroed pages replace the old
+/// ones in `store.db`, and the frames that held the old pages are gone with
+/// the truncated `store.db-wal`. Returns how many parts were erased.
 ///
 /// # Errors
-/// SQLite's failure; nothing is erased.
+/// SQLite's failure (nothing is erased); [`StoreError::ErasedNotPurged`]
+/// when the parts were erased but readers kept the write-ahead log from
+/// being truncated within the busy timeout.
 pub(super) fn erase_private(connection: &mut Connection, id: &str) -> Result<u64, StoreError> {
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -294,5 +300,21 @@ pub(super) fn erase_private(connection: &mut Connection, id: &str) -> Result<u64
         [id],
     )?;
     transaction.commit()?;
-    Ok(erased as u64)
+    let erased = erased as u64;
+    // TRUNCATE waits (busy_timeout) for readers of older snapshots; a few
+    // tries cover a reader that starts again between two of them.
+    for _ in 0..CHECKPOINT_TRIES {
+        let busy: i64 =
+            connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+        if busy == 0 {
+            return Ok(erased);
+        }
+    }
+    Err(StoreError::ErasedNotPurged {
+        erased,
+        reason: "readers kept the write-ahead log busy; the old bytes stay in store.db-wal until the next checkpoint (erasing again retries it)".into(),
+    })
 }
+
+/// How many times erasure tries to truncate the write-ahead log.
+const CHECKPOINT_TRIES: usize = 3;

@@ -79,7 +79,8 @@ impl Corridor {
             .env("HOME", &self.home)
             .env_remove("CORRIDOR_DATA")
             .env_remove("CORRIDOR_LOG")
-            .env_remove("CORRIDOR_WITNESS_DIR");
+            .env_remove("CORRIDOR_WITNESS_DIR")
+            .env_remove("CORRIDOR_STORE");
         if let Some(data) = &self.data {
             command.arg("--data").arg(data);
         }
