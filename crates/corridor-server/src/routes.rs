@@ -284,9 +284,9 @@ fn routes(state: &AppState) -> Vec<Route> {
         .body("application/json", named("Submission"))
         .body("application/x-ndjson", json!({"type": "string", "description": "JSON Lines: one record (or signed record) per line"}))
         .answers(201, "at least one record was stored by this request", &[(JSON, named("SubmitResult"))])
-        .answers(200, "nothing new was stored: every record was already stored, or (mode=per_record) rejected", &[(JSON, named("SubmitResult"))])
+        .answers(200, "nothing new was stored: every record was already stored, or (mode=per_record) some were already stored and the rest rejected", &[(JSON, named("SubmitResult"))])
         .fails(413, "the body is larger than 16 MiB (--max-submission-mib) or holds more records than --max-batch-records")
-        .fails(422, "a record was rejected (mode=atomic: nothing of the batch was stored); errors names each record, field and reason. Rules no schema can state land here: a reference to a site or mission that does not exist, an end before its start, more medical evacuees than passengers, an id already stored with other content, a site record from a token without the admin role, a bad observer signature")
+        .fails(422, "mode=atomic: a record was rejected, so nothing of the batch was stored; mode=per_record: every record was rejected. errors names each rejected record, field and reason. Rules no schema can state land here: a reference to a site or mission that does not exist, an end before its start, more medical evacuees than passengers, an id already stored with other content, a site record from a token without the admin role, a bad observer signature")
         .fails(503, "storing failed, the server is shutting down, or (backpressure) more acknowledged records wait for a signed checkpoint than --max-unpublished, when nothing is read; the message says whether the records may be stored (retrying with the same ids is always safe)")
         .link("GetRecord", "getRecord", "id", "$response.body#/receipts/0/id")
         .link("GetReceipt", "getReceipt", "id", "$response.body#/receipts/0/id"),

@@ -529,6 +529,26 @@ async fn batch_errors_name_index_id_field_and_reason() -> TestResult {
     assert_eq!(body["errors"][0]["field"], "observed_at");
     assert!(store.record("p-20")?.is_some());
 
+    // Already stored and rejected: nothing new, so 200 with both answers.
+    let answer = fixture
+        .submit(&fixture.observer, "?mode=per_record", &batch)
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.json()["already_stored"], 1);
+
+    // Every record rejected: the request failed, 422 naming each of them.
+    let all_bad = json!([batch[1].clone(), batch[2].clone()]);
+    let answer = fixture
+        .submit(&fixture.observer, "?mode=per_record", &all_bad)
+        .await?;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text());
+    let body = answer.json();
+    let errors = body["error"]["errors"].as_array().ok_or("no errors")?;
+    let indexes: Vec<&Value> = errors.iter().map(|error| &error["index"]).collect();
+    assert_eq!(indexes, [&json!(0), &json!(1)]);
+    assert_eq!(errors[0]["field"], "observed_at");
+    assert!(store.record("p-21")?.is_none());
+
     let answer = fixture
         .submit(&fixture.observer, "?mode=sometimes", &batch)
         .await?;
