@@ -224,8 +224,8 @@ fn access_totals_equal_the_access_index_without_walking_the_days() {
         ("berlin", "2023-03-27", "2023-03-31"),
     ] {
         let query = query(site, from, to);
-        let index = access_index(writer.store(), &snapshot, &query, Thresholds::default())
-            .expect("index");
+        let index =
+            access_index(writer.store(), &snapshot, &query, Thresholds::default()).expect("index");
         let totals = access_totals(writer.store(), &snapshot, &query, Thresholds::default())
             .expect("totals");
         let context = format!("{site} {from}..{to}");
@@ -235,7 +235,10 @@ fn access_totals_equal_the_access_index_without_walking_the_days() {
             index.covered_days,
             totals.covered_days
         );
-        assert!(index.covered_days > 0.0, "{context}: the case covers something");
+        assert!(
+            index.covered_days > 0.0,
+            "{context}: the case covers something"
+        );
         assert_eq!(
             (index.status, index.observed, &index.explanation),
             (totals.status, totals.observed, &totals.explanation),
@@ -274,7 +277,10 @@ fn a_status_claim_about_ten_thousand_years_is_judged_by_its_covered_days() {
     assert_eq!(
         verdicts(
             &writer,
-            json!([status("0001-01-01", "9999-12-31"), status("2023-01-01", "2023-01-04")])
+            json!([
+                status("0001-01-01", "9999-12-31"),
+                status("2023-01-01", "2023-01-04")
+            ])
         ),
         vec![
             (Verdict::NotVerifiable, json!("restricted")),

@@ -348,10 +348,7 @@ async fn respond(
         // Every record was rejected: the request failed as a whole, in the
         // one error shape, which names each record's field and reason.
         return Err(ApiError::Rejected {
-            message: format!(
-                "all {} records rejected; nothing was stored",
-                errors.len()
-            ),
+            message: format!("all {} records rejected; nothing was stored", errors.len()),
             errors,
         });
     }

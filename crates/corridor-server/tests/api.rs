@@ -541,7 +541,12 @@ async fn batch_errors_name_index_id_field_and_reason() -> TestResult {
     let answer = fixture
         .submit(&fixture.observer, "?mode=per_record", &all_bad)
         .await?;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text());
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text()
+    );
     let body = answer.json();
     let errors = body["error"]["errors"].as_array().ok_or("no errors")?;
     let indexes: Vec<&Value> = errors.iter().map(|error| &error["index"]).collect();

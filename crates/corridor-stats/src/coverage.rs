@@ -150,14 +150,21 @@ pub fn site_coverage(
     let zone = snapshot.zone(site);
     let period = period_interval(from, to, &zone);
     let mut sources: Vec<String> = Vec::new();
-    let intervals = claimed_intervals(snapshot, site, metric, category, &zone, |record, interval| {
-        if interval.end > period.start
-            && interval.start < period.end
-            && !sources.contains(&record.source.name)
-        {
-            sources.push(record.source.name.clone());
-        }
-    });
+    let intervals = claimed_intervals(
+        snapshot,
+        site,
+        metric,
+        category,
+        &zone,
+        |record, interval| {
+            if interval.end > period.start
+                && interval.start < period.end
+                && !sources.contains(&record.source.name)
+            {
+                sources.push(record.source.name.clone());
+            }
+        },
+    );
     let covered = union_within(intervals, period);
     let mut gaps = Vec::new();
     let mut cursor = period.start;
@@ -247,7 +254,8 @@ pub fn covered_days(
             continue;
         }
         let first = local_day(stretch.start);
-        let last = local_day(Timestamp::from_second(stretch.end.as_second() - 1).unwrap_or(stretch.end));
+        let last =
+            local_day(Timestamp::from_second(stretch.end.as_second() - 1).unwrap_or(stretch.end));
         if first == last {
             *divided.entry(first).or_default() += stretch.seconds();
             continue;

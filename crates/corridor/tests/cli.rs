@@ -1587,7 +1587,10 @@ fn schema_records_prints_a_json_schema_whose_root_is_one_of_the_ten_record_types
         let record_type = definition["properties"]["type"]["const"]
             .as_str()
             .unwrap_or_else(|| panic!("{name} fixes its type: {definition}"));
-        assert_eq!(mapping[record_type], reference, "{record_type} maps to {name}");
+        assert_eq!(
+            mapping[record_type], reference,
+            "{record_type} maps to {name}"
+        );
         assert_eq!(
             definition["additionalProperties"], false,
             "{name} refuses unknown fields"

@@ -130,7 +130,14 @@ fn responses() -> Map<String, Value> {
     add(
         "Health",
         object(
-            &["status", "reasons", "stored", "tree_size", "unpublished", "max_unpublished"],
+            &[
+                "status",
+                "reasons",
+                "stored",
+                "tree_size",
+                "unpublished",
+                "max_unpublished",
+            ],
             json!({
                 "status": {"enum": ["ok", "degraded"]},
                 "reasons": {
