@@ -252,4 +252,30 @@ describe('dashboard and observer page in headless Chromium', () => {
       await context.close();
     }
   });
+
+  test('a tally the server refuses says why, and the page says every one was refused', async () => {
+    assert.ok(observerToken, 'CORRIDOR_OBSERVER_TOKEN holds a token with the observer role; run ./run.sh');
+    const { context, page, problems } = await open(PHONE);
+    try {
+      await go(page, '/observe');
+      await page.locator('#observer-name').fill('browser-test');
+      await page.locator('#site').selectOption('lachin-road');
+      await page.locator('#token').fill(observerToken);
+      await page.locator('#setup-form button[type="submit"]').click();
+      // A control character: the record schema refuses it in notes, so the
+      // server rejects the only record of the batch (422 with its error).
+      await page.locator('#note').fill('bell \u0007 here');
+      await page.locator('button.tally[data-category="civilian"]').click();
+      const refused = page.locator('li.receipt-rejected .result');
+      await refused.first().waitFor({ timeout: 15000 });
+      assert.match(await refused.first().textContent(), /^refused: .+/);
+      assert.match(await page.locator('#message').textContent(), /^1 refused by the server/);
+      assert.equal(await page.locator('#message').getAttribute('data-kind'), 'error');
+      // Chromium logs the 422 itself; nothing else may be on the console.
+      const others = problems.consoleErrors.filter((text) => !/status of 422/.test(text));
+      assert.deepEqual({ ...problems, consoleErrors: others }, clean);
+    } finally {
+      await context.close();
+    }
+  });
 });

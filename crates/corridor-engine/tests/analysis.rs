@@ -5,7 +5,7 @@
 
 use corridor_engine::{Config, Writer};
 use corridor_model::{AccessStatus, FlowMetric, Location, RecordError};
-use corridor_stats::access::{AccessQuery, Thresholds, access_index};
+use corridor_stats::access::{AccessQuery, Thresholds, access_index, access_totals};
 use corridor_stats::claims::{Verdict, check_claim};
 use corridor_stats::coverage::site_coverage;
 use corridor_stats::snapshot::Snapshot;
@@ -173,6 +173,119 @@ fn the_access_index_scales_the_baseline_to_the_watched_part_of_each_day() {
             .as_ref()
             .map(|baseline| baseline.source.as_str()),
         Some("Ministry figure")
+    );
+}
+
+/// The fixture and a site in Berlin, where 26 March 2023 has 23 hours,
+/// watched in overlapping stretches that begin and end inside days.
+fn fixture_with_daylight_saving() -> Writer {
+    let mut writer = fixture();
+    let watch = |id: &str, start: &str, end: &str| {
+        json!({"type": "coverage", "id": id, "site": "berlin", "start": start, "end": end,
+               "mode": "continuous_watch", "metrics": ["vehicles"], "source": {"kind": "direct_observation", "name": "Watch team"},
+               "recorded_by": "team-a"})
+    };
+    submit(
+        &mut writer,
+        vec![
+            json!({"type": "site", "id": "berlin", "name": "Berlin road", "kind": "road_segment", "timezone": "Europe/Berlin",
+                   "source": source(), "recorded_by": "team-a"}),
+            watch("cov-b1", "2023-03-24T18:30", "2023-03-26T01:00"),
+            watch("cov-b2", "2023-03-25T12:00", "2023-03-27T07:15"),
+            watch("cov-b3", "2023-03-29T10:00", "2023-03-29T14:00"),
+            watch("cov-b4", "2023-03-31", "2023-04-02"),
+            json!({"type": "baseline", "id": "base-b", "site": "berlin", "metric": "vehicles", "direction": "both", "per_day": 4,
+                   "source": {"kind": "official_statement", "name": "Ministry figure"}, "recorded_by": "team-a"}),
+            json!({"type": "passage", "id": "b-1", "site": "berlin", "observed_at": "2023-03-26T10:00", "count": 3, "category": "civilian",
+                   "source": source(), "recorded_by": "team-a"}),
+        ],
+    );
+    writer
+}
+
+#[test]
+fn access_totals_equal_the_access_index_without_walking_the_days() {
+    let writer = fixture_with_daylight_saving();
+    let snapshot = Snapshot::load(writer.store()).expect("snapshot");
+    let query = |site, from: &str, to: &str| AccessQuery {
+        site,
+        from: day(from),
+        to: day(to),
+        metric: FlowMetric::Vehicles,
+        category: None,
+    };
+    for (site, from, to) in [
+        ("lachin", "2023-01-01", "2023-01-04"),
+        ("lachin", "2023-01-02", "2023-01-02"),
+        ("lachin", "2022-12-01", "2023-02-28"),
+        ("berlin", "2023-03-20", "2023-04-10"),
+        ("berlin", "2023-03-26", "2023-03-26"),
+        ("berlin", "2023-03-25", "2023-03-29"),
+        ("berlin", "2023-03-27", "2023-03-31"),
+    ] {
+        let query = query(site, from, to);
+        let index =
+            access_index(writer.store(), &snapshot, &query, Thresholds::default()).expect("index");
+        let totals = access_totals(writer.store(), &snapshot, &query, Thresholds::default())
+            .expect("totals");
+        let context = format!("{site} {from}..{to}");
+        assert!(
+            (index.covered_days - totals.covered_days).abs() < 1e-9,
+            "{context}: {} covered days day by day, {} from the stretches",
+            index.covered_days,
+            totals.covered_days
+        );
+        assert!(
+            index.covered_days > 0.0,
+            "{context}: the case covers something"
+        );
+        assert_eq!(
+            (index.status, index.observed, &index.explanation),
+            (totals.status, totals.observed, &totals.explanation),
+            "{context}"
+        );
+        assert!(totals.days.is_empty(), "{context}: totals list no days");
+    }
+    // A period of ten thousand years counts what its covered days count.
+    let everything = access_totals(
+        writer.store(),
+        &snapshot,
+        &query("berlin", "0001-01-01", "9999-12-31"),
+        Thresholds::default(),
+    )
+    .expect("totals");
+    let covered = access_index(
+        writer.store(),
+        &snapshot,
+        &query("berlin", "2023-03-24", "2023-04-02"),
+        Thresholds::default(),
+    )
+    .expect("index");
+    assert!(
+        (everything.covered_days - covered.covered_days).abs() < 1e-9,
+        "{} against {}",
+        everything.covered_days,
+        covered.covered_days
+    );
+    assert_eq!(everything.status, covered.status);
+}
+
+#[test]
+fn a_status_claim_about_ten_thousand_years_is_judged_by_its_covered_days() {
+    let writer = fixture();
+    let status = |from: &str, to: &str| json!({"metric": "access_status", "op": "eq", "value": "restricted", "from": from, "to": to, "sites": ["lachin"]});
+    assert_eq!(
+        verdicts(
+            &writer,
+            json!([
+                status("0001-01-01", "9999-12-31"),
+                status("2023-01-01", "2023-01-04")
+            ])
+        ),
+        vec![
+            (Verdict::NotVerifiable, json!("restricted")),
+            (Verdict::NotVerifiable, json!("restricted")),
+        ]
     );
 }
 

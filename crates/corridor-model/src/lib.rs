@@ -13,6 +13,7 @@ pub mod jsonl;
 pub mod leaf;
 pub mod parse;
 pub mod record;
+pub mod schema;
 pub mod time;
 pub mod vocab;
 

@@ -76,6 +76,38 @@ pub const MAX_COUNT: u64 = 10_000;
 pub const MAX_PEOPLE: u64 = 100_000;
 /// The largest load one cargo line may carry, in tonnes.
 pub const MAX_TONNES: u64 = 1_000_000;
+/// The longest minutes a passage may have waited.
+pub const MAX_WAIT_MINUTES: u64 = 100_000;
+/// The largest baseline figure per day.
+pub const MAX_PER_DAY: f64 = 1e9;
+/// The largest figure (and absolute tolerance) a claim may assert.
+pub const MAX_CLAIMED: f64 = 1e12;
+/// The most cargo lines of one passage.
+pub const MAX_CARGO_LINES: usize = 100;
+/// The most assertions of one claim.
+pub const MAX_ASSERTIONS: usize = 100;
+/// The longest id (and reference to one), in characters.
+pub const ID_LENGTH: usize = 128;
+/// The longest name: `recorded_by`, a site's name, an operator, an organisation, a channel.
+pub const NAME_LENGTH: usize = 200;
+/// The longest attribution: a source's name, a claim's speaker.
+pub const ATTRIBUTION_LENGTH: usize = 300;
+/// The longest free text: notes, plans, reasons, descriptions, outcomes.
+pub const TEXT_LENGTH: usize = 4_000;
+/// The longest claim text.
+pub const STATEMENT_LENGTH: usize = 10_000;
+/// The longest source URL.
+pub const URL_LENGTH: usize = 2_000;
+/// The longest attribute, direction label or private string value.
+pub const VALUE_LENGTH: usize = 1_000;
+/// The longest key, time-zone name or cargo kind.
+pub const KEY_LENGTH: usize = 64;
+/// The longest time text (every accepted form is shorter).
+pub const TIME_LENGTH: usize = 40;
+/// Latitudes lie within this many degrees of the equator.
+pub const MAX_LATITUDE: f64 = 90.0;
+/// Longitudes lie within this many degrees of Greenwich.
+pub const MAX_LONGITUDE: f64 = 180.0;
 
 /// Reads the record's `type` and `id` without validating the rest, so that an
 /// error can name the record even when its body is wrong.
@@ -139,11 +171,11 @@ fn private_part(value: &Value) -> Result<Map<String, Value>, FieldError> {
             ));
         }
         if let Value::String(text) = value
-            && text.chars().count() > 1_000
+            && text.chars().count() > VALUE_LENGTH
         {
             return Err(error(
                 &field,
-                "longer than 1000 characters (the value is not shown)",
+                &format!("longer than {VALUE_LENGTH} characters (the value is not shown)"),
             ));
         }
     }
@@ -178,17 +210,44 @@ pub fn check_id(id: &str) -> Result<(), String> {
     let valid_chars = id
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
-    if id.is_empty() || id.len() > 128 || !valid_start || !valid_chars {
+    if id.is_empty() || id.len() > ID_LENGTH || !valid_start || !valid_chars {
         return Err(format!(
-            "{id:?} is not a valid id (1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit)"
+            "{id:?} is not a valid id (1-{ID_LENGTH} characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit)"
         ));
+    }
+    Ok(())
+}
+
+/// The rule of every text field: `min` to `max` characters, no control
+/// characters but tab and line feed, and (when `min` is 1 or more) not only
+/// white space. `corridor_model::schema::text` states it as a schema.
+///
+/// # Errors
+/// Why `text` breaks it.
+pub fn check_text(text: &str, min: usize, max: usize) -> Result<(), String> {
+    let length = text.chars().count();
+    if length < min || length > max {
+        return Err(if length < min && min == 1 {
+            "empty".to_string()
+        } else {
+            format!("must be {min} to {max} characters long, is {length}")
+        });
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err("contains control characters".into());
+    }
+    if min > 0 && text.trim().is_empty() {
+        return Err("is blank".into());
     }
     Ok(())
 }
 
 fn check_key(key: &str) -> Result<(), String> {
     let valid = !key.is_empty()
-        && key.len() <= 64
+        && key.len() <= KEY_LENGTH
         && key
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'));
@@ -196,7 +255,7 @@ fn check_key(key: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{key:?} is not a valid key (1-64 characters of a-z 0-9 _ . -)"
+            "{key:?} is not a valid key (1-{KEY_LENGTH} characters of a-z 0-9 _ . -)"
         ))
     }
 }
@@ -274,7 +333,7 @@ impl Reader<'_, '_> {
         }
         let id = match replaced {
             None => {
-                let id = self.string("id", 1, 128)?;
+                let id = self.string("id", 1, ID_LENGTH)?;
                 check_id(&id).map_err(|reason| FieldError {
                     field: self.path("id"),
                     reason,
@@ -282,7 +341,7 @@ impl Reader<'_, '_> {
                 id
             }
             Some((replaced_id, ..)) => {
-                if let Some(id) = self.optional_string("id", 1, 128)?
+                if let Some(id) = self.optional_string("id", 1, ID_LENGTH)?
                     && id != replaced_id
                 {
                     return self.fail(
@@ -301,10 +360,10 @@ impl Reader<'_, '_> {
         };
         let recorded_by = match (self.get("recorded_by"), replaced) {
             (None, Some((_, _, recorded_by))) => recorded_by.to_string(),
-            _ => self.string("recorded_by", 1, 200)?,
+            _ => self.string("recorded_by", 1, NAME_LENGTH)?,
         };
         let attributes = self.attributes()?;
-        let notes = self.optional_text("notes", 4_000)?;
+        let notes = self.optional_text("notes", TEXT_LENGTH)?;
         let body = match record_type {
             RecordType::Site => Body::Site(self.site()?),
             RecordType::Passage => Body::Passage(self.passage()?),
@@ -347,25 +406,10 @@ impl Reader<'_, '_> {
         let Some(text) = value.as_str() else {
             return self.fail(field, format!("not a string: {}", shown(value)));
         };
-        let length = text.chars().count();
-        if length < min || length > max {
-            let reason = if length < min && min == 1 {
-                "empty".to_string()
-            } else {
-                format!("must be {min} to {max} characters long, is {length}")
-            };
-            return self.fail(field, reason);
+        match check_text(text, min, max) {
+            Ok(()) => Ok(text.to_string()),
+            Err(reason) => self.fail(field, reason),
         }
-        if text
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
-            return self.fail(field, "contains control characters");
-        }
-        if text.trim() != text && min > 0 && text.trim().is_empty() {
-            return self.fail(field, "is blank");
-        }
-        Ok(text.to_string())
     }
 
     fn optional_string(
@@ -459,7 +503,7 @@ impl Reader<'_, '_> {
 
     /// Reads a time and places it in `zone`; any precision cut goes private.
     fn time(&mut self, field: &str, zone: Option<&TimeZone>) -> Result<Time, FieldError> {
-        let text = self.string(field, 1, 40)?;
+        let text = self.string(field, 1, TIME_LENGTH)?;
         // Every accepted form is ASCII, and `SubmittedTime::parse` slices by
         // byte offsets, which would panic inside a multi-byte character.
         if !text.is_ascii() {
@@ -520,7 +564,7 @@ impl Reader<'_, '_> {
 
     /// Reads a reference to a record of type `expected`.
     fn reference(&self, field: &str, expected: RecordType) -> Result<String, FieldError> {
-        let id = self.string(field, 1, 128)?;
+        let id = self.string(field, 1, ID_LENGTH)?;
         self.resolve_reference(field, id, expected)
     }
 
@@ -545,7 +589,7 @@ impl Reader<'_, '_> {
 
     /// Reads a site reference and returns it with the site's zone.
     fn site_reference(&self, field: &str) -> Result<(String, TimeZone), FieldError> {
-        let id = self.string(field, 1, 128)?;
+        let id = self.string(field, 1, ID_LENGTH)?;
         check_id(&id).map_err(|reason| FieldError {
             field: self.path(field),
             reason,
@@ -570,7 +614,7 @@ impl Reader<'_, '_> {
             exact_times: &mut nothing,
         };
         reader.only(&["kind", "name", "url", "published_on"], "source")?;
-        let url = reader.optional_string("url", 1, 2_000)?;
+        let url = reader.optional_string("url", 1, URL_LENGTH)?;
         if let Some(url) = &url
             && (!(url.starts_with("https://") || url.starts_with("http://"))
                 || url.contains(char::is_whitespace))
@@ -579,7 +623,7 @@ impl Reader<'_, '_> {
         }
         Ok(Source {
             kind: reader.token("kind")?,
-            name: reader.string("name", 1, 300)?,
+            name: reader.string("name", 1, ATTRIBUTION_LENGTH)?,
             url,
             published_on: reader.optional_date("published_on")?,
         })
@@ -617,13 +661,16 @@ impl Reader<'_, '_> {
                 field: self.path(&path),
                 reason,
             })?;
-            attributes.insert(key.clone(), self.string_value(&path, value, 0, 1_000)?);
+            attributes.insert(
+                key.clone(),
+                self.string_value(&path, value, 0, VALUE_LENGTH)?,
+            );
         }
         Ok(attributes)
     }
 
     fn site(&mut self) -> Result<Site, FieldError> {
-        let timezone = self.string("timezone", 1, 64)?;
+        let timezone = self.string("timezone", 1, KEY_LENGTH)?;
         if self.context.replaying_leaves() {
             // Before names had to be canonical, any name the zone database
             // resolved was logged as typed (`asia/baku`); it still means that zone.
@@ -638,11 +685,11 @@ impl Reader<'_, '_> {
         }
         let latitude = self
             .get("latitude")
-            .map(|value| self.coordinate("latitude", value, 90.0))
+            .map(|value| self.coordinate("latitude", value, MAX_LATITUDE))
             .transpose()?;
         let longitude = self
             .get("longitude")
-            .map(|value| self.coordinate("longitude", value, 180.0))
+            .map(|value| self.coordinate("longitude", value, MAX_LONGITUDE))
             .transpose()?;
         if latitude.is_some() != longitude.is_some() {
             let missing = if latitude.is_none() {
@@ -676,7 +723,7 @@ impl Reader<'_, '_> {
             Some(_) => Some(self.reference("parent", RecordType::Site)?),
         };
         Ok(Site {
-            name: self.string("name", 1, 200)?,
+            name: self.string("name", 1, NAME_LENGTH)?,
             kind: self.token("kind")?,
             timezone,
             latitude,
@@ -704,7 +751,7 @@ impl Reader<'_, '_> {
             .optional_token("direction")?
             .unwrap_or(Direction::Unknown);
         let category = self.token("category")?;
-        let operator = self.optional_string("operator", 1, 200)?;
+        let operator = self.optional_string("operator", 1, NAME_LENGTH)?;
         let vehicle_class = self
             .optional_token("vehicle_class")?
             .unwrap_or(VehicleClass::Unknown);
@@ -721,7 +768,7 @@ impl Reader<'_, '_> {
             );
         }
         let outcome = self.optional_token("outcome")?.unwrap_or(Outcome::Passed);
-        let wait_minutes = self.integer("wait_minutes", 0, 100_000)?;
+        let wait_minutes = self.integer("wait_minutes", 0, MAX_WAIT_MINUTES)?;
         if wait_minutes.is_some() && !matches!(outcome, Outcome::Delayed | Outcome::Held) {
             return self.fail(
                 "wait_minutes",
@@ -758,8 +805,11 @@ impl Reader<'_, '_> {
         let Value::Array(lines) = value else {
             return self.fail("cargo", format!("not a list: {}", shown(value)));
         };
-        if lines.len() > 100 {
-            return self.fail("cargo", format!("{} lines; at most 100", lines.len()));
+        if lines.len() > MAX_CARGO_LINES {
+            return self.fail(
+                "cargo",
+                format!("{} lines; at most {MAX_CARGO_LINES}", lines.len()),
+            );
         }
         let mut cargo = Vec::with_capacity(lines.len());
         for (index, line) in lines.iter().enumerate() {
@@ -777,7 +827,7 @@ impl Reader<'_, '_> {
                 exact_times: &mut nothing,
             };
             reader.only(&["kind", "tonnes"], "a cargo line")?;
-            let kind = reader.string("kind", 1, 64)?;
+            let kind = reader.string("kind", 1, KEY_LENGTH)?;
             if !kind
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
@@ -827,7 +877,7 @@ impl Reader<'_, '_> {
         let mut sites = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let path = format!("{field}[{index}]");
-            let id = self.string_value(&path, item, 1, 128)?;
+            let id = self.string_value(&path, item, 1, ID_LENGTH)?;
             sites.push(self.resolve_reference(&path, id, RecordType::Site)?);
         }
         Ok(sites)
@@ -835,7 +885,7 @@ impl Reader<'_, '_> {
 
     fn mission(&mut self) -> Result<Mission, FieldError> {
         let kind = self.token("kind")?;
-        let organisation = self.string("organisation", 1, 200)?;
+        let organisation = self.string("organisation", 1, NAME_LENGTH)?;
         let category = self.token("category")?;
         let sites = self.site_list("sites")?;
         // A mission's times are read in the zone of its first site.
@@ -855,7 +905,7 @@ impl Reader<'_, '_> {
             "planned_start",
         )?;
         let outcome: MissionOutcome = self.token("outcome")?;
-        let outcome_reason = self.optional_text("outcome_reason", 4_000)?;
+        let outcome_reason = self.optional_text("outcome_reason", TEXT_LENGTH)?;
         if outcome_reason.is_none()
             && matches!(
                 outcome,
@@ -874,7 +924,7 @@ impl Reader<'_, '_> {
             sites,
             planned_start,
             planned_end,
-            plan: self.optional_text("plan", 4_000)?,
+            plan: self.optional_text("plan", TEXT_LENGTH)?,
             outcome,
             outcome_reason,
         })
@@ -886,7 +936,7 @@ impl Reader<'_, '_> {
         let started_at = self.time("started_at", Some(&zone))?;
         let ended_at = self.optional_time("ended_at", Some(&zone))?;
         self.not_before("ended_at", ended_at.as_ref(), &started_at, "started_at")?;
-        let description = self.string("description", 1, 4_000)?;
+        let description = self.string("description", 1, TEXT_LENGTH)?;
         let mission = match self.get("mission") {
             None => None,
             Some(_) => Some(self.reference("mission", RecordType::Mission)?),
@@ -902,7 +952,7 @@ impl Reader<'_, '_> {
     }
 
     fn appeal(&mut self) -> Result<Appeal, FieldError> {
-        let channel = self.string("channel", 1, 200)?;
+        let channel = self.string("channel", 1, NAME_LENGTH)?;
         let kind = self.token("kind")?;
         let (site, zone) = match self.get("site") {
             None => (None, None),
@@ -927,7 +977,7 @@ impl Reader<'_, '_> {
             site,
             status,
             handled_at,
-            outcome: self.optional_text("outcome", 4_000)?,
+            outcome: self.optional_text("outcome", TEXT_LENGTH)?,
         })
     }
 
@@ -989,7 +1039,7 @@ impl Reader<'_, '_> {
             self.get("reference_to"),
         ) {
             (Some(value), None, None) => BaselineReference::Figure {
-                per_day: self.number("per_day", value, 1e9)?,
+                per_day: self.number("per_day", value, MAX_PER_DAY)?,
             },
             (None, Some(_), Some(_)) => {
                 let reference_from = self.date("reference_from")?;
@@ -1034,17 +1084,17 @@ impl Reader<'_, '_> {
     }
 
     fn claim(&mut self) -> Result<Claim, FieldError> {
-        let text = self.string("text", 1, 10_000)?;
-        let speaker = self.string("speaker", 1, 300)?;
+        let text = self.string("text", 1, STATEMENT_LENGTH)?;
+        let speaker = self.string("speaker", 1, ATTRIBUTION_LENGTH)?;
         let said_on = self.date("said_on")?;
         let value = self.required("assertions")?;
         let Value::Array(items) = value else {
             return self.fail("assertions", format!("not a list: {}", shown(value)));
         };
-        if items.is_empty() || items.len() > 100 {
+        if items.is_empty() || items.len() > MAX_ASSERTIONS {
             return self.fail(
                 "assertions",
-                format!("{} assertions; give 1 to 100", items.len()),
+                format!("{} assertions; give 1 to {MAX_ASSERTIONS}", items.len()),
             );
         }
         let mut assertions = Vec::with_capacity(items.len());
@@ -1103,7 +1153,7 @@ impl Reader<'_, '_> {
             }
             AssertedValue::Status(self.token_value("value", raw_value)?)
         } else {
-            AssertedValue::Number(self.number("value", raw_value, 1e12)?)
+            AssertedValue::Number(self.number("value", raw_value, MAX_CLAIMED)?)
         };
         let tolerance = match (self.get("tolerance"), op) {
             (None, _) => None,
@@ -1127,7 +1177,7 @@ impl Reader<'_, '_> {
             (Some(value), _) => Some(Tolerance::Absolute(self.number(
                 "tolerance",
                 value,
-                1e12,
+                MAX_CLAIMED,
             )?)),
         };
         let from = self.date("from")?;
@@ -1148,10 +1198,10 @@ impl Reader<'_, '_> {
             to,
             sites,
             category: self.optional_token("category")?,
-            operator: self.optional_string("operator", 1, 200)?,
+            operator: self.optional_string("operator", 1, NAME_LENGTH)?,
             direction: self.optional_token("direction")?,
             outcome: self.optional_token("outcome")?,
-            cargo_kind: self.optional_string("cargo_kind", 1, 64)?,
+            cargo_kind: self.optional_string("cargo_kind", 1, KEY_LENGTH)?,
             attributes: self.string_map("attributes")?,
         })
     }
@@ -1162,7 +1212,7 @@ impl Reader<'_, '_> {
         source: &Source,
         recorded_by: &str,
     ) -> Result<Correction, FieldError> {
-        let corrects = self.string("corrects", 1, 128)?;
+        let corrects = self.string("corrects", 1, ID_LENGTH)?;
         check_id(&corrects).map_err(|reason| FieldError {
             field: self.path("corrects"),
             reason,
@@ -1177,7 +1227,7 @@ impl Reader<'_, '_> {
                 field: self.path("corrects"),
                 reason,
             })?;
-        let reason = self.string("reason", 1, 4_000)?;
+        let reason = self.string("reason", 1, TEXT_LENGTH)?;
         let object = self.object;
         let value = match object.get("record").filter(|value| !value.is_null()) {
             Some(value) => value,
@@ -1212,7 +1262,7 @@ impl Reader<'_, '_> {
     }
 
     fn retraction(&self, id: &str) -> Result<Retraction, FieldError> {
-        let retracts = self.string("retracts", 1, 128)?;
+        let retracts = self.string("retracts", 1, ID_LENGTH)?;
         check_id(&retracts).map_err(|reason| FieldError {
             field: self.path("retracts"),
             reason,
@@ -1228,7 +1278,7 @@ impl Reader<'_, '_> {
             })?;
         Ok(Retraction {
             retracts,
-            reason: self.string("reason", 1, 4_000)?,
+            reason: self.string("reason", 1, TEXT_LENGTH)?,
         })
     }
 }

@@ -11,6 +11,8 @@ pub trait Token: Sized + Copy {
     fn parse_token(token: &str) -> Option<Self>;
     /// The accepted tokens, for error messages.
     fn expected_tokens() -> String;
+    /// Every wire token, in declaration order (for schemas and forms).
+    fn tokens() -> Vec<&'static str>;
 
     /// Why `text` is refused: `"x" is not an operator category (peacekeeping, ...)`.
     fn not_a_token(text: &str) -> String {
@@ -62,6 +64,7 @@ macro_rules! vocabulary {
             const DESCRIPTION: &'static str = $what;
             fn parse_token(token: &str) -> Option<Self> { $name::parse(token) }
             fn expected_tokens() -> String { $name::expected() }
+            fn tokens() -> Vec<&'static str> { Self::ALL.iter().map(|value| value.as_str()).collect() }
         }
 
         impl std::fmt::Display for $name {

@@ -1,5 +1,6 @@
 //! The admin API: private parts, erasure and tokens.
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::Role;
+use crate::auth::{Caller, Role};
 use crate::error::{ApiError, body_error};
 
 /// Runs `work` on a blocking thread with its own writable connection.
@@ -112,10 +113,10 @@ pub async fn create_token(
             request.role
         )));
     };
-    let name = request.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::BadRequest("name: 1-200 characters".into()));
-    }
+    // The rule of a record's text fields, as the document's NewToken states it.
+    corridor_model::parse::check_text(&request.name, 1, 200)
+        .map_err(|reason| ApiError::BadRequest(format!("name: {reason}")))?;
+    let name = request.name;
     // Tokens are written, so through a writable connection of their own.
     let created = with_writable_store(&state, move |store| {
         crate::auth::create_token(store, &name, role)
@@ -129,8 +130,16 @@ pub async fn create_token(
 
 pub async fn revoke_token(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    // Revoking the token in use would lock its holder out mid-session (and
+    // an admin out for good, were it the last one).
+    if caller.token_id.as_deref() == Some(id.as_str()) {
+        return Err(ApiError::Conflict(format!(
+            "{id:?} is the token this request is made with; revoke it with another admin token or `corridor token revoke`"
+        )));
+    }
     let now = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();

@@ -23,12 +23,19 @@ pub enum ApiError {
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the request conflicts with the state it would change.
+    #[error("{0}")]
+    Conflict(String),
     /// 413: the body is too large.
     #[error("{0}")]
     PayloadTooLarge(String),
     /// 422: records were rejected (nothing of an all-or-nothing batch is stored).
     #[error("{message}")]
     Rejected { message: String, errors: Vec<Value> },
+    /// 422: a well-formed request breaks a rule its schema cannot state
+    /// (`to` before `from`, a dimension named twice).
+    #[error("{0}")]
+    Unprocessable(String),
     /// 429: the token's rate limit is exhausted.
     #[error("too many requests; retry after {retry_after_seconds} s")]
     TooManyRequests { retry_after_seconds: u64 },
@@ -55,7 +62,9 @@ impl ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -166,7 +175,10 @@ impl From<corridor_engine::EngineError> for ApiError {
 impl From<corridor_stats::StatsError> for ApiError {
     fn from(error: corridor_stats::StatsError) -> Self {
         match error {
-            corridor_stats::StatsError::BadQuery(message) => ApiError::BadRequest(message),
+            // The query's form is checked by the handlers (400); what is left
+            // is what no schema can state: an inverted or too long period, a
+            // dimension named twice, a site that does not exist.
+            corridor_stats::StatsError::BadQuery(message) => ApiError::Unprocessable(message),
             other => ApiError::internal(format!("statistics: {other}")),
         }
     }

@@ -131,7 +131,9 @@ impl std::io::Write for BoundedBuffer {
 
 fn export_error(error: ExportError) -> ApiError {
     match error {
-        ExportError::BadRequest(message) => ApiError::BadRequest(message),
+        // Combinations no schema states: several types for CSV, passage
+        // filters with other types.
+        ExportError::BadRequest(message) => ApiError::Unprocessable(message),
         ExportError::Io(error) if error.kind() == std::io::ErrorKind::FileTooLarge => too_large(),
         ExportError::Xlsx(rust_xlsxwriter_error)
             if rust_xlsxwriter_error.to_string().contains("too large") =>

@@ -35,6 +35,14 @@ pub enum DegradedReason {
 }
 
 impl DegradedReason {
+    /// Every [`DegradedReason::code`], for the OpenAPI document.
+    pub const CODES: &'static [&'static str] = &[
+        "publishing_fails",
+        "backlog_over_limit",
+        "store_full",
+        "store_failing",
+    ];
+
     /// A stable name for machines.
     pub fn code(&self) -> &'static str {
         match self {
@@ -216,6 +224,22 @@ mod tests {
 
     fn codes(health: &Health) -> Vec<&'static str> {
         health.reasons().iter().map(DegradedReason::code).collect()
+    }
+
+    #[test]
+    fn the_documented_codes_are_exactly_those_of_the_reasons() {
+        let since = jiff::Timestamp::UNIX_EPOCH;
+        let reasons = [
+            DegradedReason::PublishingFails { attempts: 1, since },
+            DegradedReason::BacklogOverLimit {
+                unpublished: 2,
+                limit: 1,
+            },
+            DegradedReason::StoreFull { since },
+            DegradedReason::StoreFailing { since },
+        ];
+        let codes: Vec<&str> = reasons.iter().map(DegradedReason::code).collect();
+        assert_eq!(codes, DegradedReason::CODES);
     }
 
     #[test]

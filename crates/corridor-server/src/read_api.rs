@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use corridor_model::vocab::Token;
-use corridor_model::{Body, Category, FlowMetric, Record};
+use corridor_model::{Body, Category, FlowMetric, Record, RecordType};
 use corridor_stats::access::{AccessQuery, access_index, baseline_for};
 use corridor_stats::claims::check_claim;
 use corridor_stats::coverage::site_coverage;
@@ -149,6 +149,14 @@ pub async fn list_records(
     parameters: QueryResult<ListParameters>,
 ) -> Result<Response, ApiError> {
     let Query(parameters) = parameters.map_err(query_error)?;
+    if let Some(kind) = &parameters.record_type
+        && RecordType::parse(kind).is_none()
+    {
+        return Err(ApiError::BadRequest(format!(
+            "type: {}",
+            RecordType::not_a_token(kind)
+        )));
+    }
     let limit = parameters.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::BadRequest(format!(
@@ -311,7 +319,9 @@ pub async fn stats(
     query.by = split_list(parameters.by.as_deref())
         .iter()
         .map(|name| StatsDimension::parse(name))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        // A name that is no dimension is the parameter's form (400).
+        .map_err(|error| ApiError::BadRequest(format!("by: {error}")))?;
     query.category = check_token::<Category>("category", parameters.category)?;
     query.direction = check_token::<corridor_model::Direction>("direction", parameters.direction)?;
     query.outcome = check_token::<corridor_model::Outcome>("outcome", parameters.outcome)?;
@@ -363,8 +373,17 @@ fn site_period(parameters: SitePeriodParameters) -> Result<SitePeriod, ApiError>
     let from = parse_date("from", &parameters.from)?;
     let to = parse_date("to", &parameters.to)?;
     if to < from {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Unprocessable(format!(
             "to {to} is before from {from}"
+        )));
+    }
+    // The same bound as statistics: a period of centuries would keep a
+    // reader busy for minutes.
+    let days = corridor_model::time::day_number(to) - corridor_model::time::day_number(from) + 1;
+    if days > corridor_stats::MAX_PERIOD_DAYS {
+        return Err(ApiError::Unprocessable(format!(
+            "the period spans {days} days; at most {}",
+            corridor_stats::MAX_PERIOD_DAYS
         )));
     }
     let metric = match parameters.metric.as_deref() {
@@ -658,7 +677,7 @@ pub async fn inclusion_proof(
                     .record_at(index)?
                     .ok_or_else(|| ApiError::NotFound(format!("no leaf {index}")))?,
                 _ => {
-                    return Err(ApiError::BadRequest(
+                    return Err(ApiError::Unprocessable(
                         "give exactly one of record (an id) and index (a leaf index)".into(),
                     ));
                 }
@@ -691,7 +710,7 @@ pub async fn consistency_proof(
         let latest = reader.latest()?;
         let to = parameters.to.unwrap_or(latest.checkpoint.tree_size);
         if parameters.from > to {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::Unprocessable(format!(
                 "from {} is larger than to {to}",
                 parameters.from
             )));

@@ -9,11 +9,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Json, Router};
-use serde_json::Value;
+use corridor_model::RecordType;
+use serde_json::{Value, json};
 
 use crate::auth::{Access, Role, authorize};
 use crate::error::ApiError;
-use crate::openapi::{self, Parameter, RouteDoc};
+use crate::openapi::{self, Answer, Content, Parameter, RouteDoc};
 use crate::{AppState, admin_api, export_api, log_files, read_api, write_api};
 
 const SUBMITTERS: Access = Access::Roles(&[Role::Observer, Role::Admin]);
@@ -21,31 +22,63 @@ const RECEIPT_READERS: Access = Access::Roles(&[Role::Observer, Role::Analyst, R
 const ANALYSTS: Access = Access::Roles(&[Role::Analyst, Role::Admin]);
 const ADMINS: Access = Access::Roles(&[Role::Admin]);
 
-const fn query(name: &'static str, description: &'static str) -> Parameter {
+fn query(name: &'static str, description: &'static str, schema: Value) -> Parameter {
     Parameter {
         name,
         location: "query",
         required: false,
         description,
+        schema,
     }
 }
 
-const fn required_query(name: &'static str, description: &'static str) -> Parameter {
+fn required_query(name: &'static str, description: &'static str, schema: Value) -> Parameter {
     Parameter {
-        name,
-        location: "query",
         required: true,
-        description,
+        ..query(name, description, schema)
     }
 }
 
-const fn path(name: &'static str, description: &'static str) -> Parameter {
+fn path(name: &'static str, description: &'static str, schema: Value) -> Parameter {
     Parameter {
         name,
         location: "path",
         required: true,
         description,
+        schema,
     }
+}
+
+/// A named schema of the document.
+fn named(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn date() -> Value {
+    named("Date")
+}
+
+fn text() -> Value {
+    json!({"type": "string"})
+}
+
+/// A count or index a query may give (the server reads them as 64-bit unsigned).
+fn whole(minimum: u64) -> Value {
+    json!({"type": "integer", "minimum": minimum, "maximum": u64::MAX})
+}
+
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
+
+fn one_of_tokens(tokens: &[&str]) -> Value {
+    json!({"type": "string", "enum": tokens})
+}
+
+/// A comma-separated list of `tokens` (possibly empty).
+fn token_list(tokens: &[&str]) -> Value {
+    let any = tokens.join("|");
+    json!({"type": "string", "pattern": format!("^(({any})(,({any}))*)?$")})
 }
 
 struct Route {
@@ -55,14 +88,25 @@ struct Route {
 
 const JSON: &str = "application/json";
 
-const PERIOD: [Parameter; 2] = [
-    required_query("from", "first day, YYYY-MM-DD, site-local, inclusive"),
-    required_query("to", "last day, YYYY-MM-DD, site-local, inclusive"),
-];
+fn period() -> Vec<Parameter> {
+    vec![
+        required_query(
+            "from",
+            "first day, YYYY-MM-DD, site-local, inclusive",
+            date(),
+        ),
+        required_query(
+            "to",
+            "last day, YYYY-MM-DD, site-local, inclusive (not before from)",
+            date(),
+        ),
+    ]
+}
 
 fn route(
     method: &'static str,
     path: &'static str,
+    operation_id: &'static str,
     summary: &'static str,
     access: Access,
     parameters: Vec<Parameter>,
@@ -72,185 +116,358 @@ fn route(
         doc: RouteDoc {
             method,
             path,
+            operation_id,
             summary,
             access,
             parameters,
-            request_body: &[],
-            response_type: JSON,
+            request_body: Vec::new(),
+            answers: Vec::new(),
+            links: Vec::new(),
         },
         handler,
     }
 }
 
 impl Route {
-    fn body(mut self, media_types: &'static [&'static str]) -> Route {
-        self.doc.request_body = media_types;
+    fn body(mut self, media_type: &'static str, schema: Value) -> Route {
+        self.doc.request_body.push(Content { media_type, schema });
         self
     }
 
-    fn returns(mut self, media_type: &'static str) -> Route {
-        self.doc.response_type = media_type;
+    /// A successful answer in one or more media types.
+    fn answers(
+        mut self,
+        status: u16,
+        description: &'static str,
+        content: &[(&'static str, Value)],
+    ) -> Route {
+        let content = content
+            .iter()
+            .map(|(media_type, schema)| Content {
+                media_type,
+                schema: schema.clone(),
+            })
+            .collect();
+        self.doc.answers.push(Answer {
+            status,
+            description,
+            content,
+        });
+        self
+    }
+
+    fn ok(self, schema: &str) -> Route {
+        self.answers(200, "success", &[(JSON, named(schema))])
+    }
+
+    /// An error this route gives, and when.
+    fn fails(mut self, status: u16, description: &'static str) -> Route {
+        self.doc.answers.push(Answer {
+            status,
+            description,
+            content: Vec::new(),
+        });
+        self
+    }
+
+    fn link(
+        mut self,
+        name: &'static str,
+        operation_id: &'static str,
+        parameter: &'static str,
+        expression: &'static str,
+    ) -> Route {
+        self.doc
+            .links
+            .push((name, operation_id, parameter, expression));
         self
     }
 }
 
+const NO_RECORD: &str = "no record with this id";
+const UNPROCESSABLE_PERIOD: &str = "a rule the schema cannot state: to is before from";
+
 fn routes(state: &AppState) -> Vec<Route> {
     let submission_limit = DefaultBodyLimit::max(state.options().max_submission_bytes);
+    let dimensions = [
+        "day",
+        "week",
+        "month",
+        "site",
+        "category",
+        "operator",
+        "direction",
+        "outcome",
+        "vehicle_class",
+        "cargo",
+        "source",
+        "source_kind",
+        "recorded_by",
+    ];
+    let passage_filters = || {
+        vec![
+            query("site", "comma-separated site ids", text()),
+            query("category", "operator category", named("Category")),
+            query("operator", "operator name, exact", text()),
+            query("direction", "direction", named("Direction")),
+            query("outcome", "passage outcome", named("Outcome")),
+            query("vehicle_class", "vehicle class", named("VehicleClass")),
+            query("cargo", "cargo kind", text()),
+        ]
+    };
     let stats_filters = || {
-        let mut parameters = PERIOD.to_vec();
+        let mut parameters = period();
+        parameters.push(query(
+            "by",
+            "comma-separated dimensions",
+            token_list(&dimensions),
+        ));
+        parameters.extend(passage_filters());
         parameters.extend([
-            query("by", "comma-separated dimensions: day, week, month, site, category, operator, direction, outcome, vehicle_class, cargo, source, source_kind, recorded_by"),
-            query("site", "comma-separated site ids"),
-            query("category", "operator category"),
-            query("operator", "operator name, exact"),
-            query("direction", "inbound, outbound, unknown"),
-            query("outcome", "passed, turned_back, delayed, held"),
-            query("vehicle_class", "vehicle class"),
-            query("cargo", "cargo kind"),
-            query("baseline", "true: put the baseline beside every figure"),
-            query("format", "json (default) or csv"),
+            query(
+                "baseline",
+                "true: put the baseline beside every figure",
+                boolean(),
+            ),
+            query(
+                "format",
+                "json (default) or csv",
+                one_of_tokens(&["json", "csv"]),
+            ),
         ]);
         parameters
     };
     let site_period = || {
-        let mut parameters = PERIOD.to_vec();
+        let mut parameters = period();
         parameters.extend([
-            query("site", "comma-separated site ids [default: every site]"),
+            query(
+                "site",
+                "comma-separated site ids [default: every site]",
+                text(),
+            ),
             query(
                 "metric",
-                "vehicles (default), passages, passengers, medical_evacuees, tonnes",
+                "the figure [default: vehicles]",
+                named("FlowMetric"),
             ),
-            query("category", "operator category [default: all traffic]"),
+            query(
+                "category",
+                "operator category [default: all traffic]",
+                named("Category"),
+            ),
         ]);
         parameters
     };
+    let record_id = || path("id", "record id", named("Id"));
+    let record_types: Vec<&str> = RecordType::ALL.iter().map(|kind| kind.as_str()).collect();
     vec![
-        route("GET", "/healthz", "Liveness: the server answers and its store opens.", Access::Public, vec![], get(read_api::healthz)),
-        route("GET", "/metrics", "Prometheus metrics (text exposition format).", Access::Public, vec![], get(read_api::metrics)).returns("text/plain"),
-        route("GET", "/openapi.json", "This document.", Access::Public, vec![], get(openapi_document)),
+        route("GET", "/healthz", "getHealth", "Liveness: the server answers and its store opens.", Access::Public, vec![], get(read_api::healthz))
+            .ok("Health"),
+        route("GET", "/metrics", "getMetrics", "Prometheus metrics (text exposition format).", Access::Public, vec![], get(read_api::metrics))
+            .answers(200, "the metrics", &[("text/plain", text())]),
+        route("GET", "/openapi.json", "getOpenApi", "This document.", Access::Public, vec![], get(openapi_document))
+            .answers(200, "the OpenAPI 3.1 document", &[(JSON, json!({"type": "object"}))]),
+        route("GET", "/schema/records.json", "getRecordSchema", "The JSON Schema (2020-12) of one record, as `corridor schema records` prints it.", Access::Public, vec![], get(record_schema))
+            .answers(200, "the JSON Schema of a record", &[("application/schema+json", json!({"type": "object"}))]),
         route(
             "POST",
             "/api/v1/records",
+            "submitRecords",
             "Submit one record (a JSON object), a batch (a JSON array) or JSON Lines; answers with a receipt per record. Site records need the admin role.",
             SUBMITTERS,
             vec![
-                query("mode", "atomic (default: the whole batch or nothing) or per_record (store every good record)"),
-                query("wait", "true: wait (up to 10 s) for the signed checkpoint that includes the records and return inclusion proofs"),
+                query("mode", "atomic (default: the whole batch or nothing) or per_record (store every good record)", one_of_tokens(&["atomic", "per_record"])),
+                query("wait", "true: wait (up to 10 s) for the signed checkpoint that includes the records and return inclusion proofs", boolean()),
             ],
             post(write_api::submit).layer(submission_limit),
         )
-        .body(&["application/json", "application/x-ndjson"]),
+        .body("application/json", named("Submission"))
+        .body("application/x-ndjson", json!({"type": "string", "description": "JSON Lines: one record (or signed record) per line"}))
+        .answers(201, "at least one record was stored by this request", &[(JSON, named("SubmitResult"))])
+        .answers(200, "nothing new was stored: every record was already stored, or (mode=per_record) some were already stored and the rest rejected", &[(JSON, named("SubmitResult"))])
+        .fails(413, "the body is larger than 16 MiB (--max-submission-mib) or holds more records than --max-batch-records")
+        .fails(422, "mode=atomic: a record was rejected, so nothing of the batch was stored; mode=per_record: every record was rejected. errors names each rejected record, field and reason. Rules no schema can state land here: a reference to a site or mission that does not exist, an end before its start, more medical evacuees than passengers, an id already stored with other content, a site record from a token without the admin role, a bad observer signature")
+        .fails(503, "storing failed, the server is shutting down, or (backpressure) more acknowledged records wait for a signed checkpoint than --max-unpublished, when nothing is read; the message says whether the records may be stored (retrying with the same ids is always safe)")
+        .link("GetRecord", "getRecord", "id", "$response.body#/receipts/0/id")
+        .link("GetReceipt", "getReceipt", "id", "$response.body#/receipts/0/id"),
         route(
             "POST",
             "/api/v1/records/prepare",
+            "prepareRecord",
             "Validate one record without storing it and return its public form: what an observer signs (see docs/api.md).",
             SUBMITTERS,
             vec![],
             post(write_api::prepare),
         )
-        .body(&["application/json"]),
+        .body(JSON, named("Record"))
+        .ok("Prepared")
+        .fails(422, "the record was rejected; errors names the field and the reason")
+        .fails(503, "the server is shutting down"),
         route(
             "GET",
             "/api/v1/records",
+            "listRecords",
             "Public parts of stored records (the leaves), oldest first, with filters and a cursor.",
             ANALYSTS,
             vec![
-                query("type", "record type"),
-                query("site", "site id the record refers to"),
-                query("recorded_by", "who entered it"),
-                query("cursor", "leaf index to continue from (next_cursor of the previous page)"),
-                query("limit", "records per page, 1-1000 (default 100)"),
+                query("type", "record type", named("RecordType")),
+                query("site", "site id the record refers to", text()),
+                query("recorded_by", "who entered it", text()),
+                query("cursor", "leaf index to continue from (next_cursor of the previous page)", whole(0)),
+                query("limit", "records per page [default: 100]", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
             ],
             get(read_api::list_records),
-        ),
+        )
+        .ok("RecordPage"),
         route(
             "GET",
             "/api/v1/export",
+            "exportRecords",
             "Records as a file, as `corridor export` writes them (never private parts): every record in log order, or the current records matching the filters with the sites they refer to (see docs/export.md).",
             ANALYSTS,
-            vec![
-                query("format", "jsonl (default), csv, hxl or xlsx"),
-                query("type", "comma-separated record types (CSV takes one) [default: every type; passages for CSV]"),
-                query("from", "first day, YYYY-MM-DD, site-local, inclusive"),
-                query("to", "last day, YYYY-MM-DD, site-local, inclusive"),
-                query("site", "comma-separated site ids"),
-                query("category", "operator category"),
-                query("operator", "passages of this operator, exact"),
-                query("direction", "passages in this direction"),
-                query("outcome", "passages with this outcome"),
-                query("vehicle_class", "passages of this vehicle class"),
-                query("cargo", "passages carrying this cargo kind"),
-            ],
+            {
+                let mut parameters = vec![
+                    query("format", "file format [default: jsonl]", one_of_tokens(&["jsonl", "csv", "hxl", "xlsx"])),
+                    query("type", "comma-separated record types (CSV and HXL take one) [default: every type; passages for CSV]", token_list(&record_types)),
+                    query("from", "first day, YYYY-MM-DD, site-local, inclusive", date()),
+                    query("to", "last day, YYYY-MM-DD, site-local, inclusive", date()),
+                ];
+                parameters.extend(passage_filters());
+                parameters
+            },
             get(export_api::export),
         )
-        .returns("application/x-ndjson"),
-        route("GET", "/api/v1/records/{id}", "One stored record: its leaf, leaf index and current state.", ANALYSTS, vec![path("id", "record id")], get(read_api::record)),
-        route("GET", "/api/v1/records/{id}/private", "A record's private part (personal data), unless erased.", ADMINS, vec![path("id", "record id")], get(admin_api::private_part)),
-        route("POST", "/api/v1/records/{id}/erase", "Erase a record's private part (and its corrections'); the commitment stays in the log.", ADMINS, vec![path("id", "record id")], post(admin_api::erase)),
+        .answers(200, "the file, as an attachment", &[
+            ("application/x-ndjson", text()),
+            ("text/csv", text()),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", json!({"type": "string", "contentMediaType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})),
+        ])
+        .fails(413, "the export is larger than 64 MiB; narrow it with filters")
+        .fails(422, "a rule the schema cannot state: CSV and HXL take one record type"),
+        route("GET", "/api/v1/records/{id}", "getRecord", "One stored record: its leaf, leaf index and current state.", ANALYSTS, vec![record_id()], get(read_api::record))
+            .ok("StoredRecord")
+            .fails(404, NO_RECORD),
+        route("GET", "/api/v1/records/{id}/private", "getPrivatePart", "A record's private part (personal data), unless erased.", ADMINS, vec![record_id()], get(admin_api::private_part))
+            .ok("PrivatePart")
+            .fails(404, NO_RECORD),
+        route("POST", "/api/v1/records/{id}/erase", "erasePrivatePart", "Erase a record's private part (and its corrections'); the commitment stays in the log.", ADMINS, vec![record_id()], post(admin_api::erase))
+            .ok("Erased")
+            .fails(404, NO_RECORD),
         route(
             "GET",
             "/api/v1/receipts/{id}",
+            "getReceipt",
             "The receipt of a record: leaf index and, once integrated, the signed checkpoint and inclusion proof. Observers see receipts of their own records only.",
             RECEIPT_READERS,
-            vec![path("id", "record id"), query("size", "prove against the checkpoint published at this tree size")],
+            vec![record_id(), query("size", "prove against the checkpoint published at this tree size", whole(1))],
             get(read_api::receipt),
-        ),
-        route("GET", "/api/v1/sites", "Current sites (public form).", Access::Public, vec![], get(read_api::sites)),
-        route("GET", "/api/v1/stats", "Period statistics from the rollups; the same JSON as `corridor stats --format json`.", Access::Public, stats_filters(), get(read_api::stats)),
-        route("GET", "/api/v1/coverage", "Coverage per site: share of the period watched, and the gaps.", Access::Public, site_period(), get(read_api::coverage)),
-        route("GET", "/api/v1/baselines", "Current baselines with the figure each resolves to.", Access::Public, vec![], get(read_api::baselines)),
-        route("GET", "/api/v1/access", "Access index and status per site against its baseline.", Access::Public, site_period(), get(read_api::access)),
-        route("GET", "/api/v1/claims", "Every stored claim with its verdict; the same JSON as `corridor claims check --format json`.", Access::Public, vec![], get(read_api::claims)),
-        route("GET", "/api/v1/claims/{id}", "One claim with its verdict.", Access::Public, vec![path("id", "claim id")], get(read_api::claim)),
+        )
+        .ok("Receipt")
+        .fails(403, "an observer asked for a record another token submitted")
+        .fails(404, "no record with this id, or no checkpoint published at this size"),
+        route("GET", "/api/v1/sites", "listSites", "Current sites (public form).", Access::Public, vec![], get(read_api::sites))
+            .ok("Sites"),
+        route("GET", "/api/v1/stats", "getStats", "Period statistics from the rollups; the same JSON as `corridor stats --format json`.", Access::Public, stats_filters(), get(read_api::stats))
+            .answers(200, "the statistics", &[(JSON, named("StatsReport")), ("text/csv", text())])
+            .fails(422, UNPROCESSABLE_PERIOD),
+        route("GET", "/api/v1/coverage", "getCoverage", "Coverage per site: share of the period watched, and the gaps.", Access::Public, site_period(), get(read_api::coverage))
+            .ok("CoverageList")
+            .fails(404, "a site given does not exist")
+            .fails(422, UNPROCESSABLE_PERIOD),
+        route("GET", "/api/v1/baselines", "listBaselines", "Current baselines with the figure each resolves to.", Access::Public, vec![], get(read_api::baselines))
+            .ok("Baselines"),
+        route("GET", "/api/v1/access", "getAccess", "Access index and status per site against its baseline.", Access::Public, site_period(), get(read_api::access))
+            .ok("AccessList")
+            .fails(404, "a site given does not exist")
+            .fails(422, UNPROCESSABLE_PERIOD),
+        route("GET", "/api/v1/claims", "listClaims", "Every stored claim with its verdict; the same JSON as `corridor claims check --format json`.", Access::Public, vec![], get(read_api::claims))
+            .ok("Verdicts"),
+        route("GET", "/api/v1/claims/{id}", "getClaim", "One claim with its verdict.", Access::Public, vec![path("id", "claim id", named("Id"))], get(read_api::claim))
+            .ok("Verdicts")
+            .fails(404, "no claim with this id"),
         route(
             "GET",
             "/api/v1/report",
+            "getReport",
             "A period report embedding the signed checkpoint it counts up to.",
             Access::Public,
             {
-                let mut parameters = PERIOD.to_vec();
+                let mut parameters = period();
                 parameters.extend([
-                    query("site", "comma-separated site ids [default: every site]"),
-                    query("format", "json (default), csv or html"),
+                    query("site", "comma-separated site ids [default: every site]", text()),
+                    query("format", "json (default), csv or html", one_of_tokens(&["json", "csv", "html"])),
                 ]);
                 parameters
             },
             get(read_api::report),
-        ),
+        )
+        .answers(200, "the report", &[(JSON, named("Report")), ("text/csv", text()), ("text/html", text())])
+        .fails(404, "the log has no checkpoint yet, or a site given does not exist")
+        .fails(422, UNPROCESSABLE_PERIOD)
+        .fails(503, "records keep arriving faster than checkpoints are published; a report must count exactly the records of its checkpoint"),
         route(
             "GET",
             "/api/v1/proofs/inclusion",
+            "getInclusionProof",
             "An inclusion proof (a receipt) by record id or leaf index.",
             Access::Public,
             vec![
-                query("record", "record id (or give index)"),
-                query("index", "leaf index (or give record)"),
-                query("size", "tree size of a published checkpoint [default: the latest]"),
+                query("record", "record id (or give index)", named("Id")),
+                query("index", "leaf index (or give record)", whole(0)),
+                query("size", "tree size of a published checkpoint [default: the latest]", whole(1)),
             ],
             get(read_api::inclusion_proof),
-        ),
+        )
+        .ok("InclusionProof")
+        .fails(404, "no such record or leaf, or not in the checkpoint at this size")
+        .fails(422, "a rule the schema cannot state: give exactly one of record and index"),
         route(
             "GET",
             "/api/v1/proofs/consistency",
+            "getConsistencyProof",
             "A consistency proof between two published tree sizes.",
             Access::Public,
-            vec![required_query("from", "older tree size"), query("to", "newer tree size [default: the latest]")],
+            vec![required_query("from", "older tree size", whole(0)), query("to", "newer tree size [default: the latest]", whole(0))],
             get(read_api::consistency_proof),
-        ),
-        route("GET", "/api/v1/tokens", "Every API token (never their secrets).", ADMINS, vec![], get(admin_api::list_tokens)),
-        route("POST", "/api/v1/tokens", "Create a token: {\"name\": ..., \"role\": observer|analyst|admin}; its secret is shown once.", ADMINS, vec![], post(admin_api::create_token)).body(&["application/json"]),
-        route("DELETE", "/api/v1/tokens/{id}", "Revoke a token.", ADMINS, vec![path("id", "token id")], delete(admin_api::revoke_token)),
-        route("GET", "/log/checkpoint", "The latest signed checkpoint (C2SP tlog-checkpoint), with witness cosignatures.", Access::Public, vec![], get(read_api::log_checkpoint)).returns("text/plain"),
+        )
+        .ok("ConsistencyProof")
+        .fails(404, "no checkpoint was published at one of the sizes")
+        .fails(422, "a rule the schema cannot state: from is larger than to"),
+        route("GET", "/api/v1/tokens", "listTokens", "Every API token (never their secrets).", ADMINS, vec![], get(admin_api::list_tokens))
+            .ok("Tokens"),
+        route("POST", "/api/v1/tokens", "createToken", "Create a token; its secret is shown once.", ADMINS, vec![], post(admin_api::create_token))
+            .body(JSON, named("NewToken"))
+            .answers(201, "the token, with its secret", &[(JSON, named("TokenCreated"))])
+            .link("RevokeToken", "revokeToken", "id", "$response.body#/id"),
+        route("DELETE", "/api/v1/tokens/{id}", "revokeToken", "Revoke a token.", ADMINS, vec![path("id", "token id", text())], delete(admin_api::revoke_token))
+            .ok("TokenRevoked")
+            .fails(404, "no active token with this id")
+            .fails(409, "this is the token the request is made with: an admin cannot revoke its own token"),
+        route("GET", "/log/checkpoint", "getCheckpoint", "The latest signed checkpoint (C2SP tlog-checkpoint), with witness cosignatures.", Access::Public, vec![], get(read_api::log_checkpoint))
+            .answers(200, "the signed checkpoint", &[("text/plain", text())])
+            .fails(404, "nothing has been published yet"),
         route(
             "GET",
             "/log/{*path}",
+            "getLogFile",
             "The log's tiles and entry bundles (C2SP tlog-tiles) and past checkpoints (checkpoints/<size>); full tiles are immutable.",
             Access::Public,
-            vec![path("path", "tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>] or checkpoints/<size>")],
+            vec![path("path", "tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>] or checkpoints/<size>", text())],
             get(log_files::log_resource),
         )
-        .returns("application/octet-stream"),
+        .answers(200, "the tile, bundle or checkpoint", &[("application/octet-stream", json!({"type": "string", "contentMediaType": "application/octet-stream"})), ("text/plain", text())])
+        .fails(404, "no such C2SP resource"),
     ]
+}
+
+/// `/schema/records.json`: the JSON Schema of one record.
+async fn record_schema() -> Response {
+    let mut response = Json(corridor_model::schema::record_schema()).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/schema+json"),
+    );
+    response
 }
 
 /// `/openapi.json`: the document for this table. It is served from here, not
@@ -330,7 +547,11 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
     let started = Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        openapi::API_VERSION_HEADER,
+        axum::http::HeaderValue::from_static(openapi::API_VERSION),
+    );
     let status = response.status().as_u16();
     state.metrics().count_request(&method, &route, status);
     tracing::info!(

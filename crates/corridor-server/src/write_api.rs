@@ -344,6 +344,14 @@ async fn respond(
             errors,
         });
     }
+    if !atomic && stored == 0 && already == 0 && !errors.is_empty() {
+        // Every record was rejected: the request failed as a whole, in the
+        // one error shape, which names each record's field and reason.
+        return Err(ApiError::Rejected {
+            message: format!("all {} records rejected; nothing was stored", errors.len()),
+            errors,
+        });
+    }
     if wait && end > 0 {
         state
             .ingest()

@@ -201,6 +201,7 @@ const EXPECTED_ROUTES: &[&str] = &[
     "GET /healthz",
     "GET /metrics",
     "GET /openapi.json",
+    "GET /schema/records.json",
     "POST /api/v1/records",
     "POST /api/v1/records/prepare",
     "GET /api/v1/records",
@@ -312,6 +313,7 @@ async fn authorization_matrix_every_role_against_every_route() -> TestResult {
         ("GET /healthz", "POAD"),
         ("GET /metrics", "POAD"),
         ("GET /openapi.json", "POAD"),
+        ("GET /schema/records.json", "POAD"),
         ("POST /api/v1/records", "OD"),
         ("POST /api/v1/records/prepare", "OD"),
         ("GET /api/v1/records", "AD"),
@@ -526,6 +528,31 @@ async fn batch_errors_name_index_id_field_and_reason() -> TestResult {
     assert_eq!(body["receipts"][0]["id"], "p-20");
     assert_eq!(body["errors"][0]["field"], "observed_at");
     assert!(store.record("p-20")?.is_some());
+
+    // Already stored and rejected: nothing new, so 200 with both answers.
+    let answer = fixture
+        .submit(&fixture.observer, "?mode=per_record", &batch)
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.json()["already_stored"], 1);
+
+    // Every record rejected: the request failed, 422 naming each of them.
+    let all_bad = json!([batch[1].clone(), batch[2].clone()]);
+    let answer = fixture
+        .submit(&fixture.observer, "?mode=per_record", &all_bad)
+        .await?;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text()
+    );
+    let body = answer.json();
+    let errors = body["error"]["errors"].as_array().ok_or("no errors")?;
+    let indexes: Vec<&Value> = errors.iter().map(|error| &error["index"]).collect();
+    assert_eq!(indexes, [&json!(0), &json!(1)]);
+    assert_eq!(errors[0]["field"], "observed_at");
+    assert!(store.record("p-21")?.is_none());
 
     let answer = fixture
         .submit(&fixture.observer, "?mode=sometimes", &batch)
@@ -943,8 +970,9 @@ async fn read_endpoints_answer_as_the_libraries_do() -> TestResult {
         .get("/api/v1/proofs/inclusion?index=1", None)
         .await?;
     assert_eq!(inclusion.json()["record_id"], "p-1");
+    // Well formed, but a rule no schema states: exactly one of the two.
     let neither = fixture.get("/api/v1/proofs/inclusion", None).await?;
-    assert_eq!(neither.status, StatusCode::BAD_REQUEST);
+    assert_eq!(neither.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let unknown_route = fixture.get("/api/v1/nothing", None).await?;
     assert_eq!(unknown_route.status, StatusCode::NOT_FOUND);
@@ -1278,6 +1306,123 @@ async fn analysts_download_exports_with_their_media_type_and_file_name() -> Test
         .get("/api/v1/export?format=jsonl", Some(&fixture.observer))
         .await?;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    fixture.shutdown().await?;
+    Ok(())
+}
+
+/// A validator for the document's named schema `name` (references resolve
+/// inside the document).
+fn document_validator(document: &Value, schema: &Value) -> Result<jsonschema::Validator, String> {
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": document["components"],
+        "allOf": [schema],
+    });
+    jsonschema::draft202012::options()
+        .build(&root)
+        .map_err(|error| format!("{schema}: {error}"))
+}
+
+#[tokio::test]
+async fn every_answer_of_every_route_is_documented_and_matches_its_schema() -> TestResult {
+    let mut fixture = seeded_fixture().await?;
+    let document = fixture.get("/openapi.json", None).await?.json();
+    assert_eq!(
+        document["info"]["version"],
+        corridor_server::openapi::API_VERSION
+    );
+    let mut operation_ids = Vec::new();
+    let mut checked = 0;
+    for route in route_table(&fixture.server.as_ref().ok_or("no server")?.state()) {
+        let path = corridor_server::openapi::openapi_path(route.path);
+        let operation = &document["paths"][&path][route.method.to_lowercase()];
+        let operation_id = operation["operationId"].as_str().ok_or("no operationId")?;
+        assert!(
+            operation_id.chars().all(|c| c.is_ascii_alphanumeric())
+                && operation_id.starts_with(|c: char| c.is_ascii_lowercase()),
+            "{operation_id} is camelCase"
+        );
+        operation_ids.push(operation_id.to_string());
+        for (token, who) in [
+            (Some(fixture.admin.as_str()), "admin"),
+            (Some(fixture.observer.as_str()), "observer"),
+            (None, "nobody"),
+        ] {
+            let (uri, body) = example_request(route.method, route.path);
+            let answer = fixture.call(route.method, &uri, token, body).await?;
+            let status = answer.status.as_u16().to_string();
+            let documented = &operation["responses"][&status];
+            assert!(
+                documented.is_object(),
+                "{} {uri} as {who}: {status} is not documented",
+                route.method
+            );
+            assert_eq!(
+                answer.headers["corridor-api-version"],
+                corridor_server::openapi::API_VERSION,
+                "{} {uri}",
+                route.method
+            );
+            let media_type = answer.headers[header::CONTENT_TYPE].to_str()?;
+            if !media_type.starts_with("application/json") {
+                continue;
+            }
+            let schema = &documented["content"]["application/json"]["schema"];
+            let validator = document_validator(&document, schema)?;
+            let value = answer.json();
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|error| error.to_string())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{} {uri} as {who} ({status}) does not match its schema: {errors:?}\n{value}",
+                route.method
+            );
+            checked += 1;
+        }
+    }
+    let count = operation_ids.len();
+    operation_ids.sort();
+    operation_ids.dedup();
+    assert_eq!(operation_ids.len(), count, "operationIds are unique");
+    assert!(checked > 40, "{checked} JSON answers checked");
+    // The published record schema is the model's, without a token.
+    let published = fixture.get("/schema/records.json", None).await?;
+    assert_eq!(published.status, StatusCode::OK);
+    assert_eq!(published.json(), corridor_model::schema::record_schema());
+    fixture.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_admin_cannot_revoke_the_token_it_is_using() -> TestResult {
+    let mut fixture = seeded_fixture().await?;
+    let tokens = fixture
+        .get("/api/v1/tokens", Some(&fixture.admin))
+        .await?
+        .json();
+    let own_id = tokens["tokens"]
+        .as_array()
+        .ok_or("no tokens")?
+        .iter()
+        .find(|token| token["role"] == "admin" && token["revoked_at"].is_null())
+        .and_then(|token| token["id"].as_str())
+        .ok_or("no admin token")?
+        .to_string();
+    let answer = fixture
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{own_id}"),
+            Some(&fixture.admin),
+            None,
+        )
+        .await?;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.text());
+    assert_eq!(answer.json()["error"]["status"], 409);
+    // It still works.
+    let still = fixture.get("/api/v1/tokens", Some(&fixture.admin)).await?;
+    assert_eq!(still.status, StatusCode::OK);
     fixture.shutdown().await?;
     Ok(())
 }

@@ -306,10 +306,10 @@ async fn check(fixture: &Fixture, case: &Path) -> Result<Vec<String>, Box<dyn st
     );
     let mut differences = Vec::new();
     // All-or-nothing refuses the batch (422); per record stores the good
-    // ones, of which a case has none, and lists the bad (200).
+    // ones, of which a case has none, so it too answers 422 with every error.
     for (query, wanted_status) in [
         ("", StatusCode::UNPROCESSABLE_ENTITY),
-        ("?mode=per_record", StatusCode::OK),
+        ("?mode=per_record", StatusCode::UNPROCESSABLE_ENTITY),
     ] {
         let before = fixture.stored().await?;
         let (status, body) = fixture.submit_lines(query, case_body(case)).await?;

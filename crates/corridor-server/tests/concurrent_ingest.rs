@@ -78,8 +78,18 @@ struct Request {
 
 /// A window of the id pool, identical to what other clients send; one
 /// batch in three also holds a few conflicting (another category) and
-/// invalid records.
+/// invalid records. One batch in eight is a few records that are all
+/// invalid, which every mode must answer `422`.
 fn plan_items(random: &mut Random, seed: u64) -> Vec<Sent> {
+    if random.below(8) == 0 {
+        let start = random.below(POOL);
+        return (0..1 + random.below(5))
+            .map(|offset| Sent {
+                id: format!("s{seed}-p{}", (start + offset) % POOL),
+                category: INVALID_CATEGORY,
+            })
+            .collect();
+    }
     let length = 150 + random.below(1_100);
     let start = random.below(POOL);
     let bad_per_mille = if random.below(3) == 0 { 4 } else { 0 };
@@ -227,24 +237,42 @@ fn check_answers(store: &dyn Store, requests: &[Request]) -> Result<(), String> 
                 if let Some(index) = answered.iter().position(|answered| !answered) {
                     return Err(format!("{context}: item {index} has no answer"));
                 }
+                let receipts = request.body["receipts"].as_array().map_or(0, Vec::len);
+                if !request.atomic && receipts == 0 {
+                    return Err(format!(
+                        "{context}: every record rejected but answered {}, not 422",
+                        request.status
+                    ));
+                }
             }
-            422 if request.atomic => {
+            422 => {
                 let errors = request.body["error"]["errors"].as_array();
                 if errors.is_none_or(Vec::is_empty) {
                     return Err(format!("{context}: 422 without errors: {}", request.body));
                 }
+                let mut answered = vec![false; request.items.len()];
                 for error in errors.into_iter().flatten() {
                     let index = error["index"].as_u64().unwrap_or(u64::MAX) as usize;
                     let sent = request
                         .items
                         .get(index)
                         .ok_or_else(|| format!("{context}: error for no item: {error}"))?;
+                    answered[index] = true;
                     if !rightly_rejected(store, sent)? {
                         return Err(format!(
                             "{context}: 422 with {error} but {} is valid and not stored with other content",
                             sent.id
                         ));
                     }
+                }
+                // per_record answers 422 only when it rejected every record.
+                if !request.atomic
+                    && let Some(index) = answered.iter().position(|answered| !answered)
+                {
+                    return Err(format!(
+                        "{context}: 422 but item {index} was not rejected: {}",
+                        request.body
+                    ));
                 }
                 for sent in &request.items {
                     if stored_here(&sent.id)? {

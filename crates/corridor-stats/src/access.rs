@@ -18,7 +18,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::StatsError;
-use crate::coverage::site_coverage;
+use crate::coverage::{covered_days, site_coverage};
 use crate::flow::flow_outcome_tokens;
 use crate::numbers::number;
 use crate::snapshot::Snapshot;
@@ -281,6 +281,31 @@ pub fn access_index(
     query: &AccessQuery<'_>,
     thresholds: Thresholds,
 ) -> Result<AccessSummary, StatsError> {
+    access(store, snapshot, query, thresholds, true)
+}
+
+/// The access index of a period as [`access_index`] gives it, without the
+/// list of days (`days` is empty). Its work does not grow with the length
+/// of the period, which a claim may choose freely.
+///
+/// # Errors
+/// A storage failure.
+pub fn access_totals(
+    store: &dyn Store,
+    snapshot: &Snapshot,
+    query: &AccessQuery<'_>,
+    thresholds: Thresholds,
+) -> Result<AccessSummary, StatsError> {
+    access(store, snapshot, query, thresholds, false)
+}
+
+fn access(
+    store: &dyn Store,
+    snapshot: &Snapshot,
+    query: &AccessQuery<'_>,
+    thresholds: Thresholds,
+    per_day: bool,
+) -> Result<AccessSummary, StatsError> {
     let AccessQuery {
         site,
         from,
@@ -300,7 +325,7 @@ pub fn access_index(
 
     let mut days = Vec::new();
     let mut day = from;
-    while day <= to {
+    while per_day && day <= to {
         let coverage = site_coverage(snapshot, site, day, day, metric, category);
         let observed = flow.get(&day_number(day)).copied().unwrap_or(0.0);
         let (index, status) = day_status(observed, coverage.share, baseline.as_ref(), thresholds);
@@ -318,7 +343,11 @@ pub fn access_index(
     }
     // Starting from +0.0: an empty f64 sum is -0.0, which would print as "-0".
     let observed: f64 = flow.values().fold(0.0, |sum, value| sum + value);
-    let covered_days: f64 = days.iter().map(|day| day.covered_share).sum();
+    let covered_days: f64 = if per_day {
+        days.iter().map(|day| day.covered_share).sum()
+    } else {
+        covered_days(snapshot, site, from, to, metric, category)
+    };
     let expected = baseline
         .as_ref()
         .map(|baseline| baseline.per_day * covered_days);

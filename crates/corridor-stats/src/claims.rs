@@ -17,7 +17,7 @@ use corridor_store::{Dimension, DimensionValue, Metrics, RollupFilter, RollupQue
 use jiff::civil::Date;
 use serde::{Serialize, Serializer};
 
-use crate::access::{AccessQuery, AccessSummary, Thresholds, access_index};
+use crate::access::{AccessQuery, AccessSummary, Thresholds, access_totals};
 use crate::coverage::site_coverage;
 use crate::error::StatsError;
 use crate::flow::flow_outcome_tokens;
@@ -512,7 +512,7 @@ fn check_status(
             metric: FlowMetric::Vehicles,
             category: assertion.category,
         };
-        let summary = access_index(store, snapshot, &query, thresholds)?;
+        let summary = access_totals(store, snapshot, &query, thresholds)?;
         let site_coverage = site_coverage(
             snapshot,
             site,

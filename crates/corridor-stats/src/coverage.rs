@@ -5,6 +5,7 @@
 //! that needs "all of it" (an upper bound, an exact total, a closure) asks
 //! this module first.
 
+use corridor_model::time::day_number;
 use corridor_model::{Body, Category, Coverage, FlowMetric, Record, Time};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -56,11 +57,17 @@ impl SiteCoverage {
     }
 }
 
-/// The first instant of `day` at a site.
+/// The first instant of `day` at a site. A day at the edge of the
+/// representable years whose start is out of range saturates to the first
+/// or last instant there is, never to some instant in between.
 pub fn start_of_day(day: Date, zone: &TimeZone) -> Timestamp {
     day.to_zoned_datetime(zone.clone())
         .map(|zoned| zoned.timestamp())
-        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .unwrap_or(if day.year() > 0 {
+            Timestamp::MAX
+        } else {
+            Timestamp::MIN
+        })
 }
 
 /// The site-local days `from..=to` as an interval.
@@ -143,25 +150,21 @@ pub fn site_coverage(
     let zone = snapshot.zone(site);
     let period = period_interval(from, to, &zone);
     let mut sources: Vec<String> = Vec::new();
-    let intervals: Vec<Interval> = snapshot
-        .coverage
-        .iter()
-        .filter_map(|record: &Record| match &record.body {
-            Body::Coverage(coverage)
-                if coverage.site == site && applies(coverage, metric, category) =>
+    let intervals = claimed_intervals(
+        snapshot,
+        site,
+        metric,
+        category,
+        &zone,
+        |record, interval| {
+            if interval.end > period.start
+                && interval.start < period.end
+                && !sources.contains(&record.source.name)
             {
-                let interval = coverage_interval(coverage, &zone);
-                if interval.end > period.start
-                    && interval.start < period.end
-                    && !sources.contains(&record.source.name)
-                {
-                    sources.push(record.source.name.clone());
-                }
-                Some(interval)
+                sources.push(record.source.name.clone());
             }
-            _ => None,
-        })
-        .collect();
+        },
+    );
     let covered = union_within(intervals, period);
     let mut gaps = Vec::new();
     let mut cursor = period.start;
@@ -196,4 +199,79 @@ pub fn site_coverage(
         gaps,
         sources,
     }
+}
+
+/// The intervals the coverage records of `site` for `metric` and `category`
+/// claim, each also shown to `seen` with its record.
+fn claimed_intervals(
+    snapshot: &Snapshot,
+    site: &str,
+    metric: FlowMetric,
+    category: Option<Category>,
+    zone: &TimeZone,
+    mut seen: impl FnMut(&Record, Interval),
+) -> Vec<Interval> {
+    snapshot
+        .coverage
+        .iter()
+        .filter_map(|record: &Record| match &record.body {
+            Body::Coverage(coverage)
+                if coverage.site == site && applies(coverage, metric, category) =>
+            {
+                let interval = coverage_interval(coverage, zone);
+                seen(record, interval);
+                Some(interval)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The covered days of a site in the site-local days `from..=to`: the
+/// covered share of each day added up, as [`site_coverage`] gives it for
+/// each day alone. The work grows with the coverage records, not with the
+/// days of the period, so a claim about a period of centuries costs no
+/// more than one about a week (days wholly covered count 1 each, and only
+/// the first and last day of each covered stretch are divided).
+pub fn covered_days(
+    snapshot: &Snapshot,
+    site: &str,
+    from: Date,
+    to: Date,
+    metric: FlowMetric,
+    category: Option<Category>,
+) -> f64 {
+    let zone = snapshot.zone(site);
+    let period = period_interval(from, to, &zone);
+    let intervals = claimed_intervals(snapshot, site, metric, category, &zone, |_, _| {});
+    let local_day = |instant: Timestamp| instant.to_zoned_datetime(zone.clone()).date();
+    let next_day = |day: Date| day.checked_add(Span::new().days(1)).unwrap_or(day);
+    // Covered seconds of the days a stretch begins or ends in; whole days between.
+    let mut divided: std::collections::BTreeMap<Date, i64> = std::collections::BTreeMap::new();
+    let mut whole_days: i64 = 0;
+    for stretch in union_within(intervals, period) {
+        if stretch.seconds() == 0 {
+            continue;
+        }
+        let first = local_day(stretch.start);
+        let last =
+            local_day(Timestamp::from_second(stretch.end.as_second() - 1).unwrap_or(stretch.end));
+        if first == last {
+            *divided.entry(first).or_default() += stretch.seconds();
+            continue;
+        }
+        let first_end = start_of_day(next_day(first), &zone);
+        *divided.entry(first).or_default() += first_end.as_second() - stretch.start.as_second();
+        let last_start = start_of_day(last, &zone);
+        *divided.entry(last).or_default() += stretch.end.as_second() - last_start.as_second();
+        whole_days += i64::from(day_number(last) - day_number(first) - 1).max(0);
+    }
+    let mut total = whole_days as f64;
+    for (day, seconds) in divided {
+        let length = period_interval(day, day, &zone).seconds();
+        if length > 0 {
+            total += seconds as f64 / length as f64;
+        }
+    }
+    total
 }

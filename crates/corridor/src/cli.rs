@@ -125,6 +125,16 @@ pub enum Command {
     Form(FormCommand),
     /// Export records as JSON Lines, CSV, HXL CSV or an xlsx workbook (see docs/export.md).
     Export(ExportArgs),
+    /// The JSON Schemas of what Corridor accepts, for validators and form tools.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the JSON Schema (2020-12) of one record as `add`, `import` and
+    /// the API accept it (docs/records.md); a server publishes it at /schema/records.json.
+    Records,
 }
 
 #[derive(Debug, Args)]

@@ -88,6 +88,7 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
         Command::Export(arguments) => {
             export_commands::export(&data_dir("corridor-data"), arguments)
         }
+        Command::Schema(crate::cli::SchemaCommand::Records) => form_commands::record_schema(),
     }
 }
 

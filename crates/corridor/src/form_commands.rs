@@ -1,7 +1,7 @@
 //! `corridor form xlsform`: the field form from the store's sites, and the repeat files `corridor import` joins for the mappings such forms write.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -14,6 +14,16 @@ use crate::Completion;
 use crate::cli::{FormExport, XlsformArgs};
 
 /// Writes the XLSForm (and, with `--mapping`, its import mapping).
+/// `corridor schema records`: the JSON Schema of one record, on standard output.
+pub fn record_schema() -> Result<Completion> {
+    let schema = serde_json::to_string_pretty(&corridor_model::schema::record_schema())
+        .context("writing the record schema")?;
+    // A closed pipe (`| head`) is an error to report, not a panic.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{schema}").context("writing the record schema to standard output")?;
+    Ok(Completion::Clean)
+}
+
 pub fn xlsform(root: &Path, arguments: XlsformArgs) -> Result<Completion> {
     let data_dir = DataDir::open(root)?;
     let store = data_dir.open_store()?;

@@ -1555,3 +1555,51 @@ fn an_error_and_its_cause_are_each_said_once() {
         run.stderr
     );
 }
+
+#[test]
+fn schema_records_prints_a_json_schema_whose_root_is_one_of_the_ten_record_types() {
+    let sandbox = Sandbox::new();
+    let schema = parse_json(&sandbox.corridor().succeed(&["schema", "records"]));
+    assert_eq!(
+        schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
+        "the 2020-12 dialect"
+    );
+    let types: Vec<&str> = schema["$defs"]["RecordType"]["enum"]
+        .as_array()
+        .expect("RecordType lists the types")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(types.len(), 10, "ten record types: {types:?}");
+    let branches = schema["oneOf"].as_array().expect("the root is a oneOf");
+    assert_eq!(branches.len(), types.len(), "one branch per record type");
+    assert_eq!(schema["discriminator"]["propertyName"], "type");
+    let mapping = schema["discriminator"]["mapping"]
+        .as_object()
+        .expect("a discriminator mapping");
+    let mut seen = Vec::new();
+    for branch in branches {
+        let reference = branch["$ref"].as_str().expect("each branch is a $ref");
+        let name = reference
+            .strip_prefix("#/$defs/")
+            .expect("a reference into $defs");
+        let definition = &schema["$defs"][name];
+        let record_type = definition["properties"]["type"]["const"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} fixes its type: {definition}"));
+        assert_eq!(
+            mapping[record_type], reference,
+            "{record_type} maps to {name}"
+        );
+        assert_eq!(
+            definition["additionalProperties"], false,
+            "{name} refuses unknown fields"
+        );
+        seen.push(record_type);
+    }
+    seen.sort_unstable();
+    let mut expected = types.clone();
+    expected.sort_unstable();
+    assert_eq!(seen, expected, "every record type has exactly one branch");
+    assert_eq!(mapping.len(), types.len());
+}

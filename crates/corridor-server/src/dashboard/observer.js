@@ -240,8 +240,13 @@
           entry.error = refusals.get(entry.record.id);
         }
       }
-      if (!response.ok && stored === 0) {
-        const reason = body && (body.error || body.message);
+      const refused = batch.filter((entry) => entry.error).length;
+      if (!response.ok && stored === 0 && refused === batch.length) {
+        // 422: the server refused every record and said why for each.
+        setMessage(`${refused} refused by the server: see each tally's reason.`, 'error');
+      } else if (!response.ok && stored === 0) {
+        const error = body && body.error;
+        const reason = typeof error === 'string' ? error : (error && error.message) || (body && body.message);
         setMessage(`Not sent (${response.status}${reason ? `: ${reason}` : ''}); will retry.`, 'error');
         if (response.status < 500 && refusals.size === 0) {
           // A refusal that names no record: every record of the batch shares it.
