@@ -345,8 +345,8 @@ fn deliver(answers: Vec<Answered<Reply>>, fed: &Fed) {
     let acknowledged = Instant::now();
     let (mut stored, mut already, mut rejected) = (0_u64, 0_u64, 0_u64);
     let mut end: Option<u64> = None;
-    for Answered { reply, answer } in answers {
-        match &answer {
+    for Answered { answer, .. } in &answers {
+        match answer {
             Err(failure) => health.storing_failed(failure.storage_full()),
             Ok(outcomes) => {
                 if outcomes
@@ -368,8 +368,10 @@ fn deliver(answers: Vec<Answered<Reply>>, fed: &Fed) {
                 ItemOutcome::NotStored => {}
             }
         }
-        let _ = reply.send(answer);
     }
+    // Health, metrics and the backlog are brought up to date before any
+    // client hears its answer, so that a client that is told "stored" and
+    // then asks `/healthz` or `/metrics` sees its own records counted.
     metrics.records_stored.fetch_add(stored, Ordering::Relaxed);
     metrics
         .records_already_stored
@@ -383,6 +385,9 @@ fn deliver(answers: Vec<Answered<Reply>>, fed: &Fed) {
         if let Ok(mut queue) = acks.lock() {
             queue.push_back((end, stored, acknowledged));
         }
+    }
+    for Answered { reply, answer } in answers {
+        let _ = reply.send(answer);
     }
 }
 
