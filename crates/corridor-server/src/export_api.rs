@@ -158,10 +158,12 @@ pub async fn export(
     let Query(parameters) = parameters.map_err(query_error)?;
     let mut request = request(parameters)?;
     request.resolved_types().map_err(export_error)?;
-    request.checkpoint = state
-        .log_reader()
-        .latest()
+    // Reading the checkpoint may be a request to a bucket: not on a worker.
+    let reader = state.log_reader().clone();
+    request.checkpoint = tokio::task::spawn_blocking(move || reader.latest().ok())
+        .await
         .ok()
+        .flatten()
         .map(|published| CheckpointSummary {
             origin: published.checkpoint.origin.clone(),
             tree_size: published.checkpoint.tree_size,
