@@ -8,8 +8,6 @@
 //! Runs on a throwaway cluster; skipped loudly without PostgreSQL (a
 //! failure under `CORRIDOR_REQUIRE_POSTGRES=1`).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use corridor_store::postgres::cluster::Cluster;
@@ -20,45 +18,12 @@ mod common;
 use common::agent;
 use common::binary::{Corridor, terminate};
 use common::published::checkpoint_of;
+use common::served::{SERVE_ON_A_FREE_PORT, Served};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// A server process; killed if the test fails before stopping it.
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(corridor: &Corridor) -> Result<Running, Box<dyn std::error::Error>> {
-    let mut child = corridor
-        .command(&[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--checkpoint-interval",
-            "200",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|url| url.starts_with("http://"))
-        .ok_or_else(|| format!("the server printed no address: {line:?}"))?
-        .to_string();
-    Ok(Running { child, base })
+fn start(corridor: &Corridor) -> Result<Served, Box<dyn std::error::Error>> {
+    Served::spawn(corridor.command(&SERVE_ON_A_FREE_PORT))
 }
 
 fn send(

@@ -2,8 +2,6 @@
 //! a receipt whose proof verifies after the next checkpoint, and stop with
 //! SIGTERM without losing anything acknowledged.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -13,45 +11,12 @@ use serde_json::{Value, json};
 mod common;
 use common::agent;
 use common::binary::{Corridor, terminate};
+use common::served::{SERVE_ON_A_FREE_PORT, Served};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// The server process; killed if the test fails before stopping it.
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(corridor: &Corridor) -> Result<Running, Box<dyn std::error::Error>> {
-    let mut child = corridor
-        .command(&[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--checkpoint-interval",
-            "200",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|url| url.starts_with("http://"))
-        .ok_or_else(|| format!("no address in {line:?}"))?
-        .to_string();
-    Ok(Running { child, base })
+fn start(corridor: &Corridor) -> Result<Served, Box<dyn std::error::Error>> {
+    Served::spawn(corridor.command(&SERVE_ON_A_FREE_PORT))
 }
 
 fn post(

@@ -3,9 +3,9 @@
 //! `/healthz` answering and checkpoints being published, and the idle and
 //! header-read timeouts close what they should.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use corridor_engine::DataDir;
@@ -15,21 +15,9 @@ use serde_json::{Value, json};
 #[allow(dead_code)]
 mod common;
 use common::binary::Corridor;
+use common::served::{SERVE_ON_A_FREE_PORT, Served};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-struct Running {
-    child: Child,
-    /// `127.0.0.1:PORT`, as the server printed it.
-    address: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A data directory with site `cp-1` and an observer token.
 fn prepared(
@@ -52,8 +40,9 @@ fn start(
     data: &std::path::Path,
     open_files: u32,
     extra: &[&str],
-) -> Result<Running, Box<dyn std::error::Error>> {
-    let mut child = Command::new("sh")
+) -> Result<Served, Box<dyn std::error::Error>> {
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
         .arg(format!(
             "ulimit -n {open_files} || exit 99; exec \"$0\" \"$@\""
@@ -61,31 +50,12 @@ fn start(
         .arg(env!("CARGO_BIN_EXE_corridor"))
         .arg("--data")
         .arg(data)
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--checkpoint-interval",
-            "200",
-        ])
+        .args(SERVE_ON_A_FREE_PORT)
         .args(extra)
         .env_remove("CORRIDOR_DATA")
         .env_remove("CORRIDOR_LOG")
-        .env("HOME", home)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let address = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .and_then(|url| url.strip_prefix("http://"))
-        .ok_or_else(|| format!("no address in {line:?}"))?
-        .to_string();
-    Ok(Running { child, address })
+        .env("HOME", home);
+    Served::spawn(command)
 }
 
 /// One request on a new connection (`Connection: close`), answered within

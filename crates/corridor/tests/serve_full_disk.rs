@@ -6,8 +6,8 @@
 //! batch is half stored, and every receipt names a stored record.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+
+use std::process::Command;
 use std::time::Duration;
 
 use corridor_engine::DataDir;
@@ -19,23 +19,12 @@ use serde_json::{Value, json};
 mod common;
 use common::agent;
 use common::binary::{Corridor, terminate};
+use common::served::{SERVE_ON_A_FREE_PORT, Served};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const CLIENTS: usize = 3;
 const BATCHES_PER_CLIENT: usize = 6;
-
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `corridor serve` with SIGXFSZ ignored and its file-size limit at
 /// `blocks` (512-byte blocks in dash), so a write past it fails with EFBIG
@@ -44,8 +33,9 @@ fn start_limited(
     home: &std::path::Path,
     data: &std::path::Path,
     blocks: u32,
-) -> Result<Running, Box<dyn std::error::Error>> {
-    let mut child = Command::new("sh")
+) -> Result<Served, Box<dyn std::error::Error>> {
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
         .arg(format!(
             "trap '' XFSZ; ulimit -f {blocks} || exit 99; exec \"$0\" \"$@\""
@@ -53,30 +43,11 @@ fn start_limited(
         .arg(env!("CARGO_BIN_EXE_corridor"))
         .arg("--data")
         .arg(data)
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--checkpoint-interval",
-            "200",
-        ])
+        .args(SERVE_ON_A_FREE_PORT)
         .env_remove("CORRIDOR_DATA")
         .env_remove("CORRIDOR_LOG")
-        .env("HOME", home)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let base = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|url| url.starts_with("http://"))
-        .ok_or_else(|| format!("no address in {line:?}"))?
-        .to_string();
-    Ok(Running { child, base })
+        .env("HOME", home);
+    Served::spawn(command)
 }
 
 fn passage(id: &str) -> Value {

@@ -1,7 +1,7 @@
 //! What the integration tests share: running the real binary
 //! ([`binary::Corridor`]) in a temporary directory ([`binary::Sandbox`]), the
 //! site the log tests record passages at, reading checkpoints and proofs
-//! ([`published`]), an HTTP client ([`agent`]), copying a log directory, and, for
+//! ([`published`]), `corridor serve` as a child process ([`served`]), an HTTP client ([`agent`]), copying a log directory, and, for
 //! the crash tests, a reproducible random source and the seed they print, so a
 //! failing run can be replayed with `CORRIDOR_CRASH_SEED`.
 //!
@@ -10,6 +10,7 @@
 
 pub mod binary;
 pub mod published;
+pub mod served;
 
 /// Site `cp-1` (Asia/Baku) as a JSON Lines line: where the log tests' passages are.
 pub const SITE: &str = r#"{"type":"site","id":"cp-1","name":"Checkpoint 1","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"team A"},"recorded_by":"observer-1"}"#;
