@@ -470,24 +470,8 @@ pub struct StatsArgs {
     /// Group by: day, week, month, site, category, operator, direction, outcome, vehicle_class, cargo, source (name), source_kind, recorded_by
     #[arg(long, value_delimiter = ',', value_name = "DIM[,DIM...]")]
     pub by: Vec<String>,
-    /// Only this operator category
-    #[arg(long)]
-    pub category: Option<String>,
-    /// Only this operator (exact name)
-    #[arg(long)]
-    pub operator: Option<String>,
-    /// Only this direction: inbound, outbound, unknown
-    #[arg(long)]
-    pub direction: Option<String>,
-    /// Only this outcome: passed, turned_back, delayed, held
-    #[arg(long)]
-    pub outcome: Option<String>,
-    /// Only this vehicle class
-    #[arg(long)]
-    pub vehicle_class: Option<String>,
-    /// Only vehicles carrying this cargo kind
-    #[arg(long)]
-    pub cargo: Option<String>,
+    #[command(flatten)]
+    pub filters: PassageFilterArgs,
     /// Put the baseline beside every figure: what it expects over the days each row spans
     #[arg(long)]
     pub baseline: bool,
@@ -572,6 +556,16 @@ pub struct ExportArgs {
     /// Only this site (repeatable)
     #[arg(long = "site", value_name = "SITE")]
     pub sites: Vec<String>,
+    #[command(flatten)]
+    pub filters: PassageFilterArgs,
+    /// Include private parts (plates, names): never publish such a file
+    #[arg(long)]
+    pub private: bool,
+}
+
+/// The filters `stats` and `export` share: one attribute of a passage each.
+#[derive(Debug, Args)]
+pub struct PassageFilterArgs {
     /// Only this operator category
     #[arg(long)]
     pub category: Option<String>,
@@ -590,9 +584,24 @@ pub struct ExportArgs {
     /// Only passages carrying this cargo kind
     #[arg(long)]
     pub cargo: Option<String>,
-    /// Include private parts (plates, names): never publish such a file
-    #[arg(long)]
-    pub private: bool,
+}
+
+impl PassageFilterArgs {
+    /// The same filters, each vocabulary value checked, naming its flag when
+    /// it is not one of the vocabulary's tokens.
+    pub(crate) fn checked(self) -> anyhow::Result<PassageFilterArgs> {
+        Ok(PassageFilterArgs {
+            category: check_token::<corridor_model::Category>("--category", self.category)?,
+            operator: self.operator,
+            direction: check_token::<corridor_model::Direction>("--direction", self.direction)?,
+            outcome: check_token::<corridor_model::Outcome>("--outcome", self.outcome)?,
+            vehicle_class: check_token::<corridor_model::VehicleClass>(
+                "--vehicle-class",
+                self.vehicle_class,
+            )?,
+            cargo: self.cargo,
+        })
+    }
 }
 
 /// A `--from`/`--to` style date argument, with the flag named when it is not a date.
@@ -604,7 +613,7 @@ pub(crate) fn parse_date_argument(flag: &str, text: &str) -> anyhow::Result<jiff
 
 /// A vocabulary flag (`--category`, `--outcome`, ...), refused with the
 /// vocabulary's own "is not a ..." message when it names no token.
-pub(crate) fn check_token<T: corridor_model::vocab::Token>(
+fn check_token<T: corridor_model::vocab::Token>(
     flag: &str,
     value: Option<String>,
 ) -> anyhow::Result<Option<String>> {

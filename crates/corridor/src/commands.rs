@@ -15,8 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Completion;
 use crate::cli::{
-    Arguments, Command, StatsArgs, StatsFormat, SummaryFormat, WitnessCli, check_token,
-    parse_date_argument,
+    Arguments, Command, StatsArgs, StatsFormat, SummaryFormat, WitnessCli, parse_date_argument,
 };
 use crate::output::byte_progress;
 use crate::{
@@ -453,13 +452,13 @@ fn stats(root: &Path, arguments: StatsArgs) -> Result<Completion> {
         .iter()
         .map(|name| StatsDimension::parse(name.trim()))
         .collect::<Result<_, _>>()?;
-    query.category = check_token::<corridor_model::Category>("--category", arguments.category)?;
-    query.direction = check_token::<corridor_model::Direction>("--direction", arguments.direction)?;
-    query.outcome = check_token::<corridor_model::Outcome>("--outcome", arguments.outcome)?;
-    query.vehicle_class =
-        check_token::<corridor_model::VehicleClass>("--vehicle-class", arguments.vehicle_class)?;
-    query.operator = arguments.operator;
-    query.cargo = arguments.cargo;
+    let filters = arguments.filters.checked()?;
+    query.category = filters.category;
+    query.direction = filters.direction;
+    query.outcome = filters.outcome;
+    query.vehicle_class = filters.vehicle_class;
+    query.operator = filters.operator;
+    query.cargo = filters.cargo;
     query.baseline = arguments.baseline;
     let data_dir = DataDir::open(root)?;
     let store = data_dir.open_store()?;

@@ -11,7 +11,7 @@ use corridor_model::RecordType;
 
 use crate::Completion;
 use crate::cli::ExportArgs;
-use crate::cli::{check_token, parse_date_argument};
+use crate::cli::parse_date_argument;
 
 pub fn export(root: &Path, arguments: ExportArgs) -> Result<Completion> {
     let Some(format) = ExportFormat::parse(&arguments.format) else {
@@ -28,6 +28,7 @@ pub fn export(root: &Path, arguments: ExportArgs) -> Result<Completion> {
             None => bail!("--type: {name:?} is not one of {}", RecordType::expected()),
         }
     }
+    let filters = arguments.filters.checked()?;
     let filter = RecordFilter {
         from: arguments
             .from
@@ -40,15 +41,12 @@ pub fn export(root: &Path, arguments: ExportArgs) -> Result<Completion> {
             .map(|text| parse_date_argument("--to", text))
             .transpose()?,
         sites: arguments.sites,
-        category: check_token::<corridor_model::Category>("--category", arguments.category)?,
-        operator: arguments.operator,
-        direction: check_token::<corridor_model::Direction>("--direction", arguments.direction)?,
-        outcome: check_token::<corridor_model::Outcome>("--outcome", arguments.outcome)?,
-        vehicle_class: check_token::<corridor_model::VehicleClass>(
-            "--vehicle-class",
-            arguments.vehicle_class,
-        )?,
-        cargo: arguments.cargo,
+        category: filters.category,
+        operator: filters.operator,
+        direction: filters.direction,
+        outcome: filters.outcome,
+        vehicle_class: filters.vehicle_class,
+        cargo: filters.cargo,
     };
     let data_dir = DataDir::open(root)?;
     let store = data_dir.open_store()?;
