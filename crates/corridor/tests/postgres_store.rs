@@ -68,47 +68,24 @@ fn a_data_directory_on_postgres_answers_as_one_on_sqlite() {
 
     // The flag wins over the variable, which wins over the file.
     let empty = cluster.create_database().expect("creates a database");
-    let mut command = on_postgres.command(&[
-        "--store",
-        &url,
-        "stats",
-        "--from",
-        "2023-01-17",
-        "--to",
-        "2023-01-18",
-        "--format",
-        "json",
-    ]);
-    let output = command
-        .env("CORRIDOR_STORE", &empty)
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let flagged: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    // `stats` as JSON with CORRIDOR_STORE naming the empty database.
+    let stats_with_variable = |leading: &[&str]| -> serde_json::Value {
+        let arguments: Vec<&str> = leading.iter().chain(STATS.iter()).copied().collect();
+        let output = on_postgres
+            .command(&arguments)
+            .env("CORRIDOR_STORE", &empty)
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    };
+    let flagged = stats_with_variable(&["--store", &url]);
     assert_eq!(flagged["totals"]["vehicles"], 4, "{flagged}");
-    let mut command = on_postgres.command(&[
-        "stats",
-        "--from",
-        "2023-01-17",
-        "--to",
-        "2023-01-18",
-        "--format",
-        "json",
-    ]);
-    let output = command
-        .env("CORRIDOR_STORE", &empty)
-        .output()
-        .expect("runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let from_variable: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let from_variable = stats_with_variable(&[]);
     assert_eq!(
         from_variable["totals"]["passages"],
         serde_json::Value::Null,
