@@ -7,8 +7,7 @@
 //! `corridor serve` killed (SIGKILL) mid-integration and restarted leaves
 //! every stored record published and the log verifying.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -16,6 +15,7 @@ use serde_json::{Value, json};
 #[allow(dead_code)]
 mod common;
 use common::binary::{Sandbox, terminate};
+use common::served::{Served, free_port};
 use common::{SITE, agent};
 
 #[path = "../../corridor-log/tests/s3/mod.rs"]
@@ -211,58 +211,19 @@ fn a_log_in_a_bucket_is_published_verified_copied_and_checked() {
     );
 }
 
-/// The server process, killed if the test fails while it runs.
-struct Running {
-    child: Child,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn start(sandbox: &Sandbox, server: &s3::S3Server, port: u16) -> Running {
-    let base = format!("http://127.0.0.1:{port}");
-    let mut running = Running {
-        child: command(
-            sandbox,
-            server,
-            &[
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--checkpoint-interval",
-                "50",
-            ],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("corridor serve starts"),
-    };
-    let agent = agent();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(response) = agent.get(&format!("{base}/healthz")).call()
-            && response.status() == 200
-        {
-            return running;
-        }
-        if let Some(exit) = running.child.try_wait().expect("poll") {
-            panic!("corridor serve exited with {exit} before answering /healthz");
-        }
-        assert!(Instant::now() < deadline, "no /healthz within 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn start(sandbox: &Sandbox, server: &s3::S3Server, port: u16) -> Served {
+    Served::spawn(command(
+        sandbox,
+        server,
+        &[
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--checkpoint-interval",
+            "50",
+        ],
+    ))
+    .expect("corridor serve starts")
 }
 
 fn post(base: &str, token: &str, body: &str) -> Option<u16> {

@@ -13,12 +13,10 @@
 //! `CORRIDOR_CRASH_ROUNDS` for more rounds (`scripts/crash-soak.sh`).
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corridor_tlog::verify_consistency;
 use serde_json::{Value, json};
@@ -28,6 +26,7 @@ use serde_json::{Value, json};
 mod common;
 use common::binary::{Corridor, terminate};
 use common::published::{checkpoint_of, proof_hashes};
+use common::served::{Served, free_port};
 use common::{Random, SITE, agent};
 
 /// Rounds when `CORRIDOR_CRASH_ROUNDS` is not set: enough to land kills in
@@ -51,58 +50,16 @@ fn passage(index: u64) -> Value {
 }
 
 /// A port nobody listens on now: bind to port 0 and let go of it.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// The server process, killed if the test fails while it runs.
-struct Running {
-    child: Child,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `corridor serve` on `base`'s port and waits until `/healthz` answers.
-fn start(corridor: &Corridor, port: u16, base: &str) -> Running {
-    let mut running = Running {
-        child: corridor
-            .command(&[
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--checkpoint-interval",
-                "100",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn corridor serve"),
-    };
-    let agent = agent();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = agent.get(&format!("{base}/healthz")).call()
-            && response.status() == 200
-        {
-            return running;
-        }
-        if let Some(exit) = running.child.try_wait().expect("poll the server") {
-            panic!("the server exited with {exit} before answering /healthz");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not answer /healthz within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// Starts `corridor serve` on `port` and waits until it says it listens.
+fn start(corridor: &Corridor, port: u16) -> Served {
+    Served::spawn(corridor.command(&[
+        "serve",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--checkpoint-interval",
+        "100",
+    ]))
+    .expect("corridor serve starts")
 }
 
 /// What the client knows about its batches.
@@ -258,7 +215,7 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
 
     // The site first, acknowledged before any load.
     {
-        let _server = start(&corridor, port, &base);
+        let _server = start(&corridor, port);
         let mut response = agent()
             .post(&format!("{base}/api/v1/records"))
             .header("Authorization", &format!("Bearer {token}"))
@@ -277,7 +234,7 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
     let mut observed: Vec<String> = Vec::new();
     let mut killed_in_flight = 0;
     for round in 1..=rounds {
-        let mut server = start(&corridor, port, &base);
+        let mut server = start(&corridor, port);
         if let Ok(mut response) = agent().get(&format!("{base}/log/checkpoint")).call()
             && response.status() == 200
         {
@@ -314,7 +271,7 @@ fn killing_the_server_under_load_keeps_every_acknowledged_record() -> TestResult
     }
 
     // A last run: retry what is unknown, list what is stored, stop cleanly.
-    let mut server = start(&corridor, port, &base);
+    let mut server = start(&corridor, port);
     {
         let mut retries = std::mem::take(&mut ledger.lock().map_err(|_| "ledger")?.unknown);
         let agent = agent();

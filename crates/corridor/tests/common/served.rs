@@ -3,7 +3,17 @@
 //! test ends before stopping it.
 
 use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+
+/// A loopback port nothing listens on now, for a server that must come back
+/// on the same port after a restart.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
 
 /// The arguments every served test uses: a free loopback port, and a
 /// checkpoint at least every 200 ms so tests need not wait long.
