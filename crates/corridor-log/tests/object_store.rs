@@ -9,28 +9,20 @@
 
 mod s3;
 
+mod common;
+use common::{leaves, reference_root};
+
 use std::sync::Arc;
 
 use corridor_log::{
     HttpLog, IntegrateError, Log, LogReader, LogSource, LogStorage, LogStorageError, MemoryLeaves,
     ObjectLog, ObjectLogOptions, VerifyError, VerifyPolicy, integrate, read_leaves, verify_log,
 };
-use corridor_tlog::{Hash, KeyName, MemoryTree, SignatureType, SignerKey, leaf_hash};
+use corridor_tlog::{KeyName, SignatureType, SignerKey};
 
 fn signer() -> SignerKey {
     let name = KeyName::new("test.example/bucket").expect("valid name");
     SignerKey::from_seed(name, SignatureType::Ed25519, &[7u8; 32])
-}
-
-fn leaves(prefix: &str, count: usize) -> Vec<Vec<u8>> {
-    (0..count)
-        .map(|index| format!("{{\"{prefix}\":{index}}}").into_bytes())
-        .collect()
-}
-
-fn reference_root(leaves: &[Vec<u8>]) -> Hash {
-    let hashes: Vec<Hash> = leaves.iter().map(|leaf| leaf_hash(leaf)).collect();
-    MemoryTree::from_leaf_hashes(&hashes).root()
 }
 
 fn verify(source: &dyn LogSource) -> Result<corridor_log::VerifiedLog, VerifyError> {

@@ -8,6 +8,9 @@
 //! are checked on the same backend, and a second writer's different bytes
 //! are refused with the path named.
 
+mod common;
+use common::{leaves, reference_root};
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -23,17 +26,6 @@ use corridor_tlog::{
 fn signer() -> SignerKey {
     let name = KeyName::new("test.example/log").expect("valid name");
     SignerKey::from_seed(name, SignatureType::Ed25519, &[5u8; 32])
-}
-
-fn leaves(prefix: &str, count: usize) -> Vec<Vec<u8>> {
-    (0..count)
-        .map(|index| format!("{{\"{prefix}\":{index}}}").into_bytes())
-        .collect()
-}
-
-fn reference_root(leaves: &[Vec<u8>]) -> Hash {
-    let hashes: Vec<Hash> = leaves.iter().map(|leaf| leaf_hash(leaf)).collect();
-    MemoryTree::from_leaf_hashes(&hashes).root()
 }
 
 /// Verifies the whole log and checks it is exactly the first `size` of `all`.
