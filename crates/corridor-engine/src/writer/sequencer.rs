@@ -287,16 +287,31 @@ impl<R> Sequencer<R> {
         }
         let sent = sent.unwrap_or_else(|| self.writer.send_staged());
         match sent {
-            Ok(indexes) if !self.writer.is_pipelined() => {
-                self.answer_committed(to_commit, indexes, &mut answered);
+            Ok(_) if self.writer.is_pipelined() => self.in_flight = Some(to_commit),
+            outcome => {
+                let outcome = outcome.map_err(|error| CommitFailure(Arc::new(error)));
+                self.settle(to_commit, outcome, &mut answered);
             }
-            Ok(_) => self.in_flight = Some(to_commit),
-            Err(error) if error.is_stored_meanwhile() => {
-                answered.extend(self.stage_again(to_commit));
-            }
-            Err(error) => answer_failed(to_commit, &CommitFailure(Arc::new(error)), &mut answered),
         }
         answered
+    }
+
+    /// Answers `group` by how its commit came out: stored; refused because
+    /// another writer stored one of its ids meanwhile (staged again, see
+    /// [`Sequencer::stage_again`]); or failed, so nothing of it was stored.
+    fn settle(
+        &mut self,
+        group: Vec<StagedSubmission<R>>,
+        outcome: Result<Vec<u64>, CommitFailure>,
+        answered: &mut Vec<Answered<R>>,
+    ) {
+        match outcome {
+            Ok(indexes) => {
+                self.answer_committed(group, indexes, answered);
+            }
+            Err(error) if error.stored_meanwhile() => answered.extend(self.stage_again(group)),
+            Err(error) => answer_failed(group, &error, answered),
+        }
     }
 
     /// Stages `group` again against what the store holds now and sends
@@ -331,14 +346,9 @@ impl<R> Sequencer<R> {
         };
         match self.writer.try_confirm() {
             None => self.in_flight = Some(group),
-            Some(Ok(indexes)) => {
-                self.answer_committed(group, indexes, &mut answered);
-            }
-            Some(Err(error)) if error.is_stored_meanwhile() => {
-                answered.extend(self.stage_again(group));
-            }
-            Some(Err(error)) => {
-                answer_failed(group, &CommitFailure(Arc::new(error)), &mut answered)
+            Some(outcome) => {
+                let outcome = outcome.map_err(|error| CommitFailure(Arc::new(error)));
+                self.settle(group, outcome, &mut answered);
             }
         }
         answered
@@ -353,15 +363,11 @@ impl<R> Sequencer<R> {
             self.send()
         };
         if let Some(group) = self.in_flight.take() {
-            match self.confirm_in_flight() {
-                Ok(indexes) => {
-                    self.answer_committed(group, indexes, &mut answered);
-                }
-                Err(error) if error.stored_meanwhile() => {
-                    answered.extend(self.stage_again(group));
-                    answered.extend(self.finish());
-                }
-                Err(error) => answer_failed(group, &error, &mut answered),
+            let outcome = self.confirm_in_flight();
+            self.settle(group, outcome, &mut answered);
+            // A group staged again may be in flight or staged now.
+            if self.in_flight.is_some() || self.has_staged() {
+                answered.extend(self.finish());
             }
         }
         answered
