@@ -20,6 +20,7 @@ pub mod check;
 mod config;
 pub mod demo;
 mod lock;
+pub mod publish;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ use corridor_store::{Store, StoreError, StoreLocation};
 pub use check::{CheckReport, Problem, check_recent_against_log, check_store_against_log};
 pub use config::{Config, LogSettings, StoreSettings, check_origin};
 pub use lock::WriterLock;
+pub use publish::{Publisher, Round};
 pub use writer::{
     Answer, Answered, BATCH_SIZE, CommitFailure, CommitNotifier, ItemOutcome,
     ObserverSignatureCheck, Sequencer, SignatureCheck, Staged, Submission, SubmitFailure,
@@ -41,6 +43,9 @@ const STORE_FILE: &str = "store.db";
 const KEYS_DIRECTORY: &str = "keys";
 const LOG_DIRECTORY: &str = "log";
 pub(crate) const LOCK_FILE: &str = "writer.lock";
+/// How long a command's integrator lease lasts past each renewal: if the
+/// command dies while publishing, a server takes over after this.
+const COMMAND_LEASE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Errors opening or writing a data directory.
 #[derive(Debug, thiserror::Error)]
@@ -80,15 +85,29 @@ pub enum EngineError {
     Integrate(#[from] corridor_log::IntegrateError),
     #[error("opening the log: {0}")]
     OpenLog(#[from] corridor_log::OpenLogError),
+    #[error("witness list: {0}")]
+    WitnessList(#[from] corridor_log::WitnessListError),
     #[error(transparent)]
     SettingDiffers(Box<SettingDiffers>),
+    /// `init --key` was given a key whose name is not the log's origin.
+    #[error(
+        "the key is named {key} but the log's origin is {origin}: a log's checkpoints are signed by a key of its origin's name"
+    )]
+    KeyNameDiffers { key: String, origin: String },
+    /// Another process (a server sharing the store) holds the integrator
+    /// lease: it publishes what was stored, within its checkpoint interval.
+    #[error(
+        "{holder} integrates this store's log; it publishes the stored records in its next checkpoint"
+    )]
+    IntegratedElsewhere { holder: String },
 }
 
 /// A setting of this data directory that differs from the one recorded in
 /// the store it shares with other data directories (other servers).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{setting} is {here} in {path} but {stored} for the store {store}, which other data directories (other servers) share: they must agree on it; set {setting} to {stored}"
+    "{setting} is {here} in {path} but {stored} for the store {store}, which other data directories (other servers) share: they must agree on it; {}",
+    self.remedy()
 )]
 pub struct SettingDiffers {
     pub setting: &'static str,
@@ -96,6 +115,17 @@ pub struct SettingDiffers {
     pub stored: String,
     pub path: String,
     pub store: String,
+}
+
+impl SettingDiffers {
+    /// What to do about it.
+    fn remedy(&self) -> String {
+        match self.setting {
+            "log_key" => "a server joins the log with its key: `corridor init --key FILE` from the first server's keys/log.key".to_string(),
+            "witnesses" => "copy witnesses.json from a server whose list the store records".to_string(),
+            setting => format!("set {setting} to {}", self.stored),
+        }
+    }
 }
 
 impl EngineError {
@@ -117,11 +147,36 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    /// Creates a data directory at `root` (which must not exist or be empty).
+    /// Creates a data directory at `root` (which must not exist or be empty)
+    /// with a new signing key for the log.
     ///
     /// # Errors
     /// A bad origin, a non-empty directory, or an I/O error.
     pub fn init(root: &Path, config: Config) -> Result<DataDir, EngineError> {
+        DataDir::init_with_key(root, config, None)
+    }
+
+    /// Creates a data directory at `root` like [`DataDir::init`], signing
+    /// with `key` when given: a server that joins a log other servers
+    /// publish (one store, one log) signs with the same key. The key's name
+    /// must be `config.origin`.
+    ///
+    /// # Errors
+    /// As [`DataDir::init`]; [`EngineError::KeyNameDiffers`], or
+    /// [`EngineError::SettingDiffers`] when the store records another key.
+    pub fn init_with_key(
+        root: &Path,
+        config: Config,
+        key: Option<corridor_tlog::SignerKey>,
+    ) -> Result<DataDir, EngineError> {
+        if let Some(key) = &key
+            && key.name().as_str() != config.origin
+        {
+            return Err(EngineError::KeyNameDiffers {
+                key: key.name().as_str().to_string(),
+                origin: config.origin.clone(),
+            });
+        }
         check_origin(&config.origin).map_err(|reason| EngineError::BadOrigin {
             origin: config.origin.clone(),
             reason,
@@ -152,7 +207,7 @@ impl DataDir {
             config,
             store_location,
         };
-        match data_dir.fill_new() {
+        match data_dir.fill_new(key) {
             Ok(()) => Ok(data_dir),
             Err(error) => {
                 // All or nothing: what this init made goes (the directory
@@ -174,18 +229,24 @@ impl DataDir {
     /// last. A directory without corridor.toml is not yet a data directory,
     /// so a crash in between leaves something `init` can be run on again
     /// after emptying it.
-    fn fill_new(&self) -> Result<(), EngineError> {
+    fn fill_new(&self, key: Option<corridor_tlog::SignerKey>) -> Result<(), EngineError> {
         {
             let _lock = WriterLock::acquire(&self.root.join(LOCK_FILE), "corridor init")?;
+            let signer = match key {
+                Some(key) => {
+                    corridor_log::install_key_files(&self.keys_directory(), "log", &key)?;
+                    key
+                }
+                None => corridor_log::create_key_files(
+                    &self.keys_directory(),
+                    "log",
+                    &self.config.origin,
+                    corridor_tlog::SignatureType::Ed25519,
+                )?,
+            };
             let mut store = self.open_store()?;
             ensure_secret(&mut store)?;
-            self.agree_on_settings(&mut store)?;
-            corridor_log::create_key_files(
-                &self.keys_directory(),
-                "log",
-                &self.config.origin,
-                corridor_tlog::SignatureType::Ed25519,
-            )?;
+            self.agree_on_settings(&mut store, &signer)?;
         }
         write_atomically(
             &self.root.join(CONFIG_FILE),
@@ -339,13 +400,40 @@ impl DataDir {
     ///
     /// # Errors
     /// The key cannot be read, or integration fails (the log stays as it was).
+    ///
+    /// It publishes under the store's integrator lease, as servers do: on a
+    /// store a running server shares, that server holds the lease, and this
+    /// returns [`EngineError::IntegratedElsewhere`] with nothing published
+    /// here (the server publishes the records within its interval).
     pub fn integrate_log(&self, writer: &Writer) -> Result<corridor_log::Integration, EngineError> {
-        let signer = self.log_signer()?;
-        Ok(corridor_log::integrate(
-            writer.store(),
-            self.log()?.as_ref(),
-            &signer,
-        )?)
+        let log = corridor_log::Log::new(self.log()?, self.log_signer()?);
+        let mut publisher = self.publisher("corridor", COMMAND_LEASE)?;
+        match publisher.round(&log, writer.store())? {
+            Round::Integrated(integration) => Ok(integration),
+            Round::Following { holder } => Err(EngineError::IntegratedElsewhere { holder }),
+        }
+    }
+
+    /// Who publishes this directory's log from this process: on a store
+    /// that other data directories share (PostgreSQL), a [`Publisher`]
+    /// that takes turns through the integrator lease (held for `lease`
+    /// past each renewal), on a connection of its own; on one only this
+    /// directory writes (SQLite, whose writer lock already makes this
+    /// process the only writer), one that publishes without a lease and
+    /// writes nothing to the store.
+    ///
+    /// # Errors
+    /// The store cannot be opened.
+    pub fn publisher(
+        &self,
+        purpose: &str,
+        lease: std::time::Duration,
+    ) -> Result<Publisher, EngineError> {
+        Ok(if self.store_location.is_shared() {
+            Publisher::new(self.open_store()?, purpose, lease)
+        } else {
+            Publisher::sole(purpose)
+        })
     }
 
     /// Takes the writer lock and publishes every stored record not yet in the log.
@@ -368,33 +456,84 @@ impl DataDir {
     ///
     /// # Errors
     /// [`EngineError::SettingDiffers`], or a storage failure.
-    fn agree_on_settings(&self, store: &mut dyn Store) -> Result<(), EngineError> {
+    fn agree_on_settings(
+        &self,
+        store: &mut dyn Store,
+        signer: &corridor_tlog::SignerKey,
+    ) -> Result<(), EngineError> {
         if !self.store_location.is_shared() {
             return Ok(());
         }
+        let config_path = self.root.join(CONFIG_FILE).display().to_string();
         let access = &self.config.access;
         let settings = [
             (
                 "public_time_precision",
                 self.config.public_time_precision.as_str().to_string(),
+                config_path.clone(),
             ),
             (
                 "access",
                 format!("open = {}, restricted = {}", access.open, access.restricted),
+                config_path,
+            ),
+            (
+                "log_key",
+                signer.verifier_key().to_string(),
+                self.log_vkey_path().display().to_string(),
+            ),
+            (
+                "witnesses",
+                self.witness_keys()?,
+                self.witness_list_path().display().to_string(),
             ),
         ];
-        for (setting, here) in settings {
+        for (setting, here, path) in settings {
             let stored = store.first_meta(&format!("setting/{setting}"), here.as_bytes())?;
             if stored != here.as_bytes() {
                 return Err(EngineError::SettingDiffers(Box::new(SettingDiffers {
                     setting,
                     here,
                     stored: String::from_utf8_lossy(&stored).into_owned(),
-                    path: self.root.join(CONFIG_FILE).display().to_string(),
+                    path,
                     store: self.store_location.to_string(),
                 })));
             }
         }
+        Ok(())
+    }
+
+    /// The witnesses' keys, sorted, as the store records them (`none`
+    /// without witnesses).
+    fn witness_keys(&self) -> Result<String, EngineError> {
+        let list = corridor_log::WitnessList::load(&self.witness_list_path())?;
+        let mut keys: Vec<&str> = list
+            .witnesses
+            .iter()
+            .map(|witness| witness.vkey.as_str())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(if keys.is_empty() {
+            "none".to_string()
+        } else {
+            keys.join(" ")
+        })
+    }
+
+    /// Records this directory's witnesses as the ones every server sharing
+    /// the store must ask, after `corridor log witnesses add` changed them.
+    /// The other servers refuse to start until their lists agree.
+    ///
+    /// # Errors
+    /// The witness list cannot be read, or the store fails.
+    pub fn record_witnesses(&self) -> Result<(), EngineError> {
+        if !self.store_location.is_shared() {
+            return Ok(());
+        }
+        let keys = self.witness_keys()?;
+        self.open_store()?
+            .set_meta("setting/witnesses", keys.as_bytes())?;
         Ok(())
     }
 
@@ -406,7 +545,9 @@ impl DataDir {
         let lock = WriterLock::acquire(&self.root.join(LOCK_FILE), purpose)?;
         let mut store = self.open_store()?;
         let secret = ensure_secret(&mut store)?;
-        self.agree_on_settings(&mut store)?;
+        if self.store_location.is_shared() {
+            self.agree_on_settings(&mut store, &self.log_signer()?)?;
+        }
         let read_store = self.open_store()?;
         Ok(Writer::pipelined(
             read_store,

@@ -56,15 +56,35 @@ fn submission(records: Vec<Map<String, Value>>) -> Submission<()> {
     }
 }
 
-/// Two data directories on the database `url`, and a writer for each.
+/// The origin of the log every data directory of these tests shares.
+const ORIGIN: &str = "test.invalid/shared";
+
+/// Settings for a data directory on the database `url`.
+fn shared_config(url: &str) -> Config {
+    let mut config = Config::new(ORIGIN);
+    config.store.url = Some(url.to_string());
+    config
+}
+
+/// A data directory that joins the log `first` made: its signing key.
+fn join(
+    first: &std::path::Path,
+    root: &std::path::Path,
+    config: Config,
+) -> Result<DataDir, corridor_engine::EngineError> {
+    let key = corridor_log::load_signer(&first.join("keys/log.key")).expect("the first key");
+    DataDir::init_with_key(root, config, Some(key))
+}
+
+/// Two data directories on the database `url` (one log, one key), and a
+/// writer for each.
 fn two_writers(url: &str, root: &std::path::Path) -> (Writer, Writer) {
-    let open = |name: &str| {
-        let mut config = Config::new(format!("test.invalid/{name}"));
-        config.store.url = Some(url.to_string());
-        let data_dir = DataDir::init(&root.join(name), config).expect("init");
-        data_dir.writer("test").expect("writer")
-    };
-    (open("one"), open("two"))
+    let one = DataDir::init(&root.join("one"), shared_config(url)).expect("init");
+    let two = join(&root.join("one"), &root.join("two"), shared_config(url)).expect("join");
+    (
+        one.writer("test").expect("writer"),
+        two.writer("test").expect("writer"),
+    )
 }
 
 /// The outcomes of one answered submission.
@@ -223,20 +243,18 @@ fn a_directory_whose_settings_differ_from_the_shared_store_is_refused_by_name() 
     };
     let url = cluster.create_database().expect("creates a database");
     let root = tempfile::tempdir().expect("temp dir");
-    let mut first = Config::new("test.invalid/first");
-    first.store.url = Some(url.clone());
-    let first = DataDir::init(&root.path().join("first"), first).expect("init");
+    let first = DataDir::init(&root.path().join("first"), shared_config(&url)).expect("init");
     drop(
         first
             .writer("test")
             .expect("the first writer records the settings"),
     );
+    let first_path = root.path().join("first");
 
-    let mut coarser = Config::new("test.invalid/coarser");
-    coarser.store.url = Some(url.clone());
+    let mut coarser = shared_config(&url);
     coarser.public_time_precision =
         corridor_model::TimePrecision::parse("hour").expect("a precision");
-    let error = DataDir::init(&root.path().join("coarser"), coarser).expect_err("refused");
+    let error = join(&first_path, &root.path().join("coarser"), coarser).expect_err("refused");
     let text = error.to_string();
     assert!(
         text.contains("public_time_precision is hour")
@@ -245,10 +263,9 @@ fn a_directory_whose_settings_differ_from_the_shared_store_is_refused_by_name() 
         "{text}"
     );
 
-    let mut stricter = Config::new("test.invalid/stricter");
-    stricter.store.url = Some(url.clone());
+    let mut stricter = shared_config(&url);
     stricter.access.open = 0.9;
-    let error = DataDir::init(&root.path().join("stricter"), stricter).expect_err("refused");
+    let error = join(&first_path, &root.path().join("stricter"), stricter).expect_err("refused");
     assert!(
         error
             .to_string()
@@ -256,9 +273,57 @@ fn a_directory_whose_settings_differ_from_the_shared_store_is_refused_by_name() 
         "{error}"
     );
 
-    // The same settings are welcome.
-    let mut same = Config::new("test.invalid/same");
-    same.store.url = Some(url);
-    let same = DataDir::init(&root.path().join("same"), same).expect("init");
+    // A directory with a signing key of its own would publish another
+    // log under the same origin.
+    let error =
+        DataDir::init(&root.path().join("own-key"), shared_config(&url)).expect_err("refused");
+    let text = error.to_string();
+    assert!(
+        text.starts_with("log_key is test.invalid/shared+")
+            && text.contains("own-key/keys/log.vkey")
+            && !root.path().join("own-key").exists(),
+        "{text}"
+    );
+
+    // A key whose name is not the origin is refused before anything is made.
+    let error = join(
+        &first_path,
+        &root.path().join("renamed"),
+        Config {
+            origin: "test.invalid/other".to_string(),
+            ..shared_config(&url)
+        },
+    )
+    .expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("the key is named test.invalid/shared"),
+        "{error}"
+    );
+
+    // The same settings and key are welcome; a witness added to one
+    // directory is recorded, and the other then disagrees until it has it.
+    let same = join(&first_path, &root.path().join("same"), shared_config(&url)).expect("init");
+    assert!(same.writer("test").is_ok());
+    let mut witnesses = corridor_log::WitnessList::default();
+    let witness = corridor_tlog::SignerKey::from_seed(
+        corridor_tlog::KeyName::new("witness.invalid").expect("a key name"),
+        corridor_tlog::SignatureType::CosignatureV1,
+        &[7; 32],
+    );
+    witnesses
+        .add(
+            &witness.verifier_key().to_string(),
+            "https://witness.invalid/",
+        )
+        .expect("a witness");
+    witnesses.save(&same.witness_list_path()).expect("saved");
+    same.record_witnesses().expect("recorded");
+    let error = first.writer("test").expect_err("refused");
+    assert!(
+        error.to_string().starts_with("witnesses is none in "),
+        "{error}"
+    );
     assert!(same.writer("test").is_ok());
 }

@@ -12,7 +12,9 @@
 //! to). Running integration again recomputes the same bytes, which the
 //! create-only writes accept, and finishes the job.
 
-use corridor_store::{Store, StoreError};
+use corridor_store::{Store, StoreError, TreeHead};
+
+use crate::fence::{Fence, Unfenced};
 use corridor_tlog::tile::{FULL_TILE_WIDTH, MAX_ENTRY_SIZE, TILE_HEIGHT};
 use corridor_tlog::{
     Checkpoint, CompactRange, EMPTY_ROOT, EntryBundleAddress, Hash, Note, SignerKey, TileAddress,
@@ -181,6 +183,34 @@ pub enum IntegrateError {
     /// Signing failed (a key of the wrong type, or an unformattable origin).
     #[error("signing the checkpoint failed: {0}")]
     Sign(String),
+    /// The fence refused the publication: another integrator holds the
+    /// lease or published meanwhile. Nothing was published.
+    #[error("not published: {reason}")]
+    Fenced {
+        /// Why.
+        reason: String,
+    },
+    /// The store records a published head that the store's own leaves do
+    /// not reproduce, or that they do not reach.
+    #[error("{0}")]
+    HeadMismatch(String),
+}
+
+impl IntegrateError {
+    /// Whether another integrator holds the right to publish (the lease
+    /// moved on): an expected outcome on a follower, not a failure.
+    #[must_use]
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, IntegrateError::Fenced { .. })
+    }
+}
+
+/// A store error from the fence: a refusal is [`IntegrateError::Fenced`].
+fn fence_error(error: StoreError) -> IntegrateError {
+    match error {
+        StoreError::Fenced { reason } => IntegrateError::Fenced { reason },
+        other => IntegrateError::Store(other),
+    }
 }
 
 /// The checkpoint a log publishes, as read before it is replaced.
@@ -241,7 +271,8 @@ fn create_tile(
 /// The caller must be the only writer of the log (in Corridor: the holder of
 /// the data directory's writer lock); a second writer makes the
 /// checkpoint's compare-and-swap or a create-only write fail, never the
-/// log diverge.
+/// log diverge. Several servers sharing one store use
+/// [`integrate_fenced`] under the store's lease instead.
 ///
 /// # Errors
 ///
@@ -251,10 +282,30 @@ pub fn integrate<S: LeafSource + ?Sized>(
     storage: &dyn LogStorage,
     signer: &SignerKey,
 ) -> Result<Integration, IntegrateError> {
+    integrate_fenced(source, storage, signer, &mut Unfenced)
+}
+
+/// [`integrate`], publishing only if `fence` lets the recorded tree head
+/// move from where this integration found it to the new tree (after every
+/// tile is durable, before the checkpoint is written). The leaves must
+/// reproduce the recorded head's root at its size: a head recorded by an
+/// integrator that died before its checkpoint is published by the next one.
+///
+/// # Errors
+///
+/// [`IntegrateError::Fenced`] when another integrator holds the right to
+/// publish; otherwise as [`integrate`]. The published state stays intact.
+pub fn integrate_fenced<S: LeafSource + ?Sized>(
+    source: &S,
+    storage: &dyn LogStorage,
+    signer: &SignerKey,
+    fence: &mut dyn Fence,
+) -> Result<Integration, IntegrateError> {
     let published = published_checkpoint(storage, signer)?;
     let old_size = published
         .as_ref()
         .map_or(0, |published| published.checkpoint.tree_size);
+    let recorded = fence.recorded().map_err(fence_error)?;
     let new_size = source.leaf_count()?;
     if new_size < old_size {
         return Err(IntegrateError::StoreBehindLog {
@@ -262,9 +313,38 @@ pub fn integrate<S: LeafSource + ?Sized>(
             published_size: old_size,
         });
     }
+    if let Some(head) = recorded {
+        if head.size > new_size {
+            return Err(IntegrateError::HeadMismatch(format!(
+                "the store records a published tree of {} leaves but holds {new_size}; \
+                 the store was rolled back or replaced",
+                head.size
+            )));
+        }
+        if let Some(published) = &published
+            && head.size == old_size
+            && head.root != published.checkpoint.root_hash
+        {
+            return Err(IntegrateError::HeadMismatch(format!(
+                "the store records another root for the published tree of {old_size} leaves; \
+                 the store or the log was replaced"
+            )));
+        }
+    }
     if let Some(published) = &published
         && new_size == old_size
     {
+        let head = TreeHead {
+            size: old_size,
+            root: published.checkpoint.root_hash,
+        };
+        // Record the published head where it is missing or older (the first
+        // fenced integration of a log published before).
+        if recorded != Some(head) {
+            fence
+                .advance(recorded.as_ref(), &head)
+                .map_err(fence_error)?;
+        }
         return Ok(Integration {
             previous_size: old_size,
             tree_size: old_size,
@@ -331,8 +411,20 @@ pub fn integrate<S: LeafSource + ?Sized>(
             for (tile, hashes) in completed.drain(..) {
                 create_tile(storage, &tile, &hashes)?;
             }
+            if let Some(head) = recorded
+                && head.size > old_size
+                && head.size == leaf_index + 1
+                && range.root() != head.root
+            {
+                return Err(IntegrateError::HeadMismatch(format!(
+                    "the store's first {} leaves do not reproduce the tree head it records; \
+                     the store was replaced",
+                    head.size
+                )));
+            }
         }
         next = end;
+        fence.keep_alive().map_err(fence_error)?;
     }
     if bundle_entries > 0 {
         let address = EntryBundleAddress {
@@ -352,6 +444,18 @@ pub fn integrate<S: LeafSource + ?Sized>(
     } else {
         range.root()
     };
+    // The fencing point: only the holder of the lease moves the head, and
+    // only from where it found it; a paused integrator that wakes after a
+    // takeover stops here, having written nothing but identical tiles.
+    fence
+        .advance(
+            recorded.as_ref(),
+            &TreeHead {
+                size: new_size,
+                root: root_hash,
+            },
+        )
+        .map_err(fence_error)?;
     let replaced = published
         .as_ref()
         .map(|published| published.bytes.as_slice());

@@ -126,20 +126,30 @@ pub fn create_key_files(
     name: &str,
     signature_type: SignatureType,
 ) -> Result<SignerKey, KeyError> {
+    let signer = generate_signer(name, signature_type)?;
+    install_key_files(directory, stem, &signer)?;
+    Ok(signer)
+}
+
+/// Writes an existing key pair into `directory` as `<stem>.key` (mode 0600)
+/// and `<stem>.vkey`: a second server joining a log signs with its key.
+///
+/// # Errors
+///
+/// [`KeyError::Exists`] if the private key file exists, or an I/O failure.
+pub fn install_key_files(directory: &Path, stem: &str, signer: &SignerKey) -> Result<(), KeyError> {
     let (private_path, public_path) = key_paths(directory, stem);
     if private_path.exists() {
         return Err(KeyError::Exists {
             path: private_path.display().to_string(),
         });
     }
-    let signer = generate_signer(name, signature_type)?;
     std::fs::create_dir_all(directory).map_err(io_error(directory))?;
-    write_private(&private_path, &signer)?;
+    write_private(&private_path, signer)?;
     let public_text = format!("{}\n", signer.verifier_key());
     crate::files::replace_file(&public_path, public_text.as_bytes())
         .map_err(io_error(&public_path))?;
-    crate::files::sync_directory(directory).map_err(io_error(directory))?;
-    Ok(signer)
+    crate::files::sync_directory(directory).map_err(io_error(directory))
 }
 
 /// Writes the private key string to a new file only its owner can read.

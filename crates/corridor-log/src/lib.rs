@@ -33,6 +33,7 @@
 mod cache;
 pub mod copy;
 pub mod directory;
+pub mod fence;
 mod files;
 pub mod http;
 pub mod integrate;
@@ -51,10 +52,13 @@ pub mod witnessing;
 
 pub use copy::{Copied, CopyError, copy_log};
 pub use directory::LogDirectory;
+pub use fence::{Fence, LeaseFence, Unfenced};
 pub use http::HttpLog;
-pub use integrate::{IntegrateError, Integration, LeafSource, MemoryLeaves, integrate};
+pub use integrate::{
+    IntegrateError, Integration, LeafSource, MemoryLeaves, integrate, integrate_fenced,
+};
 pub use keys::{
-    KeyError, LOG_KEY_FILE, LOG_VKEY_FILE, create_key_files, load_signer,
+    KeyError, LOG_KEY_FILE, LOG_VKEY_FILE, create_key_files, install_key_files, load_signer,
     verifier_key_from_argument,
 };
 pub use leaves::{ReadLeavesError, read_leaves};

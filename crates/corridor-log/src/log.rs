@@ -11,9 +11,10 @@ use corridor_tlog::{
 };
 
 use crate::cache::{CachedTileReader, TileCache};
+use crate::fence::{Fence, Unfenced};
 use crate::integrate::{
-    IntegrateError, Integration, LeafSource, PublishedCheckpoint, integrate, published_checkpoint,
-    write_checkpoint,
+    IntegrateError, Integration, LeafSource, PublishedCheckpoint, integrate_fenced,
+    published_checkpoint, write_checkpoint,
 };
 use crate::receipt::Receipt;
 use crate::storage::{CHECKPOINT_FILE, LogStorage, checkpoint_copy_path, published_sizes};
@@ -126,10 +127,26 @@ impl Log {
         &self,
         source: &S,
     ) -> Result<Integration, IntegrateError> {
+        self.integrate_fenced(source, &mut Unfenced)
+    }
+
+    /// Integrates every new leaf of `source` if `fence` lets this writer
+    /// publish; see [`integrate_fenced`]. A refusal by the fence is not
+    /// counted as a failure in [`Log::health`]: another integrator publishes.
+    ///
+    /// # Errors
+    ///
+    /// [`IntegrateError`]; the published state stays intact.
+    pub fn integrate_fenced<S: LeafSource + ?Sized>(
+        &self,
+        source: &S,
+        fence: &mut dyn Fence,
+    ) -> Result<Integration, IntegrateError> {
         let _publishing = self.publishing();
-        let integrated = integrate(source, self.storage.as_ref(), &self.signer);
+        let integrated = integrate_fenced(source, self.storage.as_ref(), &self.signer, fence);
         let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
         match &integrated {
+            Err(error) if error.is_fenced() => {}
             Ok(_) => {
                 *health = IntegrationHealth {
                     last_success: Some(Instant::now()),

@@ -14,7 +14,7 @@
 //! refused one by one with `503` and `Retry-After`.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -112,6 +112,7 @@ pub struct Health {
     max_unpublished: u64,
     stored_leaves: AtomicU64,
     published_size: AtomicU64,
+    integrating: AtomicBool,
     publishing: Mutex<Option<(u64, jiff::Timestamp)>>,
     storing: Mutex<Option<(StoreProblem, jiff::Timestamp)>>,
 }
@@ -123,6 +124,7 @@ impl Health {
             max_unpublished,
             stored_leaves: AtomicU64::new(0),
             published_size: AtomicU64::new(0),
+            integrating: AtomicBool::new(false),
             publishing: Mutex::new(None),
             storing: Mutex::new(None),
         }
@@ -137,6 +139,17 @@ impl Health {
     pub fn published(&self, tree_size: u64) {
         self.published_size.fetch_max(tree_size, Ordering::Relaxed);
         self.stored(tree_size);
+    }
+
+    /// Whether this server holds the integrator lease (it integrates and
+    /// signs) or follows the checkpoints another server publishes.
+    pub fn set_integrating(&self, integrating: bool) {
+        self.integrating.store(integrating, Ordering::Relaxed);
+    }
+
+    /// See [`Health::set_integrating`].
+    pub fn integrating(&self) -> bool {
+        self.integrating.load(Ordering::Relaxed)
     }
 
     /// Acknowledged records not yet in a signed checkpoint.

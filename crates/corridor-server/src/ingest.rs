@@ -23,7 +23,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 pub use corridor_engine::{Answer, ItemOutcome, Submission, SubmitItem};
-use corridor_engine::{Answered, DataDir, Sequencer, Writer};
+use corridor_engine::{Answered, DataDir, Publisher, Round, Sequencer, Writer};
 use corridor_model::{Location, RecordError};
 use corridor_store::Store;
 use serde_json::{Map, Value};
@@ -41,6 +41,10 @@ use crate::{ServerError, ServerOptions};
 /// 1,000 formed one group at a time and the two threads took turns idling:
 /// 43k records/s in the benchmark; with 2,000, 67k.)
 pub const GROUP_RECORDS: usize = 2_000;
+
+/// How often a server that does not integrate looks for a new checkpoint
+/// and for an integrator lease that expired, at most.
+const FOLLOW_POLL: Duration = Duration::from_millis(250);
 
 /// How many jobs may wait for the writer before submitters wait too.
 const QUEUE_JOBS: usize = 256;
@@ -151,6 +155,7 @@ impl Ingest {
     ) -> Result<Ingest, ServerError> {
         let mut writer = data_dir.writer("corridor serve")?;
         let integration_store = data_dir.open_store()?;
+        let publisher = data_dir.publisher("corridor serve", options.lease)?;
         let signer = data_dir.log_signer()?;
         let storage = data_dir.log()?;
         let log = corridor_log::Log::new(std::sync::Arc::clone(&storage), signer);
@@ -210,13 +215,17 @@ impl Ingest {
         let integrator_thread = {
             let wake = Arc::clone(&wake);
             let interval = options.checkpoint_interval;
+            let lease = options.lease;
             std::thread::Builder::new()
                 .name("corridor-integrator".into())
                 .spawn(move || {
                     run_integrator(Integrator {
                         log,
                         store: integration_store,
+                        publisher,
+                        reader,
                         interval,
+                        lease,
                         wake: &wake,
                         published: published_sender,
                         metrics: &metrics,
@@ -393,8 +402,13 @@ fn deliver(answers: Vec<Answered<Reply>>, fed: &Fed) {
 
 struct Integrator<'a> {
     log: corridor_log::Log,
+    /// Where the leaves are read (the lease has its own connection).
     store: Box<dyn Store>,
+    publisher: Publisher,
+    /// The published checkpoint, as a server that follows reads it.
+    reader: corridor_log::LogReader,
     interval: Duration,
+    lease: Duration,
     wake: &'a Wake,
     published: watch::Sender<u64>,
     metrics: &'a Metrics,
@@ -402,6 +416,141 @@ struct Integrator<'a> {
     acks: &'a AckQueue,
     /// Each new published size, for the witness thread.
     published_sizes: std::sync::mpsc::Sender<u64>,
+}
+
+impl Integrator<'_> {
+    /// A signed checkpoint of `size` leaves is published (by this server or
+    /// another): the acknowledgements it covers are counted, and the
+    /// handlers waiting for it are woken.
+    fn published(&self, size: u64) {
+        self.metrics.tree_size.fetch_max(size, Ordering::Relaxed);
+        self.metrics
+            .stored_leaves
+            .fetch_max(size, Ordering::Relaxed);
+        if let Ok(mut queue) = self.acks.lock() {
+            while let Some(&(end, records, at)) = queue.front() {
+                if end > size {
+                    break;
+                }
+                self.metrics
+                    .observe_ack_to_checkpoint(at.elapsed(), records);
+                queue.pop_front();
+            }
+        }
+        self.health.published(size);
+        self.published.send_if_modified(|published| {
+            let grew = size > *published;
+            *published = (*published).max(size);
+            grew
+        });
+    }
+
+    /// Follows the server that integrates: reads the checkpoint it
+    /// published and counts the records every server stored, so the backlog
+    /// (and backpressure) is the shared one. Returns the published size.
+    fn follow(&self) -> u64 {
+        match self.reader.latest() {
+            Ok(latest) => self.published(latest.checkpoint.tree_size),
+            Err(corridor_log::ProofError::NothingPublished) => {}
+            Err(error) => tracing::warn!("reading the published checkpoint failed: {error}"),
+        }
+        match Store::leaf_count(&self.store) {
+            Ok(leaves) => {
+                self.health.stored(leaves);
+                self.metrics
+                    .stored_leaves
+                    .fetch_max(leaves, Ordering::Relaxed);
+            }
+            Err(error) => tracing::warn!("counting the stored records failed: {error}"),
+        }
+        *self.published.borrow()
+    }
+
+    fn show_lease(&self) {
+        let integrating = self.publisher.is_integrating();
+        self.health.set_integrating(integrating);
+        self.metrics
+            .integrating
+            .store(u64::from(integrating), Ordering::Relaxed);
+        self.metrics
+            .integrator_takeovers
+            .store(self.publisher.takeovers(), Ordering::Relaxed);
+    }
+}
+
+/// Publishes while this server holds the integrator lease, and follows the
+/// server that holds it otherwise. The integrating server publishes every
+/// `interval` and renews the lease at least three times per lease; the
+/// others look for a new checkpoint (and for an expired lease to take over)
+/// four times a second. On shutdown a last round publishes what the writer
+/// committed, if this server integrates, and gives the lease up.
+fn run_integrator(mut integrator: Integrator<'_>) -> Result<u64, corridor_log::IntegrateError> {
+    let renew = integrator.lease / 3;
+    let look = integrator.interval.min(renew).min(FOLLOW_POLL);
+    loop {
+        // The interval runs from the start of one publication to the next.
+        let started = Instant::now();
+        let stopping = integrator.wake.stop.load(Ordering::SeqCst);
+        let round = integrator
+            .publisher
+            .round(&integrator.log, &integrator.store);
+        integrator.show_lease();
+        let pause = match round {
+            Ok(Round::Integrated(integration)) => {
+                let size = integration.tree_size;
+                if size > integration.previous_size {
+                    integrator
+                        .metrics
+                        .checkpoints_published
+                        .fetch_add(1, Ordering::Relaxed);
+                    let _ = integrator.published_sizes.send(size);
+                }
+                integrator.published(size);
+                integrator.health.publishing_succeeded();
+                if stopping {
+                    integrator.publisher.release();
+                    integrator.show_lease();
+                    tracing::info!("final checkpoint published at tree size {size}");
+                    return Ok(size);
+                }
+                integrator.interval.min(renew)
+            }
+            Ok(Round::Following { holder }) => {
+                // Publishing is the integrating server's to report.
+                integrator.health.publishing_succeeded();
+                let size = integrator.follow();
+                if stopping {
+                    tracing::info!(%holder, "stopping at tree size {size}; {holder} publishes the rest");
+                    return Ok(size);
+                }
+                look
+            }
+            Err(error) if error.is_fenced() => {
+                tracing::warn!("another server took over publishing: {error}");
+                integrator.health.publishing_succeeded();
+                let size = integrator.follow();
+                if stopping {
+                    return Ok(size);
+                }
+                look
+            }
+            Err(error) => {
+                integrator
+                    .metrics
+                    .integration_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                integrator.health.publishing_failed();
+                tracing::error!("publishing a checkpoint failed (will retry): {error}");
+                if stopping {
+                    return Err(error);
+                }
+                look
+            }
+        };
+        integrator
+            .wake
+            .wait(pause.saturating_sub(started.elapsed()));
+    }
 }
 
 /// Asks the witnesses to cosign each new checkpoint, skipping to the latest
@@ -416,62 +565,5 @@ fn run_witnesses(
     while sizes.recv().is_ok() {
         while sizes.try_recv().is_ok() {}
         crate::witness::ask_witnesses(log, witness_list);
-    }
-}
-
-fn run_integrator(integrator: Integrator<'_>) -> Result<u64, corridor_log::IntegrateError> {
-    loop {
-        // The interval runs from the start of one publication to the next.
-        let started = Instant::now();
-        let stopping = integrator.wake.stop.load(Ordering::SeqCst);
-        match integrator.log.integrate(&integrator.store) {
-            Ok(integration) => {
-                let size = integration.tree_size;
-                if size > integration.previous_size {
-                    integrator
-                        .metrics
-                        .checkpoints_published
-                        .fetch_add(1, Ordering::Relaxed);
-                    let _ = integrator.published_sizes.send(size);
-                }
-                integrator.metrics.tree_size.store(size, Ordering::Relaxed);
-                integrator
-                    .metrics
-                    .stored_leaves
-                    .fetch_max(size, Ordering::Relaxed);
-                if let Ok(mut queue) = integrator.acks.lock() {
-                    while let Some(&(end, records, at)) = queue.front() {
-                        if end > size {
-                            break;
-                        }
-                        integrator
-                            .metrics
-                            .observe_ack_to_checkpoint(at.elapsed(), records);
-                        queue.pop_front();
-                    }
-                }
-                integrator.health.published(size);
-                integrator.health.publishing_succeeded();
-                integrator.published.send_replace(size);
-                if stopping {
-                    tracing::info!("final checkpoint published at tree size {size}");
-                    return Ok(size);
-                }
-            }
-            Err(error) => {
-                integrator
-                    .metrics
-                    .integration_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                integrator.health.publishing_failed();
-                tracing::error!("publishing a checkpoint failed (will retry): {error}");
-                if stopping {
-                    return Err(error);
-                }
-            }
-        }
-        integrator
-            .wake
-            .wait(integrator.interval.saturating_sub(started.elapsed()));
     }
 }

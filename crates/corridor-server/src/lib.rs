@@ -58,6 +58,10 @@ use crate::metrics::Metrics;
 pub struct ServerOptions {
     /// How often the integrator publishes a checkpoint while records arrive.
     pub checkpoint_interval: Duration,
+    /// How long the integrator lease lasts past each renewal: when the
+    /// integrating server stops renewing (it died, or it was paused) for
+    /// this long, another server sharing the store takes over.
+    pub lease: Duration,
     /// The largest request body of a record submission, in bytes.
     pub max_submission_bytes: usize,
     /// The most records one submission may hold.
@@ -87,6 +91,7 @@ impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
             checkpoint_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(3),
             max_submission_bytes: 16 << 20,
             max_batch_records: 10_000,
             max_request_bytes: 64 << 10,

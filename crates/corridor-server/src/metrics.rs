@@ -25,6 +25,10 @@ pub struct Metrics {
     pub stored_leaves: AtomicU64,
     pub checkpoints_published: AtomicU64,
     pub integration_failures: AtomicU64,
+    /// 1 while this server holds the integrator lease, else 0.
+    pub integrating: AtomicU64,
+    /// Times this server became the integrator.
+    pub integrator_takeovers: AtomicU64,
     /// Submissions refused because the backlog was over its limit.
     pub backpressure_refusals: AtomicU64,
     /// Failed authentications answered `429`.
@@ -107,6 +111,11 @@ impl Metrics {
                 &self.integration_failures,
             ),
             (
+                "corridor_integrator_takeovers_total",
+                "Times this server took the integrator lease (at its first round, or after another holder stopped renewing it).",
+                &self.integrator_takeovers,
+            ),
+            (
                 "corridor_backpressure_refusals_total",
                 "Submissions refused with 503 because too many acknowledged records were not yet in a signed checkpoint.",
                 &self.backpressure_refusals,
@@ -141,6 +150,11 @@ impl Metrics {
                 "corridor_log_tree_size",
                 "Leaves in the latest signed checkpoint.",
                 &self.tree_size,
+            ),
+            (
+                "corridor_integrating",
+                "1 while this server holds the integrator lease and signs checkpoints, 0 while it follows another.",
+                &self.integrating,
             ),
             (
                 "corridor_store_leaves",

@@ -57,6 +57,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError
         "tree_size": state.ingest().published_size(),
         "unpublished": health.unpublished(),
         "max_unpublished": health.max_unpublished(),
+        "integrating": health.integrating(),
     }))
 }
 

@@ -4,6 +4,7 @@
 
 use corridor_model::RecordType;
 
+use crate::lease::{Lease, LeaseState, LeaseStore, TreeHead};
 use crate::rollup::{Metrics, RollupDifference, RollupQuery, RollupRow};
 use crate::{
     ApiToken, CurrentState, ListedPassage, NewRecord, PrivatePart, Store, StoreError, StoredRecord,
@@ -111,5 +112,32 @@ impl<S: TokenStore + ?Sized> TokenStore for Box<S> {
 
     fn submitter(&self, record_id: &str) -> Result<Option<String>, StoreError> {
         (**self).submitter(record_id)
+    }
+}
+
+impl<S: Store + ?Sized> LeaseStore for Box<S> {
+    fn acquire_lease(
+        &mut self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<LeaseState, StoreError> {
+        (**self).acquire_lease(holder, ttl)
+    }
+
+    fn release_lease(&mut self, lease: &Lease) -> Result<(), StoreError> {
+        (**self).release_lease(lease)
+    }
+
+    fn tree_head(&self) -> Result<Option<TreeHead>, StoreError> {
+        (**self).tree_head()
+    }
+
+    fn advance_tree_head(
+        &mut self,
+        lease: &Lease,
+        from: Option<&TreeHead>,
+        to: &TreeHead,
+    ) -> Result<(), StoreError> {
+        (**self).advance_tree_head(lease, from, to)
     }
 }

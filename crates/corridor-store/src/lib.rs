@@ -12,6 +12,7 @@
 //! several servers share.
 
 mod boxed;
+pub mod lease;
 mod location;
 mod memory;
 pub mod postgres;
@@ -20,6 +21,7 @@ mod rollup;
 pub mod sqlite;
 pub mod tokens;
 
+pub use lease::{Lease, LeaseState, LeaseStore, TreeHead};
 pub use location::{DatabaseUrl, StoreLocation, open};
 pub use memory::{Fault, MemoryStore};
 pub use postgres::PostgresStore;
@@ -172,6 +174,10 @@ pub enum StoreError {
     /// write-ahead log); `reason` says until when.
     #[error("{erased} private part(s) erased, but not yet purged from disk: {reason}")]
     ErasedNotPurged { erased: u64, reason: String },
+    /// Publication was refused: the caller no longer holds the integrator
+    /// lease, or the tree head moved (see [`LeaseStore::advance_tree_head`]).
+    #[error("publication refused: {reason}")]
+    Fenced { reason: String },
     /// The commit was made but flushing it to disk failed (a failed
     /// `fsync`, an I/O error while committing): the batch may or may not be
     /// stored, now or after a restart. Nothing of it counts as
@@ -240,8 +246,9 @@ impl From<rusqlite::Error> for StoreError {
 /// it stores every record exactly once. Leaf indexes are dense and start at 0.
 ///
 /// Every backend keeps tokens and submitters too ([`TokenStore`]), so one
-/// opened store serves records, receipts and authentication.
-pub trait Store: TokenStore + Send + std::fmt::Debug {
+/// opened store serves records, receipts and authentication, and the
+/// integrator lease with the tree head it fences ([`LeaseStore`]).
+pub trait Store: TokenStore + LeaseStore + Send + std::fmt::Debug {
     /// Stores a batch in one transaction and returns the leaf index of each record.
     ///
     /// # Errors

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use corridor_model::RecordType;
 
+use crate::lease::{self, Lease, LeaseRow, LeaseState, LeaseStore, TreeHead, now_ms};
 use crate::rollup::{
     Metrics, RollupDeltas, RollupDifference, RollupKey, RollupQuery, RollupRow, RollupTable,
     group_rows, matching_metrics, rollup_differences,
@@ -50,6 +51,9 @@ struct Database {
     /// Tokens with the hash of their secret, in insertion order. Kept out of
     /// `state`, which every append copies: tokens are not written by appends.
     tokens: Vec<(ApiToken, [u8; 32])>,
+    /// The integrator lease and the recorded tree head (local clock).
+    lease: Option<LeaseRow>,
+    tree_head: Option<TreeHead>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -405,6 +409,49 @@ impl Store for MemoryStore {
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         let mut database = self.lock();
         database.state.meta.insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+}
+
+impl LeaseStore for MemoryStore {
+    fn acquire_lease(
+        &mut self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<LeaseState, StoreError> {
+        let mut database = self.lock();
+        let (row, state) = lease::acquire(database.lease.as_ref(), holder, ttl, now_ms());
+        if row.is_some() {
+            database.lease = row;
+        }
+        Ok(state)
+    }
+
+    fn release_lease(&mut self, held: &Lease) -> Result<(), StoreError> {
+        let mut database = self.lock();
+        if let Some(row) = lease::release(database.lease.as_ref(), held, now_ms()) {
+            database.lease = Some(row);
+        }
+        Ok(())
+    }
+
+    fn tree_head(&self) -> Result<Option<TreeHead>, StoreError> {
+        Ok(self.lock().tree_head)
+    }
+
+    fn advance_tree_head(
+        &mut self,
+        held: &Lease,
+        from: Option<&TreeHead>,
+        to: &TreeHead,
+    ) -> Result<(), StoreError> {
+        let mut database = self.lock();
+        let refusal = lease::lease_refusal(database.lease.as_ref(), held, now_ms())
+            .or_else(|| lease::head_refusal(database.tree_head.as_ref(), from, to));
+        if let Some(reason) = refusal {
+            return Err(StoreError::Fenced { reason });
+        }
+        database.tree_head = Some(*to);
         Ok(())
     }
 }

@@ -1670,6 +1670,123 @@ fn postgres_by_location() -> Option<Backend> {
     })
 }
 
+fn contract_the_lease_has_one_holder_until_it_expires(store: &mut dyn Store) {
+    use corridor_store::{Lease, LeaseState};
+    use std::time::Duration;
+    let ttl = Duration::from_millis(400);
+    let held = |holder: &str, epoch| {
+        LeaseState::Held(Lease {
+            holder: holder.to_string(),
+            epoch,
+        })
+    };
+    assert_eq!(store.acquire_lease("a", ttl).expect("takes"), held("a", 1));
+    match store.acquire_lease("b", ttl).expect("asks") {
+        LeaseState::Taken {
+            holder,
+            epoch,
+            expires_in,
+        } => {
+            assert_eq!((holder.as_str(), epoch), ("a", 1));
+            assert!(expires_in <= ttl, "{expires_in:?}");
+        }
+        other => panic!("b took a held lease: {other:?}"),
+    }
+    assert_eq!(
+        store.acquire_lease("a", ttl).expect("renews"),
+        held("a", 1),
+        "a renewal before expiry keeps the epoch"
+    );
+    std::thread::sleep(ttl + Duration::from_millis(200));
+    assert_eq!(
+        store.acquire_lease("b", ttl).expect("takes over"),
+        held("b", 2),
+        "an expired lease goes to the next asker with a new epoch"
+    );
+    // Releasing a lease one no longer holds changes nothing ...
+    store
+        .release_lease(&Lease {
+            holder: "a".into(),
+            epoch: 1,
+        })
+        .expect("releases");
+    assert!(matches!(
+        store.acquire_lease("a", ttl).expect("asks"),
+        LeaseState::Taken { .. }
+    ));
+    // ... and releasing one's own frees it at once.
+    store
+        .release_lease(&Lease {
+            holder: "b".into(),
+            epoch: 2,
+        })
+        .expect("releases");
+    assert_eq!(store.acquire_lease("a", ttl).expect("takes"), held("a", 3));
+}
+
+fn contract_the_tree_head_moves_by_compare_and_swap_under_the_lease(store: &mut dyn Store) {
+    use corridor_store::{LeaseState, StoreError, TreeHead};
+    use std::time::Duration;
+    let head = |size: u64| TreeHead {
+        size,
+        root: [size as u8 + 1; 32],
+    };
+    let fenced = |result: Result<(), StoreError>, what: &str| match result {
+        Err(StoreError::Fenced { reason }) => reason,
+        other => panic!("{what}: expected a refusal, got {other:?}"),
+    };
+    let ttl = Duration::from_millis(400);
+    let LeaseState::Held(a) = store.acquire_lease("a", ttl).expect("takes") else {
+        panic!("the lease is free");
+    };
+    assert_eq!(store.tree_head().expect("reads"), None);
+    fenced(
+        store.advance_tree_head(&a, Some(&head(2)), &head(4)),
+        "from a head that is not recorded",
+    );
+    store
+        .advance_tree_head(&a, None, &head(4))
+        .expect("records the first head");
+    store
+        .advance_tree_head(&a, None, &head(4))
+        .expect("a retry that finds its own head counts as done");
+    fenced(
+        store.advance_tree_head(&a, None, &head(6)),
+        "from none once one is recorded",
+    );
+    fenced(
+        store.advance_tree_head(&a, Some(&head(4)), &head(3)),
+        "backwards",
+    );
+    store
+        .advance_tree_head(&a, Some(&head(4)), &head(4))
+        .expect("the same head only checks the lease");
+    store
+        .advance_tree_head(&a, Some(&head(4)), &head(9))
+        .expect("advances");
+    assert_eq!(store.tree_head().expect("reads"), Some(head(9)));
+    std::thread::sleep(ttl + Duration::from_millis(200));
+    let reason = fenced(
+        store.advance_tree_head(&a, Some(&head(9)), &head(12)),
+        "an expired lease",
+    );
+    assert!(reason.contains("expired"), "{reason}");
+    let LeaseState::Held(b) = store.acquire_lease("b", ttl).expect("takes over") else {
+        panic!("the lease expired");
+    };
+    let reason = fenced(
+        store.advance_tree_head(&a, Some(&head(9)), &head(12)),
+        "a lease taken over",
+    );
+    assert!(reason.contains("taken over by b"), "{reason}");
+    store
+        .advance_tree_head(&b, Some(&head(9)), &head(12))
+        .expect("the new holder advances");
+    assert_eq!(store.tree_head().expect("reads"), Some(head(12)));
+    // The head is not a record.
+    assert_eq!(store.leaf_count().expect("count"), 0);
+}
+
 /// Runs every contract on the backend that `$backend()` opens (when it
 /// opens one: a backend missing here is skipped loudly), as tests
 /// named `$backend::contract_...`. A new backend joins with one line below
@@ -1698,6 +1815,8 @@ macro_rules! conformance_suite {
             contract_rollups_equal_a_recount_of_current_passages,
             contract_tokens_are_found_by_hash_listed_and_revoked_once,
             contract_the_submitter_is_stored_with_the_record_and_kept,
+            contract_the_lease_has_one_holder_until_it_expires,
+            contract_the_tree_head_moves_by_compare_and_swap_under_the_lease,
         );
     };
     (@contracts $backend:ident: $($contract:ident),+ $(,)?) => {

@@ -351,7 +351,7 @@ fn a_newer_schema_and_a_foreign_records_table_are_refused() {
             error,
             StoreError::NewerSchema {
                 found: 99,
-                supported: 1,
+                supported: corridor_store::postgres::SCHEMA_VERSION,
                 ..
             }
         ),

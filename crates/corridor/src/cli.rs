@@ -36,8 +36,13 @@ pub enum Command {
     /// Create a data directory.
     Init {
         /// The log's name, e.g. monitor.example.org/lachin (also its signing key's name)
-        #[arg(long)]
-        origin: String,
+        #[arg(long, required_unless_present = "key")]
+        origin: Option<String>,
+        /// Sign with this existing private key file instead of a new key: a server
+        /// joining a log that others publish from one PostgreSQL store (see docs/deploy.md).
+        /// The origin is the key's name
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
         /// How precisely times are published: second, minute, hour or day (finer times stay private)
         #[arg(long, default_value = "second")]
         public_time_precision: String,
@@ -148,6 +153,11 @@ pub struct ServeArgs {
     /// Publish a signed checkpoint at least this often while records arrive, in milliseconds
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub checkpoint_interval: u64,
+    /// How long the integrator lease lasts, in milliseconds: when servers share a
+    /// PostgreSQL store, one integrates and signs, and if it stops renewing the lease
+    /// for this long (it died or hangs) another takes over
+    #[arg(long, default_value_t = 3000, value_name = "MS")]
+    pub lease_ms: u64,
     /// The most records one submission may hold
     #[arg(long, default_value_t = 10_000)]
     pub max_batch_records: usize,

@@ -33,11 +33,13 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
     match arguments.command {
         Command::Init {
             origin,
+            key,
             public_time_precision,
             log_url,
         } => init(
             &data_dir("corridor-data"),
             origin,
+            key.as_deref(),
             &public_time_precision,
             store,
             log_url,
@@ -93,7 +95,8 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
 
 fn init(
     root: &Path,
-    origin: String,
+    origin: Option<String>,
+    key: Option<&Path>,
     precision: &str,
     store: Option<String>,
     log_url: Option<String>,
@@ -104,6 +107,16 @@ fn init(
             TimePrecision::expected()
         );
     };
+    let key = key
+        .map(|path| {
+            corridor_log::load_signer(path).with_context(|| format!("--key {}", path.display()))
+        })
+        .transpose()?;
+    let origin = match (origin, &key) {
+        (Some(origin), _) => origin,
+        (None, Some(key)) => key.name().as_str().to_string(),
+        (None, None) => bail!("--origin is required (or --key, whose name is the origin)"),
+    };
     let mut config = Config {
         public_time_precision,
         store: corridor_engine::StoreSettings { url: store },
@@ -113,7 +126,7 @@ fn init(
         corridor_log::open_log(&url).context("--log-url")?;
         config.log.url = Some(url);
     }
-    DataDir::init(root, config)
+    DataDir::init_with_key(root, config, key)
         .with_context(|| format!("creating data directory {}", root.display()))?;
     println!("created data directory {} for log {origin}", root.display());
     Ok(Completion::Clean)

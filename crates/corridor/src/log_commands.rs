@@ -19,9 +19,17 @@ use crate::output::base64;
 
 /// Publishes what `writer` stored: called after add and import, in the writer lock.
 pub fn publish(data_dir: &DataDir, writer: &Writer) -> Result<()> {
-    let integration = data_dir.integrate_log(writer).context(
-        "the records are stored, but publishing them in the log failed; `corridor log integrate` retries",
-    )?;
+    let integration = match data_dir.integrate_log(writer) {
+        Ok(integration) => integration,
+        // A server sharing the store publishes them (and asks the witnesses).
+        Err(elsewhere @ corridor_engine::EngineError::IntegratedElsewhere { .. }) => {
+            eprintln!("{elsewhere}");
+            return Ok(());
+        }
+        Err(error) => return Err(error).context(
+            "the records are stored, but publishing them in the log failed; `corridor log integrate` retries",
+        ),
+    };
     tracing::info!(
         tree_size = integration.tree_size,
         "log published at {} leaves",
@@ -87,6 +95,9 @@ fn log_witnesses(data_dir: &DataDir, command: crate::cli::LogWitnessesCommand) -
             let mut list = corridor_log::WitnessList::load(&path)?;
             let name = list.add(&key.to_string(), &url)?;
             list.save(&path)?;
+            data_dir
+                .record_witnesses()
+                .context("recording the witnesses in the shared store")?;
             println!(
                 "log {} will ask witness {name} at {url}",
                 data_dir.config().origin
@@ -129,7 +140,13 @@ pub fn log(root: &Path, command: LogCommand) -> Result<Completion> {
         }
         LogCommand::Witnesses(command) => log_witnesses(&data_dir, command)?,
         LogCommand::Integrate => {
-            let integration = data_dir.integrate_log_locked("corridor log integrate")?;
+            let integration = match data_dir.integrate_log_locked("corridor log integrate") {
+                Err(elsewhere @ corridor_engine::EngineError::IntegratedElsewhere { .. }) => {
+                    println!("{elsewhere}");
+                    return Ok(Completion::Clean);
+                }
+                other => other?,
+            };
             println!(
                 "log {} published at {} leaves ({} new)",
                 data_dir.config().origin,

@@ -60,6 +60,12 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
     if arguments.checkpoint_interval == 0 {
         bail!("--checkpoint-interval must be at least 1 ms");
     }
+    if arguments.lease_ms < 300 {
+        bail!(
+            "--lease-ms must be at least 300 (it is {}): the integrator renews it three times per lease, and a shorter one would change hands on every pause",
+            arguments.lease_ms
+        );
+    }
     if arguments.header_read_timeout == 0 || arguments.idle_timeout == 0 {
         bail!("--header-read-timeout and --idle-timeout must be at least 1 second");
     }
@@ -77,6 +83,7 @@ pub fn serve(data: Option<PathBuf>, arguments: ServeArgs) -> Result<Completion> 
     }
     let options = ServerOptions {
         checkpoint_interval: Duration::from_millis(arguments.checkpoint_interval),
+        lease: Duration::from_millis(arguments.lease_ms),
         max_batch_records: arguments.max_batch_records,
         max_submission_bytes: arguments.max_submission_mib << 20,
         rate_per_second: arguments.rate_limit,

@@ -173,20 +173,25 @@ fn two_servers_on_one_database_store_an_id_sent_to_both_once() -> TestResult {
     };
     let url = cluster.create_database()?;
     let directory = tempfile::tempdir()?;
-    let corridors: Vec<Corridor> = ["one", "two"]
-        .iter()
-        .map(|name| {
-            let corridor = Corridor::with_data(directory.path(), &directory.path().join(name));
-            corridor.succeed(&[
-                "--store",
-                &url,
-                "init",
-                "--origin",
-                &format!("test.example/{name}"),
-            ]);
-            corridor
-        })
-        .collect();
+    // The second data directory joins the first's log with its key.
+    let corridors = [
+        Corridor::with_data(directory.path(), &directory.path().join("one")),
+        Corridor::with_data(directory.path(), &directory.path().join("two")),
+    ];
+    corridors[0].succeed(&["--store", &url, "init", "--origin", "test.example/two"]);
+    corridors[1].succeed(&[
+        "--store",
+        &url,
+        "init",
+        "--key",
+        &directory
+            .path()
+            .join("one/keys/log.key")
+            .display()
+            .to_string(),
+        "--log-url",
+        &directory.path().join("one/log").display().to_string(),
+    ]);
     // Tokens live in the database: one created through either directory
     // opens both servers.
     let admin = corridors[0]

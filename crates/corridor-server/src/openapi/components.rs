@@ -137,6 +137,7 @@ fn responses() -> Map<String, Value> {
                 "tree_size",
                 "unpublished",
                 "max_unpublished",
+                "integrating",
             ],
             json!({
                 "status": {"enum": ["ok", "degraded"]},
@@ -156,6 +157,10 @@ fn responses() -> Map<String, Value> {
                 "tree_size": integer(),
                 "unpublished": integer(),
                 "max_unpublished": integer(),
+                "integrating": {
+                    "description": "whether this server holds the integrator lease and signs the log's checkpoints; the others serve the checkpoints it publishes",
+                    "type": "boolean",
+                },
             }),
             true,
         ),

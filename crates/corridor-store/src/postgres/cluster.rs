@@ -135,32 +135,49 @@ impl Cluster {
                 ],
             )
             .map_err(|reason| failed("initdb", reason))?;
-        let options = format!(
-            "-c listen_addresses='' -k {} -c max_connections=200 -c shared_buffers=64MB",
-            path_text(&cluster.root)?
-        );
-        let log = cluster.root.join("server.log");
-        let started = cluster.run_tool(
-            "pg_ctl",
-            &[
-                "-D",
-                path_text(&data)?,
-                "-l",
-                path_text(&log)?,
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                &options,
-                "start",
-            ],
-        );
-        if let Err(reason) = started {
-            let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-            return Err(failed("pg_ctl start", format!("{reason}\n{log_text}")));
-        }
+        cluster.pg_ctl("start", &[])?;
         cluster.watch_parent()?;
         Ok(cluster)
+    }
+
+    /// Crashes the server (`pg_ctl stop -m immediate`: every session is cut
+    /// off, and nothing is flushed that a commit had not already made
+    /// durable) and starts it again on the same socket, as a failover or an
+    /// operator's restart looks to the servers connected to it.
+    ///
+    /// # Errors
+    /// A step failed (the error carries the server's log).
+    pub fn crash_and_restart(&self) -> Result<(), ClusterError> {
+        self.pg_ctl("stop", &["-m", "immediate"])?;
+        self.pg_ctl("start", &[])
+    }
+
+    /// Runs `pg_ctl ACTION` on the cluster's data directory; `start` with the
+    /// cluster's options, and waiting for the action to finish.
+    fn pg_ctl(&self, action: &str, extra: &[&str]) -> Result<(), ClusterError> {
+        let options = format!(
+            "-c listen_addresses='' -k {} -c max_connections=200 -c shared_buffers=64MB",
+            path_text(&self.root)?
+        );
+        let data = self.data_dir();
+        let log = self.root.join("server.log");
+        let mut arguments = vec![
+            "-D",
+            path_text(&data)?,
+            "-l",
+            path_text(&log)?,
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            &options,
+            action,
+        ];
+        arguments.extend_from_slice(extra);
+        self.run_tool("pg_ctl", &arguments).map_err(|reason| {
+            let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+            failed(&format!("pg_ctl {action}"), format!("{reason}\n{log_text}"))
+        })
     }
 
     /// The directory of the cluster's socket (its `host` in a URL).

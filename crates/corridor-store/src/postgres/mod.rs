@@ -17,6 +17,7 @@
 
 mod append;
 pub mod cluster;
+mod lease;
 mod pool;
 mod read;
 mod schema;
@@ -37,6 +38,7 @@ pub(crate) use url::{is_postgres, redact};
 use self::pool::{Pool, backend};
 use self::read::BadRow;
 use self::thread::off_runtime;
+use crate::lease::{Lease, LeaseState, LeaseStore, TreeHead};
 use crate::rollup::{Metrics, RollupDifference, RollupQuery, RollupRow};
 use crate::{
     ApiToken, CurrentState, ListedPassage, NewRecord, PrivatePart, Store, StoreError, StoredRecord,
@@ -221,6 +223,42 @@ impl Store for PostgresStore {
         self.with_client("writing settings", |client| {
             read::first_meta(client, key, value)
         })
+    }
+}
+
+impl LeaseStore for PostgresStore {
+    fn acquire_lease(
+        &mut self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<LeaseState, StoreError> {
+        self.with_client("taking the integrator lease", |client| {
+            lease::acquire(client, holder, ttl)
+        })
+    }
+
+    fn release_lease(&mut self, held: &Lease) -> Result<(), StoreError> {
+        self.with_client("releasing the integrator lease", |client| {
+            lease::release(client, held)
+        })
+    }
+
+    fn tree_head(&self) -> Result<Option<TreeHead>, StoreError> {
+        self.with_client("reading the tree head", lease::tree_head)
+    }
+
+    fn advance_tree_head(
+        &mut self,
+        held: &Lease,
+        from: Option<&TreeHead>,
+        to: &TreeHead,
+    ) -> Result<(), StoreError> {
+        match self.with_client("advancing the tree head", |client| {
+            lease::advance(client, held, from, to)
+        })? {
+            None => Ok(()),
+            Some(reason) => Err(StoreError::Fenced { reason }),
+        }
     }
 }
 

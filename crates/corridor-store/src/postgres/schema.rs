@@ -1,7 +1,8 @@
 //! The PostgreSQL schema, its version, and the migration run on every open.
 //!
-//! The tables mirror SQLite's (`docs/storage.md`), with two additions: a
-//! `schema_version` table, and the `sequencer` row that every append locks
+//! The tables mirror SQLite's (`docs/storage.md`), with these additions: a
+//! `schema_version` table, the `integrator_lease` and `tree_head` rows
+//! (SQLite keeps those two in `meta`), and the `sequencer` row that every append locks
 //! (`FOR UPDATE`) and that holds the next leaf index, so leaf indexes are
 //! dense from 0 and assigned inside the append transaction, one writer at a
 //! time, whichever connection or server writes. Text columns use the `C`
@@ -21,7 +22,7 @@ use super::pool::backend;
 use crate::StoreError;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The advisory lock key taken while installing or migrating the schema
 /// (an arbitrary constant: "corridor" in ASCII, shortened to 63 bits).
@@ -140,9 +141,27 @@ CREATE TABLE submissions (
     rollup_table!("cargo_rollup"),
 );
 
+/// Version 2: the integrator lease (one row: holder, epoch, expiry on the
+/// database clock) and the tree head it fences (see `crate::lease`).
+const VERSION_2: &str = "
+CREATE TABLE integrator_lease (
+    single BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (single),
+    holder TEXT COLLATE \"C\" NOT NULL,
+    epoch BIGINT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE tree_head (
+    single BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (single),
+    size BIGINT NOT NULL,
+    root BYTEA NOT NULL,
+    epoch BIGINT NOT NULL,
+    advanced_at TIMESTAMPTZ NOT NULL
+);
+";
+
 /// The steps from each version to the next: `MIGRATIONS[n]` takes a
 /// database at version `n` to `n + 1` (version 0 is an empty database).
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [VERSION_1];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [VERSION_1, VERSION_2];
 
 /// Brings the database behind `client` to [`SCHEMA_VERSION`], or refuses it.
 ///

@@ -22,6 +22,7 @@ use rusqlite::Connection;
 
 pub use schema::{INSERT_CURRENT, INSERT_PASSAGE, INSERT_RECORD, PRAGMAS, SCHEMA, SCHEMA_VERSION};
 
+use crate::lease::{Lease, LeaseState, LeaseStore, TreeHead};
 use crate::rollup::{Metrics, RollupDifference, RollupQuery, RollupRow};
 use crate::{
     ApiToken, CurrentState, ListedPassage, NewRecord, PrivatePart, Store, StoreError, StoredRecord,
@@ -131,6 +132,33 @@ impl Store for SqliteStore {
 
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         meta::write_meta(&self.connection, key, value)
+    }
+}
+
+impl LeaseStore for SqliteStore {
+    fn acquire_lease(
+        &mut self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<LeaseState, StoreError> {
+        meta::acquire_lease(&mut self.connection, holder, ttl)
+    }
+
+    fn release_lease(&mut self, lease: &Lease) -> Result<(), StoreError> {
+        meta::release_lease(&mut self.connection, lease)
+    }
+
+    fn tree_head(&self) -> Result<Option<TreeHead>, StoreError> {
+        meta::tree_head(&self.connection)
+    }
+
+    fn advance_tree_head(
+        &mut self,
+        lease: &Lease,
+        from: Option<&TreeHead>,
+        to: &TreeHead,
+    ) -> Result<(), StoreError> {
+        meta::advance_tree_head(&mut self.connection, lease, from, to)
     }
 }
 

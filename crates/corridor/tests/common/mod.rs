@@ -63,6 +63,15 @@ impl Random {
         Random { state: seed, seed }
     }
 
+    /// A generator of its own for a thread, from a number drawn from the
+    /// run's generator (so the run stays reproducible from its seed).
+    pub fn seeded(seed: u64) -> Random {
+        Random {
+            state: seed | 1,
+            seed,
+        }
+    }
+
     /// The seed, for failure messages.
     pub fn seed(&self) -> u64 {
         self.seed

@@ -39,11 +39,17 @@ impl Served {
     /// perhaps wrapped in a shell that sets limits first) and waits for the
     /// line in which the server names its address. Its standard error is
     /// discarded.
-    pub fn spawn(mut command: Command) -> Result<Served, Box<dyn std::error::Error>> {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
+    pub fn spawn(command: Command) -> Result<Served, Box<dyn std::error::Error>> {
+        Served::spawn_with_stderr(command, Stdio::null())
+    }
+
+    /// Like [`Served::spawn`], with the server's standard error going to
+    /// `stderr` (a file a failing test points to).
+    pub fn spawn_with_stderr(
+        mut command: Command,
+        stderr: Stdio,
+    ) -> Result<Served, Box<dyn std::error::Error>> {
+        let mut child = command.stdout(Stdio::piped()).stderr(stderr).spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
