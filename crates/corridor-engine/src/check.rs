@@ -135,12 +135,23 @@ impl DataDir {
     pub fn check(&self) -> Result<CheckReport, EngineError> {
         let store = self.open_store()?;
         let log = self.log()?;
-        // The key is needed only once something is published.
-        let log_key = match log.read(CHECKPOINT_FILE) {
-            Ok(None) => None,
-            _ => Some(self.log_key()?),
-        };
+        let log_key = self.log_key_for_check(log.as_ref())?;
         check_store_against_log(&store, log.as_ref(), log_key.as_ref())
+    }
+
+    /// The log's key, or `None` when it cannot be read and nothing is
+    /// published yet (the only case where the check needs none). The key
+    /// is read first: another server sharing the log may publish its first
+    /// checkpoint between a look at the log and the check, which must then
+    /// have the key to open it.
+    fn log_key_for_check(&self, log: &dyn LogSource) -> Result<Option<VerifierKey>, EngineError> {
+        match self.log_key() {
+            Ok(key) => Ok(Some(key)),
+            Err(error) => match log.read(CHECKPOINT_FILE) {
+                Ok(None) => Ok(None),
+                _ => Err(error),
+            },
+        }
     }
 
     /// A cheap check for start-up: the published checkpoint opens with the
@@ -155,10 +166,7 @@ impl DataDir {
     pub fn check_recent(&self, recent: u64) -> Result<CheckReport, EngineError> {
         let store = self.open_store()?;
         let log = self.log()?;
-        let log_key = match log.read(CHECKPOINT_FILE) {
-            Ok(None) => None,
-            _ => Some(self.log_key()?),
-        };
+        let log_key = self.log_key_for_check(log.as_ref())?;
         check_recent_against_log(&store, log.as_ref(), log_key.as_ref(), recent)
     }
 }

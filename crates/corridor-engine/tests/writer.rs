@@ -279,3 +279,57 @@ fn a_batch_staged_after_a_failed_commit_never_reaches_the_store() {
         "the second batch depended on the failed first one and must not be stored"
     );
 }
+
+/// Regression (PostgreSQL restarted under load): a storage failure while a
+/// record is checked against the store was answered as a rejection of the
+/// record, a 422 telling the client its record was wrong. It is a storage
+/// failure: nothing of the submission is stored, and the same submission
+/// sent again is stored once.
+#[test]
+fn a_read_failure_while_staging_answers_a_storage_failure_and_the_retry_stores_once() {
+    use corridor_engine::{Sequencer, Submission, SubmitItem};
+    let mut store = MemoryStore::new();
+    let mut writer = Writer::new(Box::new(store.connect()), config(), vec![7; 32], None);
+    writer
+        .submit_all(items(vec![site("north")]), |_| {}, |_| {})
+        .expect("the site is stored");
+    let mut sequencer: Sequencer<u32> = Sequencer::new(writer);
+    let submission = |reply: u32| Submission {
+        items: ["p-1", "p-2"]
+            .iter()
+            .map(|id| SubmitItem {
+                object: passage(id, "north", "civilian"),
+                signature: None,
+            })
+            .collect(),
+        atomic: false,
+        validate_only: false,
+        submitter: None,
+        reply,
+    };
+    let before = store.leaf_count().expect("count");
+
+    store.fail_reads(1);
+    let mut answered = sequencer.submit(vec![submission(1)]);
+    answered.extend(sequencer.finish());
+    assert_eq!(answered.len(), 1);
+    let failure = answered[0]
+        .answer
+        .as_ref()
+        .expect_err("a storage failure, not an answer per record");
+    assert!(failure.0.to_string().contains("read failed"), "{failure:?}");
+    assert!(!failure.outcome_unknown());
+    assert_eq!(store.leaf_count().expect("count"), before, "nothing stored");
+
+    let mut answered = sequencer.submit(vec![submission(2)]);
+    answered.extend(sequencer.finish());
+    let outcomes = answered[0].answer.as_ref().expect("stored");
+    assert_eq!(outcomes.len(), 2);
+    assert!(
+        outcomes
+            .iter()
+            .all(|outcome| matches!(outcome, corridor_engine::ItemOutcome::Stored { .. })),
+        "{outcomes:?}"
+    );
+    assert_eq!(store.leaf_count().expect("count"), before + 2);
+}

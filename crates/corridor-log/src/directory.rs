@@ -26,7 +26,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use crate::files::{BatchWriter, read_optional, replace_file, sync_directory};
+use crate::files::{BatchWriter, StagedFile, read_optional, sync_directory};
 use crate::storage::{
     CHECKPOINT_FILE, LogSource, LogStorage, LogStorageError, check_checkpoint_successor,
     check_same_checkpoint_more_signatures, checkpoint_copy_path,
@@ -203,16 +203,19 @@ impl LogStorage for LogDirectory {
 
     fn write_checkpoint_copy(&self, tree_size: u64, signed: &[u8]) -> Result<(), LogStorageError> {
         let file = self.file_or_error(&checkpoint_copy_path(tree_size))?;
-        let _checkpoints = self.lock_checkpoints()?;
-        if let Some(current) = read_optional(&file).map_err(Self::io_error(&file))? {
-            check_same_checkpoint_more_signatures(&current, signed).map_err(|reason| {
-                LogStorageError::NotSuccessor {
-                    path: file.display().to_string(),
-                    reason,
-                }
-            })?;
+        let staged = StagedFile::write(&file, signed).map_err(Self::io_error(&file))?;
+        {
+            let _checkpoints = self.lock_checkpoints()?;
+            if let Some(current) = read_optional(&file).map_err(Self::io_error(&file))? {
+                check_same_checkpoint_more_signatures(&current, signed).map_err(|reason| {
+                    LogStorageError::NotSuccessor {
+                        path: file.display().to_string(),
+                        reason,
+                    }
+                })?;
+            }
+            staged.place().map_err(Self::io_error(&file))?;
         }
-        replace_file(&file, signed).map_err(Self::io_error(&file))?;
         if let Some(parent) = file.parent() {
             sync_directory(parent).map_err(Self::io_error(parent))?;
         }
@@ -225,22 +228,29 @@ impl LogStorage for LogDirectory {
         signed: &[u8],
     ) -> Result<(), LogStorageError> {
         let file = self.root.join(CHECKPOINT_FILE);
-        let _checkpoints = self.lock_checkpoints()?;
-        let current = read_optional(&file).map_err(Self::io_error(&file))?;
-        if current.as_deref() != replaced {
-            return Err(LogStorageError::CheckpointChanged {
-                path: file.display().to_string(),
-            });
-        }
-        if let Some(current) = &current {
-            check_checkpoint_successor(current, signed).map_err(|reason| {
-                LogStorageError::NotSuccessor {
+        // Written and flushed before the lock, which is held only for the
+        // compare and the rename: a server paused while it publishes (the
+        // zombie of docs/deploy.md) holds the lock, and with it every other
+        // server's publication, for the shortest time there is.
+        let staged = StagedFile::write(&file, signed).map_err(Self::io_error(&file))?;
+        {
+            let _checkpoints = self.lock_checkpoints()?;
+            let current = read_optional(&file).map_err(Self::io_error(&file))?;
+            if current.as_deref() != replaced {
+                return Err(LogStorageError::CheckpointChanged {
                     path: file.display().to_string(),
-                    reason,
-                }
-            })?;
+                });
+            }
+            if let Some(current) = &current {
+                check_checkpoint_successor(current, signed).map_err(|reason| {
+                    LogStorageError::NotSuccessor {
+                        path: file.display().to_string(),
+                        reason,
+                    }
+                })?;
+            }
+            staged.place().map_err(Self::io_error(&file))?;
         }
-        replace_file(&file, signed).map_err(Self::io_error(&file))?;
         sync_directory(&self.root).map_err(Self::io_error(&self.root))
     }
 }

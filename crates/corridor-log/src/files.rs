@@ -44,6 +44,62 @@ pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::rename(&temporary, path)
 }
 
+/// A file written and flushed under a name of its own beside `path`,
+/// waiting to be renamed onto `path` ([`StagedFile::place`]); removed if
+/// dropped unplaced. The name is unique to the process and the call, so
+/// processes sharing a directory stage side by side and take a lock only
+/// for the compare and the rename.
+pub(crate) struct StagedFile {
+    temporary: PathBuf,
+    path: PathBuf,
+    placed: bool,
+}
+
+impl StagedFile {
+    /// Writes `bytes` beside `path` and flushes them.
+    pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<StagedFile> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temporary = path.with_file_name(format!(
+            ".{name}.{}.{}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let staged = StagedFile {
+            temporary,
+            path: path.to_path_buf(),
+            placed: false,
+        };
+        let mut file = File::create(&staged.temporary)?;
+        file.write_all(bytes)?;
+        file.sync_data()?;
+        Ok(staged)
+    }
+
+    /// Renames the staged file onto its path (the directory is not synced).
+    pub(crate) fn place(mut self) -> io::Result<()> {
+        std::fs::rename(&self.temporary, &self.path)?;
+        self.placed = true;
+        Ok(())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.placed {
+            // Best effort: a leftover dot file is never part of the log.
+            let _ = std::fs::remove_file(&self.temporary);
+        }
+    }
+}
+
 /// Flushes a directory's entries (new names, renames) to disk.
 pub(crate) fn sync_directory(path: &Path) -> io::Result<()> {
     let path = if path.as_os_str().is_empty() {

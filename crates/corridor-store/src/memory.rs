@@ -48,6 +48,9 @@ pub struct MemoryStore {
 struct Database {
     state: State,
     faults: Vec<Fault>,
+    /// How many coming reads of a record (by id or leaf) or of a current
+    /// state fail, as a dropped connection makes them fail.
+    failing_reads: usize,
     /// Tokens with the hash of their secret, in insertion order. Kept out of
     /// `state`, which every append copies: tokens are not written by appends.
     tokens: Vec<(ApiToken, [u8; 32])>,
@@ -88,6 +91,12 @@ impl MemoryStore {
     /// Queues a fault for a coming write; faults fire in the order given.
     pub fn inject(&mut self, fault: Fault) {
         self.lock().faults.push(fault);
+    }
+
+    /// Makes the next `count` reads of a record (by id or by leaf) or of a
+    /// logical record's current state fail, on every connection.
+    pub fn fail_reads(&mut self, count: usize) {
+        self.lock().failing_reads = count;
     }
 
     /// The shared data. A panic while it was held leaves it as consistent
@@ -176,6 +185,17 @@ impl State {
     }
 }
 
+impl Database {
+    /// Fails this read if [`MemoryStore::fail_reads`] asked for it.
+    fn read_fault(&mut self) -> Result<(), StoreError> {
+        if self.failing_reads == 0 {
+            return Ok(());
+        }
+        self.failing_reads -= 1;
+        Err(StoreError::Injected("read failed"))
+    }
+}
+
 impl Store for MemoryStore {
     fn append(&mut self, batch: &[NewRecord]) -> Result<Vec<u64>, StoreError> {
         let mut database = self.lock();
@@ -203,7 +223,8 @@ impl Store for MemoryStore {
     }
 
     fn record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
-        let database = self.lock();
+        let mut database = self.lock();
+        database.read_fault()?;
         Ok(database
             .state
             .by_id
@@ -212,7 +233,8 @@ impl Store for MemoryStore {
     }
 
     fn record_at(&self, leaf_index: u64) -> Result<Option<StoredRecord>, StoreError> {
-        let database = self.lock();
+        let mut database = self.lock();
+        database.read_fault()?;
         Ok(usize::try_from(leaf_index)
             .ok()
             .and_then(|index| database.state.records.get(index))
@@ -220,7 +242,8 @@ impl Store for MemoryStore {
     }
 
     fn current(&self, target_id: &str) -> Result<Option<CurrentState>, StoreError> {
-        let database = self.lock();
+        let mut database = self.lock();
+        database.read_fault()?;
         Ok(database.state.current.get(target_id).cloned())
     }
 

@@ -274,7 +274,9 @@ fn add_to_row(rows: &mut BTreeMap<RollupKey, Metrics>, key: &RollupKey, metrics:
 pub(crate) fn matching_metrics(facts: &PassageFacts, query: &RollupQuery) -> Option<Metrics> {
     let mut deltas = RollupDeltas::default();
     deltas.apply(facts, 1);
-    let table = if query.uses_cargo() {
+    // Only a cargo filter reads the cargo rollup: `group_by` plays no part in
+    // a sum over passages, so a passage carrying two kinds still counts once.
+    let table = if query.filter.cargo_kind.is_some() {
         &deltas.cargo
     } else {
         &deltas.passage

@@ -374,6 +374,24 @@ fn contract_passage_sums_filter_by_attributes_and_agree_with_rollups(store: &mut
         sums_of(store, &grain, &[]),
         store.rollup(&grain).expect("rollup")[0].metrics
     );
+    // Regression (the PostgreSQL differential property found it): a
+    // passage carrying two kinds counts once, whatever the query groups by;
+    // the memory backend had summed it once per kind.
+    store
+        .append(&[passage(
+            "p-4",
+            loaded(
+                facts("port", 102, "commercial"),
+                &[("fuel", None), ("food", None)],
+            ),
+        )])
+        .expect("appends");
+    let by_kind = query(0, 1_000, &[Dimension::CargoKind]);
+    assert_eq!(
+        sums_of(store, &by_kind, &[]),
+        sums(4, 5, (0, 0), (0, 0), (30_000, 1))
+    );
+    assert_eq!(sums_of(store, &by_kind, &[]), sums_of(store, &period, &[]));
     // A correction drops the old version's attributes.
     store
         .append(&[passage_correction(

@@ -158,7 +158,10 @@ impl Deployment {
             "--lease-ms",
             LEASE_MS,
         ]);
-        let served = Served::spawn_with_stderr(command, Stdio::from(stderr))?;
+        let served = Served::spawn_with_stderr(command, Stdio::from(stderr)).map_err(|error| {
+            let printed = std::fs::read_to_string(self.stderr_path(which)).unwrap_or_default();
+            format!("server {which} did not start: {error}; its standard error:\n{printed}")
+        })?;
         self.servers[which] = Some(served);
         self.publish_bases();
         Ok(())
@@ -558,14 +561,28 @@ fn rounds() -> usize {
 }
 
 fn submit_site(deployment: &Deployment) -> TestResult {
+    submit_one(deployment, 0, &site()).map(drop)
+}
+
+/// Sends one record to server `which` and returns the leaf it was stored at.
+fn submit_one(
+    deployment: &Deployment,
+    which: usize,
+    record: &Value,
+) -> Result<u64, Box<dyn std::error::Error>> {
     let mut response = agent()
-        .post(&format!("{}/api/v1/records", deployment.base(0)))
+        .post(&format!("{}/api/v1/records", deployment.base(which)))
         .header("Authorization", &format!("Bearer {}", deployment.admin))
         .header("Content-Type", "application/json")
-        .send(serde_json::to_vec(&site())?.as_slice())?;
+        .send(serde_json::to_vec(record)?.as_slice())?;
     let status = response.status().as_u16();
-    assert_eq!(status, 201, "{}", response.body_mut().read_to_string()?);
-    Ok(())
+    let text = response.body_mut().read_to_string()?;
+    assert_eq!(status, 201, "{text}");
+    let answer: Value = serde_json::from_str(&text)?;
+    Ok(answer["leaf_index"]
+        .as_u64()
+        .or_else(|| answer["receipts"][0]["leaf_index"].as_u64())
+        .ok_or_else(|| format!("no leaf in {text}"))?)
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
@@ -660,8 +677,11 @@ fn a_paused_integrator_that_wakes_after_a_takeover_publishes_nothing() -> TestRe
     deployment
         .integrator(&[other], Duration::from_secs(15))
         .map_err(|error| format!("{context}: {error}"))?;
+    // The clients may all be waiting on the stopped zombie: one record sent
+    // to the new integrator makes sure it publishes a tree of its own.
+    let after_takeover = submit_one(&deployment, other, &passage("after-takeover", 0))?;
     deployment
-        .published_by(end + 1, stopped, PUBLISHED_WITHIN)
+        .published_by(end.max(after_takeover + 1), stopped, PUBLISHED_WITHIN)
         .map_err(|error| format!("{context}: {error}"))?;
     let taken_over = checkpoint(deployment.base(other)).ok_or("no checkpoint")?.0;
     deployment.signal(zombie, "CONT");
@@ -688,7 +708,8 @@ fn a_paused_integrator_that_wakes_after_a_takeover_publishes_nothing() -> TestRe
             || stderr.contains("another server took over publishing"),
         "{context}: the zombie did not notice the takeover:\n{stderr}"
     );
-    let acknowledged = load.finish()?;
+    let mut acknowledged = load.finish()?;
+    acknowledged.insert("after-takeover".to_string(), after_takeover);
     settle(&deployment, &acknowledged)?;
     assert!(
         checkpoint(&zombie_base).ok_or("no checkpoint")?.0 >= taken_over,

@@ -30,7 +30,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
 use corridor_model::{Location, RecordError};
-use corridor_store::{NewRecord, Store};
+use corridor_store::{NewRecord, Store, StoreError};
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
@@ -79,6 +79,11 @@ pub struct Writer {
     site_zones: RefCell<HashMap<String, TimeZone>>,
     /// Set by [`Writer::replaying_leaves`].
     replaying_leaves: bool,
+    /// The store failed while the record being staged was checked against
+    /// it: the record's rejection says so, but the record is not at fault,
+    /// so callers that can (the sequencer, [`Writer::submit_all`]) answer a
+    /// storage failure instead ([`Writer::take_staging_failure`]).
+    staging_failure: RefCell<Option<StoreError>>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -112,6 +117,7 @@ impl Writer {
             pending_targets: HashMap::new(),
             site_zones: RefCell::new(HashMap::new()),
             replaying_leaves: false,
+            staging_failure: RefCell::new(None),
         }
     }
 
@@ -150,6 +156,21 @@ impl Writer {
         &self.config
     }
 
+    /// The storage failure met while staging the last record, if any: that
+    /// record was rejected because the store could not be read, not for
+    /// anything in it, and nothing of it was staged.
+    pub fn take_staging_failure(&self) -> Option<StoreError> {
+        self.staging_failure.borrow_mut().take()
+    }
+
+    /// Notes a storage failure met while staging and returns the reason a
+    /// record's rejection gives for it.
+    fn staging_failed(&self, error: StoreError) -> String {
+        let reason = format!("storage failed: {error}");
+        *self.staging_failure.borrow_mut() = Some(error);
+        reason
+    }
+
     /// How many records wait for the next commit.
     pub fn staged(&self) -> usize {
         self.batch.len()
@@ -173,6 +194,14 @@ impl Writer {
         let mut summary = SubmitSummary::default();
         for item in items {
             let outcome = item.and_then(|(location, object)| self.stage(location, &object));
+            if let Some(error) = self.take_staging_failure() {
+                // The store could not be read: the record is not at fault,
+                // and nothing after it can be judged either.
+                return Err(SubmitFailure {
+                    committed: summary,
+                    error: error.into(),
+                });
+            }
             match outcome {
                 Ok(Staged::New) => {}
                 Ok(Staged::AlreadyStored { .. } | Staged::RepeatedInBatch | Staged::InFlight) => {

@@ -21,7 +21,7 @@ impl Lookup<'_> {
         }
         match self.writer.store.current(id) {
             Ok(state) => Ok(state.map(|state| (state.content_type, state.retracted))),
-            Err(error) => Err(format!("storage failed: {error}")),
+            Err(error) => Err(self.writer.staging_failed(error)),
         }
     }
 
@@ -30,11 +30,11 @@ impl Lookup<'_> {
             .writer
             .store
             .current(id)
-            .map_err(|error| format!("storage failed: {error}"))?;
+            .map_err(|error| self.writer.staging_failed(error))?;
         let leaf = state
             .and_then(|state| self.writer.store.record_at(state.leaf_index).transpose())
             .transpose()
-            .map_err(|error| format!("storage failed: {error}"))?
+            .map_err(|error| self.writer.staging_failed(error))?
             .ok_or_else(|| format!("site {id:?} does not exist"))?;
         let leaf: Value = serde_json::from_slice(&leaf.leaf)
             .map_err(|error| format!("site {id:?} cannot be read: {error}"))?;
@@ -108,10 +108,13 @@ impl Resolve for Lookup<'_> {
 
     fn correctable(&self, id: &str) -> Result<RecordType, String> {
         match self.state(id)? {
-            None if self.writer.store.record(id).ok().flatten().is_some() => Err(format!(
-                "{id:?} is itself a correction or retraction; name the record it changes"
-            )),
-            None => Err(format!("record {id:?} does not exist")),
+            None => match self.writer.store.record(id) {
+                Ok(Some(_)) => Err(format!(
+                    "{id:?} is itself a correction or retraction; name the record it changes"
+                )),
+                Ok(None) => Err(format!("record {id:?} does not exist")),
+                Err(error) => Err(self.writer.staging_failed(error)),
+            },
             Some((_, true)) => Err(format!("record {id:?} was already retracted")),
             Some((found, false)) => Ok(found),
         }

@@ -137,6 +137,10 @@ struct StagedSubmission<R> {
     /// Left out of the commit: all-or-nothing with a rejected record, or
     /// validate-only. Its answer does not depend on its group's commit.
     excluded: bool,
+    /// The store failed while it was staged: nothing of it is committed,
+    /// and it is answered with this failure (retrying is safe), not with a
+    /// rejection of a record that may be fine.
+    failure: Option<CommitFailure>,
 }
 
 impl<R> StagedSubmission<R> {
@@ -199,20 +203,43 @@ impl<R> Sequencer<R> {
     /// committed. Staging as submissions arrive lets more of them join the
     /// group while it is staged.
     pub fn stage(&mut self, submission: Submission<R>) {
-        let staged = stage_items(&mut self.writer, &submission);
-        let failed = staged.iter().any(Result::is_err);
-        let excluded = (submission.atomic && failed) || submission.validate_only;
+        let (staged, failure) = match stage_items(&mut self.writer, &submission) {
+            Ok(staged) => (staged, None),
+            Err(error) => (Vec::new(), Some(CommitFailure(Arc::new(error)))),
+        };
+        let rejected = staged.iter().any(Result::is_err);
+        let excluded =
+            (submission.atomic && rejected) || submission.validate_only || failure.is_some();
         if excluded {
-            self.writer.discard_staged();
-            for earlier in self.staging.iter_mut().filter(|job| !job.excluded) {
-                earlier.staged = stage_items(&mut self.writer, &earlier.submission);
-            }
+            self.stage_group_again();
         }
         self.staging.push(StagedSubmission {
             submission,
             staged,
             excluded,
+            failure,
         });
+    }
+
+    /// Drops everything staged and stages the group's included submissions
+    /// again. One that meets a storage failure now is excluded with it, and
+    /// the rest are staged again without it; each time round one more is
+    /// excluded, so this ends.
+    fn stage_group_again(&mut self) {
+        'again: loop {
+            self.writer.discard_staged();
+            for earlier in self.staging.iter_mut().filter(|job| !job.excluded) {
+                match stage_items(&mut self.writer, &earlier.submission) {
+                    Ok(staged) => earlier.staged = staged,
+                    Err(error) => {
+                        earlier.excluded = true;
+                        earlier.failure = Some(CommitFailure(Arc::new(error)));
+                        continue 'again;
+                    }
+                }
+            }
+            return;
+        }
     }
 
     /// Whether a group is being formed (staged and not yet sent).
@@ -276,10 +303,19 @@ impl<R> Sequencer<R> {
         let (to_commit, decided): (Vec<_>, Vec<_>) =
             group.into_iter().partition(StagedSubmission::needs_commit);
         for job in decided {
-            let answer = self.answer_without_commit(&job);
+            let answer = match &job.failure {
+                Some(failure) => {
+                    tracing::warn!(
+                        error = %failure.0,
+                        "the store failed while a submission was staged; it is answered unavailable"
+                    );
+                    Err(failure.clone())
+                }
+                None => Ok(self.answer_without_commit(&job)),
+            };
             answered.push(Answered {
                 reply: job.submission.reply,
-                answer: Ok(answer),
+                answer,
             });
         }
         if to_commit.is_empty() {
@@ -528,26 +564,30 @@ fn answer_failed<R>(
     }
 }
 
+/// Stages each item of `submission`: what became of each, or the storage
+/// failure that stopped it (the items staged before it are then in the
+/// writer's batch, and the caller drops them).
 fn stage_items<R>(
     writer: &mut Writer,
     submission: &Submission<R>,
-) -> Vec<Result<Staged, RecordError>> {
+) -> Result<Vec<Result<Staged, RecordError>>, StoreError> {
     let submitter = submission.submitter.as_deref();
-    submission
-        .items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let location = Location::Item(index as u64);
-            match &item.signature {
-                None => writer.stage_signed(location, &item.object, None, submitter),
-                Some(signature) => {
-                    let check = |public: &Value| signature(public);
-                    writer.stage_signed(location, &item.object, Some(&check), submitter)
-                }
+    let mut staged = Vec::with_capacity(submission.items.len());
+    for (index, item) in submission.items.iter().enumerate() {
+        let location = Location::Item(index as u64);
+        let outcome = match &item.signature {
+            None => writer.stage_signed(location, &item.object, None, submitter),
+            Some(signature) => {
+                let check = |public: &Value| signature(public);
+                writer.stage_signed(location, &item.object, Some(&check), submitter)
             }
-        })
-        .collect()
+        };
+        if let Some(error) = writer.take_staging_failure() {
+            return Err(error);
+        }
+        staged.push(outcome);
+    }
+    Ok(staged)
 }
 
 fn record_id(item: &SubmitItem) -> String {

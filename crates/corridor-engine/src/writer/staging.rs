@@ -125,6 +125,9 @@ impl Writer {
         observer_signature: Option<ObserverSignatureCheck<'_>>,
         submitter: Option<&str>,
     ) -> Result<Staged, RecordError> {
+        // A failure noted for an earlier record that nobody asked about
+        // must not be blamed on this one.
+        self.staging_failure.borrow_mut().take();
         let (record_type, id) = peek_identity(object);
         let fail = |error: FieldError| RecordError {
             location: location.clone(),
@@ -205,7 +208,7 @@ impl Writer {
             Err(error) => {
                 return Err(fail(FieldError {
                     field: String::new(),
-                    reason: format!("storage failed: {error}"),
+                    reason: self.staging_failed(error),
                 }));
             }
         }
@@ -271,7 +274,12 @@ impl Writer {
             _ => Effect::Create,
         };
         let content_type = if effect == Effect::Retract {
-            self.target_type(record.target_id())
+            self.target_type(record.target_id()).map_err(|error| {
+                fail(FieldError {
+                    field: String::new(),
+                    reason: self.staging_failed(error),
+                })
+            })?
         } else {
             content_type
         };
@@ -323,14 +331,16 @@ impl Writer {
         Ok(Staged::New)
     }
 
-    fn target_type(&self, target_id: &str) -> RecordType {
+    /// The type of the logical record a retraction retracts (the parser
+    /// has checked that it exists and is current).
+    fn target_type(&self, target_id: &str) -> Result<RecordType, corridor_store::StoreError> {
         if let Some(pending) = self.pending_targets.get(target_id) {
-            return pending.content_type;
+            return Ok(pending.content_type);
         }
-        match self.store.current(target_id) {
-            Ok(Some(state)) => state.content_type,
-            _ => RecordType::Retraction,
-        }
+        Ok(self
+            .store
+            .current(target_id)?
+            .map_or(RecordType::Retraction, |state| state.content_type))
     }
 
     /// A site's time zone decides the day every one of its records counts on,

@@ -57,6 +57,13 @@ struct Plan<'a> {
 /// A duplicate id, a correction of an unknown record, or PostgreSQL's
 /// failure; nothing of the batch is stored, except when the connection was
 /// lost during `COMMIT` ([`StoreError::OutcomeUnknown`]).
+/// Ends a transaction whose client went quiet while holding locks others
+/// wait for (a paused or partitioned server). `SET LOCAL`, so that it holds
+/// for this transaction only, also behind PgBouncer in transaction mode.
+/// No transaction of this store waits on its client for anywhere near as
+/// long: each is a few statements sent back to back.
+pub(super) const HOLDER_GONE_AFTER: &str = "SET LOCAL idle_in_transaction_session_timeout = '5s'";
+
 pub(super) fn append(
     pool: &std::sync::Arc<Pool>,
     batch: &[NewRecord],
@@ -71,12 +78,18 @@ pub(super) fn append(
     // server): nothing was sent yet, so a fresh connection may start over.
     if client.is_valid(CHECK_TIMEOUT).is_err() {
         drop(client);
-        client = pool.get()?;
+        client = pool.reconnect()?;
     }
     let mut transaction = client
         .build_transaction()
         .isolation_level(IsolationLevel::ReadCommitted)
         .start()
+        .map_err(failed("starting the append"))?;
+    // The sequencer row is locked until this commits: if this process is
+    // paused or cut off mid-transaction, PostgreSQL ends the transaction
+    // after a while (unacknowledged) so that other servers go on writing.
+    transaction
+        .batch_execute(HOLDER_GONE_AFTER)
         .map_err(failed("starting the append"))?;
     let first: i64 = transaction
         .query_one(

@@ -90,6 +90,8 @@ pub(super) fn advance(
     to: &TreeHead,
 ) -> Result<Option<String>, postgres::Error> {
     let mut transaction = client.transaction()?;
+    // A paused holder must not keep the lease row locked against a takeover.
+    transaction.batch_execute(super::append::HOLDER_GONE_AFTER)?;
     let row = transaction.query_opt(
         "SELECT holder, epoch, expires_at > clock_timestamp() FROM integrator_lease FOR SHARE",
         &[],

@@ -77,9 +77,10 @@ impl PostgresStore {
         self.pool.shown()
     }
 
-    /// Runs `work` on a pooled connection. A connection found broken (the
-    /// server restarted since it was last used) is replaced and `work` run
-    /// once more: every caller of this is a read or an idempotent write.
+    /// Runs `work` on a pooled connection. A connection found lost (the
+    /// server restarted since it was last used) is replaced, with the other
+    /// idle ones, and `work` run once more: every caller of this is a read
+    /// or an idempotent write.
     fn with_client<T: Send>(
         &self,
         doing: &'static str,
@@ -89,10 +90,9 @@ impl PostgresStore {
             let mut client = self.pool.get()?;
             match work(&mut client) {
                 Ok(value) => Ok(value),
-                Err(_) if client.is_closed() => {
+                Err(error) if client.is_closed() || pool::connection_lost(&error) => {
                     drop(client);
-                    tracing::warn!(location = %self.pool.shown(), "PostgreSQL connection lost; reconnecting");
-                    let mut client = self.pool.get()?;
+                    let mut client = self.pool.reconnect()?;
                     work(&mut client).map_err(|error| backend(self.pool.shown(), doing, error))
                 }
                 Err(error) => Err(backend(self.pool.shown(), doing, error)),

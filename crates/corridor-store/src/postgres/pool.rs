@@ -150,6 +150,28 @@ impl Pool {
         })
     }
 
+    /// A new connection, never an idle one, after dropping every idle
+    /// connection: called when one was found lost, because then the server
+    /// restarted or the network failed, and the others were opened before.
+    ///
+    /// # Errors
+    /// The server cannot be reached after every retry, or refuses.
+    pub fn reconnect(self: &Arc<Pool>) -> Result<Pooled, StoreError> {
+        let idle = std::mem::take(
+            &mut *self
+                .idle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        drop_off_runtime(idle);
+        tracing::warn!(location = %self.options.shown, "PostgreSQL connection lost; reconnecting");
+        let client = self.connect()?;
+        Ok(Pooled {
+            pool: Arc::clone(self),
+            client: Some(client),
+        })
+    }
+
     /// A new connection, retried with backoff while the server is unreachable.
     pub fn connect(&self) -> Result<Client, StoreError> {
         let mut pause = FIRST_BACKOFF;
@@ -206,6 +228,22 @@ impl Drop for Pool {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         drop_off_runtime(idle);
+    }
+}
+
+/// Whether `error` means the connection is gone (closed, broken, or ended
+/// by a server shutting down or recovering from a crash) rather than that
+/// the server refused the statement: the same work may succeed on a new
+/// connection.
+pub(crate) fn connection_lost(error: &postgres::Error) -> bool {
+    match error.code() {
+        None => error.is_closed() || error.as_db_error().is_none(),
+        Some(code) => [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code),
     }
 }
 

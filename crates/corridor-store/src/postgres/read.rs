@@ -298,9 +298,16 @@ pub(super) fn passages(
 pub(super) fn rollup_differences(
     client: &mut Client,
 ) -> Result<Result<Vec<RollupDifference>, BadRow>, postgres::Error> {
+    // The passages and the rollups are read in one snapshot: servers go on
+    // appending while this runs, and each append moves both together.
+    let mut snapshot = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
     // The same per-passage rule as `append`, over the passages marked current.
     let mut recount = RollupDeltas::default();
-    let rows = client.query(
+    let rows = snapshot.query(
         &format!(
             "SELECT p.leaf_index, {PASSAGE_FACT_COLUMNS}, c.kind, c.kilograms
              FROM passages p LEFT JOIN passage_cargo c ON c.leaf_index = p.leaf_index
@@ -339,7 +346,7 @@ pub(super) fn rollup_differences(
         (RollupTable::Passage, recount.passage),
         (RollupTable::Cargo, recount.cargo),
     ] {
-        let stored: Vec<(RollupKey, Metrics)> = client
+        let stored: Vec<(RollupKey, Metrics)> = snapshot
             .query(
                 &format!(
                     "SELECT site, day, category, operator, direction, outcome, vehicle_class, source_kind, source_name, recorded_by, cargo_kind,
@@ -372,6 +379,7 @@ pub(super) fn rollup_differences(
         let recounted: BTreeMap<RollupKey, Metrics> = recounted;
         differences.extend(crate::rollup::rollup_differences(table, stored, recounted));
     }
+    snapshot.commit()?;
     Ok(Ok(differences))
 }
 
