@@ -724,17 +724,8 @@ fn a_paused_integrator_that_wakes_after_a_takeover_publishes_nothing() -> TestRe
 #[test]
 fn servers_reconnect_after_postgresql_restarts_and_lose_nothing() -> TestResult {
     // A cluster of its own: crashing the shared one would fail other tests.
-    let cluster = match Cluster::start() {
-        Ok(cluster) => cluster,
-        Err(corridor_store::postgres::cluster::ClusterError::NotInstalled)
-            if !corridor_store::postgres::cluster::required() =>
-        {
-            eprintln!(
-                "SKIP PostgreSQL restarted under load: PostgreSQL is not installed (set CORRIDOR_REQUIRE_POSTGRES=1 to make this a failure)"
-            );
-            return Ok(());
-        }
-        Err(error) => return Err(error.into()),
+    let Some(cluster) = Cluster::start_or_skip("PostgreSQL restarted under load") else {
+        return Ok(());
     };
     let _alone = ONE_AT_A_TIME
         .lock()

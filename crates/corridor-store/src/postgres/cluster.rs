@@ -82,17 +82,16 @@ impl Cluster {
     /// When PostgreSQL is missing and `CORRIDOR_REQUIRE_POSTGRES=1`, or when
     /// it is installed but the cluster does not start.
     pub fn shared_or_skip(test: &str) -> Option<&'static Cluster> {
-        match Cluster::shared() {
-            Ok(cluster) => Some(cluster),
-            Err(ClusterError::NotInstalled) if !required() => {
-                eprintln!(
-                    "SKIP {test}: PostgreSQL is not installed, so the PostgreSQL tests do not run \
-                     (install Debian's postgresql, or set {REQUIRE_POSTGRES}=1 to make this a failure)"
-                );
-                None
-            }
-            Err(error) => panic!("{test}: no PostgreSQL test cluster: {error}"),
-        }
+        or_skip(test, Cluster::shared())
+    }
+
+    /// A cluster of the caller's own (one it may crash or restart), or
+    /// `None` after the same SKIP line as [`Cluster::shared_or_skip`].
+    ///
+    /// # Panics
+    /// As [`Cluster::shared_or_skip`].
+    pub fn start_or_skip(test: &str) -> Option<Cluster> {
+        or_skip(test, Cluster::start())
     }
 
     /// Starts a new cluster in a new temporary directory.
@@ -255,6 +254,25 @@ impl Cluster {
             .spawn()
             .map(drop)
             .map_err(|error| failed("starting the cluster's watcher", error))
+    }
+}
+
+/// The cluster `started` gave, or `None` after a loud SKIP line when
+/// PostgreSQL is not installed and not required.
+fn or_skip<C, E: std::borrow::Borrow<ClusterError>>(
+    test: &str,
+    started: Result<C, E>,
+) -> Option<C> {
+    match started {
+        Ok(cluster) => Some(cluster),
+        Err(error) if matches!(error.borrow(), ClusterError::NotInstalled) && !required() => {
+            eprintln!(
+                "SKIP {test}: PostgreSQL is not installed, so the PostgreSQL tests do not run \
+                 (install Debian's postgresql, or set {REQUIRE_POSTGRES}=1 to make this a failure)"
+            );
+            None
+        }
+        Err(error) => panic!("{test}: no PostgreSQL test cluster: {}", error.borrow()),
     }
 }
 
