@@ -88,6 +88,10 @@ impl<S: Store + ?Sized> Store for Box<S> {
         (**self).set_meta(key, value)
     }
 
+    fn export(&self, start: u64, end: u64) -> Result<Vec<NewRecord>, StoreError> {
+        (**self).export(start, end)
+    }
+
     fn first_meta(&mut self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
         (**self).first_meta(key, value)
     }
@@ -104,6 +108,10 @@ impl<S: TokenStore + ?Sized> TokenStore for Box<S> {
 
     fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
         (**self).tokens()
+    }
+
+    fn tokens_with_hashes(&self) -> Result<Vec<(ApiToken, [u8; 32])>, StoreError> {
+        (**self).tokens_with_hashes()
     }
 
     fn revoke_token(&mut self, id: &str, revoked_at: &str) -> Result<bool, StoreError> {

@@ -12,6 +12,7 @@
 //! several servers share.
 
 mod boxed;
+mod export;
 pub mod lease;
 mod location;
 mod memory;
@@ -372,6 +373,18 @@ pub trait Store: TokenStore + LeaseStore + Send + std::fmt::Debug {
     /// # Errors
     /// A storage failure.
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// The records at leaf indexes `start..end` (clamped to what exists),
+    /// in leaf order, each as the [`NewRecord`] that stores it again:
+    /// appending them in order to an empty store of any backend gives the
+    /// same leaves, current states, passage index, rollups, private parts
+    /// (an erased one stays erased) and submitters. This is how a store is
+    /// copied onto another backend (`corridor migrate`): through the
+    /// target's own `append`, never table by table.
+    ///
+    /// # Errors
+    /// A storage failure, or a row this build cannot read back.
+    fn export(&self, start: u64, end: u64) -> Result<Vec<NewRecord>, StoreError>;
 
     /// Sets `key` to `value` unless it is set already, and returns the value
     /// it holds afterwards: `value`, or the one set before. On a backend

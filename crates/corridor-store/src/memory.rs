@@ -276,6 +276,40 @@ impl Store for MemoryStore {
             .cloned())
     }
 
+    fn export(&self, start: u64, end: u64) -> Result<Vec<NewRecord>, StoreError> {
+        let database = self.lock();
+        let state = &database.state;
+        let length = state.records.len() as u64;
+        (start.min(length)..end.min(length))
+            .map(|leaf_index| {
+                let record = &state.records[leaf_index as usize];
+                let content_type = state
+                    .current
+                    .get(&record.target_id)
+                    .map(|current| current.content_type)
+                    .ok_or_else(|| StoreError::Backend {
+                        source: format!(
+                            "record {:?} (leaf {leaf_index}): its logical record {:?} is missing",
+                            record.id, record.target_id
+                        )
+                        .into(),
+                    })?;
+                Ok(NewRecord {
+                    id: record.id.clone(),
+                    target_id: record.target_id.clone(),
+                    record_type: record.record_type,
+                    content_type,
+                    effect: crate::export::effect_of(record.record_type),
+                    leaf: record.leaf.clone(),
+                    content_digest: record.content_digest,
+                    private: state.private.get(&leaf_index).cloned(),
+                    passage: state.passages.get(&leaf_index).cloned(),
+                    submitter: state.submitters.get(&record.id).cloned(),
+                })
+            })
+            .collect()
+    }
+
     fn erase_private(&mut self, id: &str) -> Result<u64, StoreError> {
         let mut database = self.lock();
         let doomed: Vec<u64> = database
@@ -512,6 +546,13 @@ impl TokenStore for MemoryStore {
             .map(|(token, _)| token.clone())
             .collect();
         tokens.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+        Ok(tokens)
+    }
+
+    fn tokens_with_hashes(&self) -> Result<Vec<(ApiToken, [u8; 32])>, StoreError> {
+        let database = self.lock();
+        let mut tokens = database.tokens.clone();
+        tokens.sort_by(|(a, _), (b, _)| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
         Ok(tokens)
     }
 

@@ -44,6 +44,14 @@ pub trait TokenStore {
     /// A storage failure.
     fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
 
+    /// Every token with the hash of its secret, oldest first: what a copy
+    /// of the store (`corridor migrate`) needs so that every token keeps
+    /// working on the copy.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn tokens_with_hashes(&self) -> Result<Vec<(ApiToken, [u8; 32])>, StoreError>;
+
     /// Revokes a token at `revoked_at`; returns false if there is no such
     /// token or it was already revoked.
     ///

@@ -14,7 +14,7 @@ use corridor_store::postgres::cluster::Cluster;
 use corridor_store::{
     ApiToken, CurrentState, Dimension, DimensionValue, Effect, Fault, MemoryStore, Metrics,
     NewRecord, PassageFacts, PostgresStore, PrivatePart, RollupDifference, RollupFilter, RollupKey,
-    RollupQuery, RollupRow, RollupTable, SqliteStore, Store, StoreError, StoredRecord,
+    RollupQuery, RollupRow, RollupTable, SqliteStore, Store, StoreError, StoredRecord, TokenStore,
 };
 use proptest::prelude::*;
 
@@ -1621,6 +1621,141 @@ fn contract_the_submitter_is_stored_with_the_record_and_kept(store: &mut dyn Sto
     assert_eq!(store.submitter("p-3").expect("reads"), None);
 }
 
+/// `export` gives back every record as the `NewRecord` that stores it
+/// again: replayed in order into an empty store (here the memory backend,
+/// the reference), it rebuilds the same leaves, states, indexes, rollups,
+/// private parts (an erased one stays erased) and submitters, and the copy
+/// exports exactly what the original did. Tokens travel with their hashes.
+fn contract_export_replays_into_an_empty_store(store: &mut dyn Store) {
+    assert_eq!(store.export(0, 10).expect("exports"), vec![]);
+    seed_passages(store);
+    let with_private = |record: NewRecord, salt: u8, data: &str| NewRecord {
+        private: Some(private_part(salt, data)),
+        ..record
+    };
+    store
+        .append(&[
+            with_private(
+                passage(
+                    "g",
+                    PassageFacts {
+                        attributes: vec![
+                            ("flag".to_string(), "TR".to_string()),
+                            ("route".to_string(), "north".to_string()),
+                        ],
+                        ..facts("port", 103, "commercial")
+                    },
+                ),
+                1,
+                r#"{"plate":"AB 123"}"#,
+            ),
+            with_private(
+                passage_correction(
+                    "c-a",
+                    "a",
+                    loaded(facts("lachin", 104, "un"), &[("fuel", Some(700))]),
+                ),
+                2,
+                r#"{"plate":"CD 456"}"#,
+            ),
+            retraction("r-b", "b", RecordType::Passage),
+            NewRecord {
+                submitter: Some("t1".to_string()),
+                ..create("site-1", RecordType::Site)
+            },
+            correction("c-site-1", "site-1", RecordType::Site),
+        ])
+        .expect("appends");
+    assert_eq!(
+        erased(store, "a"),
+        1,
+        "the correction of a had a private part"
+    );
+    let token = ApiToken {
+        id: "t1".into(),
+        name: "team a".into(),
+        role: "observer".into(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+        revoked_at: Some("2026-01-02T00:00:00Z".into()),
+    };
+    store.insert_token(&token, &[7; 32]).expect("stores");
+
+    let count = store.leaf_count().expect("counts");
+    let mut copy = MemoryStore::new();
+    // In uneven chunks, the last one asking past the end.
+    for (start, end) in [(0, 3), (3, 4), (4, count + 5)] {
+        let records = store.export(start, end).expect("exports");
+        assert_eq!(records.len() as u64, end.min(count) - start);
+        copy.append(&records).expect("the copy stores them");
+    }
+    assert_eq!(store.export(count, count + 5).expect("exports"), vec![]);
+    for (hash_token, hash) in store.tokens_with_hashes().expect("lists") {
+        copy.insert_token(&hash_token, &hash).expect("stores");
+    }
+
+    assert_eq!(all_leaves(&copy), all_leaves(store));
+    assert_eq!(
+        copy.export(0, count).expect("exports"),
+        store.export(0, count).expect("exports")
+    );
+    for id in [
+        "a", "b", "c", "d", "e", "f", "g", "site-1", "c-a", "r-b", "c-site-1",
+    ] {
+        assert_eq!(
+            copy.record(id).expect("reads"),
+            store.record(id).expect("reads"),
+            "{id}"
+        );
+        assert_eq!(
+            copy.current(id).expect("reads"),
+            store.current(id).expect("reads"),
+            "{id}"
+        );
+        assert_eq!(
+            copy.private_part(id).expect("reads"),
+            store.private_part(id).expect("reads"),
+            "{id}"
+        );
+        assert_eq!(
+            copy.submitter(id).expect("reads"),
+            store.submitter(id).expect("reads"),
+            "{id}"
+        );
+    }
+    assert_eq!(store.private_part("a").expect("reads"), None);
+    assert_eq!(
+        copy.private_part("g").expect("reads"),
+        Some(private_part(1, r#"{"plate":"AB 123"}"#))
+    );
+    assert_eq!(
+        copy.submitter("site-1").expect("reads"),
+        Some("t1".to_string())
+    );
+    for dimension in [Dimension::Day, Dimension::Category, Dimension::CargoKind] {
+        let by = query(0, 1_000, &[dimension]);
+        assert_eq!(
+            copy.rollup(&by).expect("reads"),
+            store.rollup(&by).expect("reads")
+        );
+    }
+    let flagged = [("flag".to_string(), "TR".to_string())];
+    let period = query(0, 1_000, &[]);
+    assert_eq!(
+        copy.passage_sums(&period, &flagged).expect("sums"),
+        store.passage_sums(&period, &flagged).expect("sums")
+    );
+    assert_eq!(
+        copy.passage_sums(&period, &flagged).expect("sums").passages,
+        1
+    );
+    assert_eq!(copy.rollup_differences().expect("recounts"), vec![]);
+    assert_eq!(copy.token_by_hash(&[7; 32]).expect("reads"), Some(token));
+    assert_eq!(
+        copy.tokens_with_hashes().expect("lists"),
+        store.tokens_with_hashes().expect("lists")
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Every contract on every backend.
 
@@ -1833,6 +1968,7 @@ macro_rules! conformance_suite {
             contract_rollups_equal_a_recount_of_current_passages,
             contract_tokens_are_found_by_hash_listed_and_revoked_once,
             contract_the_submitter_is_stored_with_the_record_and_kept,
+            contract_export_replays_into_an_empty_store,
             contract_the_lease_has_one_holder_until_it_expires,
             contract_the_tree_head_moves_by_compare_and_swap_under_the_lease,
         );

@@ -219,6 +219,12 @@ impl Store for PostgresStore {
         .map(drop)
     }
 
+    fn export(&self, start: u64, end: u64) -> Result<Vec<NewRecord>, StoreError> {
+        self.with_client("exporting records", |client| {
+            read::export(client, start, end)
+        })?
+    }
+
     fn first_meta(&mut self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
         self.with_client("writing settings", |client| {
             read::first_meta(client, key, value)
@@ -287,6 +293,10 @@ impl TokenStore for PostgresStore {
 
     fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
         self.with_client("listing tokens", read::tokens)
+    }
+
+    fn tokens_with_hashes(&self) -> Result<Vec<(ApiToken, [u8; 32])>, StoreError> {
+        self.read("listing tokens", read::tokens_with_hashes)
     }
 
     fn revoke_token(&mut self, id: &str, revoked_at: &str) -> Result<bool, StoreError> {

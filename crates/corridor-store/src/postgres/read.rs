@@ -534,3 +534,110 @@ pub(super) fn submitter(
         )?
         .map(|row| row.get(0)))
 }
+
+/// The records at leaf indexes `start..end` as the records that store them
+/// again (see [`crate::Store::export`]): four range reads in one snapshot,
+/// assembled by `crate::export`.
+pub(super) fn export(
+    client: &mut Client,
+    start: u64,
+    end: u64,
+) -> Result<Result<Vec<crate::NewRecord>, StoreError>, postgres::Error> {
+    use crate::export::{self, ExportedRow};
+    let (start, end) = (clamp(start), clamp(end));
+    let query = |text: &str| export::with_placeholders(text, "$1", "$2");
+    let mut transaction = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    let rows = transaction.query(&query(export::RECORDS), &[&start, &end])?;
+    let passages = transaction.query(
+        &format!(
+            "SELECT p.leaf_index, {PASSAGE_FACT_COLUMNS} FROM passages p \
+             WHERE p.leaf_index >= $1 AND p.leaf_index < $2"
+        ),
+        &[&start, &end],
+    )?;
+    let cargo = transaction.query(&query(export::CARGO), &[&start, &end])?;
+    let attributes = transaction.query(&query(export::ATTRIBUTES), &[&start, &end])?;
+    transaction.commit()?;
+    type Ranges = (
+        Vec<ExportedRow>,
+        BTreeMap<u64, PassageFacts>,
+        Vec<(u64, String, Option<u64>)>,
+        Vec<(u64, String, String)>,
+    );
+    let assembled = (|| -> Result<Ranges, BadRow> {
+        let rows = rows
+            .iter()
+            .map(|row| {
+                let salt: Option<Vec<u8>> = row.get(8);
+                let data: Option<Vec<u8>> = row.get(9);
+                Ok(ExportedRow {
+                    leaf_index: unsigned(row.get(0), "records", "leaf_index")?,
+                    id: row.get(1),
+                    target_id: row.get(2),
+                    record_type: row.get(3),
+                    content_digest: row.get(4),
+                    leaf: row.get(5),
+                    content_type: row.get(6),
+                    submitter: row.get(7),
+                    private: salt.zip(data),
+                })
+            })
+            .collect::<Result<Vec<_>, BadRow>>()?;
+        let passages = passages
+            .iter()
+            .map(|row| {
+                Ok((
+                    unsigned(row.get(0), "passages", "leaf_index")?,
+                    passage_facts_from(row, 1)?,
+                ))
+            })
+            .collect::<Result<BTreeMap<u64, PassageFacts>, BadRow>>()?;
+        let cargo = cargo
+            .iter()
+            .map(|row| {
+                Ok((
+                    unsigned(row.get(0), "passage_cargo", "leaf_index")?,
+                    row.get(1),
+                    row.get::<_, Option<i64>>(2)
+                        .map(|kilograms| unsigned(kilograms, "passage_cargo", "kilograms"))
+                        .transpose()?,
+                ))
+            })
+            .collect::<Result<Vec<_>, BadRow>>()?;
+        let attributes = attributes
+            .iter()
+            .map(|row| {
+                Ok((
+                    unsigned(row.get(0), "passage_attributes", "leaf_index")?,
+                    row.get(1),
+                    row.get(2),
+                ))
+            })
+            .collect::<Result<Vec<_>, BadRow>>()?;
+        Ok((rows, passages, cargo, attributes))
+    })();
+    Ok(match assembled {
+        Ok((rows, passages, cargo, attributes)) => {
+            export::assemble(rows, passages, cargo, attributes)
+        }
+        Err(bad) => Err(bad.into_store_error()),
+    })
+}
+
+/// Every token with the hash of its secret, oldest first.
+pub(super) fn tokens_with_hashes(
+    client: &mut Client,
+) -> Result<Result<Vec<(ApiToken, [u8; 32])>, BadRow>, postgres::Error> {
+    Ok(client
+        .query(
+            &format!("SELECT {TOKEN_COLUMNS}, secret_hash FROM api_tokens ORDER BY created_at, id"),
+            &[],
+        )?
+        .iter()
+        .map(|row| Ok((token(row), digest(row.get(5), "api_tokens", "secret_hash")?)))
+        .collect())
+}

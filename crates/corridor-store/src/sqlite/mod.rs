@@ -133,6 +133,10 @@ impl Store for SqliteStore {
     fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         meta::write_meta(&self.connection, key, value)
     }
+
+    fn export(&self, start: u64, end: u64) -> Result<Vec<NewRecord>, StoreError> {
+        read::export(&self.connection, start, end)
+    }
 }
 
 impl LeaseStore for SqliteStore {
@@ -173,6 +177,10 @@ impl TokenStore for SqliteStore {
 
     fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
         tokens::tokens(&self.connection)
+    }
+
+    fn tokens_with_hashes(&self) -> Result<Vec<(ApiToken, [u8; 32])>, StoreError> {
+        tokens::tokens_with_hashes(&self.connection)
     }
 
     fn revoke_token(&mut self, id: &str, revoked_at: &str) -> Result<bool, StoreError> {

@@ -5,9 +5,12 @@
 use corridor_model::RecordType;
 use rusqlite::{Connection, OptionalExtension};
 
+use std::collections::BTreeMap;
+
 use super::schema::{METRIC_COLUMNS, PASSAGE_FACT_COLUMNS, ROLLUP_KEY_COLUMNS};
+use crate::export::{self, ExportedRow};
 use crate::rollup::{Metrics, RollupDeltas, RollupDifference, RollupKey, RollupTable};
-use crate::{CurrentState, PassageFacts, PrivatePart, StoreError, StoredRecord};
+use crate::{CurrentState, NewRecord, PassageFacts, PrivatePart, StoreError, StoredRecord};
 
 /// How many leaves are stored, which is also the next leaf index.
 pub(super) fn leaf_count(connection: &Connection) -> Result<u64, StoreError> {
@@ -272,4 +275,61 @@ fn stored_record(row: &rusqlite::Row<'_>) -> Result<StoredRecord, rusqlite::Erro
         content_digest: digest(&row.get::<_, Vec<u8>>(4)?),
         leaf: row.get(5)?,
     })
+}
+
+/// The records at leaf indexes `start..end` as the records that store them
+/// again (see [`crate::Store::export`]): four range reads, assembled by
+/// `crate::export`.
+pub(super) fn export(
+    connection: &Connection,
+    start: u64,
+    end: u64,
+) -> Result<Vec<NewRecord>, StoreError> {
+    let range = [clamp_to_i64(start), clamp_to_i64(end)];
+    let query = |text: &str| export::with_placeholders(text, "?1", "?2");
+    let rows = connection
+        .prepare(&query(export::RECORDS))?
+        .query_map(range, |row| {
+            let salt: Option<Vec<u8>> = row.get(8)?;
+            let data: Option<Vec<u8>> = row.get(9)?;
+            Ok(ExportedRow {
+                leaf_index: row.get::<_, i64>(0)? as u64,
+                id: row.get(1)?,
+                target_id: row.get(2)?,
+                record_type: row.get(3)?,
+                content_digest: row.get(4)?,
+                leaf: row.get(5)?,
+                content_type: row.get(6)?,
+                submitter: row.get(7)?,
+                private: salt.zip(data),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let passages = connection
+        .prepare(&format!(
+            "SELECT p.leaf_index, {PASSAGE_FACT_COLUMNS} FROM passages p \
+             WHERE p.leaf_index >= ?1 AND p.leaf_index < ?2"
+        ))?
+        .query_map(range, |row| {
+            Ok((row.get::<_, i64>(0)? as u64, passage_facts(row, 1)?))
+        })?
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    let cargo = connection
+        .prepare(&query(export::CARGO))?
+        .query_map(range, |row| {
+            Ok((
+                row.get::<_, i64>(0)? as u64,
+                row.get(1)?,
+                row.get::<_, Option<i64>>(2)?
+                    .map(|kilograms| kilograms as u64),
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let attributes = connection
+        .prepare(&query(export::ATTRIBUTES))?
+        .query_map(range, |row| {
+            Ok((row.get::<_, i64>(0)? as u64, row.get(1)?, row.get(2)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    export::assemble(rows, passages, cargo, attributes)
 }

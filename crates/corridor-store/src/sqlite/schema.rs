@@ -116,6 +116,7 @@ CREATE TABLE IF NOT EXISTS passage_attributes (
     leaf_index INTEGER NOT NULL,
     PRIMARY KEY (key, value, site, day, leaf_index)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS passage_attributes_by_leaf ON passage_attributes (leaf_index);
 ",
     rollup_table!("passage_rollup"),
     rollup_table!("cargo_rollup"),

@@ -95,6 +95,31 @@ pub(super) fn tokens(connection: &Connection) -> Result<Vec<ApiToken>, StoreErro
     Ok(rows)
 }
 
+/// Every token with the hash of its secret, oldest first, for a copy of
+/// the store.
+pub(super) fn tokens_with_hashes(
+    connection: &Connection,
+) -> Result<Vec<(ApiToken, [u8; 32])>, StoreError> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT {TOKEN_COLUMNS}, secret_hash FROM api_tokens ORDER BY created_at, id"
+    ))?;
+    let rows = statement
+        .query_map([], |row| Ok((token_row(row)?, row.get::<_, Vec<u8>>(5)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|(token, hash)| {
+            let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| StoreError::Backend {
+                source: format!(
+                    "api_tokens.secret_hash of token {:?} is not 32 bytes",
+                    token.id
+                )
+                .into(),
+            })?;
+            Ok((token, hash))
+        })
+        .collect()
+}
+
 pub(super) fn revoke_token(
     connection: &Connection,
     id: &str,
