@@ -628,10 +628,13 @@ pub(super) fn export(
     })
 }
 
+/// A token with the hash of its secret.
+type HashedToken = (ApiToken, [u8; 32]);
+
 /// Every token with the hash of its secret, oldest first.
 pub(super) fn tokens_with_hashes(
     client: &mut Client,
-) -> Result<Result<Vec<(ApiToken, [u8; 32])>, BadRow>, postgres::Error> {
+) -> Result<Result<Vec<HashedToken>, BadRow>, postgres::Error> {
     Ok(client
         .query(
             &format!("SELECT {TOKEN_COLUMNS}, secret_hash FROM api_tokens ORDER BY created_at, id"),
