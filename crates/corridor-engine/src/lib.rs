@@ -5,7 +5,8 @@
 //! ```text
 //! DATA/corridor.toml   settings (origin, public time precision, demo flag)
 //! DATA/store.db        the SQLite store (records, private parts, indexes, rollups),
-//!                      unless `[store] url` in corridor.toml names another location
+//!                      unless `[store] url` in corridor.toml names another location;
+//!                      `store.db.retired-TIME` after `corridor migrate` moved it
 //! DATA/writer.lock     held by the one process that writes
 //! DATA/keys/log.key    the log's signing key (mode 0600); log.vkey is its public key
 //! DATA/log/            the published log: checkpoint, tiles (see corridor-log),
@@ -20,6 +21,7 @@ pub mod check;
 mod config;
 pub mod demo;
 mod lock;
+pub mod migrate;
 pub mod publish;
 mod writer;
 
@@ -100,6 +102,14 @@ pub enum EngineError {
         "{holder} integrates this store's log; it publishes the stored records in its next checkpoint"
     )]
     IntegratedElsewhere { holder: String },
+    #[error("migrating the store: {0}")]
+    Migrate(#[from] migrate::MigrateError),
+    /// The SQLite store this directory names was moved to PostgreSQL by
+    /// `corridor migrate` and retired; opening it would create an empty one.
+    #[error(
+        "{path} was moved to PostgreSQL by `corridor migrate` and retired as {retired}, which is never written again: a new store here would fork the log. Point `[store] url` in corridor.toml at the PostgreSQL store (an interrupted migration finishes when `corridor migrate --to URL` is run again)"
+    )]
+    StoreRetired { path: String, retired: String },
 }
 
 /// A setting of this data directory that differs from the one recorded in
@@ -289,6 +299,14 @@ impl DataDir {
                 path: config_path.display().to_string(),
                 reason,
             })?;
+        if let StoreLocation::Sqlite(path) = &store_location
+            && let Some(retired) = migrate::retired_store(path)
+        {
+            return Err(EngineError::StoreRetired {
+                path: path.display().to_string(),
+                retired: retired.display().to_string(),
+            });
+        }
         let data_dir = DataDir {
             root: root.to_path_buf(),
             config,

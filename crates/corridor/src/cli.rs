@@ -111,6 +111,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
+    /// Move this data directory's SQLite store into PostgreSQL, so that
+    /// several servers can share it (see docs/storage.md). The leaves, the
+    /// log's root, origin and key stay the same. Stop the server first; an
+    /// interrupted run continues when run again. At the end corridor.toml
+    /// names the database and store.db is kept as store.db.retired-TIME,
+    /// never written again.
+    Migrate {
+        /// The PostgreSQL database: postgres://... or postgresql://...
+        /// (empty, or holding what an interrupted run of this copied);
+        /// written into corridor.toml as `[store] url` at the end
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Run a witness: cosign logs' checkpoints only if they extend what it cosigned before.
     #[command(subcommand)]
     Witness(WitnessCli),

@@ -63,6 +63,7 @@ pub fn run(arguments: Arguments) -> Result<Completion> {
             rejects.rejects,
             format,
         ),
+        Command::Migrate { to } => crate::migrate_command::migrate(&data_dir("corridor-data"), &to),
         Command::Stats(stats_arguments) => stats(&data_dir("corridor-data"), stats_arguments),
         Command::Demo => run_demo(&data_dir("corridor-demo")),
         Command::Show { id, private } => show(&data_dir("corridor-data"), &id, private),

@@ -8,6 +8,7 @@ mod commands;
 mod export_commands;
 mod form_commands;
 mod log_commands;
+mod migrate_command;
 mod output;
 mod serve_commands;
 
