@@ -1698,29 +1698,19 @@ fn contract_export_replays_into_an_empty_store(store: &mut dyn Store) {
         copy.export(0, count).expect("exports"),
         store.export(0, count).expect("exports")
     );
+    // What a reader sees of one logical record or record, by its id.
+    let seen = |of: &dyn Store, id: &str| {
+        (
+            of.record(id).expect("reads"),
+            of.current(id).expect("reads"),
+            of.private_part(id).expect("reads"),
+            of.submitter(id).expect("reads"),
+        )
+    };
     for id in [
         "a", "b", "c", "d", "e", "f", "g", "site-1", "c-a", "r-b", "c-site-1",
     ] {
-        assert_eq!(
-            copy.record(id).expect("reads"),
-            store.record(id).expect("reads"),
-            "{id}"
-        );
-        assert_eq!(
-            copy.current(id).expect("reads"),
-            store.current(id).expect("reads"),
-            "{id}"
-        );
-        assert_eq!(
-            copy.private_part(id).expect("reads"),
-            store.private_part(id).expect("reads"),
-            "{id}"
-        );
-        assert_eq!(
-            copy.submitter(id).expect("reads"),
-            store.submitter(id).expect("reads"),
-            "{id}"
-        );
+        assert_eq!(seen(&copy, id), seen(store, id), "{id}");
     }
     assert_eq!(store.private_part("a").expect("reads"), None);
     assert_eq!(
