@@ -311,7 +311,7 @@ impl<R> Sequencer<R> {
                     );
                     Err(failure.clone())
                 }
-                None => Ok(self.answer_without_commit(&job)),
+                None => self.answer_without_commit(&job),
             };
             answered.push(Answered {
                 reply: job.submission.reply,
@@ -434,50 +434,62 @@ impl<R> Sequencer<R> {
             for (item, staged) in job.submission.items.iter().zip(&mut job.staged) {
                 if matches!(staged, Ok(Staged::InFlight)) {
                     let id = record_id(item);
-                    *staged = match stored.get(&id) {
-                        Some(leaf_index) => Ok(Staged::AlreadyStored {
-                            leaf_index: *leaf_index,
-                        }),
-                        None => self
-                            .stored_leaf(&id)
-                            .map(|leaf_index| Staged::AlreadyStored { leaf_index }),
+                    let leaf = match stored.get(&id) {
+                        Some(leaf_index) => Ok(Ok(*leaf_index)),
+                        None => self.stored_leaf(&id),
                     };
+                    match leaf {
+                        Ok(leaf) => {
+                            *staged = leaf.map(|leaf_index| Staged::AlreadyStored { leaf_index });
+                        }
+                        // Left in flight: its answer looks it up again, and
+                        // says so if the store fails then too.
+                        Err(error) => tracing::warn!(
+                            %error,
+                            "the store failed while a record stored by another submission was looked up"
+                        ),
+                    }
                 }
             }
         }
     }
 
     /// The leaf of a record the store holds (the truth, asked when the
-    /// pipeline's own bookkeeping does not know), or why it cannot say.
-    fn stored_leaf(&self, id: &str) -> Result<u64, RecordError> {
-        match self.writer.store().record(id) {
-            Ok(Some(record)) => Ok(record.leaf_index),
-            Ok(None) => Err(internal_error(
+    /// pipeline's own bookkeeping does not know), or why the record is not
+    /// confirmed; the outer error is the store failing to answer, which
+    /// says nothing about the record.
+    fn stored_leaf(&self, id: &str) -> Result<Result<u64, RecordError>, StoreError> {
+        match self.writer.store().record(id)? {
+            Some(record) => Ok(Ok(record.leaf_index)),
+            None => Ok(Err(internal_error(
                 id,
                 "the copy of this record being stored for another submission was not confirmed",
-            )),
-            Err(error) => Err(internal_error(id, &format!("storage failed: {error}"))),
+            ))),
         }
     }
 
-    /// The answer of a submission whose records need no commit.
-    fn answer_without_commit(&self, job: &StagedSubmission<R>) -> Vec<ItemOutcome> {
+    /// The answer of a submission whose records need no commit. It stored
+    /// nothing itself, so a store that fails while its records stored by
+    /// another submission are looked up answers it with that failure
+    /// (retrying is safe), never with a rejection of a record that is fine.
+    fn answer_without_commit(&self, job: &StagedSubmission<R>) -> Answer {
         job.submission
             .items
             .iter()
             .zip(&job.staged)
             .map(|(item, staged)| match staged {
-                Err(error) => ItemOutcome::Rejected(error.clone()),
-                Ok(_) if job.excluded => ItemOutcome::NotStored,
-                Ok(Staged::AlreadyStored { leaf_index }) => ItemOutcome::AlreadyStored {
+                Err(error) => Ok(ItemOutcome::Rejected(error.clone())),
+                Ok(_) if job.excluded => Ok(ItemOutcome::NotStored),
+                Ok(Staged::AlreadyStored { leaf_index }) => Ok(ItemOutcome::AlreadyStored {
                     id: record_id(item),
                     leaf_index: *leaf_index,
-                },
+                }),
                 Ok(Staged::New | Staged::RepeatedInBatch | Staged::InFlight) => {
                     let id = record_id(item);
                     match self.stored_leaf(&id) {
-                        Ok(leaf_index) => ItemOutcome::AlreadyStored { id, leaf_index },
-                        Err(error) => ItemOutcome::Rejected(error),
+                        Ok(Ok(leaf_index)) => Ok(ItemOutcome::AlreadyStored { id, leaf_index }),
+                        Ok(Err(error)) => Ok(ItemOutcome::Rejected(error)),
+                        Err(error) => Err(CommitFailure(Arc::new(error))),
                     }
                 }
             })
@@ -497,6 +509,11 @@ impl<R> Sequencer<R> {
         let mut stored: HashMap<String, u64> = HashMap::new();
         for job in group {
             let mut outcomes = Vec::with_capacity(job.staged.len());
+            // A store that fails while a record another submission stored is
+            // looked up: this submission's own records are stored, but its
+            // answer cannot be told whole, so it says the outcome is not
+            // known here; resubmitting finds every record already stored.
+            let mut lookup_failed = None;
             for (item, staged) in job.submission.items.iter().zip(&job.staged) {
                 let outcome = match staged {
                     Err(error) => ItemOutcome::Rejected(error.clone()),
@@ -519,21 +536,31 @@ impl<R> Sequencer<R> {
                     },
                     Ok(Staged::RepeatedInBatch | Staged::InFlight) => {
                         let id = record_id(item);
-                        let leaf = stored
-                            .get(&id)
-                            .copied()
-                            .map_or_else(|| self.stored_leaf(&id), Ok);
+                        let leaf = match stored.get(&id) {
+                            Some(leaf_index) => Ok(Ok(*leaf_index)),
+                            None => self.stored_leaf(&id),
+                        };
                         match leaf {
-                            Ok(leaf_index) => ItemOutcome::AlreadyStored { id, leaf_index },
-                            Err(error) => ItemOutcome::Rejected(error),
+                            Ok(Ok(leaf_index)) => ItemOutcome::AlreadyStored { id, leaf_index },
+                            Ok(Err(error)) => ItemOutcome::Rejected(error),
+                            Err(error) => {
+                                lookup_failed.get_or_insert(error);
+                                ItemOutcome::NotStored
+                            }
                         }
                     }
                 };
                 outcomes.push(outcome);
             }
+            let answer = match lookup_failed {
+                None => Ok(outcomes),
+                Some(error) => Err(CommitFailure(Arc::new(StoreError::OutcomeUnknown {
+                    source: Box::new(error),
+                }))),
+            };
             answered.push(Answered {
                 reply: job.submission.reply,
-                answer: Ok(outcomes),
+                answer,
             });
         }
         stored
