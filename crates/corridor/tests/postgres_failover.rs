@@ -25,14 +25,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use corridor_store::postgres::cluster::Cluster;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[allow(dead_code)]
 mod common;
 use common::binary::{Corridor, terminate};
 use common::published::checkpoint_of;
 use common::served::Served;
-use common::{Random, agent};
+use common::{Random, agent, km12_passage, km12_site};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -53,19 +53,6 @@ const PUBLISHED_WITHIN: Duration = Duration::from_secs(15);
 
 /// Records per submission.
 const BATCH: usize = 10;
-
-fn site() -> Value {
-    json!({"type": "site", "id": "km-12", "name": "Checkpoint km 12", "kind": "checkpoint",
-        "timezone": "Asia/Baku", "source": {"kind": "direct_observation", "name": "Team A"},
-        "recorded_by": "team-a"})
-}
-
-fn passage(id: &str, minute: usize) -> Value {
-    json!({"type": "passage", "id": id, "site": "km-12",
-        "observed_at": format!("2023-01-17T09:{:02}", minute % 60),
-        "category": "red_cross", "source": {"kind": "direct_observation", "name": "Team A"},
-        "recorded_by": "team-a", "private": {"plate": "AB 123 C"}})
-}
 
 /// The servers of one test, each with its own data directory; the first
 /// made the log and its key, the others joined it (`init --key`).
@@ -400,7 +387,7 @@ fn submit_until_stopped(
         let body = Value::Array(
             ids.iter()
                 .enumerate()
-                .map(|(item, id)| passage(id, batches + item))
+                .map(|(item, id)| km12_passage(id, (batches + item) as u64))
                 .collect(),
         );
         let body = serde_json::to_vec(&body).map_err(|error| error.to_string())?;
@@ -561,7 +548,7 @@ fn rounds() -> usize {
 }
 
 fn submit_site(deployment: &Deployment) -> TestResult {
-    submit_one(deployment, 0, &site()).map(drop)
+    submit_one(deployment, 0, &km12_site()).map(drop)
 }
 
 /// Sends one record to server `which` and returns the leaf it was stored at.
@@ -679,7 +666,7 @@ fn a_paused_integrator_that_wakes_after_a_takeover_publishes_nothing() -> TestRe
         .map_err(|error| format!("{context}: {error}"))?;
     // The clients may all be waiting on the stopped zombie: one record sent
     // to the new integrator makes sure it publishes a tree of its own.
-    let after_takeover = submit_one(&deployment, other, &passage("after-takeover", 0))?;
+    let after_takeover = submit_one(&deployment, other, &km12_passage("after-takeover", 0))?;
     deployment
         .published_by(end.max(after_takeover + 1), stopped, PUBLISHED_WITHIN)
         .map_err(|error| format!("{context}: {error}"))?;

@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 
 #[allow(dead_code)]
 mod common;
-use common::agent;
 use common::binary::{Corridor, terminate};
 use common::published::checkpoint_of;
 use common::served::{SERVE_ON_A_FREE_PORT, Served};
+use common::{agent, km12_passage, km12_site};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -50,19 +50,6 @@ fn submit(
     send(agent().post(&format!("{base}/api/v1/records")), token, body)
 }
 
-fn site() -> Value {
-    json!({"type": "site", "id": "km-12", "name": "Checkpoint km 12", "kind": "checkpoint",
-        "timezone": "Asia/Baku", "source": {"kind": "direct_observation", "name": "Team A"},
-        "recorded_by": "team-a"})
-}
-
-fn passage(id: &str, minute: u64) -> Value {
-    json!({"type": "passage", "id": id, "site": "km-12",
-        "observed_at": format!("2023-01-17T09:{minute:02}"),
-        "category": "red_cross", "source": {"kind": "direct_observation", "name": "Team A"},
-        "recorded_by": "team-a", "private": {"plate": "AB 123 C"}})
-}
-
 /// The tree size of the checkpoint the server publishes now.
 fn published_size(base: &str) -> Result<u64, Box<dyn std::error::Error>> {
     let text = agent()
@@ -89,9 +76,11 @@ fn serve_on_postgres_publishes_what_it_acknowledges_and_verifies() -> TestResult
         .to_string();
 
     let server = start(&corridor)?;
-    let (status, body) = submit(&server.base, &admin, &site())?;
+    let (status, body) = submit(&server.base, &admin, &km12_site())?;
     assert_eq!(status, 201, "{body}");
-    let batch: Vec<Value> = (0..20).map(|n| passage(&format!("p-{n}"), n)).collect();
+    let batch: Vec<Value> = (0..20)
+        .map(|n| km12_passage(&format!("p-{n}"), n))
+        .collect();
     let (status, body) = submit(&server.base, &admin, &Value::Array(batch.clone()))?;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["receipts"][19]["leaf_index"], 20, "{body}");
@@ -125,7 +114,7 @@ fn serve_on_postgres_publishes_what_it_acknowledges_and_verifies() -> TestResult
     assert_eq!(status, 200, "{health}");
 
     // One more, then SIGTERM at once: it is stored and published.
-    let (status, body) = submit(&server.base, &admin, &passage("p-last", 59))?;
+    let (status, body) = submit(&server.base, &admin, &km12_passage("p-last", 59))?;
     assert_eq!(status, 201, "{body}");
     let mut server = server;
     let exit = terminate(&mut server.child, Duration::from_secs(20));
@@ -199,7 +188,7 @@ fn two_servers_on_one_database_store_an_id_sent_to_both_once() -> TestResult {
         .trim()
         .to_string();
     let servers = [start(&corridors[0])?, start(&corridors[1])?];
-    let (status, body) = submit(&servers[0].base, &admin, &site())?;
+    let (status, body) = submit(&servers[0].base, &admin, &km12_site())?;
     assert_eq!(status, 201, "{body}");
 
     const ROUNDS: u64 = 10;
@@ -213,9 +202,9 @@ fn two_servers_on_one_database_store_an_id_sent_to_both_once() -> TestResult {
                 scope.spawn(move || -> Result<Vec<Value>, String> {
                     let mut bodies = Vec::new();
                     for round in 0..ROUNDS {
-                        let mut differs = passage(&format!("d-{round}"), round);
+                        let mut differs = km12_passage(&format!("d-{round}"), round);
                         differs["category"] = json!(["civilian", "red_cross"][which]);
-                        let batch = json!([passage(&format!("s-{round}"), round), differs]);
+                        let batch = json!([km12_passage(&format!("s-{round}"), round), differs]);
                         barrier.wait();
                         let answer = send(
                             agent()

@@ -1,6 +1,6 @@
 //! What the integration tests share: running the real binary
 //! ([`binary::Corridor`]) in a temporary directory ([`binary::Sandbox`]), the
-//! site the log tests record passages at, reading checkpoints and proofs
+//! sites the log and server tests record passages at, reading checkpoints and proofs
 //! ([`published`]), `corridor serve` as a child process ([`served`]), an HTTP client ([`agent`]), copying a log directory, and, for
 //! the crash tests, a reproducible random source and the seed they print, so a
 //! failing run can be replayed with `CORRIDOR_CRASH_SEED`.
@@ -14,6 +14,23 @@ pub mod served;
 
 /// Site `cp-1` (Asia/Baku) as a JSON Lines line: where the log tests' passages are.
 pub const SITE: &str = r#"{"type":"site","id":"cp-1","name":"Checkpoint 1","kind":"checkpoint","timezone":"Asia/Baku","source":{"kind":"direct_observation","name":"team A"},"recorded_by":"observer-1"}"#;
+
+/// Site `km-12` (Asia/Baku) as a JSON object: where the PostgreSQL server
+/// tests submit their passages over HTTP.
+pub fn km12_site() -> serde_json::Value {
+    serde_json::json!({"type": "site", "id": "km-12", "name": "Checkpoint km 12",
+        "kind": "checkpoint", "timezone": "Asia/Baku",
+        "source": {"kind": "direct_observation", "name": "Team A"}, "recorded_by": "team-a"})
+}
+
+/// A red-cross passage `id` at `km-12` on 2023-01-17, at minute
+/// `minute % 60` past nine, with a private plate.
+pub fn km12_passage(id: &str, minute: u64) -> serde_json::Value {
+    serde_json::json!({"type": "passage", "id": id, "site": "km-12",
+        "observed_at": format!("2023-01-17T09:{:02}", minute % 60),
+        "category": "red_cross", "source": {"kind": "direct_observation", "name": "Team A"},
+        "recorded_by": "team-a", "private": {"plate": "AB 123 C"}})
+}
 
 /// An HTTP client for a server under test: an error status is an answer,
 /// not an error, and no request waits longer than 20 s.
