@@ -29,7 +29,7 @@ use crate::ingest::PhaseMemory;
 use crate::report::BenchResult;
 
 /// Records per request, as the target is stated.
-const BATCH: usize = 1_000;
+pub(crate) const BATCH: usize = 1_000;
 /// Concurrent client connections.
 const CLIENTS: usize = 4;
 
@@ -194,16 +194,19 @@ pub(crate) fn percentile(sorted: &[f64], fraction: f64) -> f64 {
     sorted[position.min(sorted.len() - 1)]
 }
 
-struct LoadRun {
-    records_per_second: f64,
-    p50: f64,
-    p99: f64,
+pub(crate) struct LoadRun {
+    pub(crate) records_per_second: f64,
+    /// Seconds from a batch's acknowledgement to the first checkpoint covering it.
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
 }
 
-/// Posts `bodies` from `CLIENTS` connections; measures the rate and latencies.
-fn load(
+/// Posts `bodies` from `CLIENTS` connections, spread over `addresses` (the
+/// servers of one store) in turn; measures the rate and, from the log that
+/// `data_dir` publishes, the latencies.
+pub(crate) fn load(
     data_dir: &DataDir,
-    address: SocketAddr,
+    addresses: &[SocketAddr],
     token: &str,
     bodies: Vec<(Vec<u8>, usize)>,
 ) -> Result<LoadRun> {
@@ -223,8 +226,10 @@ fn load(
         );
         std::thread::spawn(move || watch_checkpoints(&data_dir, &acks, &stop, &latencies))
     };
+    anyhow::ensure!(!addresses.is_empty(), "no server to load");
     let mut clients = Vec::new();
-    for _ in 0..CLIENTS {
+    for client in 0..CLIENTS {
+        let address = addresses[client % addresses.len()];
         let (queue, acks, failures, token) = (
             Arc::clone(&queue),
             Arc::clone(&acks),
@@ -355,7 +360,7 @@ fn signed_envelopes(passages: &[Value]) -> Result<Vec<Value>> {
         .collect()
 }
 
-fn batches(items: &[Value]) -> Result<Vec<(Vec<u8>, usize)>> {
+pub(crate) fn batches(items: &[Value]) -> Result<Vec<(Vec<u8>, usize)>> {
     let mut bodies: Vec<(Vec<u8>, usize)> = items
         .chunks(BATCH)
         .map(|chunk| Ok((serde_json::to_vec(chunk)?, chunk.len())))
@@ -406,8 +411,8 @@ pub fn run(scratch: &Path, records: u64, signed_records: u64) -> Result<Vec<Benc
         "sites refused: {}",
         String::from_utf8_lossy(&answer)
     );
-    let unsigned = load(&data_dir, address, &token, unsigned_bodies)?;
-    let signed_run = load(&data_dir, address, &token, signed_bodies)?;
+    let unsigned = load(&data_dir, &[address], &token, unsigned_bodies)?;
+    let signed_run = load(&data_dir, &[address], &token, signed_bodies)?;
 
     server.stop()?;
     let server_peak = memory.growth_megabytes();

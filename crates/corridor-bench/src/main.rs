@@ -12,6 +12,7 @@ mod http;
 mod ingest;
 mod log;
 mod objstore;
+mod postgres;
 mod report;
 mod stats;
 
@@ -35,7 +36,7 @@ struct Arguments {
     /// Scratch directory for the stores (default: a temporary directory)
     #[arg(long)]
     scratch: Option<PathBuf>,
-    /// Run only these benchmarks (import, stats, analysis, log, objstore, http, dashboard); default all
+    /// Run only these benchmarks (import, stats, analysis, log, objstore, http, dashboard, postgres); default all
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -59,6 +60,10 @@ pub struct Sizes {
     /// Leaves integrated into a bucket at once, and seconds of arrivals.
     pub objstore_leaves: u64,
     pub objstore_arrival_seconds: u64,
+    /// Records posted in each PostgreSQL ingest run, and kills of the
+    /// integrating server (the dashboard uses `stats_passages`).
+    pub postgres_records: u64,
+    pub postgres_takeovers: usize,
 }
 
 impl Scale {
@@ -72,6 +77,8 @@ impl Scale {
                 http_signed_records: 1_000,
                 objstore_leaves: 2_000,
                 objstore_arrival_seconds: 3,
+                postgres_records: 4_000,
+                postgres_takeovers: 2,
             },
             Scale::Small => Sizes {
                 import_passages: 200_000,
@@ -81,6 +88,8 @@ impl Scale {
                 http_signed_records: 50_000,
                 objstore_leaves: 100_000,
                 objstore_arrival_seconds: 20,
+                postgres_records: 200_000,
+                postgres_takeovers: 20,
             },
             Scale::Full => Sizes {
                 import_passages: 1_000_000,
@@ -90,6 +99,8 @@ impl Scale {
                 http_signed_records: 200_000,
                 objstore_leaves: 1_000_000,
                 objstore_arrival_seconds: 60,
+                postgres_records: 1_000_000,
+                postgres_takeovers: 50,
             },
         }
     }
@@ -164,6 +175,21 @@ fn main() -> Result<()> {
             sizes.stats_passages
         );
         results.extend(dashboard::run(&scratch, sizes.stats_passages)?);
+    }
+    if wanted("postgres") {
+        eprintln!(
+            "postgres: {} records through one server and through two, the raw INSERT floor, {} takeovers, the dashboard over {} passages ...",
+            sizes.postgres_records, sizes.postgres_takeovers, sizes.stats_passages
+        );
+        results.extend(postgres::run(
+            &scratch,
+            postgres::PostgresSizes {
+                ingest_records: sizes.postgres_records,
+                takeovers: sizes.postgres_takeovers,
+                dashboard_passages: sizes.stats_passages,
+            },
+        )?);
+        postgres::compare_dashboards(&mut results);
     }
     if wanted("analysis") {
         eprintln!(

@@ -107,6 +107,36 @@ fn the_runner_writes_every_named_result_with_its_baseline() {
             < 0.01,
         "{text}"
     );
+    // The PostgreSQL figures are always there: measured, or marked missing
+    // (no PostgreSQL or no `corridor` binary here), which counts as unmet.
+    // Where PostgreSQL is required (CI), they must be measured.
+    let postgres_required =
+        std::env::var("CORRIDOR_REQUIRE_POSTGRES").is_ok_and(|value| value == "1");
+    for name in [
+        "pg_ingest_records_per_s",
+        "pg_ingest_records_per_s_2_servers",
+        "pg_raw_insert_rows_per_s",
+        "pg_ingest_vs_raw_ratio",
+        "pg_takeover_p50_ms",
+        "pg_takeover_p99_ms",
+        "pg_ack_to_checkpoint_p99_ms",
+        "pg_dashboard_ms",
+    ] {
+        let result = results
+            .iter()
+            .find(|result| result["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from {text}"));
+        let baseline = result["baseline"].as_str().unwrap_or_default();
+        let measured = result["value"].as_f64().is_some_and(|value| value > 0.0);
+        assert!(
+            measured || (baseline.starts_with("MISSING") && result["met"] == false),
+            "{name} is neither measured nor marked missing: {result}"
+        );
+        assert!(
+            measured || !postgres_required,
+            "{name} was not measured, and CORRIDOR_REQUIRE_POSTGRES=1: {result}"
+        );
+    }
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(
         table.contains("import_vs_sqlite_ratio") && table.contains("target"),

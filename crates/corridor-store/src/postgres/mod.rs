@@ -32,7 +32,7 @@ use corridor_model::RecordType;
 use postgres::error::SqlState;
 
 pub use pool::PostgresError;
-pub use schema::SCHEMA_VERSION;
+pub use schema::{SCHEMA_VERSION, VERSION_1 as TABLES};
 pub(crate) use url::{is_postgres, redact};
 
 use self::pool::{Pool, backend};

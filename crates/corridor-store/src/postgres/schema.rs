@@ -51,8 +51,10 @@ macro_rules! rollup_table {
     };
 }
 
-/// Version 1: every table.
-const VERSION_1: &str = concat!(
+/// Version 1: every table of records, indexes, rollups and tokens. Public so
+/// the benchmark's raw-insert floor creates exactly these tables (in a
+/// scratch schema of its own).
+pub const VERSION_1: &str = concat!(
     "
 CREATE TABLE meta (
     key TEXT COLLATE \"C\" PRIMARY KEY,
