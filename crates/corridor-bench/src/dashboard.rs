@@ -21,7 +21,7 @@ use crate::report::BenchResult;
 use crate::stats::{RAW_SCAN, raw_scan};
 
 /// The dashboard period: 43 days, as the target is stated.
-const PAGE: &str = "/?from=2022-12-12&to=2023-01-23";
+pub(crate) const PAGE: &str = "/?from=2022-12-12&to=2023-01-23";
 
 /// Loads `passages` passages into a new data directory under `scratch`,
 /// serves it, and times the dashboard page against a raw scan.
@@ -31,48 +31,7 @@ const PAGE: &str = "/?from=2022-12-12&to=2023-01-23";
 /// A refused record, a failed store or server, or a page that is not 200.
 pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
     let root = scratch.join("dashboard-store");
-    let _ = std::fs::remove_dir_all(&root);
-    let data_dir = DataDir::init(&root, Config::new("bench.invalid/dashboard"))?;
-    let mut writer = data_dir.writer("bench dashboard")?;
-    let records = generate::sites()
-        .into_iter()
-        .chain((0..passages).map(|index| generate::passage(index, passages)))
-        .enumerate()
-        .filter_map(|(index, record)| match record {
-            Value::Object(object) => Some(Ok((Location::Item(index as u64), object))),
-            _ => None,
-        });
-    let mut rejected = 0_u64;
-    writer
-        .submit_all(records, |_| rejected += 1, |_| {})
-        .map_err(|failure| anyhow::anyhow!("{failure}"))?;
-    if rejected > 0 {
-        bail!("{rejected} generated records were refused");
-    }
-    data_dir.integrate_log(&writer)?;
-    drop(writer);
-
-    let server = BenchServer::start(&root)?;
-    let mut connection = Connection::open(server.address)?;
-    // The median of seven; the first request finds the caches cold.
-    let mut page_ms = Vec::with_capacity(7);
-    for _ in 0..7 {
-        let started = Instant::now();
-        let (status, page) = connection.request("GET", PAGE, "", &[])?;
-        page_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        if status != 200 {
-            bail!(
-                "the dashboard answered {status}: {}",
-                String::from_utf8_lossy(&page)
-                    .chars()
-                    .take(300)
-                    .collect::<String>()
-            );
-        }
-    }
-    server.stop()?;
-    page_ms.sort_by(f64::total_cmp);
-    let dashboard_ms = percentile(&page_ms, 0.5);
+    let dashboard_ms = load_and_time_page(&root, Config::new("bench.invalid/dashboard"), passages)?;
 
     let connection = rusqlite::Connection::open(root.join("store.db"))?;
     let first = jiff::civil::Date::constant(2022, 12, 12);
@@ -103,4 +62,58 @@ pub fn run(scratch: &Path, passages: u64) -> Result<Vec<BenchResult>> {
             ),
         )
     }])
+}
+
+/// Makes a data directory at `root` with `config` (whose `[store] url`
+/// decides the backend), loads the sites and `passages` passages through
+/// the writer as `corridor add` does, publishes them, serves the directory
+/// and returns the median of seven loads of the dashboard page, in ms.
+///
+/// # Errors
+///
+/// A refused record, a failed store or server, or a page that is not 200.
+pub(crate) fn load_and_time_page(root: &Path, config: Config, passages: u64) -> Result<f64> {
+    let _ = std::fs::remove_dir_all(root);
+    let data_dir = DataDir::init(root, config)?;
+    let mut writer = data_dir.writer("bench dashboard")?;
+    let records = generate::sites()
+        .into_iter()
+        .chain((0..passages).map(|index| generate::passage(index, passages)))
+        .enumerate()
+        .filter_map(|(index, record)| match record {
+            Value::Object(object) => Some(Ok((Location::Item(index as u64), object))),
+            _ => None,
+        });
+    let mut rejected = 0_u64;
+    writer
+        .submit_all(records, |_| rejected += 1, |_| {})
+        .map_err(|failure| anyhow::anyhow!("{failure}"))?;
+    if rejected > 0 {
+        bail!("{rejected} generated records were refused");
+    }
+    data_dir.integrate_log(&writer)?;
+    drop(writer);
+
+    let server = BenchServer::start(root)?;
+    let mut connection = Connection::open(server.address)?;
+    // The median of seven; the first request finds the caches cold.
+    let mut page_ms = Vec::with_capacity(7);
+    for _ in 0..7 {
+        let started = Instant::now();
+        let (status, page) = connection.request("GET", PAGE, "", &[])?;
+        page_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        if status != 200 {
+            bail!(
+                "the dashboard of {} answered {status}: {}",
+                root.display(),
+                String::from_utf8_lossy(&page)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            );
+        }
+    }
+    server.stop()?;
+    page_ms.sort_by(f64::total_cmp);
+    Ok(percentile(&page_ms, 0.5))
 }

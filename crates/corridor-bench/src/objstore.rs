@@ -111,21 +111,15 @@ fn options(endpoint: &str, collect_partials: bool) -> ObjectLogOptions {
 }
 
 fn missing(reason: &str) -> Vec<BenchResult> {
-    [
+    let figures = [
         ("objstore_integrate_leaves_per_s", "leaves/s"),
         ("objstore_integrate_vs_raw_put_ratio", "ratio"),
         ("objstore_ack_to_checkpoint_p99_ms", "ms"),
         ("objstore_puts_per_checkpoint", "requests"),
         ("objstore_bytes_stored_per_leaf", "bytes"),
         ("objstore_bytes_stored_per_leaf_collected", "bytes"),
-    ]
-    .into_iter()
-    .map(|(name, unit)| BenchResult {
-        target: Some("measured".into()),
-        met: Some(false),
-        ..BenchResult::plain(name, 0.0, unit, &format!("MISSING: {reason}"))
-    })
-    .collect()
+    ];
+    BenchResult::missing(&figures, reason)
 }
 
 /// Runs the bucket benchmarks: one integration of `leaves` leaves, and an

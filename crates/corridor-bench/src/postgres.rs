@@ -39,13 +39,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use corridor_engine::{Config, DataDir};
-use corridor_model::Location;
 use corridor_store::postgres::cluster::{Cluster, ClusterError};
 use postgres::types::{ToSql, Type};
 use serde_json::{Value, json};
 
 use crate::generate;
-use crate::http::{self, BATCH, BenchServer, Connection, percentile};
+use crate::http::{self, BATCH, Connection, percentile};
 use crate::report::BenchResult;
 
 /// The integrator lease the servers run with (`corridor serve --lease-ms`):
@@ -59,8 +58,6 @@ const ORIGIN: &str = "bench.invalid/postgres";
 const RAW_SCHEMA: &str = "raw_floor";
 /// The tables the raw baseline fills, in the order a record's rows go in.
 const RAW_TABLE_NAMES: [&str; 3] = ["records", "current_records", "passages"];
-/// The dashboard period, as `dashboard.rs` times it.
-const PAGE: &str = "/?from=2022-12-12&to=2023-01-23";
 /// The least number of takeovers the target is stated for.
 const LEAST_TAKEOVERS: usize = 20;
 
@@ -90,14 +87,7 @@ const FIGURES: [(&str, &str); 10] = [
 ];
 
 fn missing(reason: &str) -> Vec<BenchResult> {
-    FIGURES
-        .into_iter()
-        .map(|(name, unit)| BenchResult {
-            target: Some("measured".into()),
-            met: Some(false),
-            ..BenchResult::plain(name, 0.0, unit, &format!("MISSING: {reason}"))
-        })
-        .collect()
+    BenchResult::missing(&FIGURES, reason)
 }
 
 /// Runs the PostgreSQL benchmarks.
@@ -262,7 +252,8 @@ pub fn run(scratch: &Path, sizes: PostgresSizes) -> Result<Vec<BenchResult>> {
                 dashboard_ms,
                 "ms",
                 &format!(
-                    "GET {PAGE} (median of 7, no token) from `corridor serve` in this process over a PostgreSQL store of {} passages (the target is for 10M, `--scale full`)",
+                    "GET {} (median of 7, no token) from `corridor serve` in this process over a PostgreSQL store of {} passages (the target is for 10M, `--scale full`)",
+                    crate::dashboard::PAGE,
                     sizes.dashboard_passages
                 ),
             )
@@ -824,52 +815,12 @@ fn multi_row_insert(table: &str, columns: &[String], rows: usize) -> String {
 }
 
 /// Loads `passages` into a data directory on the PostgreSQL database at
-/// `url` through the writer (batches of 10,000 through `Store::append`),
-/// publishes them, and returns the median time of the dashboard page.
+/// `url` through the writer, publishes them, and returns the median time of
+/// the dashboard page, exactly as the SQLite `dashboard_ms` is taken.
 fn dashboard(root: &Path, url: &str, passages: u64) -> Result<f64> {
-    let _ = std::fs::remove_dir_all(root);
     let mut config = Config::new(ORIGIN);
     config.store.url = Some(url.to_string());
-    let data_dir = DataDir::init(root, config)?;
-    let mut writer = data_dir.writer("bench postgres dashboard")?;
-    let records = generate::sites()
-        .into_iter()
-        .chain((0..passages).map(|index| generate::passage(index, passages)))
-        .enumerate()
-        .filter_map(|(index, record)| match record {
-            Value::Object(object) => Some(Ok((Location::Item(index as u64), object))),
-            _ => None,
-        });
-    let mut rejected = 0_u64;
-    writer
-        .submit_all(records, |_| rejected += 1, |_| {})
-        .map_err(|failure| anyhow!("{failure}"))?;
-    if rejected > 0 {
-        bail!("{rejected} generated records were refused");
-    }
-    data_dir.integrate_log(&writer)?;
-    drop(writer);
-
-    let server = BenchServer::start(root)?;
-    let mut connection = Connection::open(server.address)?;
-    let mut page_ms = Vec::with_capacity(7);
-    for _ in 0..7 {
-        let started = Instant::now();
-        let (status, page) = connection.request("GET", PAGE, "", &[])?;
-        page_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        if status != 200 {
-            bail!(
-                "the dashboard on PostgreSQL answered {status}: {}",
-                String::from_utf8_lossy(&page)
-                    .chars()
-                    .take(300)
-                    .collect::<String>()
-            );
-        }
-    }
-    server.stop()?;
-    page_ms.sort_by(f64::total_cmp);
-    Ok(percentile(&page_ms, 0.5))
+    crate::dashboard::load_and_time_page(root, config, passages)
 }
 
 #[cfg(test)]

@@ -35,6 +35,20 @@ impl BenchResult {
         }
     }
 
+    /// Every figure of `figures` (name and unit) marked missing for
+    /// `reason` (no server to measure against): unmet, as the issue counts
+    /// a figure that was not measured.
+    pub fn missing(figures: &[(&str, &str)], reason: &str) -> Vec<BenchResult> {
+        figures
+            .iter()
+            .map(|(name, unit)| BenchResult {
+                target: Some("measured".into()),
+                met: Some(false),
+                ..BenchResult::plain(name, 0.0, unit, &format!("MISSING: {reason}"))
+            })
+            .collect()
+    }
+
     /// A ratio against a baseline with a minimum target.
     pub fn ratio(
         name: &str,
