@@ -7,11 +7,13 @@
 
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 /// Any credentials do for moto; real ones come from the environment.
 pub const KEY_ID: &str = "corridor-test";
@@ -21,12 +23,13 @@ pub const SECRET_KEY: &str = "corridor-test-secret";
 pub struct S3Server {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
-    child: Option<Child>,
+    child: Option<Mutex<Child>>,
 }
 
 impl Drop for S3Server {
     fn drop(&mut self) {
         if let Some(child) = &mut self.child {
+            let child = child.get_mut().unwrap_or_else(PoisonError::into_inner);
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -68,46 +71,64 @@ pub fn server(test: &str) -> Option<S3Server> {
     Some(start_moto(&moto))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free loopback port")
-}
-
+/// Starts moto on a port it picks itself (`-p 0`) and reads the address
+/// from the line it prints once it listens. Choosing a free port first and
+/// handing it over leaves a window in which another listener in this
+/// process (a parallel test's moto or `corridor serve`) can take it; the
+/// readiness probe then reaches that listener, and the test meets a
+/// refused connection once it goes away.
 fn start_moto(moto: &std::path::Path) -> S3Server {
-    let mut last_error = String::new();
-    for _attempt in 0..3 {
-        let port = free_port();
-        let mut child = Command::new(moto)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                last_error = format!("moto_server exited with {status}");
-                break;
+    let mut child = Command::new(moto)
+        .args(["-H", "127.0.0.1", "-p", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("moto_server starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (address_tx, address_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
+    // Moto logs every request on stderr: the thread keeps reading after
+    // the address so that the pipe never fills and stalls the server.
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stderr).lines();
+        let mut seen = String::new();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if let Some(address) = listening_address(&line) {
+                let _ = address_tx.send(Ok(address));
+                lines.for_each(drop);
+                return;
             }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        let _ = address_tx.send(Err(format!(
+            "moto_server closed its output without a listening address; it printed:\n{seen}"
+        )));
+    });
+    let failure = match address_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Ok(address)) => {
+            if TcpStream::connect_timeout(&address, Duration::from_secs(5)).is_ok() {
                 return S3Server {
                     endpoint: format!("http://{address}"),
-                    child: Some(child),
+                    child: Some(Mutex::new(child)),
                 };
             }
-            std::thread::sleep(Duration::from_millis(100));
+            format!("moto_server said it listens on {address}, but it refuses connections")
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        if last_error.is_empty() {
-            last_error = format!("moto_server did not listen on {address} within 30 s");
-        }
-    }
-    panic!("{last_error}");
+        Ok(Err(failure)) => failure,
+        Err(_) => "moto_server printed no listening address within 60 s".to_owned(),
+    };
+    let _ = child.kill();
+    let status = child.wait();
+    panic!("{failure} (exit: {status:?})");
+}
+
+/// The address in werkzeug's ` * Running on http://127.0.0.1:PORT` line.
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    let rest = line.split("Running on http://").nth(1)?;
+    let address = rest.split_whitespace().next()?.trim_end_matches('/');
+    address.parse().ok()
 }
 
 static BUCKETS: AtomicU64 = AtomicU64::new(0);
@@ -131,7 +152,7 @@ impl S3Server {
         match ureq::put(&url).send_empty() {
             Ok(_) => {}
             Err(ureq::Error::StatusCode(409)) => {}
-            Err(error) => panic!("creating bucket {url}: {error}"),
+            Err(error) => panic!("creating bucket {url}: {error}; {}", self.liveness()),
         }
         let policy = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"PublicReadLog","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{name}/*"}}]}}"#
@@ -140,6 +161,22 @@ impl S3Server {
             .header("content-type", "application/json")
             .send(policy.as_bytes())
             .unwrap_or_else(|error| panic!("setting the policy of {url}: {error}"));
+    }
+
+    /// Whether the moto this harness started is still running, for
+    /// failure messages.
+    fn liveness(&self) -> String {
+        match &self.child {
+            None => "the server is CORRIDOR_S3_ENDPOINT's".to_owned(),
+            Some(child) => {
+                let mut child = child.lock().unwrap_or_else(PoisonError::into_inner);
+                match child.try_wait() {
+                    Ok(None) => format!("moto_server (process {}) is still running", child.id()),
+                    Ok(Some(status)) => format!("moto_server has exited with {status}"),
+                    Err(error) => format!("moto_server's state is unknown: {error}"),
+                }
+            }
+        }
     }
 
     /// The public (path-style) URL of `prefix` in `bucket`.
