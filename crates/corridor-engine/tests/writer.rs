@@ -189,6 +189,55 @@ fn a_repeated_record_in_one_batch_is_stored_once_and_a_changed_one_is_refused() 
     assert_eq!(rejected, vec!["line 4 (passage p-1): id: \"p-1\" appears earlier in this batch with different content".to_string()]);
 }
 
+#[test]
+fn a_record_repeated_after_its_batch_committed_is_already_stored_within_one_read_ahead() {
+    // The writer asks the store about a chunk of ids at once before
+    // staging them. One rejected record shifts the first commit onto the
+    // first record of a chunk, "p-edge": that commit stores it after the
+    // store said it was not stored, and its repeat right after must be
+    // found stored, not staged a second time.
+    let mut writer = Writer::new(
+        Box::new(MemoryStore::new()),
+        config(),
+        b"secret".to_vec(),
+        None,
+    );
+    let mut records = vec![site("north"), passage("bad", "nowhere", "civilian")];
+    records.extend(
+        (1..BATCH_SIZE - 1).map(|index| passage(&format!("p-{index}"), "north", "civilian")),
+    );
+    records.push(passage("p-edge", "north", "civilian"));
+    assert_eq!(
+        records.len(),
+        BATCH_SIZE + 1,
+        "p-edge completes the first batch"
+    );
+    records.push(passage("p-edge", "north", "civilian"));
+    records.push(passage("p-after", "north", "civilian"));
+    let mut rejected = Vec::new();
+    let summary = writer
+        .submit_all(
+            items(records),
+            |error| rejected.push(error.to_string()),
+            |_| {},
+        )
+        .expect("stored");
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(
+        (summary.stored, summary.already_stored, summary.rejected),
+        (BATCH_SIZE as u64 + 1, 1, 1)
+    );
+    let store = writer.store();
+    assert_eq!(store.leaf_count().expect("count"), BATCH_SIZE as u64 + 1);
+    assert_eq!(
+        store
+            .record("p-edge")
+            .expect("reads")
+            .map(|record| record.leaf_index),
+        Some(BATCH_SIZE as u64 - 1)
+    );
+}
+
 /// A pipelined writer whose commit thread reports each returned commit on a channel.
 fn notifying_writer(write_store: MemoryStore) -> (Writer, std::sync::mpsc::Receiver<()>) {
     let mut writer = pipelined(write_store);

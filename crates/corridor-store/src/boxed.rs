@@ -20,6 +20,10 @@ impl<S: Store + ?Sized> Store for Box<S> {
         (**self).record(id)
     }
 
+    fn records(&self, ids: &[&str]) -> Result<Vec<StoredRecord>, StoreError> {
+        (**self).records(ids)
+    }
+
     fn record_at(&self, leaf_index: u64) -> Result<Option<StoredRecord>, StoreError> {
         (**self).record_at(leaf_index)
     }

@@ -237,6 +237,28 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// [`Store::records`] by asking [`Store::record`] for each distinct id:
+/// what a store in this process does, where a question costs no round trip.
+///
+/// # Errors
+/// The first storage failure.
+pub fn records_one_by_one(
+    store: &(impl Store + ?Sized),
+    ids: &[&str],
+) -> Result<Vec<StoredRecord>, StoreError> {
+    let mut found = Vec::new();
+    let mut asked = std::collections::HashSet::new();
+    for id in ids {
+        if asked.insert(*id)
+            && let Some(record) = store.record(id)?
+        {
+            found.push(record);
+        }
+    }
+    found.sort_by_key(|record| record.leaf_index);
+    Ok(found)
+}
+
 /// The storage contract every backend keeps.
 ///
 /// `append` is atomic: after an error nothing of the batch is visible, and
@@ -262,6 +284,18 @@ pub trait Store: TokenStore + LeaseStore + Send + std::fmt::Debug {
     /// # Errors
     /// A storage failure.
     fn record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError>;
+
+    /// The records stored under any of `ids`, in leaf order, each once;
+    /// ids not stored are left out. The writer asks this once for a
+    /// request's records before staging them, so that a store across a
+    /// network (PostgreSQL) is asked one question, not one per record. A
+    /// store in this process answers with [`records_one_by_one`]. Required,
+    /// not defaulted, so that no wrapper (`Box<dyn Store>`) can fall back to
+    /// one question per id without saying so.
+    ///
+    /// # Errors
+    /// A storage failure.
+    fn records(&self, ids: &[&str]) -> Result<Vec<StoredRecord>, StoreError>;
 
     /// The record stored at a leaf index.
     ///

@@ -232,6 +232,10 @@ impl Store for MemoryStore {
             .map(|index| database.state.records[*index as usize].clone()))
     }
 
+    fn records(&self, ids: &[&str]) -> Result<Vec<StoredRecord>, StoreError> {
+        crate::records_one_by_one(self, ids)
+    }
+
     fn record_at(&self, leaf_index: u64) -> Result<Option<StoredRecord>, StoreError> {
         let mut database = self.lock();
         database.read_fault()?;

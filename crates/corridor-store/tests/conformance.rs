@@ -486,6 +486,42 @@ fn contract_records_are_read_back_by_id_and_leaf_index(store: &mut dyn Store) {
     assert_eq!(store.record_at(1 << 63).expect("reads"), None);
 }
 
+fn contract_records_are_read_back_by_many_ids_at_once(store: &mut dyn Store) {
+    assert_eq!(store.records(&[]).expect("reads"), Vec::new());
+    let mut batch = vec![create("lachin", RecordType::Site)];
+    batch.extend((0..1_500).map(|n| passage(&format!("p-{n}"), facts("lachin", n, "red_cross"))));
+    batch.push(correction("c-1", "p-7", RecordType::Passage));
+    store.append(&batch).expect("appends");
+    let one_by_one = |ids: &[&str]| -> Vec<StoredRecord> {
+        ids.iter()
+            .filter_map(|id| store.record(id).expect("reads"))
+            .collect()
+    };
+    // Out of order, repeated, unknown and empty ids: each stored record
+    // once, in leaf order, exactly as asking for each one finds it.
+    let asked = ["c-1", "p-2", "nowhere", "lachin", "p-2", "", "P-2"];
+    let found = store.records(&asked).expect("reads");
+    assert_eq!(
+        found
+            .iter()
+            .map(|record| record.id.as_str())
+            .collect::<Vec<_>>(),
+        ["lachin", "p-2", "c-1"]
+    );
+    assert_eq!(found, one_by_one(&["lachin", "p-2", "c-1"]));
+    // A request's worth of ids, most of them not stored.
+    let names: Vec<String> = (1_000..3_000).map(|n| format!("p-{n}")).collect();
+    let ids: Vec<&str> = names.iter().map(String::as_str).collect();
+    let found = store.records(&ids).expect("reads");
+    assert_eq!(found.len(), 500);
+    assert_eq!(found, one_by_one(&ids[..500]));
+    assert!(
+        found
+            .windows(2)
+            .all(|pair| pair[0].leaf_index < pair[1].leaf_index)
+    );
+}
+
 fn contract_leaves_ranges_are_clamped(store: &mut dyn Store) {
     let ids = ["l-0", "l-1", "l-2", "l-3", "l-4"];
     let batch: Vec<NewRecord> = ids.iter().map(|id| create(id, RecordType::Site)).collect();
@@ -1939,6 +1975,7 @@ macro_rules! conformance_suite {
         conformance_suite!(@contracts $backend:
             contract_leaf_indexes_are_dense_from_zero,
             contract_records_are_read_back_by_id_and_leaf_index,
+            contract_records_are_read_back_by_many_ids_at_once,
             contract_leaves_ranges_are_clamped,
             contract_a_duplicate_id_stores_nothing_of_its_batch,
             contract_changing_an_unknown_or_retracted_record_stores_nothing,

@@ -274,7 +274,15 @@ impl Writer {
             self.forget_everything();
             return;
         }
-        self.pending_ids.retain(|_, (_, batch)| *batch != number);
+        let prefetched = &mut self.prefetched;
+        self.pending_ids.retain(|id, (_, batch)| {
+            if *batch != number {
+                return true;
+            }
+            // Stored now: a prefetched "not stored" no longer holds.
+            prefetched.remove(id);
+            false
+        });
         self.pending_targets.retain(|_, pending| {
             if pending
                 .shadowed
@@ -292,6 +300,7 @@ impl Writer {
         self.batch.clear();
         self.pending_ids.clear();
         self.pending_targets.clear();
+        self.prefetched.clear();
         // A failed batch may have evicted or relied on cached zones.
         self.site_zones.borrow_mut().clear();
     }

@@ -30,7 +30,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 
 use corridor_model::{Location, RecordError};
-use corridor_store::{NewRecord, Store, StoreError};
+use corridor_store::{NewRecord, Store, StoreError, StoredRecord};
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
@@ -48,6 +48,10 @@ use staging::PendingTarget;
 /// of a commit is spread over many records, small enough that a failed batch
 /// costs little to resubmit.
 pub const BATCH_SIZE: usize = 10_000;
+
+/// How many records of a stream [`Writer::submit_all`] reads ahead, to ask
+/// the store about their ids in one question.
+const PREFETCH_CHUNK: usize = 1_000;
 
 /// Counts from submitting a stream of records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,6 +81,12 @@ pub struct Writer {
     /// never changes (see `check_site_correction`); a staged correction or
     /// retraction of a site evicts its entry.
     site_zones: RefCell<HashMap<String, TimeZone>>,
+    /// What the store said, in one question, about the ids of the records
+    /// about to be staged ([`Writer::prefetch_stored`]): the stored record,
+    /// or `None` for an id it does not hold. An entry goes when its id is
+    /// confirmed stored by a commit of this writer, and all go once those
+    /// records are staged.
+    prefetched: HashMap<String, Option<StoredRecord>>,
     /// Set by [`Writer::replaying_leaves`].
     replaying_leaves: bool,
     /// The store failed while the record being staged was checked against
@@ -116,6 +126,7 @@ impl Writer {
             pending_ids: HashMap::new(),
             pending_targets: HashMap::new(),
             site_zones: RefCell::new(HashMap::new()),
+            prefetched: HashMap::new(),
             replaying_leaves: false,
             staging_failure: RefCell::new(None),
         }
@@ -171,6 +182,47 @@ impl Writer {
         reason
     }
 
+    /// Asks the store once which of `ids` it holds, so that staging the
+    /// records with these ids next asks it nothing more about them: one
+    /// query per request instead of one per record, which is what a store
+    /// across a network (PostgreSQL) needs. The answers are dropped by
+    /// [`Writer::forget_prefetched`]; an id this writer's own commit
+    /// stores meanwhile is dropped at once, so the store answers for it.
+    /// Another writer storing one of the ids after this question is the
+    /// same race as storing it after a one-record lookup: the commit is
+    /// refused with the duplicate id, and the records are staged again.
+    ///
+    /// # Errors
+    /// A storage failure: nothing was staged.
+    pub fn prefetch_stored(&mut self, ids: &[&str]) -> Result<(), StoreError> {
+        let wanted: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.pending_ids.contains_key(*id))
+            .collect();
+        let found = self.store.records(&wanted)?;
+        self.prefetched
+            .extend(wanted.iter().map(|id| ((*id).to_owned(), None)));
+        for record in found {
+            self.prefetched.insert(record.id.clone(), Some(record));
+        }
+        Ok(())
+    }
+
+    /// Drops what [`Writer::prefetch_stored`] learnt.
+    pub fn forget_prefetched(&mut self) {
+        self.prefetched.clear();
+    }
+
+    /// The record stored under `id`: from the prefetched answers when they
+    /// cover it, otherwise from the store.
+    fn stored_record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
+        match self.prefetched.get(id) {
+            Some(known) => Ok(known.clone()),
+            None => self.store.record(id),
+        }
+    }
+
     /// How many records wait for the next commit.
     pub fn staged(&self) -> usize {
         self.batch.len()
@@ -192,13 +244,57 @@ impl Writer {
         mut on_progress: impl FnMut(&SubmitSummary),
     ) -> Result<SubmitSummary, SubmitFailure> {
         let mut summary = SubmitSummary::default();
+        let mut items = items.peekable();
+        let mut chunk = Vec::with_capacity(PREFETCH_CHUNK);
+        while items.peek().is_some() {
+            chunk.extend(items.by_ref().take(PREFETCH_CHUNK));
+            let ids: Vec<&str> = chunk
+                .iter()
+                .filter_map(|item| item.as_ref().ok())
+                .filter_map(|(_, object)| object.get("id").and_then(Value::as_str))
+                .collect();
+            let prefetched = self.prefetch_stored(&ids);
+            drop(ids);
+            if let Err(error) = prefetched {
+                return Err(SubmitFailure {
+                    committed: summary,
+                    error: error.into(),
+                });
+            }
+            let staged = self.submit_chunk(
+                chunk.drain(..),
+                &mut summary,
+                &mut on_reject,
+                &mut on_progress,
+            );
+            self.forget_prefetched();
+            staged?;
+        }
+        let confirmed = self.commit().map_err(|error| SubmitFailure {
+            committed: summary,
+            error: error.into(),
+        })?;
+        summary.stored += confirmed.len() as u64;
+        on_progress(&summary);
+        Ok(summary)
+    }
+
+    /// [`Writer::submit_all`] for one chunk of items, whose ids the store
+    /// was asked about.
+    fn submit_chunk(
+        &mut self,
+        items: impl Iterator<Item = Result<(Location, Map<String, Value>), RecordError>>,
+        summary: &mut SubmitSummary,
+        on_reject: &mut impl FnMut(&RecordError),
+        on_progress: &mut impl FnMut(&SubmitSummary),
+    ) -> Result<(), SubmitFailure> {
         for item in items {
             let outcome = item.and_then(|(location, object)| self.stage(location, &object));
             if let Some(error) = self.take_staging_failure() {
                 // The store could not be read: the record is not at fault,
                 // and nothing after it can be judged either.
                 return Err(SubmitFailure {
-                    committed: summary,
+                    committed: *summary,
                     error: error.into(),
                 });
             }
@@ -214,20 +310,14 @@ impl Writer {
             }
             if self.batch.len() >= BATCH_SIZE {
                 let confirmed = self.send_batch().map_err(|error| SubmitFailure {
-                    committed: summary,
+                    committed: *summary,
                     error: error.into(),
                 })?;
                 summary.stored += confirmed.len() as u64;
-                on_progress(&summary);
+                on_progress(summary);
             }
         }
-        let confirmed = self.commit().map_err(|error| SubmitFailure {
-            committed: summary,
-            error: error.into(),
-        })?;
-        summary.stored += confirmed.len() as u64;
-        on_progress(&summary);
-        Ok(summary)
+        Ok(())
     }
 }
 

@@ -598,6 +598,22 @@ fn stage_items<R>(
     writer: &mut Writer,
     submission: &Submission<R>,
 ) -> Result<Vec<Result<Staged, RecordError>>, StoreError> {
+    let ids: Vec<&str> = submission
+        .items
+        .iter()
+        .filter_map(|item| item.object.get("id").and_then(Value::as_str))
+        .collect();
+    writer.prefetch_stored(&ids)?;
+    let staged = stage_prefetched_items(writer, submission);
+    writer.forget_prefetched();
+    staged
+}
+
+/// [`stage_items`] once the store was asked about the items' ids.
+fn stage_prefetched_items<R>(
+    writer: &mut Writer,
+    submission: &Submission<R>,
+) -> Result<Vec<Result<Staged, RecordError>>, StoreError> {
     let submitter = submission.submitter.as_deref();
     let mut staged = Vec::with_capacity(submission.items.len());
     for (index, item) in submission.items.iter().enumerate() {

@@ -189,7 +189,7 @@ impl Writer {
                 reason,
             }));
         }
-        match self.store.record(&record.id) {
+        match self.stored_record(&record.id) {
             Ok(Some(stored)) if stored.content_digest == digest => {
                 return Ok(Staged::AlreadyStored {
                     leaf_index: stored.leaf_index,

@@ -136,6 +136,13 @@ impl Store for PostgresStore {
         self.read("reading a record", |client| read::record(client, id))
     }
 
+    fn records(&self, ids: &[&str]) -> Result<Vec<StoredRecord>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read("reading records by id", |client| read::records(client, ids))
+    }
+
     fn record_at(&self, leaf_index: u64) -> Result<Option<StoredRecord>, StoreError> {
         self.read("reading a record", |client| {
             read::record_at(client, leaf_index)

@@ -164,6 +164,18 @@ pub(super) fn record(
     Ok(row.as_ref().map(stored_record).transpose())
 }
 
+/// One query for many ids: `= ANY` over the unique index on `id`.
+pub(super) fn records(
+    client: &mut Client,
+    ids: &[&str],
+) -> Result<Result<Vec<StoredRecord>, BadRow>, postgres::Error> {
+    let rows = client.query(
+        &format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = ANY($1) ORDER BY leaf_index"),
+        &[&ids],
+    )?;
+    Ok(rows.iter().map(stored_record).collect())
+}
+
 pub(super) fn record_at(
     client: &mut Client,
     leaf_index: u64,

@@ -66,6 +66,10 @@ impl Store for SqliteStore {
         read::record(&self.connection, id)
     }
 
+    fn records(&self, ids: &[&str]) -> Result<Vec<StoredRecord>, StoreError> {
+        crate::records_one_by_one(self, ids)
+    }
+
     fn record_at(&self, leaf_index: u64) -> Result<Option<StoredRecord>, StoreError> {
         read::record_at(&self.connection, leaf_index)
     }
