@@ -13,12 +13,14 @@
 //! - `pg_ingest_records_per_s`: batches of 1,000 records posted on loopback
 //!   to one server; `pg_ingest_records_per_s_2_servers` the same spread over
 //!   two servers of one database.
-//! - `pg_raw_insert_rows_per_s`: the rows the one-server run stored
-//!   (`records`, `current_records`, `passages`), inserted again into a
-//!   scratch schema made by the store's own `CREATE TABLE`s
+//! - `pg_raw_insert_rows_per_s`: the rows the one-server run stored for its
+//!   records (`records`, `current_records`, `passages`, `passage_cargo`,
+//!   `passage_attributes`, `private_parts`, `submissions`), inserted again
+//!   into a scratch schema made by the store's own `CREATE TABLE`s
 //!   (`corridor_store::postgres::TABLES`, with every index), one transaction
-//!   of three multi-row INSERTs per 1,000 records; the floor, as plain SQLite
-//!   inserts are for the import.
+//!   of one multi-row INSERT per table per 1,000 records; the floor, as
+//!   plain SQLite inserts are for the import. Not in it: the rollups and the
+//!   sequencer row, which are the store's own work beside the rows.
 //! - `pg_ingest_vs_raw_ratio`: the one-server rate against that floor.
 //! - `pg_ack_to_checkpoint_p50_ms`, `_p99_ms`: from a batch's acknowledgement
 //!   in the one-server run to the first signed checkpoint covering it.
@@ -56,8 +58,23 @@ const CHECKPOINT_INTERVAL_MS: u64 = 1_000;
 const ORIGIN: &str = "bench.invalid/postgres";
 /// The schema the raw baseline writes into, beside the store's tables.
 const RAW_SCHEMA: &str = "raw_floor";
-/// The tables the raw baseline fills, in the order a record's rows go in.
-const RAW_TABLE_NAMES: [&str; 3] = ["records", "current_records", "passages"];
+/// The tables the raw baseline fills, in the order a record's rows go in:
+/// every table that holds rows of the records themselves, with how to find
+/// the leaf each row belongs to. Left out are the rollups (sums the store
+/// keeps beside the rows) and the sequencer row, which are what the store
+/// adds to plain inserts.
+const RAW_TABLES: [(&str, &str); 7] = [
+    ("records", "t.leaf_index"),
+    ("current_records", "t.leaf_index"),
+    ("passages", "t.leaf_index"),
+    ("passage_cargo", "t.leaf_index"),
+    ("passage_attributes", "t.leaf_index"),
+    ("private_parts", "t.leaf_index"),
+    (
+        "submissions",
+        "(SELECT r.leaf_index FROM public.records r WHERE r.id = t.record_id)",
+    ),
+];
 /// The least number of takeovers the target is stated for.
 const LEAST_TAKEOVERS: usize = 20;
 
@@ -160,7 +177,7 @@ pub fn run(scratch: &Path, sizes: PostgresSizes) -> Result<Vec<BenchResult>> {
     let takeover_p99 = percentile(&takeovers, 0.99);
     let ack_p99 = one_run.p99 * 1000.0;
     let raw_baseline = format!(
-        "the rows the one-server run stored in records, current_records and passages, inserted again on one connection into a scratch schema ({RAW_SCHEMA}) of the same database with the store's CREATE TABLEs and indexes: one transaction of three multi-row INSERTs per {BATCH} records, as rows (records) per second, measured in this run on {}",
+        "the rows the one-server run stored for its records (records, current_records, passages, passage_cargo, passage_attributes, private_parts, submissions; not the rollups or the sequencer row), inserted again on one connection into a scratch schema ({RAW_SCHEMA}) of the same database with the store's CREATE TABLEs and indexes: one transaction of one multi-row INSERT per table per {BATCH} records, as the records' rows per second (records/s), measured in this run on {}",
         databases.describe()
     );
     let ingest = |servers: &str| {
@@ -704,26 +721,32 @@ type Cell = Box<dyn ToSql + Sync>;
 /// A row read back: its leaf index and its values, in column order.
 type ReadRow = (i64, Vec<Cell>);
 
-/// Reads every row of `table` from the store's schema, ordered by leaf.
-fn read_table(client: &mut postgres::Client, table: &str) -> Result<(Vec<String>, Vec<ReadRow>)> {
+/// Reads every row of `table` from the store's schema, ordered by the leaf
+/// `leaf` (an SQL expression over the row `t`) finds for it.
+fn read_table(
+    client: &mut postgres::Client,
+    table: &str,
+    leaf: &str,
+) -> Result<(Vec<String>, Vec<ReadRow>)> {
     let rows = client
         .query(
-            &format!("SELECT * FROM public.{table} ORDER BY leaf_index"),
+            &format!("SELECT t.*, {leaf} AS floor_leaf FROM public.{table} t ORDER BY floor_leaf"),
             &[],
         )
         .with_context(|| format!("reading {table}"))?;
     let Some(first) = rows.first() else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let columns: Vec<String> = first
-        .columns()
+    // Every column but the last, the leaf the rows are ordered by.
+    let width = first.columns().len() - 1;
+    let columns: Vec<String> = first.columns()[..width]
         .iter()
         .map(|column| column.name().to_string())
         .collect();
     let mut read = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut cells: Vec<Cell> = Vec::with_capacity(columns.len());
-        for (index, column) in row.columns().iter().enumerate() {
+        for (index, column) in row.columns()[..width].iter().enumerate() {
             let cell: Cell = match *column.type_() {
                 Type::INT8 => Box::new(row.try_get::<_, Option<i64>>(index)?),
                 Type::INT4 => Box::new(row.try_get::<_, Option<i32>>(index)?),
@@ -737,7 +760,7 @@ fn read_table(client: &mut postgres::Client, table: &str) -> Result<(Vec<String>
             };
             cells.push(cell);
         }
-        read.push((row.try_get("leaf_index")?, cells));
+        read.push((row.try_get(width)?, cells));
     }
     Ok((columns, read))
 }
@@ -749,8 +772,8 @@ fn raw_inserts(url: &str) -> Result<(u64, f64)> {
     let mut client = postgres::Client::connect(url, postgres::NoTls)
         .context("connecting for the raw baseline")?;
     let mut tables = Vec::new();
-    for table in RAW_TABLE_NAMES {
-        tables.push((table, read_table(&mut client, table)?));
+    for (table, leaf) in RAW_TABLES {
+        tables.push((table, read_table(&mut client, table, leaf)?));
     }
     client
         .batch_execute(&format!(
