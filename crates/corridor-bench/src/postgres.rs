@@ -332,8 +332,32 @@ fn corridor_binary() -> Result<PathBuf, String> {
 enum Databases {
     /// A throwaway cluster of this process (stopped when the process ends).
     Cluster(Cluster),
-    /// `CORRIDOR_BENCH_POSTGRES`.
-    Server(String),
+    /// `CORRIDOR_BENCH_POSTGRES`, and the databases made there, dropped
+    /// when this is.
+    Server(String, std::cell::RefCell<Vec<String>>),
+}
+
+impl Drop for Databases {
+    fn drop(&mut self) {
+        let Databases::Server(url, created) = self else {
+            return;
+        };
+        let created = created.take();
+        if created.is_empty() {
+            return;
+        }
+        let dropped = postgres::Client::connect(url, postgres::NoTls).and_then(|mut client| {
+            created.iter().try_for_each(|name| {
+                client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            })
+        });
+        if let Err(error) = dropped {
+            eprintln!(
+                "warning: the benchmark databases {} on CORRIDOR_BENCH_POSTGRES were not all dropped: {error}",
+                created.join(", ")
+            );
+        }
+    }
 }
 
 impl Databases {
@@ -344,7 +368,7 @@ impl Databases {
             database_url(&url, "postgres").map_err(|reason| {
                 anyhow!("CORRIDOR_BENCH_POSTGRES: {url:?} is not usable: {reason}")
             })?;
-            return Ok(Some(Databases::Server(url)));
+            return Ok(Some(Databases::Server(url, Default::default())));
         }
         match Cluster::start() {
             Ok(cluster) => Ok(Some(Databases::Cluster(cluster))),
@@ -357,7 +381,7 @@ impl Databases {
     fn create(&self) -> Result<String> {
         match self {
             Databases::Cluster(cluster) => Ok(cluster.create_database()?),
-            Databases::Server(url) => {
+            Databases::Server(url, created) => {
                 let name = format!(
                     "corridor_bench_{}_{}",
                     std::process::id(),
@@ -370,6 +394,7 @@ impl Databases {
                     .with_context(|| {
                         format!("CREATE DATABASE {name} on CORRIDOR_BENCH_POSTGRES")
                     })?;
+                created.borrow_mut().push(name.clone());
                 database_url(url, &name)
                     .map_err(|reason| anyhow!("CORRIDOR_BENCH_POSTGRES: {reason}"))
             }
@@ -381,7 +406,7 @@ impl Databases {
             Databases::Cluster(_) => {
                 "a throwaway cluster this runner started (unix socket, fsync on, default settings)"
             }
-            Databases::Server(_) => "the server CORRIDOR_BENCH_POSTGRES names",
+            Databases::Server(..) => "the server CORRIDOR_BENCH_POSTGRES names",
         }
     }
 }

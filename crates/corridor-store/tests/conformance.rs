@@ -93,6 +93,14 @@ fn private_part(salt: u8, data: &str) -> PrivatePart {
     }
 }
 
+/// `record` with the private part `private_part(salt, data)`.
+fn with_private(record: NewRecord, salt: u8, data: &str) -> NewRecord {
+    NewRecord {
+        private: Some(private_part(salt, data)),
+        ..record
+    }
+}
+
 /// One vehicle at `site` on `day`, everything else plain: inbound, passed,
 /// a truck, observed directly by team-a, no people or cargo reported.
 fn facts(site: &str, day: i32, category: &str) -> PassageFacts {
@@ -1360,10 +1368,6 @@ fn contract_rollups_equal_a_recount_of_current_passages(store: &mut dyn Store) {
 }
 
 fn contract_private_parts_are_erased_with_their_corrections(store: &mut dyn Store) {
-    let with_private = |record: NewRecord, salt: u8, data: &str| NewRecord {
-        private: Some(private_part(salt, data)),
-        ..record
-    };
     store
         .append(&[
             with_private(
@@ -1665,10 +1669,6 @@ fn contract_the_submitter_is_stored_with_the_record_and_kept(store: &mut dyn Sto
 fn contract_export_replays_into_an_empty_store(store: &mut dyn Store) {
     assert_eq!(store.export(0, 10).expect("exports"), vec![]);
     seed_passages(store);
-    let with_private = |record: NewRecord, salt: u8, data: &str| NewRecord {
-        private: Some(private_part(salt, data)),
-        ..record
-    };
     store
         .append(&[
             with_private(
