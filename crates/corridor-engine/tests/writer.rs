@@ -2,7 +2,7 @@
 //! refer to records of a batch still being committed, and a failed commit
 //! leaves nothing of it, or of anything staged after it, stored.
 
-use corridor_engine::{BATCH_SIZE, Config, DataDir, Writer};
+use corridor_engine::{BATCH_SIZE, Config, DataDir, SubmitSummary, Writer};
 use corridor_model::{Location, RecordError};
 use corridor_stats::StatsQuery;
 use corridor_store::{Fault, MemoryStore, Store};
@@ -67,14 +67,7 @@ fn records_may_refer_to_records_of_a_batch_still_being_committed() {
                                "source": {"kind": "direct_observation", "name": "test"}, "recorded_by": "test"})));
     records.push(object(json!({"type": "retraction", "id": "r-2", "retracts": "p-2", "reason": "counted twice",
                                "source": {"kind": "direct_observation", "name": "test"}, "recorded_by": "test"})));
-    let mut rejected = Vec::new();
-    let summary = writer
-        .submit_all(
-            items(records),
-            |error| rejected.push(error.to_string()),
-            |_| {},
-        )
-        .expect("stored");
+    let (summary, rejected) = submit(&mut writer, records);
     assert_eq!(rejected, Vec::<String>::new());
     assert_eq!(summary.stored, total as u64 + 3);
     drop(writer);
@@ -91,7 +84,7 @@ fn a_failed_commit_stores_nothing_of_its_batch_and_reports_what_came_before() {
     let mut store = MemoryStore::new();
     store.inject(Fault::Pass);
     store.inject(Fault::FailCommit);
-    let mut writer = Writer::new(Box::new(store), config(), b"secret".to_vec(), None);
+    let mut writer = writer_on(store);
     let mut records = vec![site("north")];
     records.extend(
         (1..BATCH_SIZE * 2).map(|index| passage(&format!("p-{index}"), "north", "civilian")),
@@ -123,6 +116,24 @@ fn a_failed_commit_stores_nothing_of_its_batch_and_reports_what_came_before() {
         writer.store().leaf_count().expect("count"),
         2 * BATCH_SIZE as u64
     );
+}
+
+/// Submits `records` through `writer`; what was stored and each rejection.
+fn submit(writer: &mut Writer, records: Vec<Map<String, Value>>) -> (SubmitSummary, Vec<String>) {
+    let mut rejected = Vec::new();
+    let summary = writer
+        .submit_all(
+            items(records),
+            |error| rejected.push(error.to_string()),
+            |_| {},
+        )
+        .expect("stored");
+    (summary, rejected)
+}
+
+/// A writer that validates and commits through `store`, on this thread.
+fn writer_on(store: MemoryStore) -> Writer {
+    Writer::new(Box::new(store), config(), b"secret".to_vec(), None)
 }
 
 /// A writer validating against an empty memory store while its commit
@@ -160,12 +171,7 @@ fn a_failed_pipelined_commit_drops_the_batches_staged_after_it() {
 
 #[test]
 fn a_repeated_record_in_one_batch_is_stored_once_and_a_changed_one_is_refused() {
-    let mut writer = Writer::new(
-        Box::new(MemoryStore::new()),
-        config(),
-        b"secret".to_vec(),
-        None,
-    );
+    let mut writer = writer_on(MemoryStore::new());
     let mut changed = passage("p-1", "north", "military");
     changed.insert("count".into(), json!(2));
     let records = vec![
@@ -174,14 +180,7 @@ fn a_repeated_record_in_one_batch_is_stored_once_and_a_changed_one_is_refused() 
         passage("p-1", "north", "civilian"),
         changed,
     ];
-    let mut rejected = Vec::new();
-    let summary = writer
-        .submit_all(
-            items(records),
-            |error| rejected.push(error.to_string()),
-            |_| {},
-        )
-        .expect("stored");
+    let (summary, rejected) = submit(&mut writer, records);
     assert_eq!(
         (summary.stored, summary.already_stored, summary.rejected),
         (2, 1, 1)
@@ -196,12 +195,7 @@ fn a_record_repeated_after_its_batch_committed_is_already_stored_within_one_read
     // first record of a chunk, "p-edge": that commit stores it after the
     // store said it was not stored, and its repeat right after must be
     // found stored, not staged a second time.
-    let mut writer = Writer::new(
-        Box::new(MemoryStore::new()),
-        config(),
-        b"secret".to_vec(),
-        None,
-    );
+    let mut writer = writer_on(MemoryStore::new());
     let mut records = vec![site("north"), passage("bad", "nowhere", "civilian")];
     records.extend(
         (1..BATCH_SIZE - 1).map(|index| passage(&format!("p-{index}"), "north", "civilian")),
@@ -214,14 +208,7 @@ fn a_record_repeated_after_its_batch_committed_is_already_stored_within_one_read
     );
     records.push(passage("p-edge", "north", "civilian"));
     records.push(passage("p-after", "north", "civilian"));
-    let mut rejected = Vec::new();
-    let summary = writer
-        .submit_all(
-            items(records),
-            |error| rejected.push(error.to_string()),
-            |_| {},
-        )
-        .expect("stored");
+    let (summary, rejected) = submit(&mut writer, records);
     assert_eq!(rejected.len(), 1, "{rejected:?}");
     assert_eq!(
         (summary.stored, summary.already_stored, summary.rejected),
