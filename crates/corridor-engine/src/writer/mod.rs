@@ -194,7 +194,7 @@ impl Writer {
     ///
     /// # Errors
     /// A storage failure: nothing was staged.
-    pub fn prefetch_stored(&mut self, ids: &[&str]) -> Result<(), StoreError> {
+    pub(crate) fn prefetch_stored(&mut self, ids: &[&str]) -> Result<(), StoreError> {
         let wanted: Vec<&str> = ids
             .iter()
             .copied()
@@ -210,7 +210,7 @@ impl Writer {
     }
 
     /// Drops what [`Writer::prefetch_stored`] learnt.
-    pub fn forget_prefetched(&mut self) {
+    pub(crate) fn forget_prefetched(&mut self) {
         self.prefetched.clear();
     }
 
