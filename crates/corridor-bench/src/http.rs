@@ -360,6 +360,24 @@ fn signed_envelopes(passages: &[Value]) -> Result<Vec<Value>> {
         .collect()
 }
 
+/// Posts the generated sites to the server at `address`, as the passages
+/// that follow need them.
+pub(crate) fn submit_sites(address: SocketAddr, token: &str) -> Result<()> {
+    let mut connection = Connection::open(address)?;
+    let (status, answer) = connection.request(
+        "POST",
+        "/api/v1/records",
+        token,
+        &serde_json::to_vec(&generate::sites())?,
+    )?;
+    anyhow::ensure!(
+        status == 201,
+        "sites refused: {status} {}",
+        String::from_utf8_lossy(&answer)
+    );
+    Ok(())
+}
+
 pub(crate) fn batches(items: &[Value]) -> Result<Vec<(Vec<u8>, usize)>> {
     let mut bodies: Vec<(Vec<u8>, usize)> = items
         .chunks(BATCH)
@@ -399,18 +417,7 @@ pub fn run(scratch: &Path, records: u64, signed_records: u64) -> Result<Vec<Benc
     let server = BenchServer::start(&root)?;
     let address = server.address;
 
-    let mut setup = Connection::open(address)?;
-    let (status, answer) = setup.request(
-        "POST",
-        "/api/v1/records",
-        &token,
-        &serde_json::to_vec(&generate::sites())?,
-    )?;
-    anyhow::ensure!(
-        status == 201,
-        "sites refused: {}",
-        String::from_utf8_lossy(&answer)
-    );
+    submit_sites(address, &token)?;
     let unsigned = load(&data_dir, &[address], &token, unsigned_bodies)?;
     let signed_run = load(&data_dir, &[address], &token, signed_bodies)?;
 

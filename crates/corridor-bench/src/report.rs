@@ -35,6 +35,33 @@ impl BenchResult {
         }
     }
 
+    /// This figure with the target "at most `limit`".
+    pub fn at_most(self, limit: f64) -> BenchResult {
+        BenchResult {
+            target: Some(format!("<= {limit}")),
+            met: Some(self.value <= limit),
+            ..self
+        }
+    }
+
+    /// This figure with the target "below `limit`".
+    pub fn below(self, limit: f64) -> BenchResult {
+        BenchResult {
+            target: Some(format!("< {limit}")),
+            met: Some(self.value < limit),
+            ..self
+        }
+    }
+
+    /// This figure with the target "at least `limit`".
+    pub fn at_least(self, limit: f64) -> BenchResult {
+        BenchResult {
+            target: Some(format!(">= {limit}")),
+            met: Some(self.value >= limit),
+            ..self
+        }
+    }
+
     /// Every figure of `figures` (name and unit) marked missing for
     /// `reason` (no server to measure against): unmet, as the issue counts
     /// a figure that was not measured.
